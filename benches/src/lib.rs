@@ -1,0 +1,1 @@
+//! Criterion benchmarks of native streams (the benchmark targets live in `benches/`).

@@ -1,0 +1,867 @@
+//! The stream header and the design's low-level functions on it.
+//!
+//! [`RawStream`] is the shared header (one allocation per stream). Its methods are the
+//! operations a C or C++ component calls: they take raw buffers and are `unsafe` where the
+//! caller must keep a buffer alive or be the owner of the operation in progress. The safe
+//! [`Reader`](crate::Reader) and [`Writer`](crate::Writer) are built on them.
+
+use core::ffi::c_void;
+use core::fmt;
+use core::ptr::NonNull;
+use std::time::Instant;
+
+use stream_abi::{
+    ACTIVE_MAX_PER_END, ACTIVE_READER_MASK, ACTIVE_READER_ONE, ACTIVE_WRITER_ONE, BLOCKED, CLOSED,
+};
+use stream_events::{Backend, Event};
+
+use crate::state::{
+    phase, CLOSED_ANY, DONE, IDLE, LENT, PHASE, READER_BUSY, READER_CLOSED, WRITER_BUSY,
+    WRITER_CLOSED, WRITING,
+};
+use crate::sync::{AtomicUsize, Ordering, UnsafeCell};
+
+/// The shared header of a stream: the [`stream_abi::StreamHeader`] layout, interpreted by
+/// backend `B`.
+///
+/// Obtained from [`RawStream::create_stream`] as a pointer counted in `active_instances`; freed
+/// by the last [`release_reader`](RawStream::release_reader) or
+/// [`release_writer`](RawStream::release_writer).
+#[repr(C, align(64))]
+pub struct RawStream<B: Backend> {
+    read_ready: Event<B>,
+    write_ready: Event<B>,
+    read_addr: UnsafeCell<*mut c_void>,
+    read_size: UnsafeCell<usize>,
+    ready_size: UnsafeCell<isize>,
+    active_instances: AtomicUsize,
+    state: AtomicUsize,
+}
+
+// SAFETY: the header is shared by the threads of both ends by design. The atomics are `Sync`;
+// the three `UnsafeCell` fields are accessed only by the side that owns them in the current
+// phase of `state` (crate docs, "Implementation notes"), with the phase changes made by
+// Release/Acquire read-modify-writes of `state`, so no two threads access one of them
+// concurrently. The raw pointer in `read_addr` is only an address handed from reader to
+// writer; the buffer behind it is accessed under the same phase rules.
+unsafe impl<B: Backend> Sync for RawStream<B> {}
+// SAFETY: as for `Sync`: nothing in the header is tied to a thread (`Event<B>` is `Send` for
+// every backend, `Backend: Send + Sync`).
+unsafe impl<B: Backend> Send for RawStream<B> {}
+
+/// Why [`RawStream::start_reading`] did not lend the buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartReadError {
+    /// The writer closed and every element was taken (end of stream), or the reader end was
+    /// closed.
+    Closed,
+    /// Another read is in progress on the reader end.
+    Busy,
+    /// Only for [`RawStream::try_start_reading`]: no writer is waiting for a buffer.
+    Empty,
+}
+
+/// Why [`RawStream::start_writing`] did not hand out a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartWriteError {
+    /// The reader end or the writer end is closed.
+    Closed,
+    /// Another write is in progress on the writer end.
+    Busy,
+    /// No buffer is lent (wait for the write-ready event and try again).
+    Blocked,
+}
+
+/// Why a handle could not be counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyHandles;
+
+/// How long a blocking step may wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Do not wait.
+    Try,
+    /// Wait as long as it takes.
+    Block,
+    /// Wait until the deadline.
+    Until(Instant),
+}
+
+impl Wait {
+    fn deadline(self) -> Option<Instant> {
+        match self {
+            Wait::Try => Some(Instant::now()),
+            Wait::Block => None,
+            Wait::Until(d) => Some(d),
+        }
+    }
+}
+
+impl<B: Backend> RawStream<B> {
+    /// Creates a stream with one reader handle and one writer handle.
+    ///
+    /// The header is one heap allocation; release both handles
+    /// ([`release_reader`](Self::release_reader), [`release_writer`](Self::release_writer)) to
+    /// free it.
+    pub fn create_stream() -> NonNull<Self> {
+        #[cfg(not(stream_loom))]
+        const {
+            use core::mem::{align_of, offset_of, size_of};
+            use stream_abi::StreamHeader as H;
+            assert!(size_of::<Self>() == size_of::<H>());
+            assert!(align_of::<Self>() == align_of::<H>());
+            assert!(offset_of!(Self, read_ready) == offset_of!(H, read_ready));
+            assert!(offset_of!(Self, write_ready) == offset_of!(H, write_ready));
+            assert!(offset_of!(Self, read_addr) == offset_of!(H, read_addr));
+            assert!(offset_of!(Self, read_size) == offset_of!(H, read_size));
+            assert!(offset_of!(Self, ready_size) == offset_of!(H, ready_size));
+            assert!(offset_of!(Self, active_instances) == offset_of!(H, active_instances));
+            assert!(offset_of!(Self, state) == offset_of!(H, state));
+        }
+        let header = Box::new(Self {
+            read_ready: Event::new(),
+            write_ready: Event::new(),
+            read_addr: UnsafeCell::new(core::ptr::null_mut()),
+            read_size: UnsafeCell::new(0),
+            ready_size: UnsafeCell::new(BLOCKED),
+            active_instances: AtomicUsize::new(ACTIVE_READER_ONE + ACTIVE_WRITER_ONE),
+            state: AtomicUsize::new(IDLE),
+        });
+        NonNull::from(Box::leak(header))
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Events and predicates
+    // ---------------------------------------------------------------------------------------
+
+    /// The *read ready* event: activated when a count is committed, a loan is returned, a
+    /// waiting writer gives up, or an end closes.
+    pub fn read_ready_event(&self) -> &Event<B> {
+        &self.read_ready
+    }
+
+    /// The *write ready* event: activated when a buffer is lent or an end closes.
+    pub fn write_ready_event(&self) -> &Event<B> {
+        &self.write_ready
+    }
+
+    /// Whether a buffer is lent and not yet taken, so that [`start_writing`] would not report
+    /// [`StartWriteError::Blocked`].
+    ///
+    /// [`start_writing`]: Self::start_writing
+    pub fn is_ready_to_write(&self) -> bool {
+        // ORDERING: Acquire, so that a `true` answer is followed by a `start_writing` that
+        // sees the lent fields (the CAS there acquires again anyway).
+        let s = self.state.load(Ordering::Acquire);
+        phase(s) == LENT && s & CLOSED_ANY == 0
+    }
+
+    /// Whether the writer end is closed (end of stream once the last count is taken).
+    pub fn is_write_closed(&self) -> bool {
+        // ORDERING: Acquire pairs with the Release `fetch_or` in `close_write`.
+        self.state.load(Ordering::Acquire) & WRITER_CLOSED != 0
+    }
+
+    /// Whether the reader end is closed: writes fail from now on.
+    pub fn is_read_closed(&self) -> bool {
+        // ORDERING: Acquire pairs with the Release `fetch_or` in `close_read`.
+        self.state.load(Ordering::Acquire) & READER_CLOSED != 0
+    }
+
+    #[inline]
+    fn load(&self) -> usize {
+        // ORDERING: Acquire: every phase change is a Release RMW; acquiring it gives this side
+        // the fields (and buffer) that the phase hands to it.
+        self.state.load(Ordering::Acquire)
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Reader side
+    // ---------------------------------------------------------------------------------------
+
+    /// Lends `size` elements at `addr` to the writer and activates *write ready*.
+    ///
+    /// On success the caller owns the pending read: it must end it with
+    /// [`read_amount`](Self::read_amount) returning a count or [`CLOSED`], or with
+    /// [`cancel_read`](Self::cancel_read), before it reuses or frees the buffer. A zero `size`
+    /// is a readiness probe: it completes with a count of 0 once a writer is ready to write.
+    ///
+    /// # Errors
+    ///
+    /// [`StartReadError::Closed`] at end of stream or on a closed reader end;
+    /// [`StartReadError::Busy`] when another read is pending.
+    ///
+    /// # Safety
+    ///
+    /// `addr` is valid for writes of `size` elements of the stream's element type (any
+    /// non-null, aligned address when `size` is 0) until the read ends as described above.
+    pub unsafe fn start_reading(
+        &self,
+        addr: *mut c_void,
+        size: usize,
+    ) -> Result<(), StartReadError> {
+        self.acquire_reader(false)?;
+        // SAFETY: we hold READER_BUSY in phase IDLE, which makes the buffer fields ours.
+        unsafe { self.lend(addr, size) };
+        Ok(())
+    }
+
+    /// Like [`start_reading`](Self::start_reading), but lends the buffer only if a writer is
+    /// waiting for one.
+    ///
+    /// # Errors
+    ///
+    /// As `start_reading`, plus [`StartReadError::Empty`] when no writer is waiting.
+    ///
+    /// # Safety
+    ///
+    /// As for `start_reading`.
+    pub unsafe fn try_start_reading(
+        &self,
+        addr: *mut c_void,
+        size: usize,
+    ) -> Result<(), StartReadError> {
+        self.acquire_reader(true)?;
+        // SAFETY: we hold READER_BUSY in phase IDLE, which makes the buffer fields ours.
+        unsafe { self.lend(addr, size) };
+        Ok(())
+    }
+
+    /// Takes READER_BUSY (IDLE, not busy -> IDLE | READER_BUSY).
+    fn acquire_reader(&self, only_if_writer_waits: bool) -> Result<(), StartReadError> {
+        let mut s = self.load();
+        loop {
+            if s & READER_CLOSED != 0 {
+                return Err(StartReadError::Closed);
+            }
+            if s & READER_BUSY != 0 {
+                return Err(StartReadError::Busy);
+            }
+            if s & WRITER_CLOSED != 0 {
+                // End of stream: phase is IDLE (no read is pending), so every committed count
+                // was taken.
+                return Err(StartReadError::Closed);
+            }
+            if only_if_writer_waits && s & WRITER_BUSY == 0 {
+                return Err(StartReadError::Empty);
+            }
+            debug_assert_eq!(phase(s), IDLE);
+            // ORDERING: Acquire: taking the reader end after the previous read released it
+            // (its DONE -> IDLE or LENT -> IDLE was Release) makes that read's field accesses
+            // happen before ours. IDLE -> IDLE | READER_BUSY.
+            match self.state.compare_exchange_weak(
+                s,
+                s | READER_BUSY,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(actual) => s = actual,
+            }
+        }
+    }
+
+    /// Stores the buffer and moves IDLE -> LENT.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds READER_BUSY in phase IDLE; the buffer is valid as `start_reading`
+    /// requires.
+    unsafe fn lend(&self, addr: *mut c_void, size: usize) {
+        // SAFETY: in phase IDLE with READER_BUSY held the buffer fields belong to us (the
+        // writer touches them only after it observes LENT).
+        unsafe {
+            self.read_addr.with_mut(|p| *p = addr);
+            self.read_size.with_mut(|p| *p = size);
+        }
+        // ORDERING: Release publishes the fields to the writer's Acquire CAS LENT -> WRITING.
+        // IDLE -> LENT (only the reader leaves IDLE, so flipping the bit is the transition).
+        self.state.fetch_xor(IDLE ^ LENT, Ordering::Release);
+        self.write_ready.activate();
+    }
+
+    /// Blocks until the pending read can end: a count is committed or an end closes; with
+    /// `give_up_when_writer_leaves`, also when no writer is waiting any more. Returns whether
+    /// that happened before the deadline of `wait`.
+    pub(crate) fn wait_read(&self, wait: Wait, give_up_when_writer_leaves: bool) -> bool {
+        let cond = || {
+            let s = self.load();
+            phase(s) == DONE
+                || s & CLOSED_ANY != 0
+                || (give_up_when_writer_leaves && phase(s) == LENT && s & WRITER_BUSY == 0)
+        };
+        match wait.deadline() {
+            None => {
+                self.read_ready.wait_until(cond);
+                true
+            }
+            Some(deadline) => self.read_ready.wait_until_deadline(cond, deadline),
+        }
+    }
+
+    /// Polls the pending read without blocking: returns the committed count (taking it and
+    /// ending the read), [`CLOSED`] if an end closed before the writer took the buffer (the
+    /// buffer is reclaimed and the read ended), or [`BLOCKED`] if the read is still pending.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns a pending read (its `start_reading` succeeded and the read has not
+    /// ended).
+    pub unsafe fn read_amount(&self) -> isize {
+        let s = self.load();
+        if phase(s) == DONE {
+            // SAFETY: phase DONE and we own the read, so `ready_size` is ours.
+            return unsafe { self.take_count() } as isize;
+        }
+        if s & CLOSED_ANY != 0 && phase(s) == LENT && self.reclaim(s) {
+            return CLOSED;
+        }
+        BLOCKED
+    }
+
+    /// Ends the pending read: if the writer has not taken the buffer, reclaims it and returns
+    /// `None`; if the writer holds it, waits for the writer to commit or return it (a writer
+    /// never blocks while it holds a buffer); returns `Some(count)` if a count was committed.
+    ///
+    /// When it returns, nothing refers to the buffer any more.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns a pending read.
+    pub(crate) unsafe fn end_read(&self) -> Option<usize> {
+        loop {
+            let s = self.load();
+            match phase(s) {
+                // SAFETY: phase DONE and we own the read, so `ready_size` is ours.
+                DONE => return Some(unsafe { self.take_count() }),
+                LENT => {
+                    if self.reclaim(s) {
+                        return None;
+                    }
+                }
+                WRITING => self.read_ready.wait_until(|| phase(self.load()) != WRITING),
+                _ => unreachable!("end_read without a pending read"),
+            }
+        }
+    }
+
+    /// Cancels the pending read and returns the number of elements delivered into the
+    /// buffer ([`CANCELLED`](stream_abi::CANCELLED), 0, if the writer had not taken it).
+    ///
+    /// If the writer is writing into the buffer, waits for its commit. When it returns, the
+    /// read has ended and nothing refers to the buffer.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns a pending read.
+    pub unsafe fn cancel_read(&self) -> usize {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.end_read() }.unwrap_or(0)
+    }
+
+    /// LENT -> IDLE, releasing READER_BUSY; fails if the writer took the buffer first.
+    fn reclaim(&self, mut s: usize) -> bool {
+        loop {
+            if phase(s) != LENT {
+                return false;
+            }
+            // ORDERING: Acquire pairs with the writer's Release when it returned a loan
+            // (WRITING -> LENT): its writes into the buffer happen before our reuse of it.
+            // Release hands the reader end to the next reader's Acquire in `acquire_reader`.
+            // LENT | READER_BUSY -> IDLE.
+            match self.state.compare_exchange_weak(
+                s,
+                s & !(PHASE | READER_BUSY),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
+        }
+        // SAFETY: phase IDLE and the read was ours until the CAS; no writer touches the fields
+        // before the next lend, which is ours to make (or the next reader's, after the
+        // Release above).
+        unsafe {
+            self.read_addr.with_mut(|p| *p = core::ptr::null_mut());
+            self.read_size.with_mut(|p| *p = 0);
+        }
+        true
+    }
+
+    /// Takes `ready_size` and moves DONE -> IDLE, releasing READER_BUSY.
+    ///
+    /// # Safety
+    ///
+    /// Phase is DONE and the caller owns the read.
+    unsafe fn take_count(&self) -> usize {
+        // SAFETY: in DONE `ready_size` belongs to the reader (the writer's Release commit
+        // happened before our Acquire load of DONE).
+        let n = unsafe {
+            self.ready_size
+                .with_mut(|p| core::mem::replace(&mut *p, BLOCKED))
+        };
+        debug_assert!(n >= 0);
+        // ORDERING: Release: our read of `ready_size` (and of the buffer, by our caller, which
+        // happens after this anyway) is ordered before the writer's next write of it, which
+        // follows its Acquire of our next lend. DONE | READER_BUSY -> IDLE.
+        self.state.fetch_xor(DONE | READER_BUSY, Ordering::Release);
+        n as usize
+    }
+
+    /// Closes the reader end: every later write fails with "closed", a waiting writer wakes.
+    /// Closing twice is a no-op. A pending read (of another handle of the reader end) is woken
+    /// and ends with what was delivered.
+    pub fn close_read(&self) {
+        // ORDERING: Release pairs with the Acquire loads of waiters that see the flag.
+        let prev = self.state.fetch_or(READER_CLOSED, Ordering::Release);
+        if prev & READER_CLOSED == 0 {
+            self.write_ready.activate();
+            self.read_ready.activate();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Writer side
+    // ---------------------------------------------------------------------------------------
+
+    /// Takes the lent buffer without blocking: returns its address and capacity, and the
+    /// caller owns it until [`finish_writing`](Self::finish_writing).
+    ///
+    /// A zero capacity is a reader's readiness probe: answer it with `finish_writing(0)`.
+    ///
+    /// # Errors
+    ///
+    /// [`StartWriteError::Blocked`] when no buffer is lent, [`StartWriteError::Busy`] when
+    /// another write is in progress, [`StartWriteError::Closed`] when either end is closed.
+    pub fn start_writing(&self) -> Result<(*mut c_void, usize), StartWriteError> {
+        let mut s = self.load();
+        loop {
+            if s & CLOSED_ANY != 0 {
+                return Err(StartWriteError::Closed);
+            }
+            if s & WRITER_BUSY != 0 {
+                return Err(StartWriteError::Busy);
+            }
+            if phase(s) != LENT {
+                return Err(StartWriteError::Blocked);
+            }
+            // ORDERING: Acquire pairs with the reader's Release lend: the buffer fields and
+            // the buffer are ours after it. LENT -> WRITING | WRITER_BUSY.
+            match self.state.compare_exchange_weak(
+                s,
+                s ^ (LENT ^ WRITING) | WRITER_BUSY,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                // SAFETY: phase WRITING is ours.
+                Ok(_) => return Ok(unsafe { self.lent_buffer() }),
+                Err(actual) => s = actual,
+            }
+        }
+    }
+
+    /// Takes WRITER_BUSY for a write that will wait for a buffer, or takes the lent buffer at
+    /// once (`Ok(Some(..))`) if there is one.
+    pub(crate) fn acquire_writer(
+        &self,
+        take: bool,
+    ) -> Result<Option<(*mut c_void, usize)>, StartWriteError> {
+        let mut s = self.load();
+        loop {
+            if s & CLOSED_ANY != 0 {
+                return Err(StartWriteError::Closed);
+            }
+            if s & WRITER_BUSY != 0 {
+                return Err(StartWriteError::Busy);
+            }
+            let lent = take && phase(s) == LENT;
+            let next = if lent {
+                s ^ (LENT ^ WRITING) | WRITER_BUSY
+            } else {
+                s | WRITER_BUSY
+            };
+            // ORDERING: Acquire pairs with the reader's Release lend (when taking) and with the
+            // previous writer's Release commit or release of WRITER_BUSY.
+            // LENT -> WRITING | WRITER_BUSY, or any phase -> same phase | WRITER_BUSY.
+            match self
+                .state
+                .compare_exchange_weak(s, next, Ordering::Acquire, Ordering::Acquire)
+            {
+                // SAFETY: phase WRITING is ours when `lent`.
+                Ok(_) => return Ok(lent.then(|| unsafe { self.lent_buffer() })),
+                Err(actual) => s = actual,
+            }
+        }
+    }
+
+    /// With WRITER_BUSY held: waits for a lent buffer (or an end closing) and, if `take`,
+    /// takes it. Returns `Ok(Some(buffer))` when taken, `Ok(None)` when a buffer is lent and
+    /// `take` is false, and an error (with WRITER_BUSY released) otherwise.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds WRITER_BUSY and no buffer.
+    pub(crate) unsafe fn wait_writable(
+        &self,
+        wait: Wait,
+        take: bool,
+    ) -> Result<Option<(*mut c_void, usize)>, WaitWriteError> {
+        let deadline = wait.deadline();
+        loop {
+            let cond = || {
+                let s = self.load();
+                phase(s) == LENT || s & CLOSED_ANY != 0
+            };
+            let ready = match deadline {
+                None => {
+                    self.write_ready.wait_until(cond);
+                    true
+                }
+                Some(d) => self.write_ready.wait_until_deadline(cond, d),
+            };
+            let s = self.load();
+            if s & CLOSED_ANY != 0 {
+                // SAFETY: forwarded: we hold WRITER_BUSY and no buffer.
+                unsafe { self.release_writer_busy() };
+                return Err(WaitWriteError::Closed);
+            }
+            if phase(s) == LENT {
+                if !take {
+                    return Ok(None);
+                }
+                // ORDERING: Acquire pairs with the reader's Release lend.
+                // LENT | WRITER_BUSY -> WRITING | WRITER_BUSY.
+                if self
+                    .state
+                    .compare_exchange(
+                        s,
+                        s ^ (LENT ^ WRITING),
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+                {
+                    // SAFETY: phase WRITING is ours.
+                    return Ok(Some(unsafe { self.lent_buffer() }));
+                }
+                // The reader reclaimed it or a flag changed: look again.
+                continue;
+            }
+            if !ready {
+                // SAFETY: forwarded: we hold WRITER_BUSY and no buffer.
+                unsafe { self.release_writer_busy() };
+                return Err(WaitWriteError::Timeout);
+            }
+        }
+    }
+
+    /// Releases WRITER_BUSY without having written, and wakes a reader that lent only
+    /// because a writer was waiting (`try_start_reading`).
+    ///
+    /// # Safety
+    ///
+    /// The caller holds WRITER_BUSY and no buffer.
+    pub(crate) unsafe fn release_writer_busy(&self) {
+        // ORDERING: Release hands the writer end to the next writer's Acquire; pairs with a
+        // probing reader's Acquire load of the cleared flag.
+        self.state.fetch_and(!WRITER_BUSY, Ordering::Release);
+        self.read_ready.activate();
+    }
+
+    /// Reads the buffer fields of the buffer we just took.
+    ///
+    /// # Safety
+    ///
+    /// Phase is WRITING and the caller owns it.
+    unsafe fn lent_buffer(&self) -> (*mut c_void, usize) {
+        // SAFETY: in WRITING the fields are the writer's (the reader wrote them before its
+        // Release lend, which our Acquire CAS read from).
+        unsafe { (self.read_addr.with(|p| *p), self.read_size.with(|p| *p)) }
+    }
+
+    /// Ends a write: commits `count` elements, or returns the buffer (`count` 0 on a buffer
+    /// with room), or closes the writer end ([`CLOSED`]).
+    ///
+    /// * `count > 0`: the first `count` elements of the buffer are the reader's; `ready_size`
+    ///   takes `count` and *read ready* is activated.
+    /// * `count == 0` on a zero-capacity buffer: answers the reader's probe (it reads 0).
+    /// * `count == 0` on a buffer with room: the buffer goes back to the stream, the reader's
+    ///   read stays pending (it is not woken with a result).
+    /// * [`CLOSED`]: returns the buffer if one is held, then closes the writer end.
+    ///
+    /// Returns `false` (and changes nothing) for a count above the capacity or a negative
+    /// count other than `CLOSED`.
+    ///
+    /// # Safety
+    ///
+    /// Unless `count` is `CLOSED`, the caller owns a buffer from
+    /// [`start_writing`](Self::start_writing) and has initialised its first `count` elements.
+    /// With `CLOSED`, the caller is a writer handle's owner and holds a buffer only if it got
+    /// one from `start_writing`.
+    pub unsafe fn finish_writing(&self, count: isize) -> bool {
+        if count == CLOSED {
+            let s = self.load();
+            if phase(s) == WRITING {
+                // SAFETY: forwarded: the writer in WRITING is the caller.
+                unsafe { self.return_buffer() };
+            }
+            self.close_write();
+            return true;
+        }
+        // SAFETY: the caller owns WRITING, so the size field is ours to read.
+        let capacity = unsafe { self.read_size.with(|p| *p) };
+        if count < 0 || count as usize > capacity {
+            return false;
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            if count == 0 && capacity > 0 {
+                self.return_buffer();
+            } else {
+                self.commit(count as usize, false);
+            }
+        }
+        true
+    }
+
+    /// Commits `count` elements: WRITING -> DONE, releasing WRITER_BUSY unless `keep_busy`.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns WRITING and initialised the first `count` elements of the buffer.
+    pub(crate) unsafe fn commit(&self, count: usize, keep_busy: bool) {
+        // SAFETY: in WRITING `ready_size` and the buffer fields are the writer's.
+        unsafe {
+            self.ready_size.with_mut(|p| *p = count as isize);
+            self.read_addr.with_mut(|p| *p = core::ptr::null_mut());
+            self.read_size.with_mut(|p| *p = 0);
+        }
+        let busy = if keep_busy { 0 } else { WRITER_BUSY };
+        // ORDERING: Release publishes the elements and `ready_size` to the reader's Acquire
+        // load of DONE. WRITING | WRITER_BUSY -> DONE (| WRITER_BUSY if kept).
+        self.state
+            .fetch_xor((WRITING ^ DONE) | busy, Ordering::Release);
+        self.read_ready.activate();
+    }
+
+    /// Returns the held buffer: WRITING -> LENT, releasing WRITER_BUSY. The reader's read
+    /// stays pending; *read ready* is activated only so that a reader that is cancelling (and
+    /// waits for the writer to let go) can finish.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns WRITING.
+    pub(crate) unsafe fn return_buffer(&self) {
+        // ORDERING: Release: whatever we wrote into the buffer happens before the reader's
+        // Acquire reclaim of it. WRITING | WRITER_BUSY -> LENT.
+        self.state
+            .fetch_xor((WRITING ^ LENT) | WRITER_BUSY, Ordering::Release);
+        self.read_ready.activate();
+    }
+
+    /// Closes the writer end: end of stream after the elements already committed. Closing
+    /// twice is a no-op. A waiting reader wakes; a write in progress on another handle of
+    /// the writer end may still commit.
+    pub fn close_write(&self) {
+        // ORDERING: Release pairs with the Acquire loads of waiters that see the flag.
+        let prev = self.state.fetch_or(WRITER_CLOSED, Ordering::Release);
+        if prev & WRITER_CLOSED == 0 {
+            self.read_ready.activate();
+            self.write_ready.activate();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Handles
+    // ---------------------------------------------------------------------------------------
+
+    /// Counts one more reader handle.
+    ///
+    /// # Errors
+    ///
+    /// [`TooManyHandles`] when the reader half of `active_instances` is full.
+    ///
+    /// # Safety
+    ///
+    /// `this` is alive: the caller holds a reader handle.
+    pub unsafe fn retain_reader(this: NonNull<Self>) -> Result<(), TooManyHandles> {
+        // SAFETY: alive, by the caller's handle.
+        unsafe { this.as_ref() }.retain(ACTIVE_READER_ONE)
+    }
+
+    /// Counts one more writer handle.
+    ///
+    /// # Errors
+    ///
+    /// [`TooManyHandles`] when the writer half of `active_instances` is full.
+    ///
+    /// # Safety
+    ///
+    /// `this` is alive: the caller holds a writer handle.
+    pub unsafe fn retain_writer(this: NonNull<Self>) -> Result<(), TooManyHandles> {
+        // SAFETY: alive, by the caller's handle.
+        unsafe { this.as_ref() }.retain(ACTIVE_WRITER_ONE)
+    }
+
+    fn retain(&self, one: usize) -> Result<(), TooManyHandles> {
+        let shift = one.trailing_zeros();
+        let mut cur = self.active_instances.load(Ordering::Relaxed);
+        loop {
+            if (cur >> shift) & ACTIVE_READER_MASK == ACTIVE_MAX_PER_END {
+                return Err(TooManyHandles);
+            }
+            // ORDERING: Relaxed, as in `Arc::clone`: the caller's handle keeps the header
+            // alive, and a new handle needs no synchronisation with anyone.
+            match self.active_instances.compare_exchange_weak(
+                cur,
+                cur + one,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Releases one reader handle. The last reader handle closes the reader end first (and
+    /// ends a read left pending by its owner); the last handle of all frees the header.
+    ///
+    /// # Safety
+    ///
+    /// The caller gives up a reader handle of `this` (and does not use `this` afterwards).
+    /// If it is the last reader handle and a read is pending, the caller owns that read.
+    pub unsafe fn release_reader(this: NonNull<Self>) {
+        // SAFETY: forwarded from the caller.
+        unsafe { Self::release(this, ACTIVE_READER_ONE) }
+    }
+
+    /// Releases one writer handle. The last writer handle closes the writer end first (and
+    /// returns a buffer left taken by its owner); the last handle of all frees the header.
+    ///
+    /// # Safety
+    ///
+    /// The caller gives up a writer handle of `this` (and does not use `this` afterwards).
+    /// If it is the last writer handle and a buffer is taken, the caller owns it.
+    pub unsafe fn release_writer(this: NonNull<Self>) {
+        // SAFETY: forwarded from the caller.
+        unsafe { Self::release(this, ACTIVE_WRITER_ONE) }
+    }
+
+    unsafe fn release(this: NonNull<Self>, one: usize) {
+        let shift = one.trailing_zeros();
+        // SAFETY: our handle keeps the header alive until our decrement below.
+        let header = unsafe { this.as_ref() };
+        let mut cur = header.active_instances.load(Ordering::Relaxed);
+        loop {
+            let ours = (cur >> shift) & ACTIVE_READER_MASK;
+            debug_assert!(ours > 0, "released more handles than were counted");
+            if ours == 1 {
+                // The last handle of this end: no other handle of it exists, so nobody else
+                // can operate on this end. Close it while our count keeps the header alive.
+                // SAFETY: forwarded from the caller.
+                unsafe { header.close_end(one == ACTIVE_READER_ONE) };
+                break;
+            }
+            // ORDERING: Release, as in `Arc::drop`: our uses of the header happen before
+            // the free by whoever drops the count to zero (that thread acquires). This path
+            // leaves at least one handle of our end, so it never frees.
+            match header.active_instances.compare_exchange_weak(
+                cur,
+                cur - one,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+        // ORDERING: AcqRel: Release orders our uses (the close above) before the free;
+        // Acquire, when we reach zero, orders every other handle's uses before our free.
+        let prev = header.active_instances.fetch_sub(one, Ordering::AcqRel);
+        if prev == one {
+            // SAFETY: the count reached zero: no handle is left, so nothing else refers to
+            // the header; it came from `Box::leak` in `create_stream`.
+            unsafe { Self::free(this) };
+        }
+    }
+
+    /// Closes one end on behalf of its last handle, ending an operation its owner left.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the end's pending operation, if any.
+    unsafe fn close_end(&self, reader: bool) {
+        let s = self.load();
+        if reader {
+            self.close_read();
+            if s & READER_BUSY != 0 {
+                // SAFETY: the caller owns the read: end it so the writer cannot write into a
+                // buffer that is about to be freed by its owner.
+                unsafe { self.end_read() };
+            }
+        } else {
+            if phase(s) == WRITING {
+                // SAFETY: the caller owns the held buffer.
+                unsafe { self.return_buffer() };
+            } else if s & WRITER_BUSY != 0 {
+                // SAFETY: the caller owns the waiting write (no buffer).
+                unsafe { self.release_writer_busy() };
+            }
+            self.close_write();
+        }
+    }
+
+    /// Frees the header.
+    ///
+    /// # Safety
+    ///
+    /// No handle is left; `this` came from `create_stream`.
+    unsafe fn free(this: NonNull<Self>) {
+        // SAFETY: by the caller, the allocation is ours alone and came from `Box::leak`.
+        #[allow(unused_mut)]
+        let mut header = unsafe { Box::from_raw(this.as_ptr()) };
+        // loom does not see a race against a free: touch every cell so that it checks that
+        // no other thread can still be using them.
+        #[cfg(stream_loom)]
+        {
+            header.read_addr.with_mut(|_| ());
+            header.read_size.with_mut(|_| ());
+            header.ready_size.with_mut(|_| ());
+            header.state.with_mut(|_| ());
+            header.active_instances.with_mut(|_| ());
+        }
+        drop(header);
+    }
+
+    /// `active_instances` right now (reader handles in the low half, writer handles in the
+    /// high half); for tests and diagnostics.
+    pub fn active_instances(&self) -> usize {
+        // ORDERING: Relaxed: a snapshot for diagnostics, not used to decide anything.
+        self.active_instances.load(Ordering::Relaxed)
+    }
+}
+
+/// Why a writer's wait for a buffer ended without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WaitWriteError {
+    Closed,
+    Timeout,
+}
+
+impl<B: Backend> fmt::Debug for RawStream<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // ORDERING: Relaxed: a snapshot for display.
+        let s = self.state.load(Ordering::Relaxed);
+        f.debug_struct("RawStream")
+            .field("backend", &B::NAME)
+            .field("phase", &["IDLE", "LENT", "WRITING", "DONE"][phase(s)])
+            .field("writer_closed", &(s & WRITER_CLOSED != 0))
+            .field("reader_closed", &(s & READER_CLOSED != 0))
+            .field("writer_busy", &(s & WRITER_BUSY != 0))
+            .field("reader_busy", &(s & READER_BUSY != 0))
+            .field("active_instances", &self.active_instances())
+            .finish_non_exhaustive()
+    }
+}

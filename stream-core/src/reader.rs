@@ -1,0 +1,234 @@
+//! The reading end.
+
+use core::ffi::c_void;
+use core::fmt;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr::NonNull;
+use std::time::{Duration, Instant};
+
+use stream_events::Backend;
+
+use crate::error::{Kind, ReadError, ReadTimeoutError, TryReadError};
+use crate::raw::{RawStream, StartReadError, Wait};
+
+/// The reading end of a stream: lends buffers for the writer to fill.
+///
+/// Cloning a `Reader` adds a handle to the same end (counted in `active_instances`); the end is
+/// closed when [`close`](Self::close) is called or its last handle is dropped, and the writer
+/// then sees "closed". One read at a time per end: a read started while another handle's read
+/// is in progress fails with `Busy`.
+pub struct Reader<T, B: Backend> {
+    raw: NonNull<RawStream<B>>,
+    _elements: PhantomData<T>,
+}
+
+// SAFETY: a `Reader` moves `T`s out of the stream, so it may cross threads when `T: Send`. The
+// header is `Sync` and kept alive by our handle.
+unsafe impl<T: Send, B: Backend> Send for Reader<T, B> {}
+// SAFETY: through `&Reader` only `close`, the predicates and `clone` are reachable; they are
+// atomic operations on the `Sync` header and move no `T`.
+unsafe impl<T: Send, B: Backend> Sync for Reader<T, B> {}
+
+impl<T, B: Backend> Reader<T, B> {
+    /// Wraps a reader handle.
+    ///
+    /// # Safety
+    ///
+    /// `raw` is alive and the caller gives this `Reader` one reader handle of it, whose
+    /// elements are `T`.
+    pub(crate) unsafe fn from_raw(raw: NonNull<RawStream<B>>) -> Self {
+        Self {
+            raw,
+            _elements: PhantomData,
+        }
+    }
+
+    /// The shared header, for the low-level API.
+    pub fn raw(&self) -> &RawStream<B> {
+        // SAFETY: our handle keeps the header alive.
+        unsafe { self.raw.as_ref() }
+    }
+
+    /// Reads into `buf`: lends it to the writer, blocks until the writer commits, and returns
+    /// how many elements (from the start of `buf`) are now initialised.
+    ///
+    /// An empty `buf` is a readiness probe: it returns `Ok(0)` once a writer is ready to
+    /// write, without taking anything from it.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError::Closed`] at end of stream (the writer closed and every element was
+    /// delivered) or when the reader end is closed; [`ReadError::Busy`] when another handle
+    /// of this end is reading.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::mem::MaybeUninit;
+    /// let (mut writer, mut reader) = stream_core::stream::<u32>();
+    /// let t = std::thread::spawn(move || writer.write(&mut vec![1, 2, 3]));
+    /// let mut buf = [MaybeUninit::uninit(); 8];
+    /// let n = reader.read(&mut buf).unwrap();
+    /// assert_eq!(n, 3);
+    /// // SAFETY: `read` initialised the first `n` elements.
+    /// assert_eq!(unsafe { *buf[2].as_ptr() }, 3);
+    /// assert_eq!(t.join().unwrap(), Ok(3));
+    /// ```
+    pub fn read(&mut self, buf: &mut [MaybeUninit<T>]) -> Result<usize, ReadError> {
+        self.read_inner(buf, Wait::Block).map_err(Into::into)
+    }
+
+    /// Reads into `buf` only if a writer is waiting to write: never waits for a writer to
+    /// arrive, only (briefly) for a waiting writer to finish copying.
+    ///
+    /// # Errors
+    ///
+    /// [`TryReadError::Empty`] when no writer is waiting; otherwise as [`read`](Self::read).
+    pub fn try_read(&mut self, buf: &mut [MaybeUninit<T>]) -> Result<usize, TryReadError> {
+        self.read_inner(buf, Wait::Try).map_err(Into::into)
+    }
+
+    /// Reads into `buf`, waiting at most `timeout` for the writer.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadTimeoutError::Timeout`] when nothing was written in time; otherwise as
+    /// [`read`](Self::read).
+    pub fn read_timeout(
+        &mut self,
+        buf: &mut [MaybeUninit<T>],
+        timeout: Duration,
+    ) -> Result<usize, ReadTimeoutError> {
+        let wait = Instant::now()
+            .checked_add(timeout)
+            .map_or(Wait::Block, Wait::Until);
+        self.read_inner(buf, wait).map_err(Into::into)
+    }
+
+    /// Reads into `buf`, waiting for the writer until `deadline`.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_timeout`](Self::read_timeout).
+    pub fn read_deadline(
+        &mut self,
+        buf: &mut [MaybeUninit<T>],
+        deadline: Instant,
+    ) -> Result<usize, ReadTimeoutError> {
+        self.read_inner(buf, Wait::Until(deadline))
+            .map_err(Into::into)
+    }
+
+    /// Reads up to `max` elements and appends them to `vec` (reserving room first); returns
+    /// how many were appended.
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read); `vec` is unchanged on error.
+    pub fn read_append(&mut self, vec: &mut Vec<T>, max: usize) -> Result<usize, ReadError> {
+        vec.reserve(max);
+        let len = vec.len();
+        let n = self.read(&mut vec.spare_capacity_mut()[..max])?;
+        // SAFETY: `read` initialised the first `n` elements of the spare capacity, which
+        // follow the `len` initialised ones.
+        unsafe { vec.set_len(len + n) };
+        Ok(n)
+    }
+
+    /// Reads one element.
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read).
+    pub fn recv(&mut self) -> Result<T, ReadError> {
+        let mut slot = [MaybeUninit::uninit()];
+        let n = self.read(&mut slot)?;
+        debug_assert_eq!(n, 1);
+        let [slot] = slot;
+        // SAFETY: `read` returned 1 for a one-element buffer: the element is initialised.
+        Ok(unsafe { slot.assume_init() })
+    }
+
+    fn read_inner(&mut self, buf: &mut [MaybeUninit<T>], wait: Wait) -> Result<usize, Kind> {
+        let raw = self.raw();
+        let addr = buf.as_mut_ptr().cast::<c_void>();
+        let size = buf.len();
+        let started = if wait == Wait::Try {
+            // SAFETY: `buf` is borrowed mutably for this whole call, and the read ends (below)
+            // before we return; it is valid for `size` elements of `T`.
+            unsafe { raw.try_start_reading(addr, size) }
+        } else {
+            // SAFETY: as above.
+            unsafe { raw.start_reading(addr, size) }
+        };
+        started.map_err(|e| match e {
+            StartReadError::Closed => Kind::Closed,
+            StartReadError::Busy => Kind::Busy,
+            StartReadError::Empty => Kind::Empty,
+        })?;
+        // A try-read lent only because a writer was waiting: wait for that writer to take
+        // the buffer and commit, or to give up.
+        let in_time = match wait {
+            Wait::Try => raw.wait_read(Wait::Block, true),
+            wait => raw.wait_read(wait, false),
+        };
+        // SAFETY: our `start_reading` succeeded and we have not ended the read.
+        match unsafe { raw.end_read() } {
+            Some(n) => Ok(n),
+            None if raw.is_write_closed() || raw.is_read_closed() => Err(Kind::Closed),
+            None if wait == Wait::Try => Err(Kind::Empty),
+            None => {
+                debug_assert!(!in_time || wait == Wait::Block);
+                Err(Kind::Timeout)
+            }
+        }
+    }
+
+    /// Closes the reader end for every handle: the writer's writes fail from now on, and a
+    /// read in progress on another handle ends with what was delivered. Closing twice is a
+    /// no-op.
+    pub fn close(&self) {
+        self.raw().close_read();
+    }
+
+    /// Whether the reader end is closed.
+    pub fn is_closed(&self) -> bool {
+        self.raw().is_read_closed()
+    }
+
+    /// Whether the writer end is closed: reads return what is still committed, then
+    /// [`ReadError::Closed`].
+    pub fn is_write_closed(&self) -> bool {
+        self.raw().is_write_closed()
+    }
+}
+
+impl<T, B: Backend> Clone for Reader<T, B> {
+    /// Adds a handle to the reader end.
+    ///
+    /// # Panics
+    ///
+    /// When the end already has [`stream_abi::ACTIVE_MAX_PER_END`] handles.
+    fn clone(&self) -> Self {
+        // SAFETY: our handle keeps the header alive.
+        unsafe { RawStream::retain_reader(self.raw) }.expect("too many reader handles");
+        // SAFETY: the handle just counted is given to the new `Reader`.
+        unsafe { Self::from_raw(self.raw) }
+    }
+}
+
+impl<T, B: Backend> Drop for Reader<T, B> {
+    /// Releases the handle; the last reader handle closes the reader end.
+    fn drop(&mut self) {
+        // SAFETY: we give up our handle and never use `raw` again; no read of ours is pending
+        // (reads end before they return).
+        unsafe { RawStream::release_reader(self.raw) };
+    }
+}
+
+impl<T, B: Backend> fmt::Debug for Reader<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader").field("raw", self.raw()).finish()
+    }
+}

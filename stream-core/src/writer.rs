@@ -1,0 +1,482 @@
+//! The writing end and its zero-copy loan.
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr::NonNull;
+use std::time::{Duration, Instant};
+
+use stream_events::Backend;
+
+use crate::error::{Kind, TryWriteError, WriteError, WriteTimeoutError};
+use crate::raw::{RawStream, StartWriteError, Wait, WaitWriteError};
+
+/// The writing end of a stream: writes elements straight into the buffers the reader lends.
+///
+/// Cloning a `Writer` adds a handle to the same end; the end is closed when
+/// [`close`](Self::close) is called or its last handle is dropped, and the reader then reads
+/// what was committed, then end of stream. One write at a time per end: a write started while
+/// another handle's write is in progress fails with `Busy`.
+pub struct Writer<T, B: Backend> {
+    raw: NonNull<RawStream<B>>,
+    _elements: PhantomData<T>,
+}
+
+// SAFETY: a `Writer` moves `T`s into the stream (to the reader's thread), so it may cross
+// threads when `T: Send`. The header is `Sync` and kept alive by our handle.
+unsafe impl<T: Send, B: Backend> Send for Writer<T, B> {}
+// SAFETY: through `&Writer` only `close`, the predicates and `clone` are reachable; they are
+// atomic operations on the `Sync` header and move no `T`.
+unsafe impl<T: Send, B: Backend> Sync for Writer<T, B> {}
+
+/// A lent buffer, taken by the writer: fill a prefix of it, then [`commit`](Loan::commit).
+///
+/// Dropping a loan without committing returns the buffer to the stream: the reader's read
+/// stays pending and is not woken with a result. Elements written into a loan that is
+/// dropped are forgotten, not dropped (as with `MaybeUninit`); the safe fillers
+/// ([`fill_from_iter`](Loan::fill_from_iter), [`copy_from_slice`](Loan::copy_from_slice))
+/// commit what they write.
+///
+/// A loan never has zero capacity: a zero-capacity buffer is a reader's readiness probe, which
+/// [`Writer::loan`] answers by itself before waiting for a real buffer.
+pub struct Loan<'a, T, B: Backend> {
+    raw: &'a RawStream<B>,
+    buf: NonNull<MaybeUninit<T>>,
+    capacity: usize,
+    _writer: PhantomData<&'a mut [MaybeUninit<T>]>,
+}
+
+impl<T, B: Backend> Writer<T, B> {
+    /// Wraps a writer handle.
+    ///
+    /// # Safety
+    ///
+    /// `raw` is alive and the caller gives this `Writer` one writer handle of it, whose
+    /// elements are `T`.
+    pub(crate) unsafe fn from_raw(raw: NonNull<RawStream<B>>) -> Self {
+        Self {
+            raw,
+            _elements: PhantomData,
+        }
+    }
+
+    /// The shared header, for the low-level API.
+    pub fn raw(&self) -> &RawStream<B> {
+        // SAFETY: our handle keeps the header alive.
+        unsafe { self.raw.as_ref() }
+    }
+
+    /// Waits for the reader to lend a buffer and takes it.
+    ///
+    /// # Errors
+    ///
+    /// [`WriteError::Closed`] when the reader end (or this end) is closed;
+    /// [`WriteError::Busy`] when another handle of this end is writing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (mut writer, mut reader) = stream_core::stream::<u64>();
+    /// let t = std::thread::spawn(move || {
+    ///     let mut loan = writer.loan().unwrap();
+    ///     let n = loan.capacity().min(4);
+    ///     for (i, slot) in loan.as_uninit_mut()[..n].iter_mut().enumerate() {
+    ///         slot.write(i as u64 * 10);
+    ///     }
+    ///     // SAFETY: the first `n` elements were written just above.
+    ///     unsafe { loan.commit(n) };
+    /// });
+    /// let mut got = Vec::new();
+    /// reader.read_append(&mut got, 16).unwrap();
+    /// assert_eq!(got, [0, 10, 20, 30]);
+    /// t.join().unwrap();
+    /// ```
+    pub fn loan(&mut self) -> Result<Loan<'_, T, B>, WriteError> {
+        self.loan_inner(Wait::Block)
+            .map_err(|k| WriteError::new(k, ()))
+    }
+
+    /// Takes the lent buffer if the reader has lent one, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryWriteError::NotReady`] when no buffer is lent; otherwise as [`loan`](Self::loan).
+    pub fn try_loan(&mut self) -> Result<Loan<'_, T, B>, TryWriteError> {
+        self.loan_inner(Wait::Try)
+            .map_err(|k| TryWriteError::new(k, ()))
+    }
+
+    /// Waits at most `timeout` for a lent buffer.
+    ///
+    /// # Errors
+    ///
+    /// [`WriteTimeoutError::Timeout`] when no buffer was lent in time; otherwise as
+    /// [`loan`](Self::loan).
+    pub fn loan_timeout(&mut self, timeout: Duration) -> Result<Loan<'_, T, B>, WriteTimeoutError> {
+        self.loan_inner(wait_for(timeout))
+            .map_err(|k| WriteTimeoutError::new(k, ()))
+    }
+
+    /// Moves elements from the front of `items` into the next lent buffer, as many as it
+    /// holds; the rest stay in `items`, in order. Returns how many moved.
+    ///
+    /// An empty `items` is a readiness probe: it returns `Ok(0)` once the reader has lent a
+    /// buffer, without taking it.
+    ///
+    /// # Errors
+    ///
+    /// As [`loan`](Self::loan); `items` is unchanged on error.
+    pub fn write(&mut self, items: &mut Vec<T>) -> Result<usize, WriteError> {
+        self.write_inner(items, Wait::Block)
+            .map_err(|k| WriteError::new(k, ()))
+    }
+
+    /// Like [`write`](Self::write), only if a buffer is lent now.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_loan`](Self::try_loan); `items` is unchanged on error.
+    pub fn try_write(&mut self, items: &mut Vec<T>) -> Result<usize, TryWriteError> {
+        self.write_inner(items, Wait::Try)
+            .map_err(|k| TryWriteError::new(k, ()))
+    }
+
+    /// Like [`write`](Self::write), waiting at most `timeout` for a buffer.
+    ///
+    /// # Errors
+    ///
+    /// As [`loan_timeout`](Self::loan_timeout); `items` is unchanged on error.
+    pub fn write_timeout(
+        &mut self,
+        items: &mut Vec<T>,
+        timeout: Duration,
+    ) -> Result<usize, WriteTimeoutError> {
+        self.write_inner(items, wait_for(timeout))
+            .map_err(|k| WriteTimeoutError::new(k, ()))
+    }
+
+    /// Writes one element.
+    ///
+    /// # Errors
+    ///
+    /// As [`loan`](Self::loan); the error gives `value` back.
+    pub fn send(&mut self, value: T) -> Result<(), WriteError<T>> {
+        match self.loan_inner(Wait::Block) {
+            Ok(loan) => {
+                loan.commit_one(value);
+                Ok(())
+            }
+            Err(k) => Err(WriteError::new(k, value)),
+        }
+    }
+
+    /// Writes one element if a buffer is lent now.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_loan`](Self::try_loan); the error gives `value` back.
+    pub fn try_send(&mut self, value: T) -> Result<(), TryWriteError<T>> {
+        match self.loan_inner(Wait::Try) {
+            Ok(loan) => {
+                loan.commit_one(value);
+                Ok(())
+            }
+            Err(k) => Err(TryWriteError::new(k, value)),
+        }
+    }
+
+    /// Writes one element, waiting at most `timeout` for a buffer.
+    ///
+    /// # Errors
+    ///
+    /// As [`loan_timeout`](Self::loan_timeout); the error gives `value` back.
+    pub fn send_timeout(
+        &mut self,
+        value: T,
+        timeout: Duration,
+    ) -> Result<(), WriteTimeoutError<T>> {
+        match self.loan_inner(wait_for(timeout)) {
+            Ok(loan) => {
+                loan.commit_one(value);
+                Ok(())
+            }
+            Err(k) => Err(WriteTimeoutError::new(k, value)),
+        }
+    }
+
+    /// Copies elements from the front of `items` into the next lent buffer; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// As [`loan`](Self::loan).
+    pub fn write_slice(&mut self, items: &[T]) -> Result<usize, WriteError>
+    where
+        T: Copy,
+    {
+        if items.is_empty() {
+            return self.write(&mut Vec::new());
+        }
+        Ok(self.loan()?.copy_from_slice(items))
+    }
+
+    fn write_inner(&mut self, items: &mut Vec<T>, wait: Wait) -> Result<usize, Kind> {
+        if items.is_empty() {
+            return self.probe(wait);
+        }
+        let loan = self.loan_inner(wait)?;
+        let n = loan.capacity.min(items.len());
+        let rest = items.len() - n;
+        // SAFETY: the loan's buffer has room for `n >= 1` elements and does not overlap
+        // `items`. The first `n` elements are moved out bitwise; `set_len` then shrinks the
+        // Vec so they are not dropped twice, and the remaining `rest` are moved to the front.
+        unsafe {
+            core::ptr::copy_nonoverlapping(items.as_ptr(), loan.buf.as_ptr().cast::<T>(), n);
+            items.set_len(0);
+            core::ptr::copy(items.as_ptr().add(n), items.as_mut_ptr(), rest);
+            items.set_len(rest);
+            loan.commit(n);
+        }
+        Ok(n)
+    }
+
+    /// A zero-length write: waits until a buffer is lent (without taking it).
+    fn probe(&mut self, wait: Wait) -> Result<usize, Kind> {
+        let raw = self.raw();
+        raw.acquire_writer(false).map_err(start_kind)?;
+        // SAFETY: we hold WRITER_BUSY and no buffer.
+        match unsafe { raw.wait_writable(wait, false) } {
+            Ok(_) => {
+                // SAFETY: as above: still holding WRITER_BUSY and no buffer.
+                unsafe { raw.release_writer_busy() };
+                Ok(0)
+            }
+            Err(e) => Err(wait_kind(e, wait)),
+        }
+    }
+
+    fn loan_inner(&mut self, wait: Wait) -> Result<Loan<'_, T, B>, Kind> {
+        // SAFETY: our handle keeps the header alive for the loan's lifetime, which borrows
+        // `self` mutably.
+        let raw: &RawStream<B> = unsafe { self.raw.as_ref() };
+        if wait == Wait::Try {
+            let (addr, capacity) = raw.start_writing().map_err(|e| match e {
+                StartWriteError::Blocked => Kind::NotReady,
+                e => start_kind(e),
+            })?;
+            if capacity == 0 {
+                // A readiness probe: answer it; there is still no room to write.
+                // SAFETY: we own WRITING; zero elements are initialised.
+                unsafe { raw.commit(0, false) };
+                return Err(Kind::NotReady);
+            }
+            // SAFETY: we own WRITING; the buffer holds `capacity` elements of `T`.
+            return Ok(unsafe { Loan::new(raw, addr.cast(), capacity) });
+        }
+        let mut taken = raw.acquire_writer(true).map_err(start_kind)?;
+        loop {
+            let (addr, capacity) = match taken {
+                Some(buffer) => buffer,
+                // SAFETY: we hold WRITER_BUSY and no buffer.
+                None => match unsafe { raw.wait_writable(wait, true) } {
+                    Ok(Some(buffer)) => buffer,
+                    Ok(None) => unreachable!("wait_writable(take) returns a buffer"),
+                    Err(e) => return Err(wait_kind(e, wait)),
+                },
+            };
+            if capacity == 0 {
+                // Answer the probe, keep the writer end, and wait for a real buffer.
+                // SAFETY: we own WRITING; zero elements are initialised.
+                unsafe { raw.commit(0, true) };
+                taken = None;
+                continue;
+            }
+            // SAFETY: we own WRITING; the buffer holds `capacity` elements of `T`.
+            return Ok(unsafe { Loan::new(raw, addr.cast(), capacity) });
+        }
+    }
+
+    /// Closes the writer end for every handle: the reader reads what was committed, then end
+    /// of stream. Closing twice is a no-op.
+    pub fn close(&self) {
+        self.raw().close_write();
+    }
+
+    /// Whether writes fail because an end is closed (the reader's, or this one).
+    pub fn is_closed(&self) -> bool {
+        self.raw().is_read_closed() || self.raw().is_write_closed()
+    }
+}
+
+fn wait_for(timeout: Duration) -> Wait {
+    Instant::now()
+        .checked_add(timeout)
+        .map_or(Wait::Block, Wait::Until)
+}
+
+fn start_kind(e: StartWriteError) -> Kind {
+    match e {
+        StartWriteError::Closed => Kind::Closed,
+        StartWriteError::Busy => Kind::Busy,
+        StartWriteError::Blocked => Kind::NotReady,
+    }
+}
+
+fn wait_kind(e: WaitWriteError, wait: Wait) -> Kind {
+    match (e, wait) {
+        (WaitWriteError::Closed, _) => Kind::Closed,
+        (WaitWriteError::Timeout, Wait::Try) => Kind::NotReady,
+        (WaitWriteError::Timeout, _) => Kind::Timeout,
+    }
+}
+
+impl<T, B: Backend> Clone for Writer<T, B> {
+    /// Adds a handle to the writer end.
+    ///
+    /// # Panics
+    ///
+    /// When the end already has [`stream_abi::ACTIVE_MAX_PER_END`] handles.
+    fn clone(&self) -> Self {
+        // SAFETY: our handle keeps the header alive.
+        unsafe { RawStream::retain_writer(self.raw) }.expect("too many writer handles");
+        // SAFETY: the handle just counted is given to the new `Writer`.
+        unsafe { Self::from_raw(self.raw) }
+    }
+}
+
+impl<T, B: Backend> Drop for Writer<T, B> {
+    /// Releases the handle; the last writer handle closes the writer end.
+    fn drop(&mut self) {
+        // SAFETY: we give up our handle and never use `raw` again; no loan of ours is alive
+        // (a loan borrows the writer).
+        unsafe { RawStream::release_writer(self.raw) };
+    }
+}
+
+impl<T, B: Backend> fmt::Debug for Writer<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Writer").field("raw", self.raw()).finish()
+    }
+}
+
+impl<'a, T, B: Backend> Loan<'a, T, B> {
+    /// # Safety
+    ///
+    /// The caller owns phase WRITING of `raw`; `buf` is the lent buffer of `capacity >= 1`
+    /// elements of `T`.
+    unsafe fn new(raw: &'a RawStream<B>, buf: *mut MaybeUninit<T>, capacity: usize) -> Self {
+        debug_assert!(capacity > 0);
+        Self {
+            raw,
+            // SAFETY: a lent buffer with room is a non-null address (`start_reading`'s
+            // contract; slices never have a null pointer).
+            buf: unsafe { NonNull::new_unchecked(buf) },
+            capacity,
+            _writer: PhantomData,
+        }
+    }
+
+    /// How many elements the buffer holds (at least 1).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The buffer, to be filled from the start.
+    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<T>] {
+        // SAFETY: we own the buffer (phase WRITING) until commit or drop; it holds `capacity`
+        // elements and the reader does not touch it meanwhile.
+        unsafe { core::slice::from_raw_parts_mut(self.buf.as_ptr(), self.capacity) }
+    }
+
+    /// Hands the first `count` elements to the reader and wakes it. `commit(0)` is the same as
+    /// dropping the loan: the buffer goes back and the read stays pending.
+    ///
+    /// # Panics
+    ///
+    /// If `count` exceeds [`capacity`](Self::capacity).
+    ///
+    /// # Safety
+    ///
+    /// The first `count` elements of the buffer are initialised. They now belong to the
+    /// reader (they will not be dropped by the writer).
+    pub unsafe fn commit(self, count: usize) {
+        assert!(count <= self.capacity, "commit beyond the loan's capacity");
+        if count == 0 {
+            return; // Drop returns the buffer.
+        }
+        let raw = self.raw;
+        core::mem::forget(self);
+        // SAFETY: we own WRITING (forgotten loan) and the caller initialised `count`.
+        unsafe { raw.commit(count, false) };
+    }
+
+    /// Writes elements from `iter` until the buffer is full or the iterator ends, and commits
+    /// them; returns how many. Elements the buffer had no room for stay in the iterator.
+    ///
+    /// If the iterator panics, the elements already written are dropped and the buffer goes
+    /// back to the stream.
+    pub fn fill_from_iter<I: IntoIterator<Item = T>>(mut self, iter: I) -> usize {
+        /// Drops the written prefix if `next` unwinds.
+        struct Written<'b, T>(&'b mut [MaybeUninit<T>], usize);
+        impl<T> Drop for Written<'_, T> {
+            fn drop(&mut self) {
+                for slot in &mut self.0[..self.1] {
+                    // SAFETY: the first `self.1` slots were written and not committed.
+                    unsafe { slot.assume_init_drop() };
+                }
+            }
+        }
+        let mut iter = iter.into_iter();
+        let capacity = self.capacity;
+        let mut written = Written(self.as_uninit_mut(), 0);
+        while written.1 < capacity {
+            match iter.next() {
+                Some(value) => {
+                    written.0[written.1].write(value);
+                    written.1 += 1;
+                }
+                None => break,
+            }
+        }
+        let n = written.1;
+        core::mem::forget(written);
+        // SAFETY: the first `n` elements were written above.
+        unsafe { self.commit(n) };
+        n
+    }
+
+    /// Copies as many elements of `items` as fit and commits them; returns how many.
+    pub fn copy_from_slice(mut self, items: &[T]) -> usize
+    where
+        T: Copy,
+    {
+        let n = self.capacity.min(items.len());
+        // SAFETY: `MaybeUninit<T>` has the layout of `T`; `n` fits both.
+        let src = unsafe { core::slice::from_raw_parts(items.as_ptr().cast(), n) };
+        self.as_uninit_mut()[..n].copy_from_slice(src);
+        // SAFETY: the first `n` elements were copied above.
+        unsafe { self.commit(n) };
+        n
+    }
+
+    fn commit_one(mut self, value: T) {
+        self.as_uninit_mut()[0].write(value);
+        // SAFETY: element 0 was written just above; capacity is at least 1.
+        unsafe { self.commit(1) };
+    }
+}
+
+impl<T, B: Backend> Drop for Loan<'_, T, B> {
+    /// Returns the buffer to the stream; the reader's read stays pending.
+    fn drop(&mut self) {
+        // SAFETY: we own WRITING (the loan was neither committed nor forgotten).
+        unsafe { self.raw.return_buffer() };
+    }
+}
+
+impl<T, B: Backend> fmt::Debug for Loan<'_, T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Loan")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}

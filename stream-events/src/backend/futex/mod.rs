@@ -1,0 +1,126 @@
+//! The futex backend: spin briefly, then park on the event word.
+//!
+//! # Protocol
+//!
+//! The backend keeps a 32-bit *epoch* in the low-addressed half of the event word: bit 0 is the
+//! `WAITERS` flag, the other bits count activations.
+//!
+//! * `activate`: `fetch_add(2)` bumps the epoch; only if the previous value had `WAITERS` set
+//!   does it clear the flag and make the wake syscall. An activate with nobody parked is one
+//!   uncontended atomic add and no syscall.
+//! * `wait`: spin for [`SPIN_BUDGET`](crate::SPIN_BUDGET) re-checking the condition; then loop:
+//!   `fetch_or(WAITERS)` (which returns the epoch `e` to sleep on), check the condition again,
+//!   and sleep with `futex_wait(word, e | WAITERS)`.
+//!
+//! No wake-up is lost: both sides make read-modify-writes of the one epoch word, which are
+//! totally ordered. If the activator's `fetch_add` comes first, the waiter's `fetch_or` reads
+//! from it, so the condition change made before the `fetch_add` is visible to the waiter's
+//! second check. If the waiter's `fetch_or` comes first, the activator sees `WAITERS` and
+//! wakes; a waiter that has not yet gone to sleep then finds the word changed and the kernel
+//! returns at once. Wake-ups may be spurious (another activation, a signal): every return from
+//! the sleep re-checks the condition.
+//!
+//! # Platforms
+//!
+//! On Linux the sleep is the `futex(2)` syscall (`FUTEX_WAIT_PRIVATE`/`FUTEX_WAKE_PRIVATE`,
+//! through `libc`). Elsewhere, and in loom models, it is an emulation with the same contract:
+//! a mutex and condition variable per bucket of addresses, where the waiter compares the
+//! word under the lock and the waker takes the lock before notifying.
+
+#[cfg(all(target_os = "linux", not(stream_loom)))]
+#[path = "linux.rs"]
+mod sys;
+
+#[cfg(any(not(target_os = "linux"), stream_loom))]
+#[path = "emulated.rs"]
+mod sys;
+
+use std::time::Instant;
+
+use crate::spin_phase::spin_until;
+use crate::sync::{AtomicU32, Ordering};
+use crate::Backend;
+
+pub(crate) use sys::FutexWord;
+
+/// Flag in the epoch: somebody is (about to be) asleep on the word.
+const WAITERS: u32 = 1;
+/// Amount an activation adds to the epoch (it skips the flag bit).
+const EPOCH_ONE: u32 = 2;
+
+/// Spins briefly, then parks on the futex of the event word (Linux; an emulation with a
+/// condition variable elsewhere).
+///
+/// Cannot wake a [`Waker`](core::task::Waker), so it does not implement
+/// [`AsyncBackend`](crate::AsyncBackend).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Futex;
+
+impl Backend for Futex {
+    type Word = FutexWord;
+    const NAME: &'static str = "futex";
+
+    #[inline]
+    fn new_word() -> FutexWord {
+        FutexWord::new()
+    }
+
+    #[inline]
+    fn activate(word: &FutexWord) {
+        // ORDERING: AcqRel. Release: the caller's condition change (sequenced before) becomes
+        // visible to a waiter whose `fetch_or` reads from this add. Acquire: none needed for
+        // the add itself, but it keeps the RMW chain symmetrical with `wait`'s `fetch_or`.
+        let prev = epoch(word).fetch_add(EPOCH_ONE, Ordering::AcqRel);
+        if prev & WAITERS != 0 {
+            wake_all(word);
+        }
+    }
+
+    #[inline]
+    fn wait(word: &FutexWord, mut cond: impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
+        if spin_until(&mut cond, deadline) {
+            return true;
+        }
+        park_until(word, cond, deadline)
+    }
+}
+
+#[inline]
+fn epoch(word: &FutexWord) -> &AtomicU32 {
+    &word.futex
+}
+
+#[cold]
+fn wake_all(word: &FutexWord) {
+    // ORDERING: Relaxed. Clearing the flag only saves the next activation a syscall; a waiter
+    // that sets it again after this is woken by the syscall below or finds the word changed
+    // (its expected value had the flag) and returns from the sleep at once.
+    epoch(word).fetch_and(!WAITERS, Ordering::Relaxed);
+    sys::wake_all(word);
+}
+
+#[cold]
+fn park_until(word: &FutexWord, mut cond: impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
+    loop {
+        // ORDERING: AcqRel. Acquire pairs with `activate`'s AcqRel `fetch_add`: if that add
+        // comes first in the word's modification order, the condition change before it is
+        // visible to the check below. Release keeps the RMW chain unbroken for later readers.
+        let seen = epoch(word).fetch_or(WAITERS, Ordering::AcqRel) | WAITERS;
+        if cond() {
+            return true;
+        }
+        let timeout = match deadline {
+            None => None,
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    return cond();
+                }
+                Some(d - now)
+            }
+        };
+        // Returns on a wake, a changed word, a timeout, a signal or spuriously: the loop
+        // re-checks the condition in every case.
+        sys::wait(word, seen, timeout);
+    }
+}

@@ -1,0 +1,53 @@
+//! The spin backend: no parking at all.
+
+use std::time::Instant;
+
+use crossbeam_utils::Backoff;
+
+use crate::sync::yield_now;
+use crate::Backend;
+
+/// Waits by spinning with crossbeam-utils [`Backoff`]: a few rounds of growing busy-waits,
+/// then `yield_now` between checks, forever. It never parks, so it never burns a core
+/// indefinitely while the partner is descheduled (it yields to it), but it never sleeps either.
+///
+/// `activate` does nothing: the waiter watches the condition itself. The event word holds
+/// nothing (it stays 0).
+///
+/// The spin backend cannot wake a [`Waker`](core::task::Waker), so it does not implement
+/// [`AsyncBackend`](crate::AsyncBackend).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spin;
+
+impl Backend for Spin {
+    type Word = usize;
+    const NAME: &'static str = "spin";
+
+    #[inline]
+    fn new_word() -> usize {
+        0
+    }
+
+    #[inline]
+    fn activate(_word: &usize) {}
+
+    #[inline]
+    fn wait(_word: &usize, mut cond: impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
+        let backoff = Backoff::new();
+        loop {
+            if cond() {
+                return true;
+            }
+            if let Some(d) = deadline {
+                if Instant::now() >= d {
+                    return cond();
+                }
+            }
+            if cfg!(stream_loom) || backoff.is_completed() {
+                yield_now();
+            } else {
+                backoff.snooze();
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! The two events of a native stream, *read ready* and *write ready*, with interchangeable
+//! backends.
+//!
+//! An [`Event`] lives in an event word of the stream header ([`stream_abi::EventWord`]: one
+//! pointer, whatever the backend). One side changes shared state and calls
+//! [`activate`](Event::activate); the other waits until a condition on that state holds with
+//! [`wait_until`](Event::wait_until) (or its `_timeout` and `_deadline` forms, or
+//! [`poll_until`](Event::poll_until) from async code). The condition is the caller's: the event
+//! carries no data, so an activation can never be "consumed" by the wrong waiter, and a wait
+//! re-checks the condition after every wake-up, spurious or not.
+//!
+//! # Backends
+//!
+//! A backend is a type parameter, so several can live in one binary:
+//!
+//! | backend      | feature    | waits by                                     | wakes `Waker`s |
+//! |--------------|------------|----------------------------------------------|----------------|
+//! | [`Spin`]     | `spin`     | crossbeam `Backoff`: spin, then yield        | no             |
+//! | [`Futex`]    | `futex`    | spin up to [`SPIN_BUDGET`], then `futex(2)`  | no             |
+//! | [`Listener`] | `listener` | spin up to [`SPIN_BUDGET`], then event-listener | yes         |
+//!
+//! A backend that cannot wake a `Waker` does not implement [`AsyncBackend`], so
+//! [`Event::poll_until`] does not exist for it: the mistake is a compile error, not a panic.
+//!
+//! An [`activate`](Event::activate) with nobody parked makes no syscall in any backend.
+//!
+//! # Features
+//!
+//! * `spin`, `futex`, `listener`: the backends above (all on by default). Features are
+//!   additive; every combination builds.
+//! * [`DefaultBackend`] is the first enabled of `futex`, `listener`, `spin`. With none of them
+//!   enabled, [`Spin`] is still built (it has no dependencies) and is the default.
+//!
+//! # Guarantees
+//!
+//! No lost wake-up: if `activate` is called after a change that makes the condition true,
+//! every waiter whose wait began before the change returns (each backend's module docs say
+//! why). A wait with a deadline returns the condition's value at or after the deadline.
+//!
+//! # Loom
+//!
+//! With `--cfg stream_loom`, the atomics and the futex emulation are loom's; the listener
+//! backend is not available there (event-listener's internals are not loom's).
+
+mod backend {
+    #[cfg(feature = "futex")]
+    pub(crate) mod futex;
+    #[cfg(all(feature = "listener", not(stream_loom)))]
+    pub(crate) mod listener;
+    #[cfg(any(feature = "spin", not(any(feature = "futex", feature = "listener"))))]
+    pub(crate) mod spin;
+}
+mod spin_phase;
+mod sync;
+
+use core::fmt;
+use core::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+#[cfg(feature = "futex")]
+pub use backend::futex::Futex;
+#[cfg(all(feature = "listener", not(stream_loom)))]
+pub use backend::listener::Listener;
+#[cfg(any(feature = "spin", not(any(feature = "futex", feature = "listener"))))]
+pub use backend::spin::Spin;
+pub use spin_phase::SPIN_BUDGET;
+
+/// The backend used when none is named: the first enabled of `futex`, `listener`, `spin`.
+#[cfg(feature = "futex")]
+pub type DefaultBackend = Futex;
+/// The backend used when none is named: the first enabled of `futex`, `listener`, `spin`.
+#[cfg(all(not(feature = "futex"), feature = "listener", not(stream_loom)))]
+pub type DefaultBackend = Listener;
+/// The backend used when none is named: the first enabled of `futex`, `listener`, `spin`.
+#[cfg(all(not(feature = "futex"), any(not(feature = "listener"), stream_loom)))]
+pub type DefaultBackend = Spin;
+
+/// How an event waits and wakes. Implemented by [`Spin`], [`Futex`] and [`Listener`].
+pub trait Backend: Sized + Send + Sync + 'static {
+    /// What the backend keeps in the event word. Outside loom models it has the size and
+    /// alignment of [`stream_abi::EventWord`] (each backend asserts it at compile time).
+    type Word: Send + Sync;
+
+    /// A short name for reports and benchmarks.
+    const NAME: &'static str;
+
+    /// A word in its initial state.
+    fn new_word() -> Self::Word;
+
+    /// Wakes every waiter of the word, so that it re-checks its condition.
+    fn activate(word: &Self::Word);
+
+    /// Blocks until `cond` returns `true` (returns `true`) or `deadline` passes (returns the
+    /// last value of `cond`, checked at or after the deadline).
+    fn wait(word: &Self::Word, cond: impl FnMut() -> bool, deadline: Option<Instant>) -> bool;
+}
+
+/// A backend that can also wake a [`Waker`](core::task::Waker).
+pub trait AsyncBackend: Backend {
+    /// What a pending poll keeps registered between polls. Dropping it unregisters.
+    type Registration: Default + Send + Unpin;
+
+    /// Returns `Ready` once `cond` holds; otherwise registers `cx`'s waker (in
+    /// `registration`) so that the next [`Backend::activate`] wakes it, and returns `Pending`.
+    fn poll_wait(
+        word: &Self::Word,
+        registration: &mut Self::Registration,
+        cond: impl FnMut() -> bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<()>;
+}
+
+/// One event: an event word interpreted by backend `B`.
+///
+/// `Event<B>` is `#[repr(transparent)]` over `B::Word`, so a stream header can hold it in an
+/// event word.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use stream_events::{DefaultBackend, Event};
+///
+/// let event = Event::<DefaultBackend>::new();
+/// let flag = AtomicBool::new(false);
+/// std::thread::scope(|s| {
+///     s.spawn(|| {
+///         flag.store(true, Ordering::Release);
+///         event.activate();
+///     });
+///     event.wait_until(|| flag.load(Ordering::Acquire));
+/// });
+/// assert!(flag.load(Ordering::Relaxed));
+/// ```
+#[repr(transparent)]
+pub struct Event<B: Backend> {
+    word: B::Word,
+}
+
+impl<B: Backend> Event<B> {
+    /// A new event with nobody waiting.
+    #[inline]
+    pub fn new() -> Self {
+        Self {
+            word: B::new_word(),
+        }
+    }
+
+    /// Wakes every waiter so that it re-checks its condition. Call it after the change that
+    /// the waiters wait for.
+    #[inline]
+    pub fn activate(&self) {
+        B::activate(&self.word);
+    }
+
+    /// Blocks until `cond` returns `true`.
+    ///
+    /// `cond` may be called any number of times, from this thread only.
+    #[inline]
+    pub fn wait_until(&self, cond: impl FnMut() -> bool) {
+        let held = B::wait(&self.word, cond, None);
+        debug_assert!(held);
+    }
+
+    /// Blocks until `cond` returns `true` or `timeout` has passed; returns whether `cond`
+    /// held.
+    #[inline]
+    pub fn wait_until_timeout(&self, cond: impl FnMut() -> bool, timeout: Duration) -> bool {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => B::wait(&self.word, cond, Some(deadline)),
+            None => B::wait(&self.word, cond, None),
+        }
+    }
+
+    /// Blocks until `cond` returns `true` or `deadline` is reached; returns whether `cond`
+    /// held.
+    #[inline]
+    pub fn wait_until_deadline(&self, cond: impl FnMut() -> bool, deadline: Instant) -> bool {
+        B::wait(&self.word, cond, Some(deadline))
+    }
+
+    /// The backend's word, for code that needs its raw state (the C interface).
+    pub fn word(&self) -> &B::Word {
+        &self.word
+    }
+}
+
+impl<B: AsyncBackend> Event<B> {
+    /// Returns `Ready` once `cond` holds; otherwise registers the task's waker in
+    /// `registration` and returns `Pending`, to be woken by the next activation.
+    ///
+    /// Keep `registration` between polls (it starts as `Default::default()`); dropping it
+    /// cancels the registration.
+    #[inline]
+    pub fn poll_until(
+        &self,
+        registration: &mut B::Registration,
+        cond: impl FnMut() -> bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        B::poll_wait(&self.word, registration, cond, cx)
+    }
+}
+
+impl<B: Backend> Default for Event<B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<B: Backend> fmt::Debug for Event<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("backend", &B::NAME)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,285 @@
+//! One test suite, instantiated for every backend.
+#![cfg(not(stream_loom))]
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use stream_events::{Backend, Event};
+
+/// Generous bound on how late a timed wait may return on a loaded, shared machine. It checks
+/// that the wait ends, not how fast.
+const LATE: Duration = Duration::from_secs(2);
+
+fn iterations() -> u64 {
+    if cfg!(miri) {
+        50
+    } else {
+        20_000
+    }
+}
+
+/// Two threads hand a token back and forth through one counter and two events; every step
+/// waits for the other thread's activation. A lost wake-up hangs the test.
+fn ping_pong<B: Backend>() {
+    let n = iterations();
+    let ping = Arc::new(Event::<B>::new());
+    let pong = Arc::new(Event::<B>::new());
+    let turn = Arc::new(AtomicU64::new(0));
+    let t = {
+        let (ping, pong, turn) = (ping.clone(), pong.clone(), turn.clone());
+        thread::spawn(move || {
+            for i in 0..n {
+                ping.wait_until(|| turn.load(Ordering::Acquire) == 2 * i + 1);
+                turn.store(2 * i + 2, Ordering::Release);
+                pong.activate();
+            }
+        })
+    };
+    for i in 0..n {
+        turn.store(2 * i + 1, Ordering::Release);
+        ping.activate();
+        pong.wait_until(|| turn.load(Ordering::Acquire) == 2 * i + 2);
+    }
+    t.join().unwrap();
+    assert_eq!(turn.load(Ordering::Relaxed), 2 * n);
+}
+
+/// The activating side sleeps now and then, so the waiter gets past its spin phase and parks:
+/// this exercises the park path and its race with `activate`.
+fn parked_waiter_is_woken<B: Backend>() {
+    let rounds = if cfg!(miri) { 5 } else { 200 };
+    let ev = Arc::new(Event::<B>::new());
+    let count = Arc::new(AtomicU64::new(0));
+    let t = {
+        let (ev, count) = (ev.clone(), count.clone());
+        thread::spawn(move || {
+            for i in 0..rounds {
+                if i % 3 == 0 {
+                    thread::sleep(Duration::from_micros(200));
+                }
+                count.fetch_add(1, Ordering::Release);
+                ev.activate();
+            }
+        })
+    };
+    for i in 1..=rounds {
+        ev.wait_until(|| count.load(Ordering::Acquire) >= i);
+    }
+    t.join().unwrap();
+}
+
+/// Activations that do not change the condition wake the waiter (perhaps), which must check
+/// again and keep waiting.
+fn spurious_activations_are_tolerated<B: Backend>() {
+    let ev = Arc::new(Event::<B>::new());
+    let done = Arc::new(AtomicBool::new(false));
+    let checks = Arc::new(AtomicUsize::new(0));
+    let waiter = {
+        let (ev, done, checks) = (ev.clone(), done.clone(), checks.clone());
+        thread::spawn(move || {
+            ev.wait_until(|| {
+                checks.fetch_add(1, Ordering::Relaxed);
+                done.load(Ordering::Acquire)
+            });
+            assert!(done.load(Ordering::Relaxed));
+        })
+    };
+    for _ in 0..if cfg!(miri) { 5 } else { 100 } {
+        ev.activate();
+        thread::yield_now();
+    }
+    thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 20 }));
+    assert!(
+        !waiter.is_finished(),
+        "waiter returned without its condition"
+    );
+    done.store(true, Ordering::Release);
+    ev.activate();
+    waiter.join().unwrap();
+    assert!(checks.load(Ordering::Relaxed) >= 2);
+}
+
+fn timeout_returns_false_after_deadline<B: Backend>() {
+    let ev = Event::<B>::new();
+    for ms in [0u64, 1, 30] {
+        let timeout = Duration::from_millis(ms);
+        let start = Instant::now();
+        assert!(!ev.wait_until_timeout(|| false, timeout));
+        let took = start.elapsed();
+        assert!(took >= timeout, "returned early: {took:?} < {timeout:?}");
+        assert!(took < timeout + LATE, "returned late: {took:?}");
+    }
+    let deadline = Instant::now() + Duration::from_millis(10);
+    assert!(!ev.wait_until_deadline(|| false, deadline));
+    assert!(Instant::now() >= deadline);
+    // A deadline in the past is a single check.
+    assert!(ev.wait_until_deadline(|| true, Instant::now() - Duration::from_millis(1)));
+    assert!(!ev.wait_until_deadline(|| false, Instant::now() - Duration::from_millis(1)));
+}
+
+fn timed_wait_is_woken_before_deadline<B: Backend>() {
+    let ev = Arc::new(Event::<B>::new());
+    let flag = Arc::new(AtomicBool::new(false));
+    let t = {
+        let (ev, flag) = (ev.clone(), flag.clone());
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(5));
+            flag.store(true, Ordering::Release);
+            ev.activate();
+        })
+    };
+    let start = Instant::now();
+    assert!(ev.wait_until_timeout(|| flag.load(Ordering::Acquire), Duration::from_secs(30)));
+    assert!(start.elapsed() < Duration::from_secs(30));
+    t.join().unwrap();
+}
+
+/// Several waiters on one event (several clones of one stream end): one activation wakes all.
+fn activate_wakes_every_waiter<B: Backend>() {
+    let ev = Arc::new(Event::<B>::new());
+    let flag = Arc::new(AtomicBool::new(false));
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let (ev, flag) = (ev.clone(), flag.clone());
+            thread::spawn(move || ev.wait_until(|| flag.load(Ordering::Acquire)))
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 10 }));
+    flag.store(true, Ordering::Release);
+    ev.activate();
+    for w in waiters {
+        w.join().unwrap();
+    }
+}
+
+macro_rules! suite {
+    ($name:ident, $backend:ty) => {
+        mod $name {
+            #[test]
+            fn ping_pong() {
+                super::ping_pong::<$backend>();
+            }
+            #[test]
+            fn parked_waiter_is_woken() {
+                super::parked_waiter_is_woken::<$backend>();
+            }
+            #[test]
+            fn spurious_activations_are_tolerated() {
+                super::spurious_activations_are_tolerated::<$backend>();
+            }
+            #[test]
+            fn timeout_returns_false_after_deadline() {
+                super::timeout_returns_false_after_deadline::<$backend>();
+            }
+            #[test]
+            fn timed_wait_is_woken_before_deadline() {
+                super::timed_wait_is_woken_before_deadline::<$backend>();
+            }
+            #[test]
+            fn activate_wakes_every_waiter() {
+                super::activate_wakes_every_waiter::<$backend>();
+            }
+        }
+    };
+}
+
+#[cfg(feature = "spin")]
+suite!(spin, stream_events::Spin);
+#[cfg(feature = "futex")]
+suite!(futex, stream_events::Futex);
+#[cfg(feature = "listener")]
+suite!(listener, stream_events::Listener);
+
+#[cfg(feature = "listener")]
+mod listener_async {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use stream_events::{Event, Listener};
+
+    struct CountWake(std::sync::atomic::AtomicUsize);
+    impl Wake for CountWake {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn poll_until_registers_and_is_woken_by_activate() {
+        let ev = Event::<Listener>::new();
+        let flag = AtomicBool::new(false);
+        let wake = Arc::new(CountWake(Default::default()));
+        let waker = Waker::from(wake.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut reg = None;
+        assert!(ev
+            .poll_until(&mut reg, || flag.load(Ordering::Acquire), &mut cx)
+            .is_pending());
+        assert!(reg.is_some());
+        assert_eq!(wake.0.load(Ordering::SeqCst), 0);
+        flag.store(true, Ordering::Release);
+        ev.activate();
+        assert_eq!(wake.0.load(Ordering::SeqCst), 1);
+        assert!(ev
+            .poll_until(&mut reg, || flag.load(Ordering::Acquire), &mut cx)
+            .is_ready());
+        assert!(reg.is_none());
+    }
+
+    /// A future over `poll_until`, driven by a real blocking executor across threads.
+    struct WaitFlag<'a> {
+        ev: &'a Event<Listener>,
+        flag: &'a AtomicBool,
+        reg: Option<event_listener::EventListener>,
+    }
+    impl Future for WaitFlag<'_> {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            let this = &mut *self;
+            this.ev
+                .poll_until(&mut this.reg, || this.flag.load(Ordering::Acquire), cx)
+        }
+    }
+
+    #[test]
+    fn async_wait_across_threads() {
+        for _ in 0..if cfg!(miri) { 3 } else { 200 } {
+            let ev = Event::<Listener>::new();
+            let flag = AtomicBool::new(false);
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    flag.store(true, Ordering::Release);
+                    ev.activate();
+                });
+                block_on(WaitFlag {
+                    ev: &ev,
+                    flag: &flag,
+                    reg: None,
+                });
+            });
+        }
+    }
+
+    fn block_on<F: Future>(fut: F) -> F::Output {
+        struct Unpark(std::thread::Thread);
+        impl Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = std::pin::pin!(fut);
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::park();
+        }
+    }
+}

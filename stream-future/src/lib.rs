@@ -1,0 +1,5 @@
+//! The one-element future: a native stream of capacity one, written once (not yet implemented).
+//!
+//! This crate is a placeholder in the workspace so that the dependency order is fixed; it
+//! exports nothing yet.
+#![no_std]
