@@ -1,1 +1,652 @@
-//! Criterion benchmarks of native streams (the benchmark targets live in `benches/`).
+//! Shared helpers of the criterion benchmarks of native streams.
+//!
+//! The benchmark targets live in `benches/`:
+//!
+//! * `events`: one activate → wake round trip between two threads for each event backend
+//!   (`Spin`, `Futex`, `Listener`), beside a raw spin and a raw futex ping-pong and a
+//!   crossbeam-channel `bounded(1)` ping-pong (group `events_round_trip`).
+//! * `stream`: one-element round trips through two streams (`stream_round_trip`), bytes
+//!   through 64 KiB lent buffers (`stream_bulk_u8`) and `u64`s through 1024-element lent
+//!   buffers (`stream_bulk_u64`), each beside crossbeam-channel, `std::sync::mpsc`, rtrb and a
+//!   floor that has no second thread or no stream at all.
+//!
+//! # Running
+//!
+//! ```text
+//! # Everything, with criterion's defaults:
+//! cargo bench -p benches
+//! # A quick pass (a few seconds per row):
+//! cargo bench -p benches --bench stream -- --warm-up-time 0.5 --measurement-time 2 --sample-size 10
+//! # The full-size bulk run:
+//! NATIVE_STREAM_BENCH_BYTES=1Gi cargo bench -p benches --bench stream -- stream_bulk_u8
+//! ```
+//!
+//! Environment variables (read by the `stream` target; a plain number or one with a `K`,
+//! `M`, `G` suffix, binary, optionally followed by `i` or `iB`: `64Mi`, `1G`, `4096`):
+//!
+//! * `NATIVE_STREAM_BENCH_BYTES`: bytes moved per iteration of `stream_bulk_u8`
+//!   (default [`DEFAULT_BULK_BYTES`], 64 MiB; 1 GiB is the reference size).
+//! * `NATIVE_STREAM_BENCH_ELEMS`: `u64`s moved per iteration of `stream_bulk_u64`
+//!   (default [`DEFAULT_BULK_ELEMS`], 16 Mi).
+//!
+//! # Method
+//!
+//! * Two-thread rows run in [`two_threads`]: criterion's thread is the timed side (the side
+//!   that finishes last: the one that receives the last reply, or the reader), the partner is
+//!   a scoped thread, and both start together at a [`Gate`] after every allocation is done.
+//!   Each criterion sample makes its own streams and channels, so no state leaks between
+//!   samples.
+//! * Every row checks its data while it is timed, the same way for every row of a group:
+//!   round trips check every reply (the partner answers `i + 1` to `i`); bulk rows check the
+//!   position of the first and last element of every chunk received and a checksum of every
+//!   byte or element ([`ByteCheck`], [`U64Check`]), and assert the total count and checksum at
+//!   the end.
+//! * Bulk byte data is [`BytePattern`]: seven distinct pseudo-random 64 KiB blocks in turn, so a
+//!   reader that saw a stale buffer (last round's block) fails its check.
+
+use std::fmt;
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use stream_events::{Backend, Event};
+
+/// Default for `NATIVE_STREAM_BENCH_BYTES`: 64 MiB per iteration of `stream_bulk_u8`.
+pub const DEFAULT_BULK_BYTES: u64 = 64 << 20;
+
+/// Default for `NATIVE_STREAM_BENCH_ELEMS`: 16 Mi `u64`s per iteration of `stream_bulk_u64`.
+pub const DEFAULT_BULK_ELEMS: u64 = 16 << 20;
+
+/// Size of a lent buffer, a channel's `Vec`, the rtrb ring and a pattern block in the byte
+/// benchmarks: 64 KiB.
+pub const BLOCK: usize = 64 * 1024;
+
+/// Reads an amount from environment variable `name`, or returns `default` when it is unset.
+///
+/// Accepts a plain number or one with a binary `K`, `M` or `G` suffix, optionally followed by
+/// `i` or `iB` (`64Mi`, `1G`, `4096`).
+///
+/// # Panics
+///
+/// When the variable is set but is not such an amount, or is zero.
+pub fn env_amount(name: &str, default: u64) -> u64 {
+    let Ok(text) = std::env::var(name) else {
+        return default;
+    };
+    let amount = parse_amount(&text)
+        .unwrap_or_else(|| panic!("{name}={text:?}: expected an amount such as 4096, 64Mi, 1G"));
+    assert!(amount > 0, "{name} must not be zero");
+    amount
+}
+
+fn parse_amount(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let text = text
+        .strip_suffix("iB")
+        .or_else(|| text.strip_suffix('i'))
+        .unwrap_or(text);
+    let (digits, shift) = match text.as_bytes().last()? {
+        b'k' | b'K' => (&text[..text.len() - 1], 10),
+        b'm' | b'M' => (&text[..text.len() - 1], 20),
+        b'g' | b'G' => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    let value: u64 = digits.trim().parse().ok()?;
+    value.checked_mul(1 << shift)
+}
+
+/// The start line of [`two_threads`]: both sides call [`open`](Gate::open) once, when they are
+/// ready to run.
+pub struct Gate {
+    barrier: Barrier,
+}
+
+impl Gate {
+    /// Waits until the other side is ready too; returns the instant both were released, the
+    /// start of the timed region.
+    pub fn open(&self) -> Instant {
+        self.barrier.wait();
+        Instant::now()
+    }
+}
+
+impl fmt::Debug for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gate").finish_non_exhaustive()
+    }
+}
+
+/// Runs `main` on this thread and `partner` on a scoped thread; returns both results.
+///
+/// Each side must call [`Gate::open`] exactly once, before anything that can fail (a side that
+/// panics before the gate leaves the other waiting). `main` times itself from the instant its
+/// `open` returns. A panic of the partner is resumed here.
+pub fn two_threads<A, B, M, P>(main: M, partner: P) -> (A, B)
+where
+    M: FnOnce(&Gate) -> A,
+    P: FnOnce(&Gate) -> B + Send,
+    B: Send,
+{
+    let gate = Gate {
+        barrier: Barrier::new(2),
+    };
+    std::thread::scope(|s| {
+        let partner = s.spawn(|| partner(&gate));
+        let a = main(&gate);
+        let b = partner
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (a, b)
+    })
+}
+
+/// Which way a [`Signal`] goes: `Ping` from the timed thread to the partner, `Pong` back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Timed thread → partner.
+    Ping,
+    /// Partner → timed thread.
+    Pong,
+}
+
+/// A counter that two threads hand back and forth, ping-ponged by [`ping_pong`].
+pub trait Signal: Sync {
+    /// A signal with the counter at 0.
+    fn new() -> Self;
+
+    /// Sets the counter to `value` and wakes the thread waiting on side `to`.
+    fn publish(&self, to: Side, value: u32);
+
+    /// Blocks on side `at` until the counter is `value`.
+    fn wait_for(&self, at: Side, value: u32);
+
+    /// The counter now.
+    fn current(&self) -> u32;
+}
+
+/// Times `iters` round trips of a [`Signal`]: the timed thread publishes `2i + 1` and waits
+/// for `2i + 2`; the partner waits for `2i + 1` and publishes `2i + 2`. A wait only ends on
+/// the exact value, and the counter must end at `2 * iters`.
+///
+/// # Panics
+///
+/// When `iters` is 2³¹ or more (the counter is 32 bits, for the futex), or the counter ends
+/// elsewhere.
+pub fn ping_pong<S: Signal>(iters: u64) -> Duration {
+    assert!(iters < 1 << 31, "too many iterations for a 32-bit counter");
+    let iters = iters as u32;
+    let signal = S::new();
+    let (elapsed, ()) = two_threads(
+        |gate| {
+            let start = gate.open();
+            for i in 0..iters {
+                signal.publish(Side::Ping, 2 * i + 1);
+                signal.wait_for(Side::Pong, 2 * i + 2);
+            }
+            start.elapsed()
+        },
+        |gate| {
+            gate.open();
+            for i in 0..iters {
+                signal.wait_for(Side::Ping, 2 * i + 1);
+                signal.publish(Side::Pong, 2 * i + 2);
+            }
+        },
+    );
+    assert_eq!(signal.current(), 2 * iters);
+    elapsed
+}
+
+/// The spin floor: one `AtomicU64`, both sides spin on it with `spin_loop` and never yield.
+#[derive(Debug, Default)]
+pub struct RawSpin {
+    word: AtomicU64,
+}
+
+impl Signal for RawSpin {
+    fn new() -> Self {
+        Self::default()
+    }
+
+    #[inline]
+    fn publish(&self, _to: Side, value: u32) {
+        // ORDERING: Release, pairs with the Acquire load in the other thread's `wait_for`.
+        self.word.store(u64::from(value), Ordering::Release);
+    }
+
+    #[inline]
+    fn wait_for(&self, _at: Side, value: u32) {
+        // ORDERING: Acquire, pairs with the Release store of the other thread's `publish`.
+        while self.word.load(Ordering::Acquire) != u64::from(value) {
+            core::hint::spin_loop();
+        }
+    }
+
+    fn current(&self) -> u32 {
+        // ORDERING: Relaxed: read after both threads were joined (the join synchronises).
+        self.word.load(Ordering::Relaxed) as u32
+    }
+}
+
+/// The futex floor: one `AtomicU32`; a waiter parks at once with `FUTEX_WAIT` (no spinning),
+/// and every publish makes a `FUTEX_WAKE` syscall (no waiter bookkeeping).
+#[cfg(target_os = "linux")]
+#[derive(Debug, Default)]
+pub struct RawFutex {
+    word: AtomicU32,
+}
+
+#[cfg(target_os = "linux")]
+impl Signal for RawFutex {
+    fn new() -> Self {
+        Self::default()
+    }
+
+    #[inline]
+    fn publish(&self, _to: Side, value: u32) {
+        // ORDERING: Release, pairs with the Acquire load in the other thread's `wait_for`.
+        self.word.store(value, Ordering::Release);
+        // SAFETY: FUTEX_WAKE only reads the address, which points to our live, aligned
+        // `AtomicU32`; the extra arguments are ignored by FUTEX_WAKE.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                self.word.as_ptr(),
+                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                1,
+            );
+        }
+    }
+
+    #[inline]
+    fn wait_for(&self, _at: Side, value: u32) {
+        loop {
+            // ORDERING: Acquire, pairs with the Release store of the other thread's `publish`.
+            let seen = self.word.load(Ordering::Acquire);
+            if seen == value {
+                return;
+            }
+            // SAFETY: the address points to our live, aligned `AtomicU32`; a null timeout
+            // waits without limit. The kernel re-checks `seen` atomically and returns EAGAIN if
+            // the word changed; EINTR and spurious returns are handled by the loop.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    self.word.as_ptr(),
+                    libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                    seen,
+                    core::ptr::null::<libc::timespec>(),
+                );
+            }
+        }
+    }
+
+    fn current(&self) -> u32 {
+        // ORDERING: Relaxed: read after both threads were joined (the join synchronises).
+        self.word.load(Ordering::Relaxed)
+    }
+}
+
+/// Two [`Event`]s of backend `B` (`ping`, `pong`) and the counter they announce: the round
+/// trip of the `events` benchmark.
+pub struct EventSignal<B: Backend> {
+    counter: AtomicU64,
+    ping: Event<B>,
+    pong: Event<B>,
+}
+
+impl<B: Backend> EventSignal<B> {
+    fn event(&self, side: Side) -> &Event<B> {
+        match side {
+            Side::Ping => &self.ping,
+            Side::Pong => &self.pong,
+        }
+    }
+}
+
+impl<B: Backend> Signal for EventSignal<B> {
+    fn new() -> Self {
+        Self {
+            counter: AtomicU64::new(0),
+            ping: Event::new(),
+            pong: Event::new(),
+        }
+    }
+
+    #[inline]
+    fn publish(&self, to: Side, value: u32) {
+        // ORDERING: Release, pairs with the Acquire load in the other thread's `wait_for`
+        // condition; the activation after it is the event's own business.
+        self.counter.store(u64::from(value), Ordering::Release);
+        self.event(to).activate();
+    }
+
+    #[inline]
+    fn wait_for(&self, at: Side, value: u32) {
+        self.event(at).wait_until(|| {
+            // ORDERING: Acquire, pairs with the Release store of the other thread's `publish`.
+            self.counter.load(Ordering::Acquire) == u64::from(value)
+        });
+    }
+
+    fn current(&self) -> u32 {
+        // ORDERING: Relaxed: read after both threads were joined (the join synchronises).
+        self.counter.load(Ordering::Relaxed) as u32
+    }
+}
+
+impl<B: Backend> fmt::Debug for EventSignal<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventSignal")
+            .field("backend", &B::NAME)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Times `iters` round trips through two crossbeam-channel channels of capacity `cap`: the
+/// timed thread sends `i` and asserts that `i + 1` comes back; the partner answers until the
+/// first channel disconnects, and must have answered `iters` times.
+pub fn crossbeam_round_trips(iters: u64, cap: usize) -> Duration {
+    let (ping_tx, ping_rx) = crossbeam_channel::bounded::<u64>(cap);
+    let (pong_tx, pong_rx) = crossbeam_channel::bounded::<u64>(cap);
+    let (elapsed, answered) = two_threads(
+        move |gate| {
+            let start = gate.open();
+            for i in 0..iters {
+                ping_tx.send(i).unwrap();
+                assert_eq!(pong_rx.recv(), Ok(i + 1));
+            }
+            start.elapsed()
+        },
+        move |gate| {
+            gate.open();
+            let mut answered = 0u64;
+            while let Ok(v) = ping_rx.recv() {
+                pong_tx.send(v + 1).unwrap();
+                answered += 1;
+            }
+            answered
+        },
+    );
+    assert_eq!(answered, iters);
+    elapsed
+}
+
+/// Copies `src` into the front of `dst`, initialising it.
+///
+/// # Panics
+///
+/// When `src` is longer than `dst`.
+#[inline]
+pub fn copy_to_uninit<T: Copy>(dst: &mut [MaybeUninit<T>], src: &[T]) {
+    assert!(src.len() <= dst.len(), "source longer than destination");
+    // SAFETY: `dst` has room for `src.len()` elements (asserted), `MaybeUninit<T>` has the
+    // layout of `T`, and a `&mut` and a `&` slice never overlap.
+    unsafe {
+        core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<T>(), src.len());
+    }
+}
+
+/// The first `len` elements of `buf`, which the caller has seen initialised.
+///
+/// # Safety
+///
+/// The first `len` elements of `buf` are initialised (a read returned `len`).
+#[inline]
+pub unsafe fn assume_init<T>(buf: &[MaybeUninit<T>], len: usize) -> &[T] {
+    let init = &buf[..len];
+    // SAFETY: the caller guarantees that these `len` elements are initialised, and
+    // `MaybeUninit<T>` has the layout of `T`.
+    unsafe { core::slice::from_raw_parts(init.as_ptr().cast::<T>(), len) }
+}
+
+/// Wrapping sum of `bytes`, fast: each 256-byte piece is summed in `u16` lanes (256 × 255 <
+/// 2¹⁶, so no lane overflows), which LLVM vectorises.
+#[inline]
+pub fn byte_sum(bytes: &[u8]) -> u64 {
+    bytes
+        .chunks(256)
+        .map(|piece| {
+            u64::from(
+                piece
+                    .iter()
+                    .fold(0u16, |acc, &b| acc.wrapping_add(u16::from(b))),
+            )
+        })
+        .fold(0, u64::wrapping_add)
+}
+
+const PATTERN_BLOCKS: usize = 7;
+
+/// The byte stream of the bulk benchmarks: byte `i` is byte `i % BLOCK` of block
+/// `(i / BLOCK) % 7` of seven fixed pseudo-random [`BLOCK`]-sized blocks.
+pub struct BytePattern {
+    blocks: Vec<Vec<u8>>,
+    sums: Vec<u64>,
+}
+
+impl BytePattern {
+    /// The pattern (always the same seed).
+    pub fn new() -> Self {
+        let mut rng = fastrand::Rng::with_seed(0x6e61_7469_7665);
+        let blocks: Vec<Vec<u8>> = (0..PATTERN_BLOCKS)
+            .map(|_| (0..BLOCK).map(|_| rng.u8(..)).collect())
+            .collect();
+        let sums = blocks.iter().map(|b| byte_sum(b)).collect();
+        Self { blocks, sums }
+    }
+
+    /// The bytes of the stream from `offset` to the end of the block that holds it (at most
+    /// [`BLOCK`] bytes, at least 1).
+    #[inline]
+    pub fn rest_of_block(&self, offset: u64) -> &[u8] {
+        let block = (offset / BLOCK as u64 % PATTERN_BLOCKS as u64) as usize;
+        &self.blocks[block][(offset % BLOCK as u64) as usize..]
+    }
+
+    /// Byte `offset` of the stream.
+    #[inline]
+    pub fn byte_at(&self, offset: u64) -> u8 {
+        self.rest_of_block(offset)[0]
+    }
+
+    /// The wrapping [`byte_sum`] of the first `total` bytes of the stream.
+    pub fn expected_sum(&self, total: u64) -> u64 {
+        let full = total / BLOCK as u64;
+        let n = PATTERN_BLOCKS as u64;
+        let mut sum = 0u64;
+        for (j, block_sum) in self.sums.iter().enumerate() {
+            let times = full / n + u64::from((j as u64) < full % n);
+            sum = sum.wrapping_add(block_sum.wrapping_mul(times));
+        }
+        let tail = (total % BLOCK as u64) as usize;
+        let last = &self.rest_of_block(full * BLOCK as u64)[..tail];
+        sum.wrapping_add(byte_sum(last))
+    }
+}
+
+impl Default for BytePattern {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for BytePattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BytePattern")
+            .field("blocks", &self.blocks.len())
+            .field("block_len", &BLOCK)
+            .finish()
+    }
+}
+
+/// The reader's check of a [`BytePattern`] stream, chunk by chunk: the first and last byte of
+/// every chunk must be the pattern's at that position, and at the end the count and the
+/// [`byte_sum`] of everything received must match.
+#[derive(Debug)]
+pub struct ByteCheck<'a> {
+    pattern: &'a BytePattern,
+    offset: u64,
+    sum: u64,
+}
+
+impl<'a> ByteCheck<'a> {
+    /// A check at offset 0.
+    pub fn new(pattern: &'a BytePattern) -> Self {
+        Self {
+            pattern,
+            offset: 0,
+            sum: 0,
+        }
+    }
+
+    /// Checks the next `chunk` of the stream.
+    ///
+    /// # Panics
+    ///
+    /// When its first or last byte is not the pattern's.
+    #[inline]
+    pub fn check(&mut self, chunk: &[u8]) {
+        let len = chunk.len() as u64;
+        if let (Some(&first), Some(&last)) = (chunk.first(), chunk.last()) {
+            assert_eq!(
+                first,
+                self.pattern.byte_at(self.offset),
+                "at {}",
+                self.offset
+            );
+            let end = self.offset + len - 1;
+            assert_eq!(last, self.pattern.byte_at(end), "at {end}");
+        }
+        self.sum = self.sum.wrapping_add(byte_sum(chunk));
+        self.offset += len;
+    }
+
+    /// Asserts that exactly `total` bytes were checked and that their sum is right.
+    ///
+    /// # Panics
+    ///
+    /// When the count or the sum is wrong.
+    pub fn finish(self, total: u64) {
+        assert_eq!(self.offset, total, "byte count");
+        assert_eq!(self.sum, self.pattern.expected_sum(total), "byte checksum");
+    }
+}
+
+/// The reader's check of the `u64` stream `0, 1, 2, …`: the first and last element of every
+/// chunk must be in place, and at the end the count and the wrapping sum must match.
+#[derive(Debug, Default)]
+pub struct U64Check {
+    next: u64,
+    sum: u64,
+}
+
+impl U64Check {
+    /// A check expecting 0 next.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Checks the next `chunk` of the stream.
+    ///
+    /// # Panics
+    ///
+    /// When its first or last element is out of place.
+    #[inline]
+    pub fn check(&mut self, chunk: &[u64]) {
+        if let (Some(&first), Some(&last)) = (chunk.first(), chunk.last()) {
+            assert_eq!(first, self.next);
+            assert_eq!(last, self.next + chunk.len() as u64 - 1);
+        }
+        self.sum = chunk.iter().fold(self.sum, |s, &v| s.wrapping_add(v));
+        self.next += chunk.len() as u64;
+    }
+
+    /// Checks the next element of the stream (a chunk of one).
+    ///
+    /// # Panics
+    ///
+    /// When `value` is out of place.
+    #[inline]
+    pub fn check_one(&mut self, value: u64) {
+        assert_eq!(value, self.next);
+        self.sum = self.sum.wrapping_add(value);
+        self.next += 1;
+    }
+
+    /// Asserts that exactly `total` elements were checked and that their sum is right.
+    ///
+    /// # Panics
+    ///
+    /// When the count or the sum is wrong.
+    pub fn finish(self, total: u64) {
+        assert_eq!(self.next, total, "element count");
+        let expected = (u128::from(total) * u128::from(total.saturating_sub(1)) / 2) as u64;
+        assert_eq!(self.sum, expected, "element checksum");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_parse() {
+        assert_eq!(parse_amount("4096"), Some(4096));
+        assert_eq!(parse_amount("64Mi"), Some(64 << 20));
+        assert_eq!(parse_amount("1G"), Some(1 << 30));
+        assert_eq!(parse_amount("2KiB"), Some(2048));
+        assert_eq!(parse_amount("x"), None);
+        assert_eq!(parse_amount(""), None);
+    }
+
+    #[test]
+    fn byte_check_accepts_the_pattern_in_any_chunking() {
+        let pattern = BytePattern::new();
+        let total = 3 * BLOCK as u64 + 1000;
+        let mut all = Vec::new();
+        let mut offset = 0;
+        while offset < total {
+            let rest = pattern.rest_of_block(offset);
+            let n = rest.len().min((total - offset) as usize);
+            all.extend_from_slice(&rest[..n]);
+            offset += n as u64;
+        }
+        for chunk_len in [1, 7, 4096, BLOCK, 100_000] {
+            let mut check = ByteCheck::new(&pattern);
+            for chunk in all.chunks(chunk_len) {
+                check.check(chunk);
+            }
+            check.finish(total);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "at 65536")]
+    fn byte_check_rejects_a_repeated_block() {
+        let pattern = BytePattern::new();
+        let mut check = ByteCheck::new(&pattern);
+        check.check(pattern.rest_of_block(0));
+        check.check(pattern.rest_of_block(0));
+    }
+
+    #[test]
+    fn u64_check_accepts_the_sequence() {
+        let values: Vec<u64> = (0..5000).collect();
+        let mut check = U64Check::new();
+        for chunk in values.chunks(1024) {
+            check.check(chunk);
+        }
+        check.finish(5000);
+    }
+
+    #[test]
+    fn ping_pongs_end_in_place() {
+        ping_pong::<RawSpin>(1000);
+        #[cfg(target_os = "linux")]
+        ping_pong::<RawFutex>(1000);
+        ping_pong::<EventSignal<stream_events::Futex>>(1000);
+        assert!(crossbeam_round_trips(1000, 1) > Duration::ZERO);
+    }
+}

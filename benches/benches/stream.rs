@@ -1,0 +1,468 @@
+//! Native streams per backend, beside crossbeam-channel, `std::sync::mpsc`, rtrb and floors.
+//!
+//! * `stream_round_trip`: one iteration is one element there and back: the timed thread
+//!   sends `i` over the first stream (or channel), the partner answers `i + 1` over the
+//!   second, and the timed thread asserts it. Rows: `spin`, `futex`, `listener` (native
+//!   streams), `crossbeam_bounded1`, `crossbeam_bounded0`, `std_sync_channel0`, `rtrb`
+//!   (capacity-1 rings, both sides spin) and `raw_spin` (one spun-on `AtomicU64`, the floor).
+//! * `stream_bulk_u8`: one iteration moves `NATIVE_STREAM_BENCH_BYTES` bytes (default 64 MiB)
+//!   of [`BytePattern`]. The reader is the timed thread and checks every chunk with
+//!   [`ByteCheck`] in place. Rows: `spin`, `futex`, `listener` (the reader lends one reused
+//!   64 KiB buffer; the writer `write_slice`s from the pattern into it);
+//!   `crossbeam_vec` (two 64 KiB `Vec`s circulate: full ones over one `bounded(2)` channel,
+//!   empty ones back over another); `rtrb` (a 64 KiB ring, `write_chunk_uninit` +
+//!   `read_chunk` of whatever is free or ready, both sides spin); `memcpy` (one thread copies
+//!   each 64 KiB block into a buffer and checks it: the floor).
+//! * `stream_bulk_u64`: one iteration moves `NATIVE_STREAM_BENCH_ELEMS` `u64`s (default 16 Mi)
+//!   of the sequence `0, 1, 2, …`, checked by [`U64Check`]. Rows: `spin`, `futex`, `listener`
+//!   (1024-element lent buffers filled through `loan()` + `as_uninit_mut()` + `commit`),
+//!   `rtrb` (single `push`/`pop` through a 1024-slot ring, spinning) and `crossbeam_bounded1024`
+//!   (single `send`/`recv`).
+//!
+//! Run: `cargo bench -p benches --bench stream`; see the `benches` crate docs for the
+//! environment variables.
+
+use std::mem::MaybeUninit;
+use std::time::{Duration, Instant};
+
+use benches::{
+    assume_init, copy_to_uninit, crossbeam_round_trips, env_amount, ping_pong, two_threads,
+    ByteCheck, BytePattern, RawSpin, U64Check, BLOCK, DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS,
+};
+use criterion::{Criterion, SamplingMode, Throughput};
+use rtrb::{Consumer, Producer, PushError, RingBuffer};
+use stream_core::{stream_with, Backend, ReadError};
+use stream_events::{Futex, Listener, Spin};
+
+/// Elements per lent buffer (and rtrb / crossbeam capacity) in `stream_bulk_u64`.
+const U64_BATCH: usize = 1024;
+
+/// `Vec`s in flight in the crossbeam row of `stream_bulk_u8`.
+const CROSSBEAM_POOL: usize = 2;
+
+// ---------------------------------------------------------------------------------------------
+// stream_round_trip
+
+fn round_trip_native<B: Backend>(iters: u64) -> Duration {
+    let (mut ping_w, mut ping_r) = stream_with::<u64, B>();
+    let (mut pong_w, mut pong_r) = stream_with::<u64, B>();
+    let (elapsed, answered) = two_threads(
+        move |gate| {
+            let start = gate.open();
+            for i in 0..iters {
+                ping_w.send(i).unwrap();
+                assert_eq!(pong_r.recv(), Ok(i + 1));
+            }
+            start.elapsed()
+            // Dropping `ping_w` here ends the partner's loop.
+        },
+        move |gate| {
+            gate.open();
+            let mut answered = 0u64;
+            while let Ok(v) = ping_r.recv() {
+                pong_w.send(v + 1).unwrap();
+                answered += 1;
+            }
+            answered
+        },
+    );
+    assert_eq!(answered, iters);
+    elapsed
+}
+
+fn round_trip_std_sync_channel0(iters: u64) -> Duration {
+    let (ping_tx, ping_rx) = std::sync::mpsc::sync_channel::<u64>(0);
+    let (pong_tx, pong_rx) = std::sync::mpsc::sync_channel::<u64>(0);
+    let (elapsed, answered) = two_threads(
+        move |gate| {
+            let start = gate.open();
+            for i in 0..iters {
+                ping_tx.send(i).unwrap();
+                assert_eq!(pong_rx.recv(), Ok(i + 1));
+            }
+            start.elapsed()
+        },
+        move |gate| {
+            gate.open();
+            let mut answered = 0u64;
+            while let Ok(v) = ping_rx.recv() {
+                pong_tx.send(v + 1).unwrap();
+                answered += 1;
+            }
+            answered
+        },
+    );
+    assert_eq!(answered, iters);
+    elapsed
+}
+
+/// Pushes `value`, spinning while the ring is full; gives up (returns `false`) if the consumer
+/// is gone.
+#[inline]
+fn push_spin<T>(producer: &mut Producer<T>, mut value: T) -> bool {
+    loop {
+        match producer.push(value) {
+            Ok(()) => return true,
+            Err(PushError::Full(back)) => {
+                if producer.is_abandoned() {
+                    return false;
+                }
+                value = back;
+                core::hint::spin_loop();
+            }
+        }
+    }
+}
+
+/// Pops a value, spinning while the ring is empty; `None` once it is empty and the producer
+/// is gone.
+#[inline]
+fn pop_spin<T>(consumer: &mut Consumer<T>) -> Option<T> {
+    loop {
+        if let Ok(value) = consumer.pop() {
+            return Some(value);
+        }
+        if consumer.is_abandoned() {
+            // The producer may have pushed just before it left.
+            return consumer.pop().ok();
+        }
+        core::hint::spin_loop();
+    }
+}
+
+fn round_trip_rtrb(iters: u64) -> Duration {
+    let (mut ping_p, mut ping_c) = RingBuffer::<u64>::new(1);
+    let (mut pong_p, mut pong_c) = RingBuffer::<u64>::new(1);
+    let (elapsed, answered) = two_threads(
+        move |gate| {
+            let start = gate.open();
+            for i in 0..iters {
+                assert!(push_spin(&mut ping_p, i));
+                assert_eq!(pop_spin(&mut pong_c), Some(i + 1));
+            }
+            start.elapsed()
+        },
+        move |gate| {
+            gate.open();
+            let mut answered = 0u64;
+            while let Some(v) = pop_spin(&mut ping_c) {
+                assert!(push_spin(&mut pong_p, v + 1));
+                answered += 1;
+            }
+            answered
+        },
+    );
+    assert_eq!(answered, iters);
+    elapsed
+}
+
+fn stream_round_trip(c: &mut Criterion) {
+    let mut group = c.benchmark_group("stream_round_trip");
+    group.bench_function("spin", |b| b.iter_custom(round_trip_native::<Spin>));
+    group.bench_function("futex", |b| b.iter_custom(round_trip_native::<Futex>));
+    group.bench_function("listener", |b| b.iter_custom(round_trip_native::<Listener>));
+    group.bench_function("crossbeam_bounded1", |b| {
+        b.iter_custom(|iters| crossbeam_round_trips(iters, 1))
+    });
+    group.bench_function("crossbeam_bounded0", |b| {
+        b.iter_custom(|iters| crossbeam_round_trips(iters, 0))
+    });
+    group.bench_function("std_sync_channel0", |b| {
+        b.iter_custom(round_trip_std_sync_channel0)
+    });
+    group.bench_function("rtrb", |b| b.iter_custom(round_trip_rtrb));
+    group.bench_function("raw_spin", |b| b.iter_custom(ping_pong::<RawSpin>));
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// stream_bulk_u8
+
+fn bulk_u8_native<B: Backend>(pattern: &BytePattern, total: u64) -> Duration {
+    let (mut writer, mut reader) = stream_with::<u8, B>();
+    let mut buf = vec![MaybeUninit::<u8>::uninit(); BLOCK];
+    let (elapsed, ()) = two_threads(
+        move |gate| {
+            let mut check = ByteCheck::new(pattern);
+            let start = gate.open();
+            loop {
+                match reader.read(&mut buf) {
+                    // SAFETY: `read` initialised the first `n` bytes of `buf`.
+                    Ok(n) => check.check(unsafe { assume_init(&buf, n) }),
+                    Err(ReadError::Closed) => break,
+                    Err(e) => panic!("read failed: {e:?}"),
+                }
+            }
+            let elapsed = start.elapsed();
+            check.finish(total);
+            elapsed
+        },
+        move |gate| {
+            gate.open();
+            let mut offset = 0u64;
+            while offset < total {
+                let rest = pattern.rest_of_block(offset);
+                let want = rest.len().min((total - offset) as usize);
+                offset += writer.write_slice(&rest[..want]).unwrap() as u64;
+            }
+            // Dropping `writer` closes the stream: the reader's next read is `Closed`.
+        },
+    );
+    elapsed
+}
+
+fn bulk_u8_crossbeam(pattern: &BytePattern, total: u64) -> Duration {
+    let (full_tx, full_rx) = crossbeam_channel::bounded::<Vec<u8>>(CROSSBEAM_POOL);
+    let (empty_tx, empty_rx) = crossbeam_channel::bounded::<Vec<u8>>(CROSSBEAM_POOL);
+    for _ in 0..CROSSBEAM_POOL {
+        empty_tx.send(Vec::with_capacity(BLOCK)).unwrap();
+    }
+    let (elapsed, ()) = two_threads(
+        move |gate| {
+            let mut check = ByteCheck::new(pattern);
+            let start = gate.open();
+            while let Ok(vec) = full_rx.recv() {
+                check.check(&vec);
+                // Fails only once the writer is done and gone; the `Vec` is then not needed.
+                let _ = empty_tx.send(vec);
+            }
+            let elapsed = start.elapsed();
+            check.finish(total);
+            elapsed
+        },
+        move |gate| {
+            gate.open();
+            let mut offset = 0u64;
+            while offset < total {
+                let rest = pattern.rest_of_block(offset);
+                let want = rest.len().min((total - offset) as usize);
+                let mut vec = empty_rx.recv().unwrap();
+                vec.clear();
+                vec.extend_from_slice(&rest[..want]);
+                full_tx.send(vec).unwrap();
+                offset += want as u64;
+            }
+            // Dropping `full_tx` disconnects: the reader's loop ends.
+        },
+    );
+    elapsed
+}
+
+fn bulk_u8_rtrb(pattern: &BytePattern, total: u64) -> Duration {
+    let (mut producer, mut consumer) = RingBuffer::<u8>::new(BLOCK);
+    let (elapsed, ()) = two_threads(
+        move |gate| {
+            let mut check = ByteCheck::new(pattern);
+            let start = gate.open();
+            loop {
+                let ready = consumer.slots();
+                if ready == 0 {
+                    if consumer.is_abandoned() && consumer.is_empty() {
+                        break;
+                    }
+                    core::hint::spin_loop();
+                    continue;
+                }
+                let chunk = consumer.read_chunk(ready).unwrap();
+                let (first, second) = chunk.as_slices();
+                check.check(first);
+                check.check(second);
+                chunk.commit_all();
+            }
+            let elapsed = start.elapsed();
+            check.finish(total);
+            elapsed
+        },
+        move |gate| {
+            gate.open();
+            let mut offset = 0u64;
+            while offset < total {
+                let free = producer.slots();
+                if free == 0 {
+                    assert!(!producer.is_abandoned(), "reader gone");
+                    core::hint::spin_loop();
+                    continue;
+                }
+                let rest = pattern.rest_of_block(offset);
+                let want = rest.len().min((total - offset) as usize).min(free);
+                let mut chunk = producer.write_chunk_uninit(want).unwrap();
+                let (first, second) = chunk.as_mut_slices();
+                let split = first.len();
+                copy_to_uninit(first, &rest[..split]);
+                copy_to_uninit(second, &rest[split..want]);
+                // SAFETY: both slices of the chunk (`want` slots in all) were initialised just
+                // above.
+                unsafe { chunk.commit_all() };
+                offset += want as u64;
+            }
+            // Dropping `producer` abandons the ring: the reader stops once it is empty.
+        },
+    );
+    elapsed
+}
+
+fn bulk_u8_memcpy(pattern: &BytePattern, total: u64) -> Duration {
+    let mut dst = vec![0u8; BLOCK];
+    let mut check = ByteCheck::new(pattern);
+    let start = Instant::now();
+    let mut offset = 0u64;
+    while offset < total {
+        let rest = pattern.rest_of_block(offset);
+        let want = rest.len().min((total - offset) as usize);
+        dst[..want].copy_from_slice(&rest[..want]);
+        check.check(std::hint::black_box(&dst[..want]));
+        offset += want as u64;
+    }
+    let elapsed = start.elapsed();
+    check.finish(total);
+    elapsed
+}
+
+fn stream_bulk_u8(c: &mut Criterion) {
+    let bytes = env_amount("NATIVE_STREAM_BENCH_BYTES", DEFAULT_BULK_BYTES);
+    let pattern = BytePattern::new();
+    let pattern = &pattern;
+    let mut group = c.benchmark_group("stream_bulk_u8");
+    group.throughput(Throughput::Bytes(bytes));
+    // An iteration takes milliseconds to seconds: keep the iteration count per sample flat.
+    group.sampling_mode(SamplingMode::Flat);
+    group.bench_function("spin", |b| {
+        b.iter_custom(|iters| bulk_u8_native::<Spin>(pattern, iters * bytes))
+    });
+    group.bench_function("futex", |b| {
+        b.iter_custom(|iters| bulk_u8_native::<Futex>(pattern, iters * bytes))
+    });
+    group.bench_function("listener", |b| {
+        b.iter_custom(|iters| bulk_u8_native::<Listener>(pattern, iters * bytes))
+    });
+    group.bench_function("crossbeam_vec", |b| {
+        b.iter_custom(|iters| bulk_u8_crossbeam(pattern, iters * bytes))
+    });
+    group.bench_function("rtrb", |b| {
+        b.iter_custom(|iters| bulk_u8_rtrb(pattern, iters * bytes))
+    });
+    group.bench_function("memcpy", |b| {
+        b.iter_custom(|iters| bulk_u8_memcpy(pattern, iters * bytes))
+    });
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// stream_bulk_u64
+
+fn bulk_u64_native<B: Backend>(total: u64) -> Duration {
+    let (mut writer, mut reader) = stream_with::<u64, B>();
+    let mut buf = vec![MaybeUninit::<u64>::uninit(); U64_BATCH];
+    let (elapsed, ()) = two_threads(
+        move |gate| {
+            let mut check = U64Check::new();
+            let start = gate.open();
+            loop {
+                match reader.read(&mut buf) {
+                    // SAFETY: `read` initialised the first `n` elements of `buf`.
+                    Ok(n) => check.check(unsafe { assume_init(&buf, n) }),
+                    Err(ReadError::Closed) => break,
+                    Err(e) => panic!("read failed: {e:?}"),
+                }
+            }
+            let elapsed = start.elapsed();
+            check.finish(total);
+            elapsed
+        },
+        move |gate| {
+            gate.open();
+            let mut next = 0u64;
+            while next < total {
+                let mut loan = writer.loan().unwrap();
+                let n = loan.capacity().min((total - next) as usize);
+                for (k, slot) in loan.as_uninit_mut()[..n].iter_mut().enumerate() {
+                    slot.write(next + k as u64);
+                }
+                // SAFETY: the first `n` elements of the loan were written just above.
+                unsafe { loan.commit(n) };
+                next += n as u64;
+            }
+        },
+    );
+    elapsed
+}
+
+fn bulk_u64_rtrb(total: u64) -> Duration {
+    let (mut producer, mut consumer) = RingBuffer::<u64>::new(U64_BATCH);
+    let (elapsed, ()) = two_threads(
+        move |gate| {
+            let mut check = U64Check::new();
+            let start = gate.open();
+            while let Some(v) = pop_spin(&mut consumer) {
+                check.check_one(v);
+            }
+            let elapsed = start.elapsed();
+            check.finish(total);
+            elapsed
+        },
+        move |gate| {
+            gate.open();
+            for v in 0..total {
+                assert!(push_spin(&mut producer, v));
+            }
+        },
+    );
+    elapsed
+}
+
+fn bulk_u64_crossbeam(total: u64) -> Duration {
+    let (tx, rx) = crossbeam_channel::bounded::<u64>(U64_BATCH);
+    let (elapsed, ()) = two_threads(
+        move |gate| {
+            let mut check = U64Check::new();
+            let start = gate.open();
+            while let Ok(v) = rx.recv() {
+                check.check_one(v);
+            }
+            let elapsed = start.elapsed();
+            check.finish(total);
+            elapsed
+        },
+        move |gate| {
+            gate.open();
+            for v in 0..total {
+                tx.send(v).unwrap();
+            }
+        },
+    );
+    elapsed
+}
+
+fn stream_bulk_u64(c: &mut Criterion) {
+    let elems = env_amount("NATIVE_STREAM_BENCH_ELEMS", DEFAULT_BULK_ELEMS);
+    let mut group = c.benchmark_group("stream_bulk_u64");
+    group.throughput(Throughput::Elements(elems));
+    // An iteration takes milliseconds to seconds: keep the iteration count per sample flat.
+    group.sampling_mode(SamplingMode::Flat);
+    group.bench_function("spin", |b| {
+        b.iter_custom(|iters| bulk_u64_native::<Spin>(iters * elems))
+    });
+    group.bench_function("futex", |b| {
+        b.iter_custom(|iters| bulk_u64_native::<Futex>(iters * elems))
+    });
+    group.bench_function("listener", |b| {
+        b.iter_custom(|iters| bulk_u64_native::<Listener>(iters * elems))
+    });
+    group.bench_function("rtrb", |b| {
+        b.iter_custom(|iters| bulk_u64_rtrb(iters * elems))
+    });
+    group.bench_function("crossbeam_bounded1024", |b| {
+        b.iter_custom(|iters| bulk_u64_crossbeam(iters * elems))
+    });
+    group.finish();
+}
+
+// `criterion_group!` makes an undocumented `pub fn`, which the workspace lints reject; this is
+// what it and `criterion_main!` expand to.
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    stream_round_trip(&mut criterion);
+    stream_bulk_u8(&mut criterion);
+    stream_bulk_u64(&mut criterion);
+    criterion.final_summary();
+}
