@@ -128,7 +128,7 @@ use core::ptr::NonNull;
 pub use error::{
     ReadError, ReadTimeoutError, TryReadError, TryWriteError, WriteError, WriteTimeoutError,
 };
-pub use raw::{RawStream, StartReadError, StartWriteError, TooManyHandles};
+pub use raw::{RawStream, Shared, StartReadError, StartWriteError, TooManyHandles};
 pub use reader::Reader;
 pub use stream_events::{Backend, DefaultBackend};
 pub use writer::{Loan, Writer};

@@ -97,6 +97,65 @@ impl Wait {
     }
 }
 
+/// A stream header followed, in the same allocation, by `extra` (for example the slot of a
+/// one-element future). [`RawStream::create_stream`] is `Shared<B, ()>`.
+#[repr(C)]
+pub struct Shared<B: Backend, X> {
+    header: RawStream<B>,
+    extra: X,
+}
+
+impl<B: Backend, X> Shared<B, X> {
+    /// Creates a stream whose allocation also holds `extra`, with one reader handle and one
+    /// writer handle. Release both ([`release_reader`](Self::release_reader),
+    /// [`release_writer`](Self::release_writer)) to free it; `extra` is dropped then.
+    pub fn create(extra: X) -> NonNull<Self> {
+        let shared = Box::new(Self {
+            header: RawStream::new(),
+            extra,
+        });
+        NonNull::from(Box::leak(shared))
+    }
+
+    /// The stream header.
+    pub fn header(&self) -> &RawStream<B> {
+        &self.header
+    }
+
+    /// The extra data.
+    pub fn extra(&self) -> &X {
+        &self.extra
+    }
+
+    /// Releases one reader handle: see [`RawStream::release_reader`].
+    ///
+    /// # Safety
+    ///
+    /// As for [`RawStream::release_reader`]; `this` came from [`Shared::create`].
+    pub unsafe fn release_reader(this: NonNull<Self>) {
+        // SAFETY: forwarded from the caller.
+        unsafe { release(this, ACTIVE_READER_ONE) }
+    }
+
+    /// Releases one writer handle: see [`RawStream::release_writer`].
+    ///
+    /// # Safety
+    ///
+    /// As for [`RawStream::release_writer`]; `this` came from [`Shared::create`].
+    pub unsafe fn release_writer(this: NonNull<Self>) {
+        // SAFETY: forwarded from the caller.
+        unsafe { release(this, ACTIVE_WRITER_ONE) }
+    }
+}
+
+impl<B: Backend, X> fmt::Debug for Shared<B, X> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<B: Backend> RawStream<B> {
     /// Creates a stream with one reader handle and one writer handle.
     ///
@@ -104,6 +163,12 @@ impl<B: Backend> RawStream<B> {
     /// ([`release_reader`](Self::release_reader), [`release_writer`](Self::release_writer)) to
     /// free it.
     pub fn create_stream() -> NonNull<Self> {
+        // `Shared<B, ()>` starts with the header (`repr(C)`) and is no larger.
+        Shared::<B, ()>::create(()).cast()
+    }
+
+    /// A header in its initial state: idle, one reader and one writer handle.
+    fn new() -> Self {
         #[cfg(not(stream_loom))]
         const {
             use core::mem::{align_of, offset_of, size_of};
@@ -118,7 +183,7 @@ impl<B: Backend> RawStream<B> {
             assert!(offset_of!(Self, active_instances) == offset_of!(H, active_instances));
             assert!(offset_of!(Self, state) == offset_of!(H, state));
         }
-        let header = Box::new(Self {
+        Self {
             read_ready: Event::new(),
             write_ready: Event::new(),
             read_addr: UnsafeCell::new(core::ptr::null_mut()),
@@ -126,8 +191,7 @@ impl<B: Backend> RawStream<B> {
             ready_size: UnsafeCell::new(BLOCKED),
             active_instances: AtomicUsize::new(ACTIVE_READER_ONE + ACTIVE_WRITER_ONE),
             state: AtomicUsize::new(IDLE),
-        });
-        NonNull::from(Box::leak(header))
+        }
     }
 
     // ---------------------------------------------------------------------------------------
@@ -268,6 +332,9 @@ impl<B: Backend> RawStream<B> {
     /// The caller holds READER_BUSY in phase IDLE; the buffer is valid as `start_reading`
     /// requires.
     unsafe fn lend(&self, addr: *mut c_void, size: usize) {
+        // Counts travel in `ready_size`, an `isize` whose negative values are sentinels:
+        // lend at most `isize::MAX` elements (only zero-sized elements get near it).
+        let size = size.min(isize::MAX as usize);
         // SAFETY: in phase IDLE with READER_BUSY held the buffer fields belong to us (the
         // writer touches them only after it observes LENT).
         unsafe {
@@ -278,6 +345,34 @@ impl<B: Backend> RawStream<B> {
         // IDLE -> LENT (only the reader leaves IDLE, so flipping the bit is the transition).
         self.state.fetch_xor(IDLE ^ LENT, Ordering::Release);
         self.write_ready.activate();
+    }
+
+    /// Lends the buffer of a stream that no other thread can reach yet (its handles have not
+    /// been shared), without activating *write ready*: nobody can be waiting. Used to create
+    /// one-element futures with their slot already lent.
+    ///
+    /// # Safety
+    ///
+    /// As for [`start_reading`](Self::start_reading), and the stream was just created and its
+    /// handles are not yet shared with another thread (so no read is pending and no end is
+    /// closed).
+    pub unsafe fn lend_unshared(&self, addr: *mut c_void, size: usize) {
+        debug_assert_eq!(self.load(), IDLE);
+        // SAFETY: nobody else can reach the header yet.
+        unsafe {
+            self.read_addr.with_mut(|p| *p = addr);
+            self.read_size
+                .with_mut(|p| *p = size.min(isize::MAX as usize));
+        }
+        // ORDERING: Relaxed: the handles reach other threads through a synchronising send
+        // (thread spawn, channel), which publishes this store with the fields.
+        self.state.store(LENT | READER_BUSY, Ordering::Relaxed);
+    }
+
+    /// Whether a read is pending (started and not yet ended) on the reader end.
+    pub fn is_read_pending(&self) -> bool {
+        // ORDERING: Acquire, like every observation of the reader end's state.
+        self.load() & READER_BUSY != 0
     }
 
     /// Blocks until the pending read can end: a count is committed or an end closes; with
@@ -359,7 +454,8 @@ impl<B: Backend> RawStream<B> {
         unsafe { self.end_read() }.unwrap_or(0)
     }
 
-    /// LENT -> IDLE, releasing READER_BUSY; fails if the writer took the buffer first.
+    /// LENT -> IDLE, then clears the buffer fields and releases READER_BUSY; fails if the
+    /// writer took the buffer first.
     fn reclaim(&self, mut s: usize) -> bool {
         loop {
             if phase(s) != LENT {
@@ -367,25 +463,27 @@ impl<B: Backend> RawStream<B> {
             }
             // ORDERING: Acquire pairs with the writer's Release when it returned a loan
             // (WRITING -> LENT): its writes into the buffer happen before our reuse of it.
-            // Release hands the reader end to the next reader's Acquire in `acquire_reader`.
-            // LENT | READER_BUSY -> IDLE.
+            // LENT | READER_BUSY -> IDLE | READER_BUSY (the reader end stays ours until the
+            // fields are cleared).
             match self.state.compare_exchange_weak(
                 s,
-                s & !(PHASE | READER_BUSY),
-                Ordering::AcqRel,
+                s & !PHASE,
+                Ordering::Acquire,
                 Ordering::Acquire,
             ) {
                 Ok(_) => break,
                 Err(actual) => s = actual,
             }
         }
-        // SAFETY: phase IDLE and the read was ours until the CAS; no writer touches the fields
-        // before the next lend, which is ours to make (or the next reader's, after the
-        // Release above).
+        // SAFETY: phase IDLE with READER_BUSY still held: the fields are ours (no writer
+        // touches them before the next lend, and no other reader can start one).
         unsafe {
             self.read_addr.with_mut(|p| *p = core::ptr::null_mut());
             self.read_size.with_mut(|p| *p = 0);
         }
+        // ORDERING: Release hands the reader end (and the cleared fields) to the next reader's
+        // Acquire in `acquire_reader`. IDLE | READER_BUSY -> IDLE.
+        self.state.fetch_and(!READER_BUSY, Ordering::Release);
         true
     }
 
@@ -415,7 +513,8 @@ impl<B: Backend> RawStream<B> {
     pub fn close_read(&self) {
         // ORDERING: Release pairs with the Acquire loads of waiters that see the flag.
         let prev = self.state.fetch_or(READER_CLOSED, Ordering::Release);
-        if prev & READER_CLOSED == 0 {
+        // Waiters wake for either flag: if one was already set, they woke then.
+        if prev & CLOSED_ANY == 0 {
             self.write_ready.activate();
             self.read_ready.activate();
         }
@@ -434,7 +533,14 @@ impl<B: Backend> RawStream<B> {
     ///
     /// [`StartWriteError::Blocked`] when no buffer is lent, [`StartWriteError::Busy`] when
     /// another write is in progress, [`StartWriteError::Closed`] when either end is closed.
-    pub fn start_writing(&self) -> Result<(*mut c_void, usize), StartWriteError> {
+    ///
+    /// # Safety
+    ///
+    /// The caller acts for a writer handle that it holds, and ends the write with
+    /// [`finish_writing`](Self::finish_writing) (a count, or 0 to return the buffer) before it
+    /// releases that handle. (The last writer handle's release returns a buffer left taken,
+    /// trusting that its releaser took it.)
+    pub unsafe fn start_writing(&self) -> Result<(*mut c_void, usize), StartWriteError> {
         let mut s = self.load();
         loop {
             if s & CLOSED_ANY != 0 {
@@ -459,6 +565,42 @@ impl<B: Backend> RawStream<B> {
                 Err(actual) => s = actual,
             }
         }
+    }
+
+    /// Delivers `count` elements that the caller wrote into the lent buffer *without taking
+    /// it*, and closes the writer end, in one step: LENT -> DONE | WRITER_CLOSED. Returns
+    /// `false`, changing nothing, if no buffer is lent or an end is closed: the elements are
+    /// then still the caller's. Used by one-element futures, whose slot lives in the stream's
+    /// own allocation.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the only writer handle and is not writing otherwise; `count` is at most
+    /// the lent capacity; and the lent buffer is memory the reader reads only after this call
+    /// succeeds (a reclaimed buffer is never read), so writing it before the transition races
+    /// with nobody.
+    pub unsafe fn deliver_and_close(&self, count: usize) -> bool {
+        // SAFETY: outside DONE `ready_size` is the writer's, and we are the only writer.
+        unsafe { self.ready_size.with_mut(|p| *p = count as isize) };
+        let mut s = self.load();
+        loop {
+            if phase(s) != LENT || s & (CLOSED_ANY | WRITER_BUSY) != 0 {
+                return false;
+            }
+            // ORDERING: Release publishes the elements and `ready_size` to the reader's
+            // Acquire load of DONE. LENT -> DONE | WRITER_CLOSED.
+            match self.state.compare_exchange_weak(
+                s,
+                s ^ (LENT ^ DONE) | WRITER_CLOSED,
+                Ordering::Release,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
+        }
+        self.read_ready.activate();
+        true
     }
 
     /// Takes WRITER_BUSY for a write that will wait for a buffer, or takes the lent buffer at
@@ -581,14 +723,17 @@ impl<B: Backend> RawStream<B> {
     }
 
     /// Ends a write: commits `count` elements, or returns the buffer (`count` 0 on a buffer
-    /// with room), or closes the writer end ([`CLOSED`]).
+    /// with room); or, with [`CLOSED`], closes the writer end.
     ///
     /// * `count > 0`: the first `count` elements of the buffer are the reader's; `ready_size`
     ///   takes `count` and *read ready* is activated.
     /// * `count == 0` on a zero-capacity buffer: answers the reader's probe (it reads 0).
     /// * `count == 0` on a buffer with room: the buffer goes back to the stream, the reader's
     ///   read stays pending (it is not woken with a result).
-    /// * [`CLOSED`]: returns the buffer if one is held, then closes the writer end.
+    /// * [`CLOSED`]: closes the writer end, as [`close_write`](Self::close_write), whether or
+    ///   not a write is in progress (the design's "set EOF independently of start_writing").
+    ///   It does not end a write in progress: finish a held buffer with a count first, or the
+    ///   reader waits for it until the last writer handle is released.
     ///
     /// Returns `false` (and changes nothing) for a count above the capacity or a negative
     /// count other than `CLOSED`.
@@ -597,15 +742,8 @@ impl<B: Backend> RawStream<B> {
     ///
     /// Unless `count` is `CLOSED`, the caller owns a buffer from
     /// [`start_writing`](Self::start_writing) and has initialised its first `count` elements.
-    /// With `CLOSED`, the caller is a writer handle's owner and holds a buffer only if it got
-    /// one from `start_writing`.
     pub unsafe fn finish_writing(&self, count: isize) -> bool {
         if count == CLOSED {
-            let s = self.load();
-            if phase(s) == WRITING {
-                // SAFETY: forwarded: the writer in WRITING is the caller.
-                unsafe { self.return_buffer() };
-            }
             self.close_write();
             return true;
         }
@@ -666,7 +804,8 @@ impl<B: Backend> RawStream<B> {
     pub fn close_write(&self) {
         // ORDERING: Release pairs with the Acquire loads of waiters that see the flag.
         let prev = self.state.fetch_or(WRITER_CLOSED, Ordering::Release);
-        if prev & WRITER_CLOSED == 0 {
+        // Waiters wake for either flag: if one was already set, they woke then.
+        if prev & CLOSED_ANY == 0 {
             self.read_ready.activate();
             self.write_ready.activate();
         }
@@ -706,6 +845,7 @@ impl<B: Backend> RawStream<B> {
 
     fn retain(&self, one: usize) -> Result<(), TooManyHandles> {
         let shift = one.trailing_zeros();
+        // ORDERING: Relaxed: only a first guess for the CAS below.
         let mut cur = self.active_instances.load(Ordering::Relaxed);
         loop {
             if (cur >> shift) & ACTIVE_READER_MASK == ACTIVE_MAX_PER_END {
@@ -733,8 +873,9 @@ impl<B: Backend> RawStream<B> {
     /// The caller gives up a reader handle of `this` (and does not use `this` afterwards).
     /// If it is the last reader handle and a read is pending, the caller owns that read.
     pub unsafe fn release_reader(this: NonNull<Self>) {
-        // SAFETY: forwarded from the caller.
-        unsafe { Self::release(this, ACTIVE_READER_ONE) }
+        // SAFETY: forwarded from the caller; a header from `create_stream` is a
+        // `Shared<B, ()>` (same address, same layout).
+        unsafe { release::<B, ()>(this.cast(), ACTIVE_READER_ONE) }
     }
 
     /// Releases one writer handle. The last writer handle closes the writer end first (and
@@ -745,46 +886,8 @@ impl<B: Backend> RawStream<B> {
     /// The caller gives up a writer handle of `this` (and does not use `this` afterwards).
     /// If it is the last writer handle and a buffer is taken, the caller owns it.
     pub unsafe fn release_writer(this: NonNull<Self>) {
-        // SAFETY: forwarded from the caller.
-        unsafe { Self::release(this, ACTIVE_WRITER_ONE) }
-    }
-
-    unsafe fn release(this: NonNull<Self>, one: usize) {
-        let shift = one.trailing_zeros();
-        // SAFETY: our handle keeps the header alive until our decrement below.
-        let header = unsafe { this.as_ref() };
-        let mut cur = header.active_instances.load(Ordering::Relaxed);
-        loop {
-            let ours = (cur >> shift) & ACTIVE_READER_MASK;
-            debug_assert!(ours > 0, "released more handles than were counted");
-            if ours == 1 {
-                // The last handle of this end: no other handle of it exists, so nobody else
-                // can operate on this end. Close it while our count keeps the header alive.
-                // SAFETY: forwarded from the caller.
-                unsafe { header.close_end(one == ACTIVE_READER_ONE) };
-                break;
-            }
-            // ORDERING: Release, as in `Arc::drop`: our uses of the header happen before
-            // the free by whoever drops the count to zero (that thread acquires). This path
-            // leaves at least one handle of our end, so it never frees.
-            match header.active_instances.compare_exchange_weak(
-                cur,
-                cur - one,
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return,
-                Err(actual) => cur = actual,
-            }
-        }
-        // ORDERING: AcqRel: Release orders our uses (the close above) before the free;
-        // Acquire, when we reach zero, orders every other handle's uses before our free.
-        let prev = header.active_instances.fetch_sub(one, Ordering::AcqRel);
-        if prev == one {
-            // SAFETY: the count reached zero: no handle is left, so nothing else refers to
-            // the header; it came from `Box::leak` in `create_stream`.
-            unsafe { Self::free(this) };
-        }
+        // SAFETY: as for `release_reader`.
+        unsafe { release::<B, ()>(this.cast(), ACTIVE_WRITER_ONE) }
     }
 
     /// Closes one end on behalf of its last handle, ending an operation its owner left.
@@ -792,10 +895,12 @@ impl<B: Backend> RawStream<B> {
     /// # Safety
     ///
     /// The caller owns the end's pending operation, if any.
-    unsafe fn close_end(&self, reader: bool) {
+    pub(crate) unsafe fn close_end(&self, reader: bool) {
         let s = self.load();
         if reader {
-            self.close_read();
+            if s & READER_CLOSED == 0 {
+                self.close_read();
+            }
             if s & READER_BUSY != 0 {
                 // SAFETY: the caller owns the read: end it so the writer cannot write into a
                 // buffer that is about to be freed by its owner.
@@ -809,30 +914,10 @@ impl<B: Backend> RawStream<B> {
                 // SAFETY: the caller owns the waiting write (no buffer).
                 unsafe { self.release_writer_busy() };
             }
-            self.close_write();
+            if s & WRITER_CLOSED == 0 {
+                self.close_write();
+            }
         }
-    }
-
-    /// Frees the header.
-    ///
-    /// # Safety
-    ///
-    /// No handle is left; `this` came from `create_stream`.
-    unsafe fn free(this: NonNull<Self>) {
-        // SAFETY: by the caller, the allocation is ours alone and came from `Box::leak`.
-        #[allow(unused_mut)]
-        let mut header = unsafe { Box::from_raw(this.as_ptr()) };
-        // loom does not see a race against a free: touch every cell so that it checks that
-        // no other thread can still be using them.
-        #[cfg(stream_loom)]
-        {
-            header.read_addr.with_mut(|_| ());
-            header.read_size.with_mut(|_| ());
-            header.ready_size.with_mut(|_| ());
-            header.state.with_mut(|_| ());
-            header.active_instances.with_mut(|_| ());
-        }
-        drop(header);
     }
 
     /// `active_instances` right now (reader handles in the low half, writer handles in the
@@ -841,6 +926,74 @@ impl<B: Backend> RawStream<B> {
         // ORDERING: Relaxed: a snapshot for diagnostics, not used to decide anything.
         self.active_instances.load(Ordering::Relaxed)
     }
+}
+
+/// Releases one handle (`one` is the reader or writer unit of `active_instances`).
+///
+/// # Safety
+///
+/// As for [`RawStream::release_reader`] / [`RawStream::release_writer`]; `this` came from
+/// [`Shared::create`].
+unsafe fn release<B: Backend, X>(this: NonNull<Shared<B, X>>, one: usize) {
+    let shift = one.trailing_zeros();
+    // SAFETY: our handle keeps the header alive until our decrement below.
+    let header = unsafe { &this.as_ref().header };
+    // ORDERING: Relaxed: only a first guess for the CAS below.
+    let mut cur = header.active_instances.load(Ordering::Relaxed);
+    loop {
+        let ours = (cur >> shift) & ACTIVE_READER_MASK;
+        debug_assert!(ours > 0, "released more handles than were counted");
+        if ours == 1 {
+            // The last handle of this end: no other handle of it exists, so nobody else
+            // can operate on this end. Close it while our count keeps the header alive.
+            // SAFETY: forwarded from the caller.
+            unsafe { header.close_end(one == ACTIVE_READER_ONE) };
+            break;
+        }
+        // ORDERING: Release, as in `Arc::drop`: our uses of the header happen before
+        // the free by whoever drops the count to zero (that thread acquires). This path
+        // leaves at least one handle of our end, so it never frees.
+        match header.active_instances.compare_exchange_weak(
+            cur,
+            cur - one,
+            Ordering::Release,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return,
+            Err(actual) => cur = actual,
+        }
+    }
+    // ORDERING: AcqRel: Release orders our uses (the close above) before the free;
+    // Acquire, when we reach zero, orders every other handle's uses before our free.
+    let prev = header.active_instances.fetch_sub(one, Ordering::AcqRel);
+    if prev == one {
+        // SAFETY: the count reached zero: no handle is left, so nothing else refers to
+        // the allocation; it came from `Box::leak` in `Shared::create`.
+        unsafe { free(this) };
+    }
+}
+
+/// Frees a stream allocation.
+///
+/// # Safety
+///
+/// No handle is left; `this` came from `Shared::create`.
+unsafe fn free<B: Backend, X>(this: NonNull<Shared<B, X>>) {
+    // SAFETY: by the caller, the allocation is ours alone and came from `Box::leak`.
+    #[allow(unused_mut)]
+    let mut shared = unsafe { Box::from_raw(this.as_ptr()) };
+    // loom does not see a race against a free: touch every cell so that it checks that no
+    // other thread can still be using them.
+    #[cfg(stream_loom)]
+    {
+        let header = &mut shared.header;
+        header.read_addr.with_mut(|_| ());
+        header.read_size.with_mut(|_| ());
+        header.ready_size.with_mut(|_| ());
+        header.state.with_mut(|_| ());
+        header.active_instances.with_mut(|_| ());
+    }
+    drop(shared);
 }
 
 /// Why a writer's wait for a buffer ended without one.

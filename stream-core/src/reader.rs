@@ -80,7 +80,11 @@ impl<T, B: Backend> Reader<T, B> {
     }
 
     /// Reads into `buf` only if a writer is waiting to write: never waits for a writer to
-    /// arrive, only (briefly) for a waiting writer to finish copying.
+    /// arrive, only for the waiting writer to take the buffer and commit or give up. That
+    /// wait is as short as the writer's copy, except that a writer holding a [`Loan`] keeps
+    /// it for as long as it holds the loan.
+    ///
+    /// [`Loan`]: crate::Loan
     ///
     /// # Errors
     ///
@@ -144,7 +148,9 @@ impl<T, B: Backend> Reader<T, B> {
     pub fn recv(&mut self) -> Result<T, ReadError> {
         let mut slot = [MaybeUninit::uninit()];
         let n = self.read(&mut slot)?;
-        debug_assert_eq!(n, 1);
+        // A read of one slot delivers one element: a writer with nothing to write returns the
+        // buffer instead of committing 0 (only a zero-capacity probe is answered with 0).
+        assert_eq!(n, 1, "a one-element read returned {n}");
         let [slot] = slot;
         // SAFETY: `read` returned 1 for a one-element buffer: the element is initialised.
         Ok(unsafe { slot.assume_init() })

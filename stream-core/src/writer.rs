@@ -37,6 +37,9 @@ unsafe impl<T: Send, B: Backend> Sync for Writer<T, B> {}
 /// ([`fill_from_iter`](Loan::fill_from_iter), [`copy_from_slice`](Loan::copy_from_slice))
 /// commit what they write.
 ///
+/// Forgetting a loan (`mem::forget`) is safe but leaves the buffer taken: the reader's read
+/// (and every other write) waits until the last writer handle is released, which returns it.
+///
 /// A loan never has zero capacity: a zero-capacity buffer is a reader's readiness probe, which
 /// [`Writer::loan`] answers by itself before waiting for a real buffer.
 pub struct Loan<'a, T, B: Backend> {
@@ -259,7 +262,9 @@ impl<T, B: Backend> Writer<T, B> {
         // `self` mutably.
         let raw: &RawStream<B> = unsafe { self.raw.as_ref() };
         if wait == Wait::Try {
-            let (addr, capacity) = raw.start_writing().map_err(|e| match e {
+            // SAFETY: we act for our handle and end the write (commit, or the loan's drop)
+            // before it can be released (the loan borrows `self`).
+            let (addr, capacity) = unsafe { raw.start_writing() }.map_err(|e| match e {
                 StartWriteError::Blocked => Kind::NotReady,
                 e => start_kind(e),
             })?;

@@ -372,7 +372,8 @@ fn raw_low_level_sequence<B: Backend>() {
     let mut buf = [0u32; 4];
     let ptr = buf.as_mut_ptr();
     assert_eq!(
-        raw.start_writing(),
+        // SAFETY: we hold the writer handle; no buffer is taken by this call.
+        unsafe { raw.start_writing() },
         Err(stream_core::StartWriteError::Blocked)
     );
     // SAFETY: `buf` outlives the read, which ends below.
@@ -384,7 +385,8 @@ fn raw_low_level_sequence<B: Backend>() {
     );
     // SAFETY: we own the pending read.
     assert_eq!(unsafe { raw.read_amount() }, stream_abi::BLOCKED);
-    let (addr, cap) = raw.start_writing().unwrap();
+    // SAFETY: we hold the writer handle and finish the write below.
+    let (addr, cap) = unsafe { raw.start_writing() }.unwrap();
     assert_eq!(cap, 4);
     // SAFETY: the lent buffer is 4 u32s.
     unsafe { addr.cast::<u32>().write(11) };

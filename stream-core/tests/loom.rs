@@ -1,7 +1,7 @@
 //! Loom models of the writer × reader action matrix, and of handle counting.
 //!
 //! `RUSTFLAGS="--cfg stream_loom" cargo test -p stream-core --test loom --release`.
-//! `LOOM_MAX_PREEMPTIONS` bounds the search (default here: 2). Each model prints how many
+//! `LOOM_MAX_PREEMPTIONS` bounds the search (default here: 3). Each model prints how many
 //! interleavings it explored.
 #![cfg(stream_loom)]
 
@@ -25,7 +25,7 @@ fn model(name: &str, f: impl Fn() + Sync + Send + 'static) -> usize {
     let counted = runs.clone();
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
+        builder.preemption_bound = Some(3);
     }
     builder.check(move || {
         counted.fetch_add(1, Relaxed);
@@ -100,4 +100,113 @@ fn stream_of_three() {
         t.join().unwrap();
     });
     assert!(n >= 100, "too weak: {n}");
+}
+
+/// A raw stream pointer that a loom thread may carry (each thread holds its own handle).
+struct Handle(std::ptr::NonNull<stream_core::RawStream<Futex>>);
+// SAFETY: the header is `Sync`; each `Handle` stands for a counted handle of its thread.
+unsafe impl Send for Handle {}
+
+/// Regression: a reader that reclaimed its buffer cleared the buffer fields after releasing
+/// the reader end, racing the next reader's lend (found in review; loom reports the race on
+/// the field's cell at once).
+#[test]
+fn reader_clones_reclaim_vs_lend() {
+    use stream_core::RawStream;
+    let n = model("reader clones reclaim vs lend", || {
+        let raw = RawStream::<Futex>::create_stream();
+        // SAFETY: we hold a reader handle.
+        unsafe { RawStream::retain_reader(raw) }.unwrap();
+        let other = Handle(raw);
+        let read_and_cancel = |raw: std::ptr::NonNull<RawStream<Futex>>| {
+            // SAFETY: the caller holds a reader handle.
+            let h = unsafe { raw.as_ref() };
+            let mut buf = [0u8; 4];
+            for _ in 0..2 {
+                // SAFETY: `buf` outlives the read, which `cancel_read` ends.
+                if unsafe { h.start_reading(buf.as_mut_ptr().cast(), 4) }.is_ok() {
+                    // SAFETY: our start succeeded.
+                    unsafe { h.cancel_read() };
+                }
+            }
+        };
+        let t = loom::thread::spawn(move || {
+            let other = other;
+            read_and_cancel(other.0);
+            // SAFETY: this thread's reader handle, released once.
+            unsafe { RawStream::release_reader(other.0) };
+        });
+        read_and_cancel(raw);
+        t.join().unwrap();
+        // SAFETY: our handles, released once each.
+        unsafe {
+            RawStream::release_reader(raw);
+            RawStream::release_writer(raw);
+        }
+    });
+    assert!(n >= 100, "too weak: {n}");
+}
+
+/// Regression: `finish_writing(CLOSED)` from a writer handle that holds no buffer returned
+/// the buffer another writer handle was writing into (found in review).
+#[test]
+fn finish_closed_from_other_writer_handle() {
+    use stream_core::RawStream;
+    let n = model("finish(CLOSED) from another writer handle", || {
+        let raw = RawStream::<Futex>::create_stream();
+        // SAFETY: we hold a writer handle.
+        unsafe { RawStream::retain_writer(raw) }.unwrap();
+        // SAFETY: we hold the reader handle.
+        let h = unsafe { raw.as_ref() };
+        let buf = loom::cell::UnsafeCell::new(0u32);
+        // SAFETY: `buf` outlives the read, which `cancel_read` ends below.
+        unsafe { h.start_reading(buf.with_mut(|p| p.cast()), 1) }.unwrap();
+        let (p1, p2) = (Handle(raw), Handle(raw));
+        let w1 = loom::thread::spawn(move || {
+            let p1 = p1;
+            // SAFETY: this thread holds a writer handle.
+            let h = unsafe { p1.0.as_ref() };
+            // SAFETY: we act for our handle and finish the write before releasing it.
+            if let Ok((addr, n)) = unsafe { h.start_writing() } {
+                assert_eq!(n, 1);
+                // SAFETY: the taken buffer is one u32 (loom checks the cell's accesses).
+                buf_write(addr, 7);
+                // SAFETY: one element initialised.
+                assert!(unsafe { h.finish_writing(1) });
+            }
+            // SAFETY: this thread's writer handle, released once.
+            unsafe { RawStream::release_writer(p1.0) };
+        });
+        let w2 = loom::thread::spawn(move || {
+            let p2 = p2;
+            // SAFETY: this thread holds a writer handle (and no buffer).
+            let h = unsafe { p2.0.as_ref() };
+            // SAFETY: with CLOSED only a close.
+            assert!(unsafe { h.finish_writing(stream_abi::CLOSED) });
+            // SAFETY: this thread's writer handle, released once.
+            unsafe { RawStream::release_writer(p2.0) };
+        });
+        // SAFETY: we own the pending read.
+        let n = unsafe { h.cancel_read() };
+        assert!(n <= 1);
+        if n == 1 {
+            assert_eq!(
+                buf.with(|p| {
+                    // SAFETY: the read ended with one element delivered.
+                    unsafe { *p }
+                }),
+                7
+            );
+        }
+        w1.join().unwrap();
+        w2.join().unwrap();
+        // SAFETY: our reader handle, released once.
+        unsafe { RawStream::release_reader(raw) };
+    });
+    assert!(n >= 100, "too weak: {n}");
+}
+
+fn buf_write(addr: *mut core::ffi::c_void, v: u32) {
+    // SAFETY: the caller owns the taken buffer, a live u32.
+    unsafe { addr.cast::<u32>().write(v) }
 }

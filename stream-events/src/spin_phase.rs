@@ -28,6 +28,9 @@ pub(crate) fn spin_until(cond: &mut impl FnMut() -> bool, deadline: Option<Insta
 #[cold]
 fn spin_slow(cond: &mut impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
     let start = Instant::now();
+    if deadline.is_some_and(|d| d <= start) {
+        return false;
+    }
     let end = match deadline {
         Some(d) if d < start + SPIN_BUDGET => d,
         _ => start + SPIN_BUDGET,

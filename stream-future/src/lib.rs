@@ -1,5 +1,411 @@
-//! The one-element future: a native stream of capacity one, written once (not yet implemented).
+//! The one-element future: a native stream whose reader lends a one-element slot, written
+//! once.
 //!
-//! This crate is a placeholder in the workspace so that the dependency order is fixed; it
-//! exports nothing yet.
-#![no_std]
+//! A future is the stream header of `stream-core` followed, in the same allocation, by a slot
+//! for one `T`. The slot is lent to the writer when the future is created, so writing never
+//! blocks, even before the reader starts waiting; finishing the write closes the writer end in
+//! the same atomic step, and taking the value ends the reader's side. One allocation per
+//! future, nothing else (with the `Listener` backend, event-listener allocates its waiter list
+//! the first time a reader parks or a write wakes one).
+//!
+//! # Usage
+//!
+//! ```
+//! let (writer, reader) = stream_future::future::<String>();
+//! std::thread::spawn(move || writer.write("done".to_string()).unwrap());
+//! assert_eq!(reader.read().unwrap(), "done");
+//! ```
+//!
+//! # Behaviour
+//!
+//! * [`FutureWriter::write`] never blocks. If the reader is gone, the value comes back in the
+//!   error: nothing is lost.
+//! * Dropping the writer without writing closes the future: the reader gets
+//!   [`ReadError`] ("closed without a value"), the design's `CLOSED`.
+//! * Dropping either end at any moment, also while the other is mid-operation, frees the
+//!   allocation exactly once and drops an undelivered value exactly once (a value written but
+//!   never read is dropped by the reader's drop).
+//! * Handles are one pointer wide.
+//!
+//! # Implementation notes
+//!
+//! Creation stores the slot's address and capacity 1 in the header and sets the phase to
+//! `LENT` with the reader end busy, before either handle exists (`RawStream::lend_unshared`).
+//! The writer writes the value into the slot and moves `LENT -> DONE | WRITER_CLOSED` in one
+//! compare-and-swap (`RawStream::deliver_and_close`); if that fails because the reader closed,
+//! the slot was never read, and the writer moves the value back out. The reader polls with
+//! `read_amount` (a count of 1, or `CLOSED` once the writer closed without writing) and waits
+//! on *read ready* in between. A reader dropped with the read pending closes its end and
+//! cancels the read: if the value had arrived, the cancel reports it and the drop drops it.
+//! The slot is read or written only by the side that the phase gives it to, and dropped
+//! nowhere else; the allocation is freed by whichever handle is released last.
+
+mod sync;
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr::NonNull;
+use std::time::{Duration, Instant};
+
+use stream_abi::{BLOCKED, CLOSED};
+use stream_core::{RawStream, Shared};
+use stream_events::{Backend, DefaultBackend};
+
+use crate::sync::UnsafeCell;
+
+type Slot<T> = UnsafeCell<MaybeUninit<T>>;
+
+/// How long a read may wait.
+#[derive(Clone, Copy)]
+enum Wait {
+    Try,
+    Block,
+    Until(Instant),
+}
+
+/// The writing end of a future: writes its one value.
+pub struct FutureWriter<T, B: Backend> {
+    shared: NonNull<Shared<B, Slot<T>>>,
+    _value: PhantomData<T>,
+}
+
+/// The reading end of a future: reads its one value.
+pub struct FutureReader<T, B: Backend> {
+    shared: NonNull<Shared<B, Slot<T>>>,
+    _value: PhantomData<T>,
+}
+
+// SAFETY: the writer moves a `T` to the reader's thread, so it may cross threads when
+// `T: Send`; the shared header is `Sync`.
+unsafe impl<T: Send, B: Backend> Send for FutureWriter<T, B> {}
+// SAFETY: `&FutureWriter` reaches only `is_closed`, an atomic load.
+unsafe impl<T: Send, B: Backend> Sync for FutureWriter<T, B> {}
+// SAFETY: the reader moves the `T` out on its thread, so it may cross threads when `T: Send`.
+unsafe impl<T: Send, B: Backend> Send for FutureReader<T, B> {}
+// SAFETY: `&FutureReader` reaches only `is_closed`-style atomic loads.
+unsafe impl<T: Send, B: Backend> Sync for FutureReader<T, B> {}
+
+/// The reader is gone: the value was not delivered and comes back with
+/// [`into_inner`](Self::into_inner).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct WriteError<T>(pub T);
+
+impl<T> WriteError<T> {
+    /// The value that was not delivered.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for WriteError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WriteError(..)")
+    }
+}
+
+impl<T> fmt::Display for WriteError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the future's reader is gone")
+    }
+}
+
+impl<T> std::error::Error for WriteError<T> {}
+
+/// The future was closed without a value: its writer was dropped without writing (or the
+/// value was already read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadError;
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the future was closed without a value")
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// Why [`FutureReader::try_read`] returned no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryReadError {
+    /// The value has not been written yet.
+    Empty,
+    /// Closed without a value.
+    Closed,
+}
+
+/// Why [`FutureReader::read_timeout`] returned no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadTimeoutError {
+    /// The value was not written in time.
+    Timeout,
+    /// Closed without a value.
+    Closed,
+}
+
+impl fmt::Display for TryReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TryReadError::Empty => "the future has no value yet",
+            TryReadError::Closed => "the future was closed without a value",
+        })
+    }
+}
+
+impl std::error::Error for TryReadError {}
+
+impl fmt::Display for ReadTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReadTimeoutError::Timeout => "timed out",
+            ReadTimeoutError::Closed => "the future was closed without a value",
+        })
+    }
+}
+
+impl std::error::Error for ReadTimeoutError {}
+
+/// Creates a future of `T` with the [`DefaultBackend`] events.
+pub fn future<T>() -> (
+    FutureWriter<T, DefaultBackend>,
+    FutureReader<T, DefaultBackend>,
+) {
+    future_with::<T, DefaultBackend>()
+}
+
+/// Creates a future of `T` with the events of backend `B`.
+///
+/// # Examples
+///
+/// ```
+/// let (writer, reader) = stream_future::future_with::<u32, stream_events::Spin>();
+/// drop(writer);
+/// assert_eq!(reader.read(), Err(stream_future::ReadError));
+/// ```
+pub fn future_with<T, B: Backend>() -> (FutureWriter<T, B>, FutureReader<T, B>) {
+    let shared = Shared::<B, Slot<T>>::create(UnsafeCell::new(MaybeUninit::uninit()));
+    // SAFETY: just created; nothing else refers to it yet.
+    let s = unsafe { shared.as_ref() };
+    let slot = s.extra().with_mut(|p| p.cast());
+    // SAFETY: the slot lives in the allocation, which outlives the read; the handles are not
+    // shared yet. The address is only recorded: the slot itself is accessed through its cell.
+    unsafe { s.header().lend_unshared(slot, 1) };
+    (
+        FutureWriter {
+            shared,
+            _value: PhantomData,
+        },
+        FutureReader {
+            shared,
+            _value: PhantomData,
+        },
+    )
+}
+
+impl<T, B: Backend> FutureWriter<T, B> {
+    fn shared(&self) -> &Shared<B, Slot<T>> {
+        // SAFETY: our handle keeps the allocation alive.
+        unsafe { self.shared.as_ref() }
+    }
+
+    /// Writes the value and closes the future. Never blocks.
+    ///
+    /// # Errors
+    ///
+    /// [`WriteError`] with the value when the reader is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (writer, reader) = stream_future::future::<Vec<u8>>();
+    /// drop(reader);
+    /// let back = writer.write(vec![1, 2]).unwrap_err().into_inner();
+    /// assert_eq!(back, [1, 2]);
+    /// ```
+    pub fn write(self, value: T) -> Result<(), WriteError<T>> {
+        let shared = self.shared();
+        // SAFETY: until `deliver_and_close` succeeds the slot is ours: the reader reads it only
+        // after seeing DONE, and we are the only writer (this handle is not clonable and
+        // `write` consumes it).
+        shared.extra().with_mut(|p| unsafe { (*p).write(value) });
+        // SAFETY: the only writer, one element written into the one-element slot, which the
+        // reader never reads unless the delivery succeeds.
+        if unsafe { shared.header().deliver_and_close(1) } {
+            return Ok(());
+        }
+        // SAFETY: the delivery failed, so the slot was never read: the value is still ours.
+        let value = shared.extra().with(|p| unsafe { (*p).assume_init_read() });
+        Err(WriteError(value))
+    }
+
+    /// Whether the reader is gone (a write would fail).
+    pub fn is_closed(&self) -> bool {
+        self.shared().header().is_read_closed()
+    }
+}
+
+impl<T, B: Backend> Drop for FutureWriter<T, B> {
+    /// Releases the writer; without a write, the reader sees the future closed.
+    fn drop(&mut self) {
+        // SAFETY: our handle, released once; no write of ours is in progress.
+        unsafe { Shared::release_writer(self.shared) };
+    }
+}
+
+impl<T, B: Backend> FutureReader<T, B> {
+    fn shared(&self) -> &Shared<B, Slot<T>> {
+        // SAFETY: our handle keeps the allocation alive.
+        unsafe { self.shared.as_ref() }
+    }
+
+    /// Blocks until the value is written and returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError`] when the writer was dropped without writing.
+    pub fn read(mut self) -> Result<T, ReadError> {
+        self.read_inner(Wait::Block).map_err(|_| ReadError)
+    }
+
+    /// Returns the value if it has been written, without blocking.
+    ///
+    /// # Errors
+    ///
+    /// [`TryReadError::Empty`] before the write; [`TryReadError::Closed`] when the writer was
+    /// dropped without writing, or the value was already read.
+    pub fn try_read(&mut self) -> Result<T, TryReadError> {
+        self.read_inner(Wait::Try).map_err(|closed| {
+            if closed {
+                TryReadError::Closed
+            } else {
+                TryReadError::Empty
+            }
+        })
+    }
+
+    /// Waits at most `timeout` for the value.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadTimeoutError::Timeout`] when it was not written in time (the future stays
+    /// readable); [`ReadTimeoutError::Closed`] as for [`try_read`](Self::try_read).
+    pub fn read_timeout(&mut self, timeout: Duration) -> Result<T, ReadTimeoutError> {
+        let wait = Instant::now()
+            .checked_add(timeout)
+            .map_or(Wait::Block, Wait::Until);
+        self.read_inner(wait).map_err(|closed| {
+            if closed {
+                ReadTimeoutError::Closed
+            } else {
+                ReadTimeoutError::Timeout
+            }
+        })
+    }
+
+    /// Waits until `deadline` for the value.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_timeout`](Self::read_timeout).
+    pub fn read_deadline(&mut self, deadline: Instant) -> Result<T, ReadTimeoutError> {
+        self.read_inner(Wait::Until(deadline)).map_err(|closed| {
+            if closed {
+                ReadTimeoutError::Closed
+            } else {
+                ReadTimeoutError::Timeout
+            }
+        })
+    }
+
+    /// Whether the value can be read now or the future is closed (a read would not block).
+    pub fn is_ready(&self) -> bool {
+        let header = self.shared().header();
+        !header.is_read_pending() || header.is_write_closed()
+    }
+
+    /// The value, or `Err(true)` when closed without one, `Err(false)` when `wait` ended
+    /// first.
+    fn read_inner(&mut self, wait: Wait) -> Result<T, bool> {
+        let shared = self.shared();
+        let header = shared.header();
+        if !header.is_read_pending() {
+            // The value was taken already (or the slot reclaimed at close).
+            return Err(true);
+        }
+        let mut amount = BLOCKED;
+        let mut poll = || {
+            // SAFETY: this handle owns the pending read (the slot lent at creation); the
+            // reader end has no other handle.
+            amount = unsafe { header.read_amount() };
+            amount != BLOCKED
+        };
+        let ready = poll()
+            || match wait {
+                Wait::Try => false,
+                Wait::Block => {
+                    header.read_ready_event().wait_until(&mut poll);
+                    true
+                }
+                Wait::Until(d) => header.read_ready_event().wait_until_deadline(&mut poll, d),
+            };
+        match amount {
+            1 => {
+                // SAFETY: `read_amount` took the count of 1 (DONE -> IDLE): the writer wrote
+                // the slot before its Release delivery, which we acquired; we move the value
+                // out exactly once (the read has ended, so no later read or drop takes it).
+                Ok(shared.extra().with(|p| unsafe { (*p).assume_init_read() }))
+            }
+            CLOSED => Err(true),
+            _ => {
+                debug_assert!(!ready && amount == BLOCKED);
+                Err(false)
+            }
+        }
+    }
+}
+
+impl<T, B: Backend> Drop for FutureReader<T, B> {
+    /// Releases the reader: the writer's write fails from now on (giving the value back); a
+    /// value already written and not read is dropped here.
+    fn drop(&mut self) {
+        let shared = self.shared();
+        let header = shared.header();
+        if header.is_read_pending() {
+            header.close_read();
+            // SAFETY: we own the pending read; after the close the writer cannot deliver, so
+            // the cancel either reclaims the slot (0) or takes the delivered value (1).
+            if unsafe { header.cancel_read() } == 1 {
+                // SAFETY: delivered and never read: ours to drop, once.
+                shared
+                    .extra()
+                    .with_mut(|p| unsafe { (*p).assume_init_drop() });
+            }
+        }
+        // SAFETY: our handle, released once; no read is pending any more.
+        unsafe { Shared::release_reader(self.shared) };
+    }
+}
+
+impl<T, B: Backend> fmt::Debug for FutureWriter<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FutureWriter")
+            .field("header", self.shared().header())
+            .finish()
+    }
+}
+
+impl<T, B: Backend> fmt::Debug for FutureReader<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FutureReader")
+            .field("header", self.shared().header())
+            .finish()
+    }
+}
+
+/// The raw header of a future, for the C interface and diagnostics.
+impl<T, B: Backend> FutureReader<T, B> {
+    /// The stream header.
+    pub fn raw(&self) -> &RawStream<B> {
+        self.shared().header()
+    }
+}

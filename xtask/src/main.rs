@@ -221,7 +221,11 @@ fn stage_test() -> Result<Outcome, String> {
 
 fn stage_loom() -> Result<Outcome, String> {
     let target = root().join("target").join("loom");
-    for (krate, test) in [("stream-events", "loom"), ("stream-core", "loom")] {
+    for (krate, test) in [
+        ("stream-events", "loom"),
+        ("stream-core", "loom"),
+        ("stream-future", "loom"),
+    ] {
         run(cargo()
             .args(["test", "--locked", "--release", "-p", krate, "--test", test])
             .args(["--", "--nocapture", "--test-threads", "1"])

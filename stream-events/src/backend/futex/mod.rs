@@ -102,6 +102,11 @@ fn wake_all(word: &FutexWord) {
 #[cold]
 fn park_until(word: &FutexWord, mut cond: impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
     loop {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            // Do not announce a sleep that will not happen (it would cost the next
+            // activation a syscall).
+            return cond();
+        }
         // ORDERING: AcqRel. Acquire pairs with `activate`'s AcqRel `fetch_add`: if that add
         // comes first in the word's modification order, the condition change before it is
         // visible to the check below. Release keeps the RMW chain unbroken for later readers.
