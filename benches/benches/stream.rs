@@ -9,10 +9,12 @@
 //!   of [`BytePattern`]. The reader is the timed thread and checks every chunk with
 //!   [`ByteCheck`] in place. Rows: `spin`, `futex`, `listener` (the reader lends one reused
 //!   64 KiB buffer; the writer `write_slice`s from the pattern into it);
-//!   `crossbeam_vec` (two 64 KiB `Vec`s circulate: full ones over one `bounded(2)` channel,
-//!   empty ones back over another); `rtrb` (a 64 KiB ring, `write_chunk_uninit` +
-//!   `read_chunk` of whatever is free or ready, both sides spin); `memcpy` (one thread copies
-//!   each 64 KiB block into a buffer and checks it: the floor).
+//!   `crossbeam_recycled` (two 64 KiB heap buffers circulate: full ones over one `bounded(2)`
+//!   channel, empty ones back over another; the writer fills one while the reader checks the
+//!   other); `rtrb` (a 64 KiB ring, `write_chunk_uninit` + `read_chunk` of whatever is free or
+//!   ready, checked in place, both sides spin); `memcpy` (one thread copies each 64 KiB block
+//!   into a buffer and checks it: the floor). All buffers sit at the same page offset as
+//!   their source ([`AlignedBlock`] says why).
 //! * `stream_bulk_u64`: one iteration moves `NATIVE_STREAM_BENCH_ELEMS` `u64`s (default 16 Mi)
 //!   of the sequence `0, 1, 2, …`, checked by [`U64Check`]. Rows: `spin`, `futex`, `listener`
 //!   (1024-element lent buffers filled through `loan()` + `as_uninit_mut()` + `commit`),
@@ -27,7 +29,8 @@ use std::time::{Duration, Instant};
 
 use benches::{
     assume_init, copy_to_uninit, crossbeam_round_trips, env_amount, ping_pong, two_threads,
-    ByteCheck, BytePattern, RawSpin, U64Check, BLOCK, DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS,
+    AlignedBlock, ByteCheck, BytePattern, RawSpin, U64Check, BLOCK, DEFAULT_BULK_BYTES,
+    DEFAULT_BULK_ELEMS, PAGE,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
 use rtrb::{Consumer, Producer, PushError, RingBuffer};
@@ -37,7 +40,7 @@ use stream_events::{Futex, Listener, Spin};
 /// Elements per lent buffer (and rtrb / crossbeam capacity) in `stream_bulk_u64`.
 const U64_BATCH: usize = 1024;
 
-/// `Vec`s in flight in the crossbeam row of `stream_bulk_u8`.
+/// Buffers in flight in the crossbeam row of `stream_bulk_u8`.
 const CROSSBEAM_POOL: usize = 2;
 
 // ---------------------------------------------------------------------------------------------
@@ -180,15 +183,18 @@ fn stream_round_trip(c: &mut Criterion) {
 
 fn bulk_u8_native<B: Backend>(pattern: &BytePattern, total: u64) -> Duration {
     let (mut writer, mut reader) = stream_with::<u8, B>();
-    let mut buf = vec![MaybeUninit::<u8>::uninit(); BLOCK];
+    let mut buf = AlignedBlock::new();
     let (elapsed, ()) = two_threads(
         move |gate| {
             let mut check = ByteCheck::new(pattern);
             let start = gate.open();
             loop {
-                match reader.read(&mut buf) {
-                    // SAFETY: `read` initialised the first `n` bytes of `buf`.
-                    Ok(n) => check.check(unsafe { assume_init(&buf, n) }),
+                match reader.read(buf.as_uninit_mut()) {
+                    Ok(n) => {
+                        // SAFETY: `read` initialised the first `n` bytes of the block.
+                        unsafe { buf.set_len(n) };
+                        check.check(buf.as_bytes());
+                    }
                     Err(ReadError::Closed) => break,
                     Err(e) => panic!("read failed: {e:?}"),
                 }
@@ -212,19 +218,19 @@ fn bulk_u8_native<B: Backend>(pattern: &BytePattern, total: u64) -> Duration {
 }
 
 fn bulk_u8_crossbeam(pattern: &BytePattern, total: u64) -> Duration {
-    let (full_tx, full_rx) = crossbeam_channel::bounded::<Vec<u8>>(CROSSBEAM_POOL);
-    let (empty_tx, empty_rx) = crossbeam_channel::bounded::<Vec<u8>>(CROSSBEAM_POOL);
+    let (full_tx, full_rx) = crossbeam_channel::bounded::<AlignedBlock>(CROSSBEAM_POOL);
+    let (empty_tx, empty_rx) = crossbeam_channel::bounded::<AlignedBlock>(CROSSBEAM_POOL);
     for _ in 0..CROSSBEAM_POOL {
-        empty_tx.send(Vec::with_capacity(BLOCK)).unwrap();
+        empty_tx.send(AlignedBlock::new()).unwrap();
     }
     let (elapsed, ()) = two_threads(
         move |gate| {
             let mut check = ByteCheck::new(pattern);
             let start = gate.open();
-            while let Ok(vec) = full_rx.recv() {
-                check.check(&vec);
-                // Fails only once the writer is done and gone; the `Vec` is then not needed.
-                let _ = empty_tx.send(vec);
+            while let Ok(block) = full_rx.recv() {
+                check.check(block.as_bytes());
+                // Fails only once the writer is done and gone; the block is then not needed.
+                let _ = empty_tx.send(block);
             }
             let elapsed = start.elapsed();
             check.finish(total);
@@ -236,10 +242,9 @@ fn bulk_u8_crossbeam(pattern: &BytePattern, total: u64) -> Duration {
             while offset < total {
                 let rest = pattern.rest_of_block(offset);
                 let want = rest.len().min((total - offset) as usize);
-                let mut vec = empty_rx.recv().unwrap();
-                vec.clear();
-                vec.extend_from_slice(&rest[..want]);
-                full_tx.send(vec).unwrap();
+                let mut block = empty_rx.recv().unwrap();
+                block.fill_from(&rest[..want]);
+                full_tx.send(block).unwrap();
                 offset += want as u64;
             }
             // Dropping `full_tx` disconnects: the reader's loop ends.
@@ -248,8 +253,18 @@ fn bulk_u8_crossbeam(pattern: &BytePattern, total: u64) -> Duration {
     elapsed
 }
 
-fn bulk_u8_rtrb(pattern: &BytePattern, total: u64) -> Duration {
+fn bulk_u8_rtrb(total: u64) -> Duration {
     let (mut producer, mut consumer) = RingBuffer::<u8>::new(BLOCK);
+    // The ring's write position is always `offset % BLOCK`, the position in the pattern's
+    // block: give the pattern the ring's page offset so that every copy is at the same
+    // relative placement as in the other rows (see `AlignedBlock`).
+    let ring_start = producer
+        .write_chunk_uninit(BLOCK)
+        .unwrap()
+        .as_mut_slices()
+        .0
+        .as_ptr() as usize;
+    let pattern = &BytePattern::with_page_offset(ring_start % PAGE);
     let (elapsed, ()) = two_threads(
         move |gate| {
             let mut check = ByteCheck::new(pattern);
@@ -302,15 +317,15 @@ fn bulk_u8_rtrb(pattern: &BytePattern, total: u64) -> Duration {
 }
 
 fn bulk_u8_memcpy(pattern: &BytePattern, total: u64) -> Duration {
-    let mut dst = vec![0u8; BLOCK];
+    let mut dst = AlignedBlock::new();
     let mut check = ByteCheck::new(pattern);
     let start = Instant::now();
     let mut offset = 0u64;
     while offset < total {
         let rest = pattern.rest_of_block(offset);
         let want = rest.len().min((total - offset) as usize);
-        dst[..want].copy_from_slice(&rest[..want]);
-        check.check(std::hint::black_box(&dst[..want]));
+        dst.fill_from(&rest[..want]);
+        check.check(std::hint::black_box(&dst).as_bytes());
         offset += want as u64;
     }
     let elapsed = start.elapsed();
@@ -335,11 +350,11 @@ fn stream_bulk_u8(c: &mut Criterion) {
     group.bench_function("listener", |b| {
         b.iter_custom(|iters| bulk_u8_native::<Listener>(pattern, iters * bytes))
     });
-    group.bench_function("crossbeam_vec", |b| {
+    group.bench_function("crossbeam_recycled", |b| {
         b.iter_custom(|iters| bulk_u8_crossbeam(pattern, iters * bytes))
     });
     group.bench_function("rtrb", |b| {
-        b.iter_custom(|iters| bulk_u8_rtrb(pattern, iters * bytes))
+        b.iter_custom(|iters| bulk_u8_rtrb(iters * bytes))
     });
     group.bench_function("memcpy", |b| {
         b.iter_custom(|iters| bulk_u8_memcpy(pattern, iters * bytes))
