@@ -43,7 +43,9 @@
 //!   buffer goes back to the stream and the reader's read stays pending; the reader is not
 //!   woken with a result.
 //! * **Closing twice is a no-op.** Every blocked caller on either side wakes after a close;
-//!   operations on a closed end return `Closed` at once.
+//!   operations on a closed end return `Closed` at once. A close happens-before the other
+//!   side's observation of it: what the closing thread did before closing is visible to the
+//!   thread that got `Closed`.
 //! * **Zero lengths are readiness probes.** A read with an empty buffer returns `Ok(0)` once a
 //!   writer is ready to write (the writer answers it and keeps waiting for a real buffer); a
 //!   write of nothing returns `Ok(0)` once the reader has lent a buffer (which stays lent).

@@ -19,7 +19,7 @@ use crate::state::{
     phase, CLOSED_ANY, DONE, IDLE, LENT, PHASE, READER_BUSY, READER_CLOSED, WRITER_BUSY,
     WRITER_CLOSED, WRITING,
 };
-use crate::sync::{AtomicUsize, Ordering, UnsafeCell};
+use crate::sync::{ord, AtomicUsize, Ordering, UnsafeCell};
 
 /// The shared header of a stream: the [`stream_abi::StreamHeader`] layout, interpreted by
 /// backend `B`.
@@ -236,7 +236,8 @@ impl<B: Backend> RawStream<B> {
     fn load(&self) -> usize {
         // ORDERING: Acquire: every phase change is a Release RMW; acquiring it gives this side
         // the fields (and buffer) that the phase hands to it.
-        self.state.load(Ordering::Acquire)
+        self.state
+            .load(ord("state-load-acquire", Ordering::Acquire))
     }
 
     // ---------------------------------------------------------------------------------------
@@ -316,8 +317,8 @@ impl<B: Backend> RawStream<B> {
             match self.state.compare_exchange_weak(
                 s,
                 s | READER_BUSY,
-                Ordering::Acquire,
-                Ordering::Acquire,
+                ord("acquire-reader-acquire", Ordering::Acquire),
+                ord("acquire-reader-acquire", Ordering::Acquire),
             ) {
                 Ok(_) => return Ok(()),
                 Err(actual) => s = actual,
@@ -343,7 +344,8 @@ impl<B: Backend> RawStream<B> {
         }
         // ORDERING: Release publishes the fields to the writer's Acquire CAS LENT -> WRITING.
         // IDLE -> LENT (only the reader leaves IDLE, so flipping the bit is the transition).
-        self.state.fetch_xor(IDLE ^ LENT, Ordering::Release);
+        self.state
+            .fetch_xor(IDLE ^ LENT, ord("lend-release", Ordering::Release));
         self.write_ready.activate();
     }
 
@@ -367,6 +369,12 @@ impl<B: Backend> RawStream<B> {
         // ORDERING: Relaxed: the handles reach other threads through a synchronising send
         // (thread spawn, channel), which publishes this store with the fields.
         self.state.store(LENT | READER_BUSY, Ordering::Relaxed);
+    }
+
+    /// Whether a writer holds a taken buffer (between `start_writing` and `finish_writing`).
+    pub fn is_writing(&self) -> bool {
+        // ORDERING: Acquire, like every observation of the state.
+        phase(self.load()) == WRITING
     }
 
     /// Whether a read is pending (started and not yet ended) on the reader end.
@@ -468,8 +476,8 @@ impl<B: Backend> RawStream<B> {
             match self.state.compare_exchange_weak(
                 s,
                 s & !PHASE,
-                Ordering::Acquire,
-                Ordering::Acquire,
+                ord("reclaim-acquire", Ordering::Acquire),
+                ord("reclaim-acquire", Ordering::Acquire),
             ) {
                 Ok(_) => break,
                 Err(actual) => s = actual,
@@ -483,7 +491,8 @@ impl<B: Backend> RawStream<B> {
         }
         // ORDERING: Release hands the reader end (and the cleared fields) to the next reader's
         // Acquire in `acquire_reader`. IDLE | READER_BUSY -> IDLE.
-        self.state.fetch_and(!READER_BUSY, Ordering::Release);
+        self.state
+            .fetch_and(!READER_BUSY, ord("reclaim-release", Ordering::Release));
         true
     }
 
@@ -503,21 +512,28 @@ impl<B: Backend> RawStream<B> {
         // ORDERING: Release: our read of `ready_size` (and of the buffer, by our caller, which
         // happens after this anyway) is ordered before the writer's next write of it, which
         // follows its Acquire of our next lend. DONE | READER_BUSY -> IDLE.
-        self.state.fetch_xor(DONE | READER_BUSY, Ordering::Release);
+        self.state.fetch_xor(
+            DONE | READER_BUSY,
+            ord("take-count-release", Ordering::Release),
+        );
         n as usize
     }
 
     /// Closes the reader end: every later write fails with "closed", a waiting writer wakes.
     /// Closing twice is a no-op. A pending read (of another handle of the reader end) is woken
-    /// and ends with what was delivered.
-    pub fn close_read(&self) {
+    /// and ends with what was delivered. Returns whether this call closed it (`false`: it
+    /// was closed already).
+    pub fn close_read(&self) -> bool {
         // ORDERING: Release pairs with the Acquire loads of waiters that see the flag.
-        let prev = self.state.fetch_or(READER_CLOSED, Ordering::Release);
+        let prev = self
+            .state
+            .fetch_or(READER_CLOSED, ord("close-read-release", Ordering::Release));
         // Waiters wake for either flag: if one was already set, they woke then.
         if prev & CLOSED_ANY == 0 {
             self.write_ready.activate();
             self.read_ready.activate();
         }
+        prev & READER_CLOSED == 0
     }
 
     // ---------------------------------------------------------------------------------------
@@ -557,8 +573,8 @@ impl<B: Backend> RawStream<B> {
             match self.state.compare_exchange_weak(
                 s,
                 s ^ (LENT ^ WRITING) | WRITER_BUSY,
-                Ordering::Acquire,
-                Ordering::Acquire,
+                ord("start-writing-acquire", Ordering::Acquire),
+                ord("start-writing-acquire", Ordering::Acquire),
             ) {
                 // SAFETY: phase WRITING is ours.
                 Ok(_) => return Ok(unsafe { self.lent_buffer() }),
@@ -592,7 +608,7 @@ impl<B: Backend> RawStream<B> {
             match self.state.compare_exchange_weak(
                 s,
                 s ^ (LENT ^ DONE) | WRITER_CLOSED,
-                Ordering::Release,
+                ord("deliver-release", Ordering::Release),
                 Ordering::Acquire,
             ) {
                 Ok(_) => break,
@@ -626,10 +642,12 @@ impl<B: Backend> RawStream<B> {
             // ORDERING: Acquire pairs with the reader's Release lend (when taking) and with the
             // previous writer's Release commit or release of WRITER_BUSY.
             // LENT -> WRITING | WRITER_BUSY, or any phase -> same phase | WRITER_BUSY.
-            match self
-                .state
-                .compare_exchange_weak(s, next, Ordering::Acquire, Ordering::Acquire)
-            {
+            match self.state.compare_exchange_weak(
+                s,
+                next,
+                ord("acquire-writer-acquire", Ordering::Acquire),
+                ord("acquire-writer-acquire", Ordering::Acquire),
+            ) {
                 // SAFETY: phase WRITING is ours when `lent`.
                 Ok(_) => return Ok(lent.then(|| unsafe { self.lent_buffer() })),
                 Err(actual) => s = actual,
@@ -679,7 +697,7 @@ impl<B: Backend> RawStream<B> {
                     .compare_exchange(
                         s,
                         s ^ (LENT ^ WRITING),
-                        Ordering::Acquire,
+                        ord("wait-take-acquire", Ordering::Acquire),
                         Ordering::Relaxed,
                     )
                     .is_ok()
@@ -705,9 +723,11 @@ impl<B: Backend> RawStream<B> {
     ///
     /// The caller holds WRITER_BUSY and no buffer.
     pub(crate) unsafe fn release_writer_busy(&self) {
-        // ORDERING: Release hands the writer end to the next writer's Acquire; pairs with a
-        // probing reader's Acquire load of the cleared flag.
-        self.state.fetch_and(!WRITER_BUSY, Ordering::Release);
+        // ORDERING: Relaxed: a writer that gives up without a buffer wrote nothing that the
+        // next writer or a probing reader could read; the flag itself is the only news. (The
+        // mutant run showed no test could tell Release from Relaxed here, and none can: there
+        // is no data to publish.)
+        self.state.fetch_and(!WRITER_BUSY, Ordering::Relaxed);
         self.read_ready.activate();
     }
 
@@ -778,8 +798,10 @@ impl<B: Backend> RawStream<B> {
         let busy = if keep_busy { 0 } else { WRITER_BUSY };
         // ORDERING: Release publishes the elements and `ready_size` to the reader's Acquire
         // load of DONE. WRITING | WRITER_BUSY -> DONE (| WRITER_BUSY if kept).
-        self.state
-            .fetch_xor((WRITING ^ DONE) | busy, Ordering::Release);
+        self.state.fetch_xor(
+            (WRITING ^ DONE) | busy,
+            ord("commit-release", Ordering::Release),
+        );
         self.read_ready.activate();
     }
 
@@ -793,22 +815,28 @@ impl<B: Backend> RawStream<B> {
     pub(crate) unsafe fn return_buffer(&self) {
         // ORDERING: Release: whatever we wrote into the buffer happens before the reader's
         // Acquire reclaim of it. WRITING | WRITER_BUSY -> LENT.
-        self.state
-            .fetch_xor((WRITING ^ LENT) | WRITER_BUSY, Ordering::Release);
+        self.state.fetch_xor(
+            (WRITING ^ LENT) | WRITER_BUSY,
+            ord("return-release", Ordering::Release),
+        );
         self.read_ready.activate();
     }
 
     /// Closes the writer end: end of stream after the elements already committed. Closing
     /// twice is a no-op. A waiting reader wakes; a write in progress on another handle of
-    /// the writer end may still commit.
-    pub fn close_write(&self) {
+    /// the writer end may still commit. Returns whether this call closed it (`false`: it was
+    /// closed already).
+    pub fn close_write(&self) -> bool {
         // ORDERING: Release pairs with the Acquire loads of waiters that see the flag.
-        let prev = self.state.fetch_or(WRITER_CLOSED, Ordering::Release);
+        let prev = self
+            .state
+            .fetch_or(WRITER_CLOSED, ord("close-write-release", Ordering::Release));
         // Waiters wake for either flag: if one was already set, they woke then.
         if prev & CLOSED_ANY == 0 {
             self.read_ready.activate();
             self.write_ready.activate();
         }
+        prev & WRITER_CLOSED == 0
     }
 
     // ---------------------------------------------------------------------------------------
@@ -956,7 +984,7 @@ unsafe fn release<B: Backend, X>(this: NonNull<Shared<B, X>>, one: usize) {
         match header.active_instances.compare_exchange_weak(
             cur,
             cur - one,
-            Ordering::Release,
+            ord("release-count-release", Ordering::Release),
             Ordering::Relaxed,
         ) {
             Ok(_) => return,
@@ -965,7 +993,9 @@ unsafe fn release<B: Backend, X>(this: NonNull<Shared<B, X>>, one: usize) {
     }
     // ORDERING: AcqRel: Release orders our uses (the close above) before the free;
     // Acquire, when we reach zero, orders every other handle's uses before our free.
-    let prev = header.active_instances.fetch_sub(one, Ordering::AcqRel);
+    let prev = header
+        .active_instances
+        .fetch_sub(one, ord("release-count-acqrel", Ordering::AcqRel));
     if prev == one {
         // SAFETY: the count reached zero: no handle is left, so nothing else refers to
         // the allocation; it came from `Box::leak` in `Shared::create`.

@@ -124,6 +124,34 @@ impl<T, B: Backend> Reader<T, B> {
             .map_err(Into::into)
     }
 
+    /// Like [`read`](Self::read), returning the filled prefix of `buf` as initialised
+    /// elements (for `Copy` elements, which need no drop).
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::mem::MaybeUninit;
+    /// let (mut writer, mut reader) = stream_core::stream::<u8>();
+    /// let t = std::thread::spawn(move || writer.write_slice(b"hello"));
+    /// let mut buf = [MaybeUninit::uninit(); 64];
+    /// assert_eq!(reader.read_init(&mut buf).unwrap(), b"hello");
+    /// assert_eq!(t.join().unwrap(), Ok(5));
+    /// ```
+    pub fn read_init<'b>(&mut self, buf: &'b mut [MaybeUninit<T>]) -> Result<&'b mut [T], ReadError>
+    where
+        T: Copy,
+    {
+        let n = self.read(buf)?;
+        // SAFETY: `read` initialised the first `n` elements; `MaybeUninit<T>` has the layout
+        // of `T`, and `T: Copy` needs no drop, so handing them out as `&mut [T]` loses
+        // nothing.
+        Ok(unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<T>(), n) })
+    }
+
     /// Reads up to `max` elements and appends them to `vec` (reserving room first); returns
     /// how many were appended.
     ///

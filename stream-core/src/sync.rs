@@ -36,3 +36,16 @@ impl<T> UnsafeCell<T> {
 
 #[cfg(stream_loom)]
 pub(crate) use loom::cell::UnsafeCell;
+
+/// `order`, or `Relaxed` in a mutant build (`--cfg stream_mutants`) whose environment
+/// variable `STREAM_MUTANT` names `id`: the mutants weaken one ordering at a time so that the
+/// loom and Miri suites can show they would catch it (`cargo xtask mutants`).
+#[inline(always)]
+pub(crate) fn ord(id: &'static str, order: Ordering) -> Ordering {
+    #[cfg(stream_mutants)]
+    if std::env::var("STREAM_MUTANT").is_ok_and(|m| m == id) {
+        return Ordering::Relaxed;
+    }
+    let _ = id;
+    order
+}

@@ -21,11 +21,16 @@ use stream_events::Futex;
 
 /// Runs `f` under loom and returns how many interleavings it explored.
 fn model(name: &str, f: impl Fn() + Sync + Send + 'static) -> usize {
+    model_bounded(name, 3, f)
+}
+
+/// As [`model`], with `default_bound` preemptions unless `LOOM_MAX_PREEMPTIONS` is set.
+fn model_bounded(name: &str, default_bound: usize, f: impl Fn() + Sync + Send + 'static) -> usize {
     let runs = std::sync::Arc::new(StdAtomicUsize::new(0));
     let counted = runs.clone();
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
+        builder.preemption_bound = Some(default_bound);
     }
     builder.check(move || {
         counted.fetch_add(1, Relaxed);
@@ -209,4 +214,119 @@ fn finish_closed_from_other_writer_handle() {
 fn buf_write(addr: *mut core::ffi::c_void, v: u32) {
     // SAFETY: the caller owns the taken buffer, a live u32.
     unsafe { addr.cast::<u32>().write(v) }
+}
+
+/// A close happens before the other side's observation of it: what the closing side wrote
+/// before closing is visible to the side that got `Closed` (the crate's documented guarantee;
+/// kills the Relaxed-close mutants).
+#[test]
+fn close_happens_before_closed_result() {
+    let n = model("close happens-before Closed", || {
+        // Writer closes; reader observes end of stream.
+        let note = std::sync::Arc::new(loom::cell::UnsafeCell::new(0u32));
+        let (w, mut r) = stream_with::<u32, Futex>();
+        let n2 = note.clone();
+        let t = loom::thread::spawn(move || {
+            // SAFETY: the reader reads `note` only after it sees the close below.
+            n2.with_mut(|p| unsafe { *p = 1 });
+            w.close();
+            w
+        });
+        if r.recv() == Err(stream_core::ReadError::Closed) {
+            // SAFETY: the close happened before our `Closed` result.
+            assert_eq!(note.with(|p| unsafe { *p }), 1);
+        }
+        drop(t.join().unwrap());
+
+        // Reader closes; writer observes it.
+        let note = std::sync::Arc::new(loom::cell::UnsafeCell::new(0u32));
+        let (mut w, r) = stream_with::<u32, Futex>();
+        let n2 = note.clone();
+        let t = loom::thread::spawn(move || {
+            // SAFETY: the writer reads `note` only after it sees the close below.
+            n2.with_mut(|p| unsafe { *p = 2 });
+            r.close();
+            r
+        });
+        if let Err(stream_core::WriteError::Closed(_)) = w.send(5) {
+            // SAFETY: the close happened before our `Closed` result.
+            assert_eq!(note.with(|p| unsafe { *p }), 2);
+        }
+        drop(t.join().unwrap());
+    });
+    assert!(n >= 100, "too weak: {n}");
+}
+
+/// Two reader clones on two threads both read while the writer sends two elements: when the
+/// second clone starts right after the first finished, the reader end (and `ready_size`)
+/// passes between them through the state word alone (kills the mutant that makes the
+/// DONE -> IDLE hand-off Relaxed).
+#[test]
+fn reader_clones_take_turns() {
+    // Three threads: two preemptions already explore about 10^5 interleavings.
+    let n = model_bounded("reader clones take turns", 2, || {
+        let (mut w, mut r1) = stream_with::<u32, Futex>();
+        let mut r2 = r1.clone();
+        let writer = loom::thread::spawn(move || {
+            w.send(10).unwrap();
+            w.send(11).unwrap();
+        });
+        let other = loom::thread::spawn(move || match r2.recv() {
+            Ok(v) => Some(v),
+            Err(stream_core::ReadError::Busy) => None,
+            Err(e) => panic!("{e:?}"),
+        });
+        let mine = match r1.recv() {
+            Ok(v) => Some(v),
+            Err(stream_core::ReadError::Busy) => None,
+            Err(e) => panic!("{e:?}"),
+        };
+        let mut got: Vec<u32> = mine.into_iter().chain(other.join().unwrap()).collect();
+        while got.len() < 2 {
+            got.push(r1.recv().unwrap());
+        }
+        writer.join().unwrap();
+        got.sort();
+        assert_eq!(got, [10, 11]);
+    });
+    assert!(n >= 100, "too weak: {n}");
+}
+
+/// The reader lends, gives up and lends again while the writer takes the buffer: the take
+/// must acquire the lend it actually takes, not an earlier one with the same state value
+/// (kills the Relaxed-take mutants, blocking and non-blocking).
+#[test]
+fn writer_takes_a_relent_buffer() {
+    let n = model("writer takes a re-lent buffer", || {
+        let (mut w, mut r) = stream_with::<u32, Futex>();
+        let writer = loom::thread::spawn(move || {
+            // Non-blocking first (start_writing), then blocking (wait + take).
+            let mut v = 7;
+            for _ in 0..2 {
+                match w.try_send(v) {
+                    Ok(()) => return true,
+                    Err(e) => v = e.into_inner(),
+                }
+                loom::thread::yield_now();
+            }
+            w.send(v).unwrap();
+            false
+        });
+        let mut buf = [core::mem::MaybeUninit::<u32>::uninit()];
+        let mut got = None;
+        for _ in 0..2 {
+            if let Ok(1) = r.read_timeout(&mut buf, Duration::ZERO) {
+                // SAFETY: one element was delivered.
+                got = Some(unsafe { buf[0].assume_init() });
+                break;
+            }
+        }
+        let got = match got {
+            Some(v) => v,
+            None => r.recv().unwrap(),
+        };
+        assert_eq!(got, 7);
+        writer.join().unwrap();
+    });
+    assert!(n >= 100, "too weak: {n}");
 }

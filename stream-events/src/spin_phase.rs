@@ -12,6 +12,7 @@ pub const SPIN_BUDGET: Duration = Duration::from_micros(16);
 
 /// Spins until `cond` holds (returns `true`), the budget is spent or `deadline` passes
 /// (returns `false`). Never yields or sleeps.
+#[cfg_attr(not(any(feature = "futex", feature = "listener")), allow(dead_code))]
 #[inline]
 pub(crate) fn spin_until(cond: &mut impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
     if cond() {
@@ -25,6 +26,7 @@ pub(crate) fn spin_until(cond: &mut impl FnMut() -> bool, deadline: Option<Insta
     spin_slow(cond, deadline)
 }
 
+#[cfg_attr(not(any(feature = "futex", feature = "listener")), allow(dead_code))]
 #[cold]
 fn spin_slow(cond: &mut impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
     let start = Instant::now();

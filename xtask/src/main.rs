@@ -6,6 +6,11 @@
 //!   loud `SKIPPED: <stage> (<reason>)` line and the run goes on; a stage is never reported
 //!   as passed when it did not run.
 //!
+//! * `mutants`: builds the loom models and the Miri suites with `--cfg stream_mutants`, then
+//!   runs them once per mutant (one Acquire/Release weakened to Relaxed, or one "check
+//!   again" step removed, chosen at run time by `STREAM_MUTANT`), and writes which test
+//!   caught each mutant to `docs/mutants.md`. A mutant that no test catches fails the run.
+//!
 //! Options of `ci`: `--quick` runs only format, clippy, docs and tests; `--only <stage>` runs
 //! one stage (`fmt`, `clippy`, `doc`, `test`, `loom`, `miri`, `tsan`).
 
@@ -55,8 +60,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(&args[1..]),
+        Some("mutants") => mutants(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask ci [--quick | --only <stage>]");
+            eprintln!("       cargo xtask mutants [--no-miri] [<mutant>...]");
             return ExitCode::from(2);
         }
     };
@@ -338,4 +345,293 @@ fn stage_tsan() -> Result<Outcome, String> {
             .env("CARGO_TARGET_DIR", &target))?;
     }
     Ok(Outcome::Passed)
+}
+
+/// The mutants: (id, what it changes). Each id is named at its site in the source.
+const MUTANTS: &[(&str, &str)] = &[
+    (
+        "state-load-acquire",
+        "stream-core: every Acquire load of `state` (waiters, polls) -> Relaxed",
+    ),
+    (
+        "acquire-reader-acquire",
+        "stream-core: CAS taking READER_BUSY, Acquire -> Relaxed",
+    ),
+    (
+        "lend-release",
+        "stream-core: IDLE -> LENT publishing the buffer, Release -> Relaxed",
+    ),
+    (
+        "reclaim-acquire",
+        "stream-core: LENT -> IDLE reclaim CAS, Acquire -> Relaxed",
+    ),
+    (
+        "reclaim-release",
+        "stream-core: READER_BUSY release after a reclaim, Release -> Relaxed",
+    ),
+    (
+        "take-count-release",
+        "stream-core: DONE -> IDLE after taking the count, Release -> Relaxed",
+    ),
+    (
+        "close-read-release",
+        "stream-core: setting READER_CLOSED, Release -> Relaxed",
+    ),
+    (
+        "start-writing-acquire",
+        "stream-core: LENT -> WRITING in `start_writing`, Acquire -> Relaxed",
+    ),
+    (
+        "acquire-writer-acquire",
+        "stream-core: CAS taking WRITER_BUSY (or the buffer), Acquire -> Relaxed",
+    ),
+    (
+        "wait-take-acquire",
+        "stream-core: LENT -> WRITING after a wait, Acquire -> Relaxed",
+    ),
+    (
+        "deliver-release",
+        "stream-core: future delivery LENT -> DONE, Release -> Relaxed",
+    ),
+    (
+        "commit-release",
+        "stream-core: WRITING -> DONE commit, Release -> Relaxed",
+    ),
+    (
+        "return-release",
+        "stream-core: WRITING -> LENT returned loan, Release -> Relaxed",
+    ),
+    (
+        "close-write-release",
+        "stream-core: setting WRITER_CLOSED, Release -> Relaxed",
+    ),
+    (
+        "release-count-release",
+        "stream-core: handle release that leaves others, Release -> Relaxed",
+    ),
+    (
+        "release-count-acqrel",
+        "stream-core: handle release fetch_sub, AcqRel -> Relaxed",
+    ),
+    (
+        "futex-activate-acqrel",
+        "stream-events: futex activate fetch_add, AcqRel -> Relaxed",
+    ),
+    (
+        "futex-park-acqrel",
+        "stream-events: futex park fetch_or, AcqRel -> Relaxed",
+    ),
+    (
+        "futex-recheck",
+        "stream-events: futex park without re-checking the condition",
+    ),
+    (
+        "futex-compare",
+        "stream-events: futex (emulated) sleep without comparing the word",
+    ),
+    (
+        "listener-recheck",
+        "stream-events: listener park without re-checking the condition",
+    ),
+];
+
+/// Loom suites run per mutant: (crate, test).
+const MUTANT_LOOM: &[(&str, &str)] = &[
+    ("stream-events", "loom"),
+    ("stream-core", "loom"),
+    ("stream-future", "loom"),
+];
+
+fn mutants(args: &[String]) -> Result<(), String> {
+    let miri = !args.iter().any(|a| a == "--no-miri");
+    let chosen: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let list: Vec<&(&str, &str)> = MUTANTS
+        .iter()
+        .filter(|(id, _)| chosen.is_empty() || chosen.iter().any(|c| c == id))
+        .collect();
+    let loom_target = root().join("target").join("mutants-loom");
+    let miri_target = root().join("target").join("mutants-miri");
+    let loom_cmd = |krate: &str, test: &str| {
+        let mut cmd = cargo();
+        cmd.args(["test", "--locked", "--release", "-p", krate, "--test", test])
+            .args(["--", "--test-threads", "1"])
+            .env("RUSTFLAGS", "--cfg stream_loom --cfg stream_mutants")
+            .env("CARGO_TARGET_DIR", &loom_target);
+        if krate == "stream-core" {
+            // The core's models at their default bound take a minute; two preemptions keep
+            // each mutant run short and still explore thousands of interleavings.
+            cmd.env("LOOM_MAX_PREEMPTIONS", "2");
+        }
+        cmd
+    };
+    let miri_cmd = |targets: &[&str]| {
+        let mut cmd = nightly_cargo();
+        cmd.args(["miri", "test", "--locked"])
+            .args(targets)
+            .env("RUSTFLAGS", "--cfg stream_mutants")
+            .env("MIRIFLAGS", "-Zmiri-strict-provenance -Zmiri-seed=1")
+            .env("CARGO_TARGET_DIR", &miri_target);
+        cmd
+    };
+    let unit_target = root().join("target").join("mutants-unit");
+    let unit_cmd = || {
+        let mut cmd = cargo();
+        cmd.args(["test", "--locked", "-p", "stream-events", "--lib"])
+            .env("RUSTFLAGS", "--cfg stream_mutants")
+            .env("CARGO_TARGET_DIR", &unit_target);
+        cmd
+    };
+    let miri_suites: &[&[&str]] = &[
+        &[
+            "-p",
+            "stream-core",
+            "--test",
+            "matrix",
+            "--test",
+            "behaviour",
+        ],
+        &["-p", "stream-future", "--test", "future"],
+    ];
+    // Unmutated first: every suite must pass, or a "catch" would mean nothing.
+    println!("==> baseline (no mutant)");
+    for (krate, test) in MUTANT_LOOM {
+        run(&mut loom_cmd(krate, test))?;
+    }
+    run(&mut unit_cmd())?;
+    let miri = miri && {
+        match nightly_with(&["miri", "rust-src"]) {
+            Ok(()) => true,
+            Err(why) => {
+                println!("SKIPPED: mutants under Miri ({why})");
+                false
+            }
+        }
+    };
+    if miri {
+        for suite in miri_suites {
+            run(&mut miri_cmd(suite))?;
+        }
+    }
+    let mut rows = Vec::new();
+    let mut survivors = Vec::new();
+    for (id, what) in list {
+        println!("==> mutant {id}");
+        let t = Instant::now();
+        let mut loom_caught = Vec::new();
+        for (krate, test) in MUTANT_LOOM {
+            loom_caught.extend(failing_tests(
+                loom_cmd(krate, test).env("STREAM_MUTANT", id),
+                krate,
+            ));
+        }
+        // The backends' unit tests (threads, not loom) cover the listener backend, which loom
+        // cannot see.
+        let unit_caught = failing_tests(unit_cmd().env("STREAM_MUTANT", id), "stream-events");
+        let mut miri_caught = Vec::new();
+        if miri {
+            for suite in miri_suites {
+                miri_caught.extend(failing_tests(
+                    miri_cmd(suite).env("STREAM_MUTANT", id),
+                    suite[1],
+                ));
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        let show = |v: &Vec<String>| {
+            if v.is_empty() {
+                "—".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        println!(
+            "  loom: {}; unit: {}; miri: {} ({secs:.0} s)",
+            show(&loom_caught),
+            show(&unit_caught),
+            show(&miri_caught)
+        );
+        if loom_caught.is_empty() && unit_caught.is_empty() && miri_caught.is_empty() {
+            survivors.push(*id);
+        }
+        rows.push(format!(
+            "| `{id}` | {what} | {} | {} | {} |",
+            show(&loom_caught),
+            show(&unit_caught),
+            if miri {
+                show(&miri_caught)
+            } else {
+                "not run".into()
+            }
+        ));
+    }
+    let doc = root().join("docs").join("mutants.md");
+    std::fs::create_dir_all(doc.parent().unwrap()).map_err(|e| e.to_string())?;
+    let table = format!(
+        "# Mutants\n\n\
+         Each mutant weakens one atomic ordering to `Relaxed` or removes one \"check again\" step \
+         (`--cfg stream_mutants`, chosen by `STREAM_MUTANT`; the ids are named at their sites in \
+         the source). A mutant is caught when a test fails with it. Produced by \
+         `cargo xtask mutants` (loom at each model's default bound, 2 for stream-core; Miri with \
+         `-Zmiri-strict-provenance -Zmiri-seed=1` over the stream-core matrix and behaviour \
+         tests and the stream-future tests; the unit column is `stream-events`' own tests on \
+         threads).\n\n\
+         | mutant | what it changes | caught by loom | caught by unit tests | caught by Miri |\n\
+         |---|---|---|---|---|\n{}\n",
+        rows.join("\n")
+    );
+    if chosen.is_empty() {
+        std::fs::write(&doc, table).map_err(|e| e.to_string())?;
+        println!("wrote {}", doc.display());
+    } else {
+        println!("{table}");
+    }
+    if survivors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "surviving mutants (add a test): {}",
+            survivors.join(" ")
+        ))
+    }
+}
+
+/// Runs a test command and returns the names of the tests that failed (`crate::test`), or
+/// `crate (crashed)` when it failed without naming one.
+fn failing_tests(cmd: &mut Command, label: &str) -> Vec<String> {
+    let out = match cmd.output() {
+        Ok(out) => out,
+        Err(e) => return vec![format!("{label} (could not run: {e})")],
+    };
+    if out.status.success() {
+        return Vec::new();
+    }
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // "test x ... FAILED", or, when a panic aborted the process (loom's deadlock report
+    // panics inside a destructor), "thread 'x' (id) panicked at".
+    let mut failed: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let name = line
+            .strip_prefix("test ")
+            .and_then(|l| l.strip_suffix(" ... FAILED"))
+            .or_else(|| {
+                let rest = line.strip_prefix("thread '")?;
+                let (name, tail) = rest.split_once('\'')?;
+                tail.contains("panicked at").then_some(name)
+            });
+        if let Some(name) = name {
+            let name = format!("{label}::{name}");
+            if !failed.contains(&name) && !name.ends_with("::main") {
+                failed.push(name);
+            }
+        }
+    }
+    if failed.is_empty() {
+        vec![format!("{label} (crashed)")]
+    } else {
+        failed
+    }
 }

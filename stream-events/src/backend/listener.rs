@@ -8,6 +8,7 @@ use std::time::Instant;
 use event_listener::{listener, Event, EventListener, Listener as _};
 
 use crate::spin_phase::spin_until;
+use crate::sync::mutant;
 use crate::{AsyncBackend, Backend};
 
 /// Spins briefly, then parks on an [`event_listener::Event`]; the one backend that also wakes
@@ -64,7 +65,7 @@ fn park_until(word: &Event, mut cond: impl FnMut() -> bool, deadline: Option<Ins
     loop {
         // Register first, then check: a notification after the registration is not lost.
         listener!(word => listener);
-        if cond() {
+        if !mutant("listener-recheck") && cond() {
             return true;
         }
         match deadline {
@@ -101,5 +102,31 @@ impl AsyncBackend for Listener {
                 },
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// The "check again" step: a change made after the caller's last check but before the
+    /// listener was registered (simulated by the first call of `cond`, which changes the
+    /// condition and activates, as the other side would) is not slept through.
+    #[test]
+    fn park_rechecks_after_registering() {
+        let word = Listener::new_word();
+        let mut changed = false;
+        let cond = || {
+            if changed {
+                return true;
+            }
+            changed = true;
+            Listener::activate(&word);
+            false
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        assert!(park_until(&word, cond, Some(deadline)));
+        assert!(Instant::now() < deadline, "slept through the change");
     }
 }

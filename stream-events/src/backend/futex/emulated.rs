@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::sync::{AtomicU32, Ordering};
+use crate::sync::{mutant, AtomicU32, Ordering};
 
 #[cfg(stream_loom)]
 use loom::sync::{Condvar, Mutex};
@@ -87,7 +87,7 @@ pub(super) fn wait(word: &FutexWord, expected: u32, timeout: Option<Duration>) {
     let guard = bucket.lock.lock().unwrap();
     // ORDERING: Relaxed under the bucket lock: a waker changes the word before taking the
     // lock, so if the change is not seen here the waker's notify comes after this sleep.
-    if word.futex.load(Ordering::Relaxed) != expected {
+    if !mutant("futex-compare") && word.futex.load(Ordering::Relaxed) != expected {
         return;
     }
     match timeout {

@@ -38,7 +38,7 @@ mod sys;
 use std::time::Instant;
 
 use crate::spin_phase::spin_until;
-use crate::sync::{AtomicU32, Ordering};
+use crate::sync::{mutant, ord, AtomicU32, Ordering};
 use crate::Backend;
 
 pub(crate) use sys::FutexWord;
@@ -70,7 +70,7 @@ impl Backend for Futex {
         // ORDERING: AcqRel. Release: the caller's condition change (sequenced before) becomes
         // visible to a waiter whose `fetch_or` reads from this add. Acquire: none needed for
         // the add itself, but it keeps the RMW chain symmetrical with `wait`'s `fetch_or`.
-        let prev = epoch(word).fetch_add(EPOCH_ONE, Ordering::AcqRel);
+        let prev = epoch(word).fetch_add(EPOCH_ONE, ord("futex-activate-acqrel", Ordering::AcqRel));
         if prev & WAITERS != 0 {
             wake_all(word);
         }
@@ -110,8 +110,11 @@ fn park_until(word: &FutexWord, mut cond: impl FnMut() -> bool, deadline: Option
         // ORDERING: AcqRel. Acquire pairs with `activate`'s AcqRel `fetch_add`: if that add
         // comes first in the word's modification order, the condition change before it is
         // visible to the check below. Release keeps the RMW chain unbroken for later readers.
-        let seen = epoch(word).fetch_or(WAITERS, Ordering::AcqRel) | WAITERS;
-        if cond() {
+        let seen =
+            epoch(word).fetch_or(WAITERS, ord("futex-park-acqrel", Ordering::AcqRel)) | WAITERS;
+        // The "check again" step: without it, a change made between the spin's last check
+        // and the `fetch_or` would be slept through.
+        if !mutant("futex-recheck") && cond() {
             return true;
         }
         let timeout = match deadline {
@@ -127,5 +130,31 @@ fn park_until(word: &FutexWord, mut cond: impl FnMut() -> bool, deadline: Option
         // Returns on a wake, a changed word, a timeout, a signal or spuriously: the loop
         // re-checks the condition in every case.
         sys::wait(word, seen, timeout);
+    }
+}
+
+#[cfg(all(test, not(stream_loom)))]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// The "check again" step: a change made after the caller's last check but before the
+    /// waiter announced itself (simulated by the first call of `cond`, which changes the
+    /// condition and activates, as the other side would) is not slept through.
+    #[test]
+    fn park_rechecks_after_announcing() {
+        let word = Futex::new_word();
+        let mut changed = false;
+        let cond = || {
+            if changed {
+                return true;
+            }
+            changed = true;
+            Futex::activate(&word);
+            false
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        assert!(park_until(&word, cond, Some(deadline)));
+        assert!(Instant::now() < deadline, "slept through the change");
     }
 }

@@ -1,0 +1,91 @@
+//! The event exports: activate, and wait for a caller's condition.
+
+use core::ffi::c_void;
+use core::ptr::NonNull;
+
+use stream_abi::EventWord;
+use stream_events::{Event, Futex};
+
+use crate::status::{
+    guard, timeout, NATIVE_STREAM_ERR_NULL, NATIVE_STREAM_ERR_TIMEOUT, NATIVE_STREAM_OK,
+};
+
+/// A condition for [`native_stream_event_wait`]: returns non-zero once it holds. Called any
+/// number of times, on the waiting thread only; it must not unwind (throw) into the library.
+pub type NativeStreamCondition = Option<unsafe extern "C" fn(ctx: *mut c_void) -> i32>;
+
+/// The event behind an event pointer.
+///
+/// # Safety
+///
+/// `e` is null or an event of a live stream (from `native_stream_read_ready_event` and
+/// friends).
+unsafe fn event<'a>(e: *mut EventWord) -> Result<&'a Event<Futex>, i32> {
+    match NonNull::new(e) {
+        // SAFETY: an event word of a header interpreted with the `Futex` backend;
+        // `Event<Futex>` is `repr(transparent)` over the backend word, which has the event
+        // word's size and alignment (asserted in stream-events).
+        Some(p) => Ok(unsafe { p.cast::<Event<Futex>>().as_ref() }),
+        None => Err(NATIVE_STREAM_ERR_NULL),
+    }
+}
+
+/// Wakes every waiter of the event so that it re-checks its condition. Call it after the
+/// change the waiters wait for. Makes no syscall when nobody is asleep.
+///
+/// # Errors
+///
+/// `NULL`.
+///
+/// # Safety
+///
+/// `e` is null or an event of a live stream or future.
+#[no_mangle]
+pub unsafe extern "C" fn native_stream_event_activate(e: *mut EventWord) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        unsafe { event(e) }?.activate();
+        Ok(NATIVE_STREAM_OK)
+    })
+}
+
+/// Blocks until `cond(ctx)` returns non-zero (`OK`) or `timeout_ns` nanoseconds have passed
+/// (`TIMEOUT`; negative waits forever, 0 checks once). The condition is re-checked after
+/// every wake-up, spurious or not; no activation that follows a change making it true is
+/// lost.
+///
+/// # Errors
+///
+/// `NULL` (`e` or `cond`); `TIMEOUT`.
+///
+/// # Safety
+///
+/// `e` is null or an event of a live stream or future; `cond` is safe to call with `ctx`
+/// from this thread and does not unwind.
+#[no_mangle]
+pub unsafe extern "C" fn native_stream_event_wait(
+    e: *mut EventWord,
+    cond: NativeStreamCondition,
+    ctx: *mut c_void,
+    timeout_ns: i64,
+) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let ev = unsafe { event(e) }?;
+        let cond = cond.ok_or(NATIVE_STREAM_ERR_NULL)?;
+        // SAFETY: callable with `ctx` on this thread, by the caller.
+        let check = || unsafe { cond(ctx) } != 0;
+        let held = match timeout(timeout_ns) {
+            None => {
+                ev.wait_until(check);
+                true
+            }
+            Some(t) => ev.wait_until_timeout(check, t),
+        };
+        if held {
+            Ok(NATIVE_STREAM_OK)
+        } else {
+            Err(NATIVE_STREAM_ERR_TIMEOUT)
+        }
+    })
+}

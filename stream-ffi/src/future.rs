@@ -1,0 +1,336 @@
+//! The future exports: a stream with a one-element byte slot lent at creation.
+
+use core::alloc::Layout;
+use core::ffi::c_void;
+use core::ptr::NonNull;
+use std::alloc::{alloc, dealloc, handle_alloc_error};
+
+use stream_abi::{EventWord, StreamHeader, BLOCKED, CLOSED};
+use stream_core::Shared;
+use stream_events::Futex;
+
+use crate::status::{
+    check_out, guard, guard_ptr, stream, timeout, yes, Raw, NATIVE_STREAM_ERR_CLOSED,
+    NATIVE_STREAM_ERR_INVALID, NATIVE_STREAM_ERR_NULL, NATIVE_STREAM_ERR_RELEASED,
+    NATIVE_STREAM_ERR_TIMEOUT, NATIVE_STREAM_ERR_WOULD_BLOCK, NATIVE_STREAM_OK,
+};
+use crate::stream::{clone_end, handles, End};
+
+/// The slot of a C future: `layout.size()` bytes on the heap, owned by the allocation.
+#[derive(Debug)]
+pub(crate) struct ByteSlot {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+// SAFETY: the slot is plain bytes; who may touch them when is decided by the stream's phase
+// (the writer before its delivery, the reader after taking the count), as for any lent buffer.
+unsafe impl Send for ByteSlot {}
+// SAFETY: as for `Send`: `&ByteSlot` gives only the address, accesses follow the phase.
+unsafe impl Sync for ByteSlot {}
+
+impl ByteSlot {
+    fn new(layout: Layout) -> Self {
+        let ptr = if layout.size() == 0 {
+            // A dangling, aligned address: never read or written (copies of 0 bytes).
+            // SAFETY: `align` is a non-zero power of two, so the address is non-null.
+            unsafe { NonNull::new_unchecked(layout.align() as *mut u8) }
+        } else {
+            // SAFETY: the size is non-zero.
+            let p = unsafe { alloc(layout) };
+            NonNull::new(p).unwrap_or_else(|| handle_alloc_error(layout))
+        };
+        Self { ptr, layout }
+    }
+}
+
+impl Drop for ByteSlot {
+    fn drop(&mut self) {
+        if self.layout.size() != 0 {
+            // SAFETY: allocated in `new` with this layout, freed once.
+            unsafe { dealloc(self.ptr.as_ptr(), self.layout) };
+        }
+    }
+}
+
+type FutureShared = Shared<Futex, ByteSlot>;
+
+/// The future behind a handle: header and slot.
+///
+/// # Safety
+///
+/// `f` is null or a live future handle created by [`native_future_create`].
+unsafe fn future<'a>(f: *mut StreamHeader) -> Result<&'a FutureShared, i32> {
+    match NonNull::new(f) {
+        // SAFETY: by the caller, a live `Shared<Futex, ByteSlot>`, whose header is first.
+        Some(p) => Ok(unsafe { p.cast::<FutureShared>().as_ref() }),
+        None => Err(NATIVE_STREAM_ERR_NULL),
+    }
+}
+
+/// Creates a future of one element of `size` bytes aligned to `align`, with one reader
+/// handle and one writer handle. The slot lives with the header and is lent at creation, so
+/// the write never blocks.
+///
+/// Returns null when `align` is not a power of two or the size overflows, or on a panic.
+#[no_mangle]
+pub extern "C" fn native_future_create(size: usize, align: usize) -> *mut StreamHeader {
+    guard_ptr(|| {
+        let layout = Layout::from_size_align(size, align).ok()?;
+        let shared = FutureShared::create(ByteSlot::new(layout));
+        // SAFETY: just created; nothing else refers to it yet.
+        let s = unsafe { shared.as_ref() };
+        // SAFETY: the slot lives as long as the allocation, which outlives the read; the
+        // handles are not shared yet.
+        unsafe {
+            s.header()
+                .lend_unshared(s.extra().ptr.as_ptr().cast::<c_void>(), 1)
+        };
+        Some(shared.cast::<StreamHeader>().as_ptr())
+    })
+}
+
+/// Writes the value (`size` bytes at `value`, the future's element size) and closes the
+/// writer end. Never blocks.
+///
+/// # Errors
+///
+/// `NULL` (`f` or `value`); `INVALID` when `size` is not the element size; `CLOSED` when the
+/// reader end is closed (the value was not delivered) or the value was already written.
+///
+/// # Safety
+///
+/// `f` is null or a live writer handle of a future from [`native_future_create`]; no other
+/// writer handle writes concurrently; `value` is null or readable for `size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn native_future_write(
+    f: *mut StreamHeader,
+    value: *const c_void,
+    size: usize,
+) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let shared = unsafe { future(f) }?;
+        if value.is_null() {
+            return Err(NATIVE_STREAM_ERR_NULL);
+        }
+        let slot = shared.extra();
+        if size != slot.layout.size() {
+            return Err(NATIVE_STREAM_ERR_INVALID);
+        }
+        let header = shared.header();
+        if header.is_write_closed() || header.is_read_closed() || handles(header, End::Writer) == 0
+        {
+            return Err(NATIVE_STREAM_ERR_CLOSED);
+        }
+        // SAFETY: the writer end is open, so the value was not delivered: the slot is the
+        // writer's until `deliver_and_close` succeeds (the reader reads it only after DONE);
+        // `value` is readable for `size` bytes, the slot is `size` bytes, and they are
+        // distinct allocations.
+        unsafe { core::ptr::copy_nonoverlapping(value.cast::<u8>(), slot.ptr.as_ptr(), size) };
+        // SAFETY: the only writer (by the caller), one element written into the one-element
+        // slot, which the reader never reads unless the delivery succeeds.
+        if unsafe { header.deliver_and_close(1) } {
+            Ok(NATIVE_STREAM_OK)
+        } else {
+            Err(NATIVE_STREAM_ERR_CLOSED)
+        }
+    })
+}
+
+/// Waits at most `timeout_ns` nanoseconds (negative: forever; 0: do not wait) for the value
+/// and copies it (`size` bytes) to `out`.
+///
+/// # Errors
+///
+/// `NULL` (`f` or `out`); `INVALID` when `size` is not the element size; `CLOSED` when the
+/// writer closed without a value or the value was already read; `WOULD_BLOCK` (timeout 0) or
+/// `TIMEOUT` when not written yet (the future stays readable).
+///
+/// # Safety
+///
+/// `f` is null or a live reader handle of a future from [`native_future_create`]; no other
+/// reader handle reads concurrently; `out` is null or writable for `size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn native_future_read(
+    f: *mut StreamHeader,
+    out: *mut c_void,
+    size: usize,
+    timeout_ns: i64,
+) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let shared = unsafe { future(f) }?;
+        // SAFETY: forwarded from the caller.
+        unsafe { check_out(out) }?;
+        let slot = shared.extra();
+        if size != slot.layout.size() {
+            return Err(NATIVE_STREAM_ERR_INVALID);
+        }
+        let header = shared.header();
+        if !header.is_read_pending() {
+            return Err(NATIVE_STREAM_ERR_CLOSED);
+        }
+        let mut amount = BLOCKED;
+        let mut poll = || {
+            // SAFETY: the slot lent at creation is the pending read, owned by the reader end,
+            // and the caller is its only reader; once it ended the wait stops calling us.
+            amount = unsafe { header.read_amount() };
+            amount != BLOCKED
+        };
+        let ready = poll()
+            || match timeout(timeout_ns) {
+                Some(t) if t.is_zero() => false,
+                None => {
+                    header.read_ready_event().wait_until(&mut poll);
+                    true
+                }
+                Some(t) => header.read_ready_event().wait_until_timeout(&mut poll, t),
+            };
+        match amount {
+            1 => {
+                // SAFETY: `read_amount` took the count (DONE -> IDLE): the writer's copy
+                // happened before its Release delivery, which we acquired; `out` is writable
+                // for `size` bytes.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(slot.ptr.as_ptr(), out.cast::<u8>(), size)
+                };
+                Ok(NATIVE_STREAM_OK)
+            }
+            CLOSED => Err(NATIVE_STREAM_ERR_CLOSED),
+            _ if timeout_ns == 0 => Err(NATIVE_STREAM_ERR_WOULD_BLOCK),
+            _ => {
+                debug_assert!(!ready);
+                Err(NATIVE_STREAM_ERR_TIMEOUT)
+            }
+        }
+    })
+}
+
+/// Whether a read would not block: the value is there, or the future is closed. Returns 1
+/// or 0.
+///
+/// # Errors
+///
+/// `NULL`.
+///
+/// # Safety
+///
+/// `f` is null or a live handle of a future from [`native_future_create`].
+#[no_mangle]
+pub unsafe extern "C" fn native_future_is_ready(f: *mut StreamHeader) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let header = unsafe { future(f) }?.header();
+        Ok(yes(!header.is_read_pending() || header.is_write_closed()))
+    })
+}
+
+/// The *read ready* event of the future, activated when the value is written or an end
+/// closes; wait on it with `native_stream_event_wait` and a condition that calls
+/// `native_future_is_ready`. Valid while the future is alive; null if `f` is null.
+///
+/// # Safety
+///
+/// `f` is null or a live handle of a future from [`native_future_create`].
+#[no_mangle]
+pub unsafe extern "C" fn native_future_read_ready_event(f: *mut StreamHeader) -> *mut EventWord {
+    guard_ptr(|| {
+        // SAFETY: forwarded from the caller.
+        let header: &Raw = unsafe { future(f) }.ok()?.header();
+        Some(
+            core::ptr::from_ref(header.read_ready_event())
+                .cast_mut()
+                .cast(),
+        )
+    })
+}
+
+/// Counts one more reader handle of the future.
+///
+/// # Errors
+///
+/// `NULL`, `RELEASED`, `TOO_MANY_HANDLES`.
+///
+/// # Safety
+///
+/// `f` is null or a future handle that is still counted.
+#[no_mangle]
+pub unsafe extern "C" fn native_future_clone_reader(f: *mut StreamHeader) -> i32 {
+    // SAFETY: forwarded from the caller; the header is first in the future's allocation.
+    unsafe { clone_end(f, End::Reader) }
+}
+
+/// Counts one more writer handle of the future.
+///
+/// # Errors
+///
+/// `NULL`, `RELEASED`, `TOO_MANY_HANDLES`.
+///
+/// # Safety
+///
+/// As for [`native_future_clone_reader`].
+#[no_mangle]
+pub unsafe extern "C" fn native_future_clone_writer(f: *mut StreamHeader) -> i32 {
+    // SAFETY: forwarded from the caller; the header is first in the future's allocation.
+    unsafe { clone_end(f, End::Writer) }
+}
+
+/// Releases one reader handle of the future. The last one closes the reader end (a value
+/// written and not read is discarded); the last handle of all frees the future.
+///
+/// # Errors
+///
+/// `NULL`; `RELEASED` when no reader handle is counted.
+///
+/// # Safety
+///
+/// `f` is null or a future from [`native_future_create`] that is still alive; the caller gives
+/// up a reader handle and does not use it afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn native_future_release_reader(f: *mut StreamHeader) -> i32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { release(f, End::Reader) }
+}
+
+/// Releases one writer handle of the future. The last one closes the writer end: without a
+/// write, the reader sees the future closed.
+///
+/// # Errors
+///
+/// `NULL`; `RELEASED` when no writer handle is counted.
+///
+/// # Safety
+///
+/// As for [`native_future_release_reader`], for a writer handle.
+#[no_mangle]
+pub unsafe extern "C" fn native_future_release_writer(f: *mut StreamHeader) -> i32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { release(f, End::Writer) }
+}
+
+/// Releases one handle of `end`.
+///
+/// # Safety
+///
+/// As for [`native_future_release_reader`].
+unsafe fn release(f: *mut StreamHeader, end: End) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let raw = unsafe { stream(f) }?;
+        if handles(raw, end) == 0 {
+            return Err(NATIVE_STREAM_ERR_RELEASED);
+        }
+        let p = NonNull::from(raw).cast::<FutureShared>();
+        // SAFETY: a handle of `end` is counted and the caller gives it up; the allocation is
+        // a `Shared<Futex, ByteSlot>` from `native_future_create`. The last reader handle owns
+        // the pending read of the slot (the future's only read), which the release ends.
+        unsafe {
+            match end {
+                End::Reader => FutureShared::release_reader(p),
+                End::Writer => FutureShared::release_writer(p),
+            }
+        };
+        Ok(NATIVE_STREAM_OK)
+    })
+}
