@@ -28,12 +28,12 @@ use std::mem::MaybeUninit;
 use std::time::{Duration, Instant};
 
 use benches::{
-    assume_init, copy_to_uninit, crossbeam_round_trips, env_amount, ping_pong, two_threads,
-    AlignedBlock, ByteCheck, BytePattern, RawSpin, U64Check, BLOCK, DEFAULT_BULK_BYTES,
-    DEFAULT_BULK_ELEMS, PAGE,
+    assume_init, copy_to_uninit, crossbeam_round_trips, env_amount, ping_pong, pop_spin, push_spin,
+    two_threads, AlignedBlock, ByteCheck, BytePattern, RawSpin, U64Check, BLOCK,
+    DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, PAGE,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
-use rtrb::{Consumer, Producer, PushError, RingBuffer};
+use rtrb::RingBuffer;
 use stream_core::{stream_with, Backend, ReadError};
 use stream_events::{Futex, Listener, Spin};
 
@@ -97,40 +97,6 @@ fn round_trip_std_sync_channel0(iters: u64) -> Duration {
     );
     assert_eq!(answered, iters);
     elapsed
-}
-
-/// Pushes `value`, spinning while the ring is full; gives up (returns `false`) if the consumer
-/// is gone.
-#[inline]
-fn push_spin<T>(producer: &mut Producer<T>, mut value: T) -> bool {
-    loop {
-        match producer.push(value) {
-            Ok(()) => return true,
-            Err(PushError::Full(back)) => {
-                if producer.is_abandoned() {
-                    return false;
-                }
-                value = back;
-                core::hint::spin_loop();
-            }
-        }
-    }
-}
-
-/// Pops a value, spinning while the ring is empty; `None` once it is empty and the producer
-/// is gone.
-#[inline]
-fn pop_spin<T>(consumer: &mut Consumer<T>) -> Option<T> {
-    loop {
-        if let Ok(value) = consumer.pop() {
-            return Some(value);
-        }
-        if consumer.is_abandoned() {
-            // The producer may have pushed just before it left.
-            return consumer.pop().ok();
-        }
-        core::hint::spin_loop();
-    }
 }
 
 fn round_trip_rtrb(iters: u64) -> Duration {

@@ -9,10 +9,18 @@
 //!   through 64 KiB lent buffers (`stream_bulk_u8`) and `u64`s through 1024-element lent
 //!   buffers (`stream_bulk_u64`), each beside crossbeam-channel, `std::sync::mpsc`, rtrb and a
 //!   floor that has no second thread or no stream at all.
+//! * `future`: one-element futures of `stream-future` per backend beside the `oneshot` crate,
+//!   `tokio::sync::oneshot` and `futures::channel::oneshot` (group `future`, functions
+//!   `create_send_recv` on one thread, `pipelined` with the value there before the receiver
+//!   looks, and `reader_waiting` with the receiver already blocked; the target's docs say
+//!   how each is measured).
 //!
 //! # Running
 //!
 //! ```text
+//! # Everything side by side, quick, with a table of ratios and targets
+//! # (target/bench-report.md; `--help` for the options):
+//! cargo xtask bench
 //! # Everything, with criterion's defaults:
 //! cargo bench -p benches
 //! # A quick pass (a few seconds per row):
@@ -52,6 +60,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
+use rtrb::{Consumer, Producer, PushError};
 use stream_events::{Backend, Event};
 
 /// Default for `NATIVE_STREAM_BENCH_BYTES`: 64 MiB per iteration of `stream_bulk_u8`.
@@ -373,6 +382,40 @@ pub fn crossbeam_round_trips(iters: u64, cap: usize) -> Duration {
     );
     assert_eq!(answered, iters);
     elapsed
+}
+
+/// Pushes `value` into an rtrb ring, spinning while the ring is full; gives up (returns
+/// `false`) if the consumer is gone.
+#[inline]
+pub fn push_spin<T>(producer: &mut Producer<T>, mut value: T) -> bool {
+    loop {
+        match producer.push(value) {
+            Ok(()) => return true,
+            Err(PushError::Full(back)) => {
+                if producer.is_abandoned() {
+                    return false;
+                }
+                value = back;
+                core::hint::spin_loop();
+            }
+        }
+    }
+}
+
+/// Pops a value from an rtrb ring, spinning while it is empty; `None` once it is empty and the producer
+/// is gone.
+#[inline]
+pub fn pop_spin<T>(consumer: &mut Consumer<T>) -> Option<T> {
+    loop {
+        if let Ok(value) = consumer.pop() {
+            return Some(value);
+        }
+        if consumer.is_abandoned() {
+            // The producer may have pushed just before it left.
+            return consumer.pop().ok();
+        }
+        core::hint::spin_loop();
+    }
 }
 
 /// Copies `src` into the front of `dst`, initialising it.

@@ -344,8 +344,10 @@ impl<B: Backend> RawStream<B> {
         }
         // ORDERING: Release publishes the fields to the writer's Acquire CAS LENT -> WRITING.
         // IDLE -> LENT (only the reader leaves IDLE, so flipping the bit is the transition).
-        self.state
+        let prev = self
+            .state
             .fetch_xor(IDLE ^ LENT, ord("lend-release", Ordering::Release));
+        debug_assert_eq!(phase(prev), IDLE, "lend from state {prev:#x}");
         self.write_ready.activate();
     }
 
@@ -443,7 +445,7 @@ impl<B: Backend> RawStream<B> {
                     }
                 }
                 WRITING => self.read_ready.wait_until(|| phase(self.load()) != WRITING),
-                _ => unreachable!("end_read without a pending read"),
+                _ => unreachable!("end_read without a pending read (state {s:#x})"),
             }
         }
     }
@@ -512,9 +514,14 @@ impl<B: Backend> RawStream<B> {
         // ORDERING: Release: our read of `ready_size` (and of the buffer, by our caller, which
         // happens after this anyway) is ordered before the writer's next write of it, which
         // follows its Acquire of our next lend. DONE | READER_BUSY -> IDLE.
-        self.state.fetch_xor(
+        let prev = self.state.fetch_xor(
             DONE | READER_BUSY,
             ord("take-count-release", Ordering::Release),
+        );
+        debug_assert_eq!(
+            prev & (PHASE | READER_BUSY),
+            DONE | READER_BUSY,
+            "take from {prev:#x}"
         );
         n as usize
     }
@@ -798,9 +805,14 @@ impl<B: Backend> RawStream<B> {
         let busy = if keep_busy { 0 } else { WRITER_BUSY };
         // ORDERING: Release publishes the elements and `ready_size` to the reader's Acquire
         // load of DONE. WRITING | WRITER_BUSY -> DONE (| WRITER_BUSY if kept).
-        self.state.fetch_xor(
+        let prev = self.state.fetch_xor(
             (WRITING ^ DONE) | busy,
             ord("commit-release", Ordering::Release),
+        );
+        debug_assert_eq!(
+            prev & (PHASE | WRITER_BUSY),
+            WRITING | WRITER_BUSY,
+            "commit from {prev:#x}"
         );
         self.read_ready.activate();
     }
@@ -815,9 +827,14 @@ impl<B: Backend> RawStream<B> {
     pub(crate) unsafe fn return_buffer(&self) {
         // ORDERING: Release: whatever we wrote into the buffer happens before the reader's
         // Acquire reclaim of it. WRITING | WRITER_BUSY -> LENT.
-        self.state.fetch_xor(
+        let prev = self.state.fetch_xor(
             (WRITING ^ LENT) | WRITER_BUSY,
             ord("return-release", Ordering::Release),
+        );
+        debug_assert_eq!(
+            prev & (PHASE | WRITER_BUSY),
+            WRITING | WRITER_BUSY,
+            "return from {prev:#x}"
         );
         self.read_ready.activate();
     }
@@ -966,8 +983,14 @@ unsafe fn release<B: Backend, X>(this: NonNull<Shared<B, X>>, one: usize) {
     let shift = one.trailing_zeros();
     // SAFETY: our handle keeps the header alive until our decrement below.
     let header = unsafe { &this.as_ref().header };
-    // ORDERING: Relaxed: only a first guess for the CAS below.
-    let mut cur = header.active_instances.load(Ordering::Relaxed);
+    // ORDERING: Acquire pairs with the Release decrements of the other handles of our end:
+    // when we see that we are the last, everything those handles did (a commit, a read's
+    // end) happens before our close below, which reads the state they left. (A Relaxed load
+    // here let the last writer see a stale WRITING and "return" a buffer that another handle
+    // had already committed; found by loom at three preemptions.)
+    let mut cur = header
+        .active_instances
+        .load(ord("release-count-acquire", Ordering::Acquire));
     loop {
         let ours = (cur >> shift) & ACTIVE_READER_MASK;
         debug_assert!(ours > 0, "released more handles than were counted");
@@ -979,13 +1002,14 @@ unsafe fn release<B: Backend, X>(this: NonNull<Shared<B, X>>, one: usize) {
             break;
         }
         // ORDERING: Release, as in `Arc::drop`: our uses of the header happen before
-        // the free by whoever drops the count to zero (that thread acquires). This path
-        // leaves at least one handle of our end, so it never frees.
+        // the free by whoever drops the count to zero (that thread acquires), and before the
+        // close by the last handle of our end (its load above acquires). This path leaves at
+        // least one handle of our end, so it never frees. On failure, Acquire as the load.
         match header.active_instances.compare_exchange_weak(
             cur,
             cur - one,
             ord("release-count-release", Ordering::Release),
-            Ordering::Relaxed,
+            ord("release-count-acquire", Ordering::Acquire),
         ) {
             Ok(_) => return,
             Err(actual) => cur = actual,

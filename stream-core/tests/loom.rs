@@ -330,3 +330,23 @@ fn writer_takes_a_relent_buffer() {
     });
     assert!(n >= 100, "too weak: {n}");
 }
+
+/// Regression: two writer handles; one commits and is dropped, the other is dropped; the
+/// last writer's close must see the commit, not a stale "writing" phase (with a Relaxed
+/// reading of the handle count it "returned" the committed buffer; found by loom).
+#[test]
+fn writer_clones_drop_after_commit() {
+    let n = model_bounded("writer clones drop after commit", 2, || {
+        let (mut w1, mut r) = stream_with::<u32, Futex>();
+        let w2 = w1.clone();
+        let t1 = loom::thread::spawn(move || {
+            w1.send(4).unwrap();
+        });
+        let t2 = loom::thread::spawn(move || drop(w2));
+        assert_eq!(r.recv(), Ok(4));
+        assert_eq!(r.recv(), Err(stream_core::ReadError::Closed));
+        t1.join().unwrap();
+        t2.join().unwrap();
+    });
+    assert!(n >= 100, "too weak: {n}");
+}

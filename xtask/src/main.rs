@@ -11,8 +11,15 @@
 //!   again" step removed, chosen at run time by `STREAM_MUTANT`), and writes which test
 //!   caught each mutant to `docs/mutants.md`. A mutant that no test catches fails the run.
 //!
+//! * `bench`: runs the criterion benches of `benches` (every backend beside its peers and
+//!   floors, quick profile by default), prints one table of medians, throughputs, ratios to
+//!   the best peer and the floor and the issue targets met or missed, and writes it to
+//!   `target/bench-report.md` and `target/bench-report.csv` (criterion's HTML report stays in
+//!   `target/criterion/report/`). A missed target is reported, not an error.
+//!
 //! Options of `ci`: `--quick` runs only format, clippy, docs and tests; `--only <stage>` runs
-//! one stage (`fmt`, `clippy`, `doc`, `test`, `loom`, `miri`, `tsan`).
+//! one stage (`fmt`, `clippy`, `doc`, `test`, `loom`, `miri`, `tsan`). Options of `bench`: see
+//! `cargo xtask bench --help` ([`BENCH_HELP`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -61,9 +68,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(&args[1..]),
         Some("mutants") => mutants(&args[1..]),
+        Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask ci [--quick | --only <stage>]");
             eprintln!("       cargo xtask mutants [--no-miri] [<mutant>...]");
+            eprintln!("       cargo xtask bench [--full] [--filter <regex>] (--help: details)");
             return ExitCode::from(2);
         }
     };
@@ -634,4 +643,632 @@ fn failing_tests(cmd: &mut Command, label: &str) -> Vec<String> {
     } else {
         failed
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// bench
+
+const BENCH_HELP: &str = "\
+usage: cargo xtask bench [--full] [--filter <regex>]
+
+Runs every criterion bench of the `benches` crate (events, stream, future): every backend of
+every crate beside the primitives users would otherwise pick, in one run. Then prints one
+table (median per iteration, throughput, ratio to the best peer and to the floor of the same
+group, the issue targets and whether they are met), writes it to target/bench-report.md and
+target/bench-report.csv, and leaves criterion's HTML report in target/criterion/report/.
+
+Options:
+  (none)            quick profile, under 3 minutes on a 2-core machine: criterion's
+                    --warm-up-time 0.3 --measurement-time 1 --sample-size 10
+                    --nresamples 10000, and bulk transfers of
+                    NATIVE_STREAM_BENCH_BYTES=16Mi bytes and NATIVE_STREAM_BENCH_ELEMS=2Mi
+                    u64s per iteration
+  --full            criterion's normal measurement times; bulk bytes at the issue's
+                    reference size, 1Gi, and u64s at the bench default, 16Mi
+  --filter <regex>  only the rows whose id (group/row, e.g. `stream_round_trip/futex`,
+                    `future/reader_waiting/oneshot`) matches, as criterion's filter does
+  -h, --help        this text
+
+NATIVE_STREAM_BENCH_BYTES and NATIVE_STREAM_BENCH_ELEMS, when set, override both profiles.
+Rows run on a busy machine measure the machine: the report records the load average before
+and after. A missed target is reported, not an error; the exit status is non-zero only when
+a bench fails to run.";
+
+/// The bench targets of the `benches` crate, in the order they run.
+const BENCH_TARGETS: &[&str] = &["events", "stream", "future"];
+
+/// What a row is to the report.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A backend of ours.
+    Native,
+    /// A primitive users would otherwise pick: "ratio to best peer" is against the fastest.
+    Peer,
+    /// A lower bound (no second thread, no stream): "ratio to floor" is against the first.
+    Floor,
+    /// A row this table does not know yet.
+    Other,
+}
+
+/// The rows the report knows, in table order: (group, row, role). A group is criterion's
+/// group, or `group/function` where criterion has a function and a value (`future`).
+const BENCH_ROWS: &[(&str, &[(&str, Role)])] = {
+    use Role::{Floor, Native, Peer};
+    const NATIVE: [(&str, Role); 3] = [("spin", Native), ("futex", Native), ("listener", Native)];
+    const FUTURE: &[(&str, Role)] = &[
+        NATIVE[0],
+        NATIVE[1],
+        NATIVE[2],
+        ("oneshot", Peer),
+        ("tokio_oneshot", Peer),
+        ("futures_oneshot", Peer),
+    ];
+    &[
+        (
+            "events_round_trip",
+            &[
+                NATIVE[0],
+                NATIVE[1],
+                NATIVE[2],
+                ("crossbeam_bounded1", Peer),
+                ("raw_spin", Floor),
+                ("raw_futex", Floor),
+            ],
+        ),
+        (
+            "stream_round_trip",
+            &[
+                NATIVE[0],
+                NATIVE[1],
+                NATIVE[2],
+                ("crossbeam_bounded1", Peer),
+                ("crossbeam_bounded0", Peer),
+                ("std_sync_channel0", Peer),
+                ("rtrb", Peer),
+                ("raw_spin", Floor),
+            ],
+        ),
+        (
+            "stream_bulk_u8",
+            &[
+                NATIVE[0],
+                NATIVE[1],
+                NATIVE[2],
+                ("crossbeam_recycled", Peer),
+                ("rtrb", Peer),
+                ("memcpy", Floor),
+            ],
+        ),
+        (
+            "stream_bulk_u64",
+            &[
+                NATIVE[0],
+                NATIVE[1],
+                NATIVE[2],
+                ("rtrb", Peer),
+                ("crossbeam_bounded1024", Peer),
+            ],
+        ),
+        ("future/create_send_recv", FUTURE),
+        ("future/create_send_recv", &[("box", Floor)]),
+        ("future/pipelined", FUTURE),
+        ("future/pipelined", &[("queue_only", Floor)]),
+        ("future/reader_waiting", FUTURE),
+        ("future/reader_waiting", &[("raw_futex", Floor)]),
+    ]
+};
+
+/// How a target compares a row with its reference row.
+#[derive(Clone, Copy)]
+enum Goal {
+    /// Median at most this many times the reference's.
+    TimeAtMost(f64),
+    /// Median strictly below the reference's.
+    TimeBelow,
+    /// Throughput at least this many times the reference's.
+    ThroughputAtLeast(f64),
+}
+
+/// The targets of the stream-events, stream-core and stream-future issues:
+/// (group, rows, goal, reference row), all within one run.
+const BENCH_TARGETS_MET: &[(&str, &[&str], Goal, &str)] = {
+    const ALL: &[&str] = &["spin", "futex", "listener"];
+    &[
+        (
+            "events_round_trip",
+            &["spin"],
+            Goal::TimeAtMost(2.0),
+            "raw_spin",
+        ),
+        (
+            "events_round_trip",
+            &["futex", "listener"],
+            Goal::TimeBelow,
+            "crossbeam_bounded1",
+        ),
+        (
+            "stream_round_trip",
+            ALL,
+            Goal::TimeBelow,
+            "crossbeam_bounded1",
+        ),
+        (
+            "stream_bulk_u8",
+            ALL,
+            Goal::ThroughputAtLeast(1.3),
+            "crossbeam_recycled",
+        ),
+        ("stream_bulk_u64", ALL, Goal::ThroughputAtLeast(3.0), "rtrb"),
+        (
+            "future/create_send_recv",
+            ALL,
+            Goal::TimeAtMost(1.0),
+            "oneshot",
+        ),
+        ("future/pipelined", ALL, Goal::TimeAtMost(1.0), "oneshot"),
+        (
+            "future/reader_waiting",
+            ALL,
+            Goal::TimeAtMost(0.5),
+            "oneshot",
+        ),
+    ]
+};
+
+/// One measured row, read back from criterion's files.
+struct Measured {
+    group: String,
+    row: String,
+    /// Median time per iteration, in nanoseconds.
+    median_ns: f64,
+    /// Bytes or elements per iteration, and the unit.
+    throughput: Option<(f64, &'static str)>,
+}
+
+fn bench(args: &[String]) -> Result<(), String> {
+    let mut full = false;
+    let mut filter = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--full" => full = true,
+            "--filter" => filter = Some(rest.next().ok_or("--filter needs a regex")?.clone()),
+            "-h" | "--help" => {
+                println!("{BENCH_HELP}");
+                return Ok(());
+            }
+            other => {
+                return Err(format!(
+                    "unknown option {other} (see cargo xtask bench --help)"
+                ))
+            }
+        }
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let criterion_dir = target_dir.join("criterion");
+    let (bytes, elems) = match (
+        full,
+        std::env::var("NATIVE_STREAM_BENCH_BYTES"),
+        std::env::var("NATIVE_STREAM_BENCH_ELEMS"),
+    ) {
+        (_, Ok(b), Ok(e)) => (b, e),
+        (true, b, e) => (
+            b.unwrap_or_else(|_| "1Gi".into()),
+            e.unwrap_or_else(|_| "16Mi".into()),
+        ),
+        (false, b, e) => (
+            b.unwrap_or_else(|_| "16Mi".into()),
+            e.unwrap_or_else(|_| "2Mi".into()),
+        ),
+    };
+    let mut criterion_args: Vec<&str> = Vec::new();
+    if !full {
+        criterion_args.extend([
+            "--warm-up-time",
+            "0.3",
+            "--measurement-time",
+            "1",
+            "--sample-size",
+            "10",
+            // Criterion's plots estimate densities of its bootstrap resamples: at the default
+            // 100 000 they cost 5 s a row, at 10 000 half a second.
+            "--nresamples",
+            "10000",
+        ]);
+    }
+    if let Some(f) = &filter {
+        criterion_args.push(f);
+    }
+    let profile = if full { "full" } else { "quick" };
+    let load_before = load_average();
+    println!(
+        "==> cargo xtask bench: {profile} profile, stream_bulk_u8 {bytes} bytes and \
+         stream_bulk_u64 {elems} u64s per iteration, load average {load_before}"
+    );
+    let start = Instant::now();
+    // A second of slack: criterion's files written in this run are newer than this.
+    let since = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+    println!("==> building the benches");
+    run(cargo().args(["bench", "--locked", "-p", "benches", "--no-run"]))?;
+    for (k, name) in BENCH_TARGETS.iter().enumerate() {
+        println!(
+            "==> [{}/{}] bench {name} ({:.0} s so far)",
+            k + 1,
+            BENCH_TARGETS.len(),
+            start.elapsed().as_secs_f64()
+        );
+        let mut cmd = cargo();
+        cmd.args(["bench", "--locked", "-p", "benches", "--bench", name, "--"])
+            .args(&criterion_args)
+            .env("NATIVE_STREAM_BENCH_BYTES", &bytes)
+            .env("NATIVE_STREAM_BENCH_ELEMS", &elems);
+        run_bench(&mut cmd, start)?;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let load_after = load_average();
+    let measured = read_criterion(&criterion_dir, since)?;
+    if measured.is_empty() {
+        return Err(format!(
+            "no measurement written to {} in this run (does the filter match any row?)",
+            criterion_dir.display()
+        ));
+    }
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let header = format!(
+        "Made by `cargo xtask bench{}{}` ({profile} profile) in {secs:.0} s on {cpus} CPUs; \
+         load average before {load_before}, after {load_after}. `stream_bulk_u8` moves \
+         {bytes} bytes per iteration (NATIVE_STREAM_BENCH_BYTES; the issue's reference size \
+         is 1Gi{}), `stream_bulk_u64` {elems} `u64`s (NATIVE_STREAM_BENCH_ELEMS). Median is \
+         criterion's median time per iteration; the ratios are of medians, so below 1 is \
+         faster (for throughput, the inverse); targets compare rows of this run.",
+        if full { " --full" } else { "" },
+        filter
+            .as_deref()
+            .map(|f| format!(" --filter {f}"))
+            .unwrap_or_default(),
+        if full { "" } else { ": `--full` runs it" },
+    );
+    let (markdown, csv, misses) = bench_report(&measured, filter.is_none(), &header);
+    println!("==> report\n\n{markdown}");
+    std::fs::create_dir_all(&target_dir).map_err(|e| e.to_string())?;
+    for (file, text) in [("bench-report.md", &markdown), ("bench-report.csv", &csv)] {
+        let path = target_dir.join(file);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    println!(
+        "criterion's HTML report: {}",
+        criterion_dir.join("report").join("index.html").display()
+    );
+    if misses.is_empty() {
+        println!("all targets met ({secs:.0} s)");
+    } else {
+        println!("MISSED {} target(s) ({secs:.0} s):", misses.len());
+        for miss in &misses {
+            println!("  MISSED: {miss}");
+        }
+    }
+    Ok(())
+}
+
+/// The 1, 5 and 15 minute load averages, or "unknown".
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Runs one bench binary through cargo, printing one progress line per finished row
+/// (criterion's id and its `time:` / `thrpt:` lines) and passing on everything on stderr but
+/// criterion's "Benchmarking ..." chatter.
+fn run_bench(cmd: &mut Command, start: Instant) -> Result<(), String> {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    println!("  $ {}", describe(cmd));
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", describe(cmd)))?;
+    let stderr = child.stderr.take().expect("piped");
+    let errors = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !line.starts_with("Benchmarking ") {
+                eprintln!("  {line}");
+            }
+        }
+    });
+    let stdout = child.stdout.take().expect("piped");
+    let mut id = String::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let trimmed = line.trim();
+        let stats = ["time:", "thrpt:"]
+            .iter()
+            .find_map(|key| Some((*key, trimmed.split_once(key)?)));
+        match stats {
+            Some((key, (before, after))) => {
+                if !before.trim().is_empty() {
+                    id = before.trim().to_string();
+                }
+                let label = if key == "time:" { id.as_str() } else { "" };
+                println!(
+                    "  {:>4.0} s  {label:<44} {key:<6} {}",
+                    start.elapsed().as_secs_f64(),
+                    after.trim()
+                );
+            }
+            None if !line.starts_with(char::is_whitespace) && !trimmed.is_empty() => {
+                id = trimmed.to_string();
+            }
+            None => {}
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let _ = errors.join();
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("failed ({status}): {}", describe(cmd)))
+    }
+}
+
+/// Every `new/benchmark.json` under `dir` written since `since`, with its median.
+fn read_criterion(dir: &Path, since: std::time::SystemTime) -> Result<Vec<Measured>, String> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.ends_with("new/benchmark.json") {
+                let fresh = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t >= since);
+                if fresh {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    let mut measured = Vec::new();
+    for path in found {
+        let read =
+            |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+        let bench = read(&path)?;
+        let estimates = read(&path.with_file_name("estimates.json"))?;
+        let bad = || format!("{}: unexpected contents", path.display());
+        let group = json_string(&bench, "group_id").ok_or_else(bad)?;
+        let function = json_string(&bench, "function_id");
+        let value = json_string(&bench, "value_str");
+        let (group, row) = match (function, value) {
+            (Some(f), Some(v)) => (format!("{group}/{f}"), v),
+            (Some(f), None) => (group, f),
+            (None, Some(v)) => (group, v),
+            (None, None) => return Err(bad()),
+        };
+        let median_start = estimates.find("\"median\"").ok_or_else(bad)?;
+        let median_ns =
+            json_number(&estimates[median_start..], "point_estimate").ok_or_else(bad)?;
+        let throughput = [("Bytes", "B"), ("BytesDecimal", "B"), ("Elements", "elem")]
+            .iter()
+            .find_map(|(key, unit)| Some((json_number(&bench, key)?, *unit)));
+        measured.push(Measured {
+            group,
+            row,
+            median_ns,
+            throughput,
+        });
+    }
+    Ok(measured)
+}
+
+/// The string value of the first `"key":` in `json`; `None` if absent or not a string
+/// (criterion writes `null` for a missing function or value). No escapes expected.
+fn json_string(json: &str, key: &str) -> Option<String> {
+    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let rest = json[at..].trim_start().strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+/// The number value of the first `"key":` in `json`.
+fn json_number(json: &str, key: &str) -> Option<f64> {
+    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let rest = json[at..].trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || "+-.eE".contains(c)))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// Formats nanoseconds with a unit that keeps three or four digits.
+fn format_time(ns: f64) -> String {
+    match ns {
+        ns if ns < 1e3 => format!("{ns:.1} ns"),
+        ns if ns < 1e6 => format!("{:.2} µs", ns / 1e3),
+        ns if ns < 1e9 => format!("{:.2} ms", ns / 1e6),
+        ns => format!("{:.2} s", ns / 1e9),
+    }
+}
+
+/// Formats an amount per second: bytes in GiB/s, elements in Melem/s.
+fn format_rate(per_s: f64, unit: &str) -> String {
+    if unit == "B" {
+        format!("{:.2} GiB/s", per_s / f64::from(1u32 << 30))
+    } else {
+        format!("{:.1} Melem/s", per_s / 1e6)
+    }
+}
+
+/// The report: Markdown, CSV, and one line per missed target. With `all`, rows with a target
+/// that did not run are listed as such and their targets as `n/a`.
+fn bench_report(measured: &[Measured], all: bool, header: &str) -> (String, String, Vec<String>) {
+    // Table order: the known rows, then anything new, sorted.
+    let mut order: Vec<(String, String, Role)> = Vec::new();
+    for (group, rows) in BENCH_ROWS {
+        for (row, role) in *rows {
+            order.push((group.to_string(), row.to_string(), *role));
+        }
+    }
+    let mut others: Vec<(String, String, Role)> = measured
+        .iter()
+        .filter(|m| !order.iter().any(|(g, r, _)| *g == m.group && *r == m.row))
+        .map(|m| (m.group.clone(), m.row.clone(), Role::Other))
+        .collect();
+    others.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    // New rows go at the end of their group if it is known, else at the end.
+    for other in others {
+        let at = order
+            .iter()
+            .rposition(|(g, _, _)| *g == other.0)
+            .map_or(order.len(), |i| i + 1);
+        order.insert(at, other);
+    }
+    let find = |group: &str, row: &str| measured.iter().find(|m| m.group == group && m.row == row);
+    let role_of = |group: &str, row: &str| {
+        order
+            .iter()
+            .find(|(g, r, _)| g == group && r == row)
+            .map_or(Role::Other, |(_, _, role)| *role)
+    };
+    let best_peer = |group: &str| {
+        measured
+            .iter()
+            .filter(|m| m.group == group && role_of(group, &m.row) == Role::Peer)
+            .min_by(|a, b| a.median_ns.total_cmp(&b.median_ns))
+    };
+    let floor = |group: &str| {
+        order
+            .iter()
+            .filter(|(g, _, role)| g == group && *role == Role::Floor)
+            .find_map(|(g, r, _)| find(g, r))
+    };
+    let mut md = format!(
+        "# Benchmarks\n\n{header}\n\n\
+         | group | row | median | throughput | ratio to best peer | ratio to floor | target | met? |\n\
+         |---|---|---:|---:|---:|---:|---|---|\n"
+    );
+    let mut csv = String::from(
+        "group,row,role,median_ns,throughput_per_s,throughput_unit,best_peer,ratio_to_best_peer,\
+         floor,ratio_to_floor,target,met,target_ratio\n",
+    );
+    let mut misses = Vec::new();
+    for (group, row, role) in &order {
+        let m = find(group, row);
+        let targets: Vec<(Goal, &str)> = BENCH_TARGETS_MET
+            .iter()
+            .filter(|(g, rows, _, _)| g == group && rows.contains(&row.as_str()))
+            .map(|(_, _, goal, reference)| (*goal, *reference))
+            .collect();
+        if m.is_none() && (!all || targets.is_empty()) {
+            continue;
+        }
+        let role_name = match role {
+            Role::Native => "native",
+            Role::Peer => "peer",
+            Role::Floor => "floor",
+            Role::Other => "other",
+        };
+        let median = m.map_or("not run".into(), |m| format_time(m.median_ns));
+        let rate = m.and_then(|m| {
+            let (amount, unit) = m.throughput?;
+            Some((amount / (m.median_ns * 1e-9), unit))
+        });
+        let ratio_to = |other: Option<&Measured>| match (m, other) {
+            (Some(m), Some(o)) if *role != Role::Peer || o.row != *row => {
+                Some((o.row.clone(), m.median_ns / o.median_ns))
+            }
+            _ => None,
+        };
+        let peer = ratio_to(best_peer(group));
+        let floor = if *role == Role::Floor {
+            None
+        } else {
+            ratio_to(floor(group))
+        };
+        let show_ratio = |r: &Option<(String, f64)>| {
+            r.as_ref()
+                .map_or("—".into(), |(name, x)| format!("{x:.2} ({name})"))
+        };
+        let mut target_texts = Vec::new();
+        let mut met_texts = Vec::new();
+        let mut csv_targets = Vec::new();
+        for (goal, reference) in &targets {
+            let text = match goal {
+                Goal::TimeAtMost(f) if *f == 1.0 => format!("time ≤ {reference}"),
+                Goal::TimeAtMost(f) => format!("time ≤ {f}× {reference}"),
+                Goal::TimeBelow => format!("time < {reference}"),
+                Goal::ThroughputAtLeast(f) => format!("throughput ≥ {f}× {reference}"),
+            };
+            let (met, shown) = match (m, find(group, reference)) {
+                (Some(m), Some(r)) => {
+                    let time = m.median_ns / r.median_ns;
+                    let (ok, value) = match goal {
+                        Goal::TimeAtMost(f) => (time <= *f, time),
+                        Goal::TimeBelow => (time < 1.0, time),
+                        Goal::ThroughputAtLeast(f) => (1.0 / time >= *f, 1.0 / time),
+                    };
+                    if !ok {
+                        misses.push(format!("{group}/{row}: {text}, measured {value:.2}×"));
+                    }
+                    (if ok { "yes" } else { "NO" }, Some(value))
+                }
+                _ => ("n/a", None),
+            };
+            met_texts.push(match shown {
+                Some(v) => format!("{met} ({v:.2}×)"),
+                None => met.to_string(),
+            });
+            csv_targets.push((text.clone(), met, shown));
+            target_texts.push(text);
+        }
+        md.push_str(&format!(
+            "| {group} | {row} | {median} | {} | {} | {} | {} | {} |\n",
+            rate.map_or("—".into(), |(r, u)| format_rate(r, u)),
+            show_ratio(&peer),
+            show_ratio(&floor),
+            if target_texts.is_empty() {
+                "—".into()
+            } else {
+                target_texts.join("; ")
+            },
+            if met_texts.is_empty() {
+                "—".into()
+            } else {
+                met_texts.join("; ")
+            },
+        ));
+        if csv_targets.is_empty() {
+            csv_targets.push((String::new(), "", None));
+        }
+        // One CSV line per target (or one without), so every field stays a single value.
+        for (target, met, value) in csv_targets {
+            let num = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x}"));
+            csv.push_str(&format!(
+                "{group},{row},{role_name},{},{},{},{},{},{},{},\"{target}\",{met},{}\n",
+                num(m.map(|m| m.median_ns)),
+                num(rate.map(|(r, _)| r)),
+                rate.map_or("", |(_, u)| u),
+                peer.as_ref().map_or("", |(n, _)| n),
+                num(peer.as_ref().map(|(_, x)| *x)),
+                floor.as_ref().map_or("", |(n, _)| n),
+                num(floor.as_ref().map(|(_, x)| *x)),
+                num(value),
+            ));
+        }
+    }
+    (md, csv, misses)
 }
