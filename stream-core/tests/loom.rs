@@ -350,3 +350,28 @@ fn writer_clones_drop_after_commit() {
     });
     assert!(n >= 100, "too weak: {n}");
 }
+
+/// The writer is already waiting for a buffer when the reader lends, gives up and lends
+/// again: the waiting writer's take must acquire the lend it takes (the state word holds the
+/// same value for both lends, so only the take's own Acquire orders the second lend's
+/// fields before the writer's reads of them).
+#[test]
+fn waiting_writer_takes_a_relent_buffer() {
+    let n = model_bounded("waiting writer takes a re-lent buffer", 2, || {
+        let (mut w, mut r) = stream_with::<u32, Futex>();
+        let writer = loom::thread::spawn(move || w.send(9).unwrap());
+        // Let the writer announce itself first (the Debug view shows WRITER_BUSY).
+        while !format!("{:?}", r.raw()).contains("writer_busy: true") {
+            loom::thread::yield_now();
+        }
+        let mut buf = [core::mem::MaybeUninit::<u32>::uninit()];
+        let got = match r.read_timeout(&mut buf, Duration::ZERO) {
+            // SAFETY: one element was delivered.
+            Ok(1) => unsafe { buf[0].assume_init() },
+            _ => r.recv().unwrap(),
+        };
+        assert_eq!(got, 9);
+        writer.join().unwrap();
+    });
+    assert!(n >= 100, "too weak: {n}");
+}

@@ -581,8 +581,8 @@ fn mutants(args: &[String]) -> Result<(), String> {
          (`--cfg stream_mutants`, chosen by `STREAM_MUTANT`; the ids are named at their sites in \
          the source). A mutant is caught when a test fails with it. Produced by \
          `cargo xtask mutants` (loom at each model's default bound, 2 for stream-core; Miri with \
-         `-Zmiri-strict-provenance -Zmiri-seed=1` over the stream-core matrix and behaviour \
-         tests and the stream-future tests; the unit column is `stream-events`' own tests on \
+         `-Zmiri-strict-provenance -Zmiri-seed=1` over the stream-core matrix test and the \
+         stream-future tests; the unit column is `stream-events`' own tests on \
          threads).\n\n\
          | mutant | what it changes | caught by loom | caught by unit tests | caught by Miri |\n\
          |---|---|---|---|---|\n{}\n",
