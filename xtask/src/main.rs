@@ -1,7 +1,7 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! * `ci`: everything `.ci/run` checks, stage by stage, with each stage's duration: format,
-//!   clippy, docs, the README's test command, the loom models, Miri (stacked and tree
+//!   clippy, docs, the README's test command, building the benchmarks, the loom models, Miri (stacked and tree
 //!   borrows, several seeds) and ThreadSanitizer. A stage whose tool cannot be had prints a
 //!   loud `SKIPPED: <stage> (<reason>)` line and the run goes on; a stage is never reported
 //!   as passed when it did not run.
@@ -17,8 +17,9 @@
 //!   `target/bench-report.md` and `target/bench-report.csv` (criterion's HTML report stays in
 //!   `target/criterion/report/`). A missed target is reported, not an error.
 //!
-//! Options of `ci`: `--quick` runs only format, clippy, docs and tests; `--only <stage>` runs
-//! one stage (`fmt`, `clippy`, `doc`, `test`, `loom`, `miri`, `tsan`). Options of `bench`: see
+//! Options of `ci`: `--quick` runs only format, clippy, docs, tests and the benchmark build;
+//! `--only <stage>` runs one stage (`fmt`, `clippy`, `doc`, `test`, `benches`, `loom`,
+//! `miri`, `tsan`). Options of `bench`: see
 //! `cargo xtask bench --help` ([`BENCH_HELP`]).
 
 use std::path::{Path, PathBuf};
@@ -144,18 +145,19 @@ enum Outcome {
 
 fn ci(args: &[String]) -> Result<(), String> {
     type Stage = (&'static str, fn() -> Result<Outcome, String>);
-    let stages: [Stage; 7] = [
+    let stages: [Stage; 8] = [
         ("fmt", stage_fmt),
         ("clippy", stage_clippy),
         ("doc", stage_doc),
         ("test", stage_test),
+        ("benches", stage_benches),
         ("loom", stage_loom),
         ("miri", stage_miri),
         ("tsan", stage_tsan),
     ];
     let selected: Vec<&Stage> = match args.first().map(String::as_str) {
         None => stages.iter().collect(),
-        Some("--quick") => stages.iter().take(4).collect(),
+        Some("--quick") => stages.iter().take(5).collect(),
         Some("--only") => {
             let name = args.get(1).ok_or("--only needs a stage name")?;
             let s: Vec<&Stage> = stages.iter().filter(|(n, _)| n == name).collect();
@@ -232,6 +234,12 @@ fn stage_doc() -> Result<Outcome, String> {
 
 fn stage_test() -> Result<Outcome, String> {
     run(cargo().args(TEST_COMMAND))?;
+    Ok(Outcome::Passed)
+}
+
+/// Builds the benchmarks (without running them) so that they never rot.
+fn stage_benches() -> Result<Outcome, String> {
+    run(cargo().args(["bench", "--locked", "-p", "benches", "--no-run"]))?;
     Ok(Outcome::Passed)
 }
 
