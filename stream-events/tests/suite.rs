@@ -86,6 +86,10 @@ fn spurious_activations_are_tolerated<B: Backend>() {
             assert!(done.load(Ordering::Relaxed));
         })
     };
+    // The waiter has checked (and found its condition false) before the activations.
+    while checks.load(Ordering::Relaxed) == 0 {
+        thread::yield_now();
+    }
     for _ in 0..if cfg!(miri) { 5 } else { 100 } {
         ev.activate();
         thread::yield_now();
