@@ -246,9 +246,13 @@ mod tests {
     #[test]
     fn new_header_is_idle() {
         let h = StreamHeader::new();
+        // ORDERING: Relaxed: one thread, no other access.
         assert!(h.read_addr.load(Ordering::Relaxed).is_null());
+        // ORDERING: Relaxed, as above.
         assert_eq!(h.read_size.load(Ordering::Relaxed), IDLE_READ_SIZE);
+        // ORDERING: Relaxed, as above.
         assert_eq!(h.ready_size.load(Ordering::Relaxed), BLOCKED);
+        // ORDERING: Relaxed, as above.
         assert_eq!(h.active_instances.load(Ordering::Relaxed), 0);
     }
 

@@ -38,12 +38,12 @@ pub struct RawStream<B: Backend> {
     state: AtomicUsize,
 }
 
-// SAFETY: the header is shared by the threads of both ends by design. The atomics are `Sync`;
-// the three `UnsafeCell` fields are accessed only by the side that owns them in the current
-// phase of `state` (crate docs, "Implementation notes"), with the phase changes made by
-// Release/Acquire read-modify-writes of `state`, so no two threads access one of them
-// concurrently. The raw pointer in `read_addr` is only an address handed from reader to
-// writer; the buffer behind it is accessed under the same phase rules.
+// The header is shared by the threads of both ends by design. The raw pointer in `read_addr`
+// is only an address handed from reader to writer; the buffer behind it is accessed under
+// the same phase rules as the fields.
+// SAFETY: the atomics are `Sync`; each `UnsafeCell` field is accessed only by the side that
+// owns it in the current phase of `state` (crate docs, "Implementation notes"), and phases
+// change by Release/Acquire read-modify-writes, so no two threads access one concurrently.
 unsafe impl<B: Backend> Sync for RawStream<B> {}
 // SAFETY: as for `Sync`: nothing in the header is tied to a thread (`Event<B>` is `Send` for
 // every backend, `Backend: Send + Sync`).
@@ -983,11 +983,10 @@ unsafe fn release<B: Backend, X>(this: NonNull<Shared<B, X>>, one: usize) {
     let shift = one.trailing_zeros();
     // SAFETY: our handle keeps the header alive until our decrement below.
     let header = unsafe { &this.as_ref().header };
+    // A Relaxed load here let the last writer see a stale WRITING and "return" a buffer that
+    // another handle had already committed (found by loom at three preemptions).
     // ORDERING: Acquire pairs with the Release decrements of the other handles of our end:
-    // when we see that we are the last, everything those handles did (a commit, a read's
-    // end) happens before our close below, which reads the state they left. (A Relaxed load
-    // here let the last writer see a stale WRITING and "return" a buffer that another handle
-    // had already committed; found by loom at three preemptions.)
+    // what they did (a commit, a read's end) happens before our close, which reads the state.
     let mut cur = header
         .active_instances
         .load(ord("release-count-acquire", Ordering::Acquire));
