@@ -427,6 +427,10 @@ const MUTANTS: &[(&str, &str)] = &[
         "stream-core: handle release that leaves others, Release -> Relaxed",
     ),
     (
+        "release-count-acquire",
+        "stream-core: the last-handle check's read of the count, Acquire -> Relaxed",
+    ),
+    (
         "release-count-acqrel",
         "stream-core: handle release fetch_sub, AcqRel -> Relaxed",
     ),

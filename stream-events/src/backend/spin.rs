@@ -7,7 +7,11 @@ use crossbeam_utils::Backoff;
 use crate::sync::yield_now;
 use crate::Backend;
 
-/// Waits by spinning with crossbeam-utils [`Backoff`]: a few rounds of growing busy-waits,
+/// How many times the spin backend checks its condition, one `spin_loop` hint apart, before
+/// it falls back to [`Backoff`] (about 20-60 µs, depending on the CPU's pause).
+const TIGHT_CHECKS: u32 = 1 << 10;
+
+/// Waits by spinning with crossbeam-utils [`Backoff`], after a short tight phase: a few rounds of growing busy-waits,
 /// then `yield_now` between checks, forever. It never parks, so it never burns a core
 /// indefinitely while the partner is descheduled (it yields to it), but it never sleeps either.
 ///
@@ -33,6 +37,17 @@ impl Backend for Spin {
 
     #[inline]
     fn wait(_word: &usize, mut cond: impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
+        // A tight first phase answers a partner that is running now within a few
+        // nanoseconds (Backoff's growing pauses would add up to a microsecond per wake-up);
+        // then Backoff's spin-and-yield, bounded per step, for as long as it takes.
+        if !cfg!(stream_loom) && deadline.is_none() {
+            for _ in 0..TIGHT_CHECKS {
+                if cond() {
+                    return true;
+                }
+                core::hint::spin_loop();
+            }
+        }
         let backoff = Backoff::new();
         loop {
             if cond() {
