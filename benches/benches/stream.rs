@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use benches::{
     assume_init, copy_to_uninit, crossbeam_round_trips, env_amount, ping_pong, pop_spin, push_spin,
-    two_threads, AlignedBlock, ByteCheck, BytePattern, RawSpin, U64Check, BLOCK,
+    round_trips, two_threads, AlignedBlock, ByteCheck, BytePattern, RawSpin, U64Check, BLOCK,
     DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, PAGE,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
@@ -49,54 +49,25 @@ const CROSSBEAM_POOL: usize = 2;
 fn round_trip_native<B: Backend>(iters: u64) -> Duration {
     let (mut ping_w, mut ping_r) = stream_with::<u64, B>();
     let (mut pong_w, mut pong_r) = stream_with::<u64, B>();
-    let (elapsed, answered) = two_threads(
-        move |gate| {
-            let start = gate.open();
-            for i in 0..iters {
-                ping_w.send(i).unwrap();
-                assert_eq!(pong_r.recv(), Ok(i + 1));
-            }
-            start.elapsed()
-            // Dropping `ping_w` here ends the partner's loop.
-        },
-        move |gate| {
-            gate.open();
-            let mut answered = 0u64;
-            while let Ok(v) = ping_r.recv() {
-                pong_w.send(v + 1).unwrap();
-                answered += 1;
-            }
-            answered
-        },
-    );
-    assert_eq!(answered, iters);
-    elapsed
+    round_trips(
+        iters,
+        move |v| ping_w.send(v).unwrap(),
+        move || pong_r.recv().unwrap(),
+        move || ping_r.recv().ok(),
+        move |v| pong_w.send(v).unwrap(),
+    )
 }
 
 fn round_trip_std_sync_channel0(iters: u64) -> Duration {
     let (ping_tx, ping_rx) = std::sync::mpsc::sync_channel::<u64>(0);
     let (pong_tx, pong_rx) = std::sync::mpsc::sync_channel::<u64>(0);
-    let (elapsed, answered) = two_threads(
-        move |gate| {
-            let start = gate.open();
-            for i in 0..iters {
-                ping_tx.send(i).unwrap();
-                assert_eq!(pong_rx.recv(), Ok(i + 1));
-            }
-            start.elapsed()
-        },
-        move |gate| {
-            gate.open();
-            let mut answered = 0u64;
-            while let Ok(v) = ping_rx.recv() {
-                pong_tx.send(v + 1).unwrap();
-                answered += 1;
-            }
-            answered
-        },
-    );
-    assert_eq!(answered, iters);
-    elapsed
+    round_trips(
+        iters,
+        move |v| ping_tx.send(v).unwrap(),
+        move || pong_rx.recv().unwrap(),
+        move || ping_rx.recv().ok(),
+        move |v| pong_tx.send(v).unwrap(),
+    )
 }
 
 fn round_trip_rtrb(iters: u64) -> Duration {

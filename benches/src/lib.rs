@@ -361,20 +361,44 @@ impl<B: Backend> fmt::Debug for EventSignal<B> {
 pub fn crossbeam_round_trips(iters: u64, cap: usize) -> Duration {
     let (ping_tx, ping_rx) = crossbeam_channel::bounded::<u64>(cap);
     let (pong_tx, pong_rx) = crossbeam_channel::bounded::<u64>(cap);
+    round_trips(
+        iters,
+        move |v| ping_tx.send(v).unwrap(),
+        move || pong_rx.recv().unwrap(),
+        move || ping_rx.recv().ok(),
+        move |v| pong_tx.send(v).unwrap(),
+    )
+}
+
+/// `iters` round trips between two threads through two one-way channels given as closures:
+/// the timed thread sends `i` with `send_ping` and expects `i + 1` from `recv_pong`; the
+/// partner answers every value `recv_ping` yields until it yields `None`, which it must do
+/// once the timed side's closures are dropped (their sender with them). Asserts every reply
+/// and that the partner answered `iters` times; returns the timed thread's elapsed time.
+pub fn round_trips(
+    iters: u64,
+    mut send_ping: impl FnMut(u64),
+    mut recv_pong: impl FnMut() -> u64,
+    mut recv_ping: impl FnMut() -> Option<u64> + Send,
+    mut send_pong: impl FnMut(u64) + Send,
+) -> Duration {
     let (elapsed, answered) = two_threads(
         move |gate| {
             let start = gate.open();
             for i in 0..iters {
-                ping_tx.send(i).unwrap();
-                assert_eq!(pong_rx.recv(), Ok(i + 1));
+                send_ping(i);
+                assert_eq!(recv_pong(), i + 1);
             }
-            start.elapsed()
+            let elapsed = start.elapsed();
+            // Dropping the ping sender ends the partner's loop.
+            drop(send_ping);
+            elapsed
         },
         move |gate| {
             gate.open();
             let mut answered = 0u64;
-            while let Ok(v) = ping_rx.recv() {
-                pong_tx.send(v + 1).unwrap();
+            while let Some(v) = recv_ping() {
+                send_pong(v + 1);
                 answered += 1;
             }
             answered
