@@ -46,23 +46,53 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
+use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use stream_abi::{BLOCKED, CLOSED};
 use stream_core::{RawStream, Shared};
-use stream_events::{Backend, DefaultBackend};
+use stream_events::{AsyncBackend, Backend, DefaultBackend};
 
 use crate::sync::UnsafeCell;
 
 type Slot<T> = UnsafeCell<MaybeUninit<T>>;
 
 /// How long a read may wait.
-#[derive(Clone, Copy)]
-enum Wait {
+enum Wait<'r, 'c, B: Backend> {
     Try,
     Block,
     Until(Instant),
+    /// Poll from async code: register the waker instead of blocking.
+    Poll(&'r mut dyn PollEvent<B>, &'r mut Context<'c>),
 }
+
+/// A registration that can poll the read-ready event: erases the `AsyncBackend` bound so that
+/// `read_inner` serves every backend.
+trait PollEvent<B: Backend> {
+    fn poll(
+        &mut self,
+        header: &RawStream<B>,
+        cond: &mut dyn FnMut() -> bool,
+        cx: &mut Context<'_>,
+    ) -> bool;
+}
+
+impl<B: AsyncBackend> PollEvent<B> for Poller<'_, B> {
+    fn poll(
+        &mut self,
+        header: &RawStream<B>,
+        cond: &mut dyn FnMut() -> bool,
+        cx: &mut Context<'_>,
+    ) -> bool {
+        header
+            .read_ready_event()
+            .poll_until(&mut self.0, cond, cx)
+            .is_ready()
+    }
+}
+
+/// The caller's registration, wrapped so that `PollEvent` can be implemented for it.
+struct Poller<'a, B: AsyncBackend>(&'a mut B::Registration);
 
 /// The writing end of a future: writes its one value.
 pub struct FutureWriter<T, B: Backend> {
@@ -317,6 +347,29 @@ impl<T, B: Backend> FutureReader<T, B> {
         })
     }
 
+    /// Polls for the value from async code: `Ready` with the value or [`ReadError`], or
+    /// `Pending` with the task's waker registered in `registration`, to be woken when the
+    /// value is written or the writer is dropped.
+    ///
+    /// Keep `registration` (it starts as `Default::default()`) between polls; dropping it
+    /// unregisters. After `Ready`, the future is spent: later polls return
+    /// `Ready(Err(ReadError))`. The `stream-async` crate wraps this in a `Future`.
+    pub fn poll_read(
+        &mut self,
+        registration: &mut B::Registration,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, ReadError>>
+    where
+        B: AsyncBackend,
+    {
+        let mut poller = Poller::<B>(registration);
+        match self.read_inner(Wait::Poll(&mut poller, cx)) {
+            Ok(value) => Poll::Ready(Ok(value)),
+            Err(true) => Poll::Ready(Err(ReadError)),
+            Err(false) => Poll::Pending,
+        }
+    }
+
     /// Whether the value can be read now or the future is closed (a read would not block).
     pub fn is_ready(&self) -> bool {
         let header = self.shared().header();
@@ -325,7 +378,7 @@ impl<T, B: Backend> FutureReader<T, B> {
 
     /// The value, or `Err(true)` when closed without one, `Err(false)` when `wait` ended
     /// first.
-    fn read_inner(&mut self, wait: Wait) -> Result<T, bool> {
+    fn read_inner(&mut self, wait: Wait<'_, '_, B>) -> Result<T, bool> {
         let shared = self.shared();
         let header = shared.header();
         if !header.is_read_pending() {
@@ -347,6 +400,7 @@ impl<T, B: Backend> FutureReader<T, B> {
                     true
                 }
                 Wait::Until(d) => header.read_ready_event().wait_until_deadline(&mut poll, d),
+                Wait::Poll(registration, cx) => registration.poll(header, &mut poll, cx),
             };
         match amount {
             1 => {
