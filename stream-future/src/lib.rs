@@ -86,7 +86,7 @@ impl<B: AsyncBackend> PollEvent<B> for Poller<'_, B> {
     ) -> bool {
         header
             .read_ready_event()
-            .poll_until(&mut self.0, cond, cx)
+            .poll_until(self.0, cond, cx)
             .is_ready()
     }
 }
