@@ -1,5 +1,169 @@
-//! futures-lite integration of native streams and futures (not yet implemented).
+//! Native streams and futures from async Rust, on any executor.
 //!
-//! This crate is a placeholder in the workspace so that the dependency order is fixed; it
-//! exports nothing yet.
-#![no_std]
+//! The blocking handles of `stream-core` and `stream-future` wait on their events by spinning
+//! and parking the thread. Here the same streams are used from async code: a pending
+//! operation registers the task's [`Waker`](core::task::Waker) with the stream's event and
+//! returns `Pending`; the other side's next action on the stream (a lend, a commit, a close)
+//! wakes it. Nothing here knows about an executor: it works under
+//! `futures_lite::future::block_on`, tokio, async-executor or any other.
+//!
+//! The events are those of the [`Listener`] backend (event-listener), the one backend that
+//! wakes `Waker`s, so every type here is generic over an [`AsyncBackend`] and defaults to
+//! [`Listener`].
+//!
+//! # What is here
+//!
+//! * [`stream`] makes a stream of `T` with an [`AsyncWriter`] and an [`AsyncReader`]; or wrap
+//!   the handles of a [`stream_core::stream_with`] stream with [`AsyncWriter::new`] and
+//!   [`AsyncReader::new`] (they must be the only handle of their end).
+//! * [`AsyncReader`]: [`fill`](AsyncReader::fill), [`recv`](AsyncReader::recv),
+//!   [`read_append`](AsyncReader::read_append); a [`Stream`](futures_lite::Stream) of
+//!   elements; for bytes, [`AsyncRead`](futures_lite::AsyncRead) and
+//!   [`AsyncBufRead`](futures_lite::AsyncBufRead).
+//! * [`AsyncWriter`]: [`loan`](AsyncWriter::loan), [`write`](AsyncWriter::write),
+//!   [`write_slice`](AsyncWriter::write_slice), [`send`](AsyncWriter::send); for bytes,
+//!   [`AsyncWrite`](futures_lite::AsyncWrite), so `futures_lite::io::copy` works.
+//! * A [`FutureReader`] is awaited directly (it implements
+//!   `IntoFuture` in `stream-future`); [`future`] makes one with the `Listener` backend.
+//!
+//! # The reader's buffer
+//!
+//! A blocking read lends the caller's buffer and ends the read before it returns. An async
+//! read cannot: its future may be dropped, or leaked, while the buffer is lent, and the
+//! writer would then write into memory the caller got back. So an [`AsyncReader`] owns its
+//! buffer (a [`BufferedReader`], allocated once): it lends that, and elements are taken from
+//! it. Each element is still written once by the writer, into the reader's memory; the byte
+//! interfaces copy it once more into the caller's buffer, as any buffered reader does.
+//!
+//! # Stream items
+//!
+//! The [`Stream`](futures_lite::Stream) of an [`AsyncReader`] yields **one element** per item,
+//! as a channel receiver does, so that the `StreamExt` combinators see elements. Batching
+//! happens underneath: one lend brings up to the buffer's capacity of elements, and the
+//! following items are taken from the buffer without touching the stream. For batches, use
+//! [`fill`](AsyncReader::fill) with [`buffer`](AsyncReader::buffer) and
+//! [`consume`](AsyncReader::consume), or [`read_append`](AsyncReader::read_append).
+//!
+//! # Cancellation
+//!
+//! Dropping any future of this crate at any poll point is safe and loses nothing:
+//!
+//! * A read future that is dropped while the buffer is lent ends that read before its drop
+//!   returns (the core's cancel: if the writer is copying into the buffer, the drop waits for
+//!   the copy). Elements the writer delivered stay in the reader's buffer and are returned by
+//!   the next read. So every read operation is **cancel-safe** in the tokio sense.
+//! * A write future holds nothing while it waits: the elements stay with the caller (in the
+//!   `Vec` or slice) until the future resolves. [`write`](AsyncWriter::write),
+//!   [`write_slice`](AsyncWriter::write_slice) and [`loan`](AsyncWriter::loan) are
+//!   cancel-safe; [`send`](AsyncWriter::send) owns its value, which a dropped `send` future
+//!   drops undelivered (the value was never in the stream).
+//! * A [`Loan`] is not a future: commit or drop it before the next `.await`, because a reader
+//!   that cancels its read waits for the loan to end.
+//!
+//! Polling the reader as a `Stream` (or through `AsyncRead`) keeps the buffer lent between
+//! polls; it is reclaimed by the next poll, by [`AsyncReader::cancel`], or when the reader is
+//! dropped.
+//!
+//! # Example
+//!
+//! ```
+//! use futures_lite::{future, StreamExt};
+//!
+//! let (mut writer, reader) = stream_async::stream::<u32>(64);
+//! let t = std::thread::spawn(move || {
+//!     future::block_on(async {
+//!         writer.write_slice(&[1, 2, 3]).await.unwrap();
+//!         writer.send(4).await.unwrap();
+//!     })
+//! });
+//! let all: Vec<u32> = future::block_on(reader.collect());
+//! assert_eq!(all, [1, 2, 3, 4]);
+//! t.join().unwrap();
+//! ```
+//!
+//! # Safety
+//!
+//! `#![forbid(unsafe_code)]`: everything unsafe (lending the owned buffer, taking a loan
+//! whose lifetime outlives one poll) is in `stream-core`'s safe API
+//! ([`BufferedReader`], [`Writer::poll_loan`](stream_core::Writer::poll_loan),
+//! [`Writer::loan_async`](stream_core::Writer::loan_async)) and `stream-future`'s
+//! [`FutureReader::poll_read`](stream_future::FutureReader::poll_read).
+#![forbid(unsafe_code)]
+
+mod reader;
+mod writer;
+
+pub use reader::{AsyncReader, FillFuture, ReadAppendFuture, RecvFuture};
+pub use stream_core::{BufferedReader, Loan, LoanAsync, ReadError, WriteError};
+pub use stream_events::{AsyncBackend, Listener};
+pub use stream_future::{FutureReader, FutureWriter, ReadFuture};
+pub use writer::{AsyncWriter, SendFuture, WriteFuture, WriteSliceFuture};
+
+/// Why a handle could not be made async: it is not the only handle of its end (another
+/// handle could start an operation on the end while an async one is pending). The handle
+/// comes back with [`into_inner`](Self::into_inner).
+pub struct NotUnique<H>(pub H);
+
+impl<H> NotUnique<H> {
+    /// The handle that was not wrapped.
+    pub fn into_inner(self) -> H {
+        self.0
+    }
+}
+
+impl<H> core::fmt::Debug for NotUnique<H> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("NotUnique(..)")
+    }
+}
+
+impl<H> core::fmt::Display for NotUnique<H> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the handle is not the only handle of its end")
+    }
+}
+
+impl<H> std::error::Error for NotUnique<H> {}
+
+/// Creates a stream of `T` for async code, with a reader buffer of `capacity` elements (at
+/// least 1).
+///
+/// # Examples
+///
+/// ```
+/// let (mut writer, mut reader) = stream_async::stream::<String>(8);
+/// futures_lite::future::block_on(async {
+///     let sent = async {
+///         writer.send("hello".to_string()).await.unwrap();
+///         drop(writer); // end of stream
+///     };
+///     let received = async {
+///         let first = reader.recv().await;
+///         (first, reader.recv().await)
+///     };
+///     let ((), (first, second)) = futures_lite::future::zip(sent, received).await;
+///     assert_eq!(first.unwrap(), "hello");
+///     assert!(second.is_err()); // end of stream
+/// });
+/// ```
+pub fn stream<T>(capacity: usize) -> (AsyncWriter<T, Listener>, AsyncReader<T, Listener>) {
+    let (writer, reader) = stream_core::stream_with::<T, Listener>();
+    (
+        AsyncWriter::new(writer).unwrap_or_else(|_| unreachable!("a new writer is unique")),
+        AsyncReader::new(reader, capacity)
+            .unwrap_or_else(|_| unreachable!("a new reader is unique")),
+    )
+}
+
+/// Creates a one-element future of `T` whose reader can be awaited.
+///
+/// # Examples
+///
+/// ```
+/// let (writer, reader) = stream_async::future::<u64>();
+/// std::thread::spawn(move || writer.write(7).unwrap());
+/// assert_eq!(futures_lite::future::block_on(async { reader.await }), Ok(7));
+/// ```
+pub fn future<T>() -> (FutureWriter<T, Listener>, FutureReader<T, Listener>) {
+    stream_future::future_with::<T, Listener>()
+}

@@ -58,6 +58,19 @@
 //! * `try_read` succeeds only if a writer is waiting to write (like a zero-capacity channel's
 //!   `try_recv`); `try_write` only if the reader has lent a buffer.
 //!
+//! # Async code and event loops
+//!
+//! A [`Reader::read`] ends its read before it returns, because the caller's buffer is only
+//! borrowed. Code that must return while a read is pending (a `poll` function, an event
+//! loop) uses a [`BufferedReader`]: it owns the buffer it lends, so the lend can stay in
+//! place between calls ([`BufferedReader::try_fill`], [`BufferedReader::poll_fill`]) and is
+//! ended by its drop before the buffer is freed, even if the caller's future was leaked. A
+//! writer never needs that: [`Writer::poll_loan`] and [`Writer::loan_async`] take a buffer
+//! only when one is lent and hold nothing while pending. The `poll_` forms need an
+//! [`AsyncBackend`](stream_events::AsyncBackend) (the `Listener` backend); the
+//! `stream-async` crate builds `Future`, `Stream`, `AsyncRead` and `AsyncWrite` on them
+//! without `unsafe` code.
+//!
 //! # Features
 //!
 //! `spin`, `futex`, `listener` enable the event backends of `stream-events` (all by default).
@@ -118,6 +131,7 @@
 //! `ready_size` carries counts; end of stream is the `WRITER_CLOSED` bit, which
 //! [`RawStream::read_amount`] reports as [`stream_abi::CLOSED`].
 
+mod buffered;
 mod error;
 mod raw;
 mod reader;
@@ -127,13 +141,14 @@ mod writer;
 
 use core::ptr::NonNull;
 
+pub use buffered::BufferedReader;
 pub use error::{
     ReadError, ReadTimeoutError, TryReadError, TryWriteError, WriteError, WriteTimeoutError,
 };
 pub use raw::{RawStream, Shared, StartReadError, StartWriteError, TooManyHandles};
 pub use reader::Reader;
 pub use stream_events::{Backend, DefaultBackend};
-pub use writer::{Loan, Writer};
+pub use writer::{Loan, LoanAsync, Writer};
 
 /// Creates a stream of `T` with the [`DefaultBackend`] events.
 ///

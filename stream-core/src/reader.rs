@@ -7,6 +7,7 @@ use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use std::time::{Duration, Instant};
 
+use stream_abi::ACTIVE_READER_MASK;
 use stream_events::Backend;
 
 use crate::error::{Kind, ReadError, ReadTimeoutError, TryReadError};
@@ -217,6 +218,15 @@ impl<T, B: Backend> Reader<T, B> {
                 Err(Kind::Timeout)
             }
         }
+    }
+
+    /// Whether this is the only handle of the reader end (no clone of it exists), so that no
+    /// other operation on this end can start while this handle is kept to itself.
+    pub fn is_unique(&self) -> bool {
+        // A snapshot is exact for "1": handles are made only from existing ones, so with ours
+        // the only one counted, none can appear unless this handle is cloned.
+        let active = self.raw().active_instances();
+        active & ACTIVE_READER_MASK == 1
     }
 
     /// Closes the reader end for every handle: the writer's writes fail from now on, and a

@@ -1,12 +1,16 @@
 //! The writing end and its zero-copy loan.
 
 use core::fmt;
+use core::future::Future;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
+use core::pin::Pin;
 use core::ptr::NonNull;
+use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use stream_events::Backend;
+use stream_abi::{ACTIVE_READER_MASK, ACTIVE_WRITER_ONE};
+use stream_events::{AsyncBackend, Backend};
 
 use crate::error::{Kind, TryWriteError, WriteError, WriteTimeoutError};
 use crate::raw::{RawStream, StartWriteError, Wait, WaitWriteError};
@@ -226,20 +230,7 @@ impl<T, B: Backend> Writer<T, B> {
         if items.is_empty() {
             return self.probe(wait);
         }
-        let loan = self.loan_inner(wait)?;
-        let n = loan.capacity.min(items.len());
-        let rest = items.len() - n;
-        // SAFETY: the loan's buffer has room for `n >= 1` elements and does not overlap
-        // `items`. The first `n` elements are moved out bitwise; `set_len` then shrinks the
-        // Vec so they are not dropped twice, and the remaining `rest` are moved to the front.
-        unsafe {
-            core::ptr::copy_nonoverlapping(items.as_ptr(), loan.buf.as_ptr().cast::<T>(), n);
-            items.set_len(0);
-            core::ptr::copy(items.as_ptr().add(n), items.as_mut_ptr(), rest);
-            items.set_len(rest);
-            loan.commit(n);
-        }
-        Ok(n)
+        Ok(self.loan_inner(wait)?.move_from_vec(items))
     }
 
     /// A zero-length write: waits until a buffer is lent (without taking it).
@@ -300,6 +291,15 @@ impl<T, B: Backend> Writer<T, B> {
         }
     }
 
+    /// Whether this is the only handle of the writer end (no clone of it exists), so that no
+    /// other operation on this end can start while this handle is kept to itself.
+    pub fn is_unique(&self) -> bool {
+        // A snapshot is exact for "1": handles are made only from existing ones, so with ours
+        // the only one counted, none can appear unless this handle is cloned.
+        let active = self.raw().active_instances();
+        (active >> ACTIVE_WRITER_ONE.trailing_zeros()) & ACTIVE_READER_MASK == 1
+    }
+
     /// Closes the writer end for every handle: the reader reads what was committed, then end
     /// of stream. Closing twice is a no-op.
     pub fn close(&self) {
@@ -309,6 +309,110 @@ impl<T, B: Backend> Writer<T, B> {
     /// Whether writes fail because an end is closed (the reader's, or this one).
     pub fn is_closed(&self) -> bool {
         self.raw().is_read_closed() || self.raw().is_write_closed()
+    }
+}
+
+impl<T, B: AsyncBackend> Writer<T, B> {
+    /// Polls for a lent buffer from async code: `Ready` with a [`Loan`] once the reader has
+    /// lent one (or with an error, as [`loan`](Self::loan)); otherwise registers the task's
+    /// waker in `registration` and returns `Pending`, to be woken when a buffer is lent or an
+    /// end closes.
+    ///
+    /// Keep `registration` (it starts as `Default::default()`) between polls. While pending,
+    /// the writer holds nothing: dropping the caller's future at any point loses nothing (and
+    /// a reader's [`try_read`](crate::Reader::try_read) does not see a waiting writer). Commit
+    /// or drop the loan before the next `.await`: a reader that cancels its read waits for
+    /// the loan to end.
+    ///
+    /// # Errors
+    ///
+    /// As [`loan`](Self::loan).
+    pub fn poll_loan(
+        &mut self,
+        registration: &mut B::Registration,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Loan<'_, T, B>, WriteError>> {
+        // SAFETY: our handle keeps the header alive while `self` is borrowed, and the loan
+        // borrows `self` mutably, so no other operation of this handle overlaps it.
+        unsafe { poll_loan(self.raw.as_ref(), registration, cx) }
+    }
+
+    /// [`poll_loan`](Self::poll_loan) as a future, for `.await`: resolves to a [`Loan`] of the
+    /// next lent buffer.
+    ///
+    /// Cancel-safe: nothing is taken until it resolves, so dropping it loses nothing.
+    pub fn loan_async(&mut self) -> LoanAsync<'_, T, B> {
+        LoanAsync {
+            // SAFETY: our handle keeps the header alive for `'_`, which the future borrows.
+            raw: unsafe { self.raw.as_ref() },
+            registration: Default::default(),
+            _writer: PhantomData,
+        }
+    }
+}
+
+/// The future of [`Writer::loan_async`]: resolves to a [`Loan`] of the next lent buffer, or to
+/// an error as [`Writer::loan`].
+#[must_use = "futures do nothing unless polled"]
+pub struct LoanAsync<'a, T, B: AsyncBackend> {
+    raw: &'a RawStream<B>,
+    registration: B::Registration,
+    _writer: PhantomData<&'a mut Writer<T, B>>,
+}
+
+impl<'a, T, B: AsyncBackend> Future for LoanAsync<'a, T, B> {
+    type Output = Result<Loan<'a, T, B>, WriteError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        // SAFETY: the future borrows the writer mutably for `'a`, so it acts for the writer's
+        // handle and nothing else of that handle overlaps the loan.
+        unsafe { poll_loan(this.raw, &mut this.registration, cx) }
+    }
+}
+
+impl<T, B: AsyncBackend> fmt::Debug for LoanAsync<'_, T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoanAsync").finish_non_exhaustive()
+    }
+}
+
+/// The body of [`Writer::poll_loan`], for a loan of any lifetime the caller can vouch for.
+///
+/// # Safety
+///
+/// The caller acts for a writer handle of `raw` that stays alive, and not used for another
+/// write, for `'a`.
+unsafe fn poll_loan<'a, T, B: AsyncBackend>(
+    raw: &'a RawStream<B>,
+    registration: &mut B::Registration,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Loan<'a, T, B>, WriteError>> {
+    loop {
+        // SAFETY: we act for the caller's handle and end the write (commit, the loan's drop,
+        // or the probe's answer below) while that handle is alive.
+        match unsafe { raw.start_writing() } {
+            Ok((_, 0)) => {
+                // A readiness probe: answer it and wait for a real buffer.
+                // SAFETY: we own WRITING; zero elements are initialised.
+                unsafe { raw.commit(0, false) };
+            }
+            Ok((addr, capacity)) => {
+                // SAFETY: we own WRITING; the buffer holds `capacity` elements of `T`.
+                return Poll::Ready(Ok(unsafe { Loan::new(raw, addr.cast(), capacity) }));
+            }
+            Err(StartWriteError::Blocked) => {
+                let ready = raw.write_ready_event().poll_until(
+                    registration,
+                    || raw.is_ready_to_write() || raw.is_read_closed() || raw.is_write_closed(),
+                    cx,
+                );
+                if ready.is_pending() {
+                    return Poll::Pending;
+                }
+            }
+            Err(e) => return Poll::Ready(Err(WriteError::new(start_kind(e), ()))),
+        }
     }
 }
 
@@ -460,6 +564,25 @@ impl<'a, T, B: Backend> Loan<'a, T, B> {
         self.as_uninit_mut()[..n].copy_from_slice(src);
         // SAFETY: the first `n` elements were copied above.
         unsafe { self.commit(n) };
+        n
+    }
+
+    /// Moves as many elements from the front of `items` as fit and commits them; the rest
+    /// stay in `items`, in order. Returns how many moved.
+    pub fn move_from_vec(self, items: &mut Vec<T>) -> usize {
+        let n = self.capacity.min(items.len());
+        let rest = items.len() - n;
+        // The first `n` elements are moved out bitwise; `set_len` then shrinks the Vec so
+        // they are not dropped twice, and the remaining `rest` are moved to the front.
+        // SAFETY: the loan's buffer has room for `n` elements and does not overlap `items`;
+        // the commit hands the `n` initialised elements to the reader (0: returns the buffer).
+        unsafe {
+            core::ptr::copy_nonoverlapping(items.as_ptr(), self.buf.as_ptr().cast::<T>(), n);
+            items.set_len(0);
+            core::ptr::copy(items.as_ptr().add(n), items.as_mut_ptr(), rest);
+            items.set_len(rest);
+            self.commit(n);
+        }
         n
     }
 

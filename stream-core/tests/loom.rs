@@ -16,7 +16,7 @@ use common::matrix::{
     WRITER_ACTIONS,
 };
 use common::Drops;
-use stream_core::stream_with;
+use stream_core::{stream_with, BufferedReader, TryReadError};
 use stream_events::Futex;
 
 /// Runs `f` under loom and returns how many interleavings it explored.
@@ -372,6 +372,38 @@ fn waiting_writer_takes_a_relent_buffer() {
         };
         assert_eq!(got, 9);
         writer.join().unwrap();
+    });
+    assert!(n >= 100, "too weak: {n}");
+}
+
+/// A buffered reader leaves its lend pending (`try_fill`), takes what arrived by then, and is
+/// dropped while the writer may be writing: the drop ends the read before it frees its buffer,
+/// and every element is dropped exactly once (delivered and dropped with the buffer, or given
+/// back to the writer).
+#[test]
+fn buffered_reader_dropped_while_lent() {
+    let n = model("buffered reader dropped while lent", || {
+        let drops = Drops::new(2);
+        let (mut w, r) = stream_with::<_, Futex>();
+        let d = drops.clone();
+        let writer = loom::thread::spawn(move || {
+            let mut items = d.make(0..2);
+            let written = w.write(&mut items);
+            (written, items)
+        });
+        let mut reader = BufferedReader::new(r, 4);
+        match reader.try_fill() {
+            Ok(n) => assert_eq!(n, 2),
+            Err(e) => assert_eq!(e, TryReadError::Empty),
+        }
+        drop(reader);
+        let (written, rest) = writer.join().unwrap();
+        match written {
+            Ok(n) => assert_eq!((n, rest.len()), (2, 0)),
+            Err(_) => assert_eq!(rest.len(), 2, "a failed write gives every element back"),
+        }
+        drop(rest);
+        drops.assert_each_dropped_once();
     });
     assert!(n >= 100, "too weak: {n}");
 }

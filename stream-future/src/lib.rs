@@ -43,8 +43,10 @@
 mod sync;
 
 use core::fmt;
+use core::future::{Future, IntoFuture};
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
+use core::pin::Pin;
 use core::ptr::NonNull;
 use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -437,6 +439,66 @@ impl<T, B: Backend> Drop for FutureReader<T, B> {
         }
         // SAFETY: our handle, released once; no read is pending any more.
         unsafe { Shared::release_reader(self.shared) };
+    }
+}
+
+/// Awaiting a `FutureReader` reads its value, with the results of [`FutureReader::read`],
+/// without blocking the thread (the backend must wake `Waker`s: [`Listener`]).
+///
+/// [`Listener`]: stream_events::Listener
+///
+/// # Examples
+///
+/// ```
+/// use stream_events::Listener;
+///
+/// let (writer, reader) = stream_future::future_with::<u8, Listener>();
+/// std::thread::spawn(move || writer.write(42).unwrap());
+/// let value = futures_lite::future::block_on(async { reader.await });
+/// assert_eq!(value, Ok(42));
+/// ```
+impl<T, B: AsyncBackend> IntoFuture for FutureReader<T, B> {
+    type Output = Result<T, ReadError>;
+    type IntoFuture = ReadFuture<T, B>;
+
+    fn into_future(self) -> ReadFuture<T, B> {
+        ReadFuture {
+            reader: self,
+            registration: Default::default(),
+        }
+    }
+}
+
+/// The future of an awaited [`FutureReader`]: resolves to the value, or [`ReadError`] when
+/// the writer was dropped without writing.
+///
+/// Dropping it at any point is safe and drops the reader (the writer's write then fails and
+/// gives its value back; a value already written is dropped with the reader). It is not
+/// cancel-safe in the sense that the value can be read later: the reader is inside it. To
+/// keep the reader across a cancelled wait, poll [`FutureReader::poll_read`] instead.
+#[must_use = "futures do nothing unless polled"]
+pub struct ReadFuture<T, B: AsyncBackend> {
+    reader: FutureReader<T, B>,
+    registration: B::Registration,
+}
+
+// The value is never pinned: it moves out of the shared slot only when it is returned.
+impl<T, B: AsyncBackend> Unpin for ReadFuture<T, B> {}
+
+impl<T, B: AsyncBackend> Future for ReadFuture<T, B> {
+    type Output = Result<T, ReadError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.reader.poll_read(&mut this.registration, cx)
+    }
+}
+
+impl<T, B: AsyncBackend> fmt::Debug for ReadFuture<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadFuture")
+            .field("reader", &self.reader)
+            .finish_non_exhaustive()
     }
 }
 

@@ -44,6 +44,16 @@ const MIRI_TARGETS: &[&[&str]] = &[
         "--test",
         "stress",
     ],
+    &["-p", "stream-future", "--lib", "--test", "future"],
+    &[
+        "-p",
+        "stream-async",
+        "--lib",
+        "--test",
+        "drops",
+        "--test",
+        "executor",
+    ],
 ];
 
 /// The threaded tests run under ThreadSanitizer.
@@ -59,6 +69,8 @@ const TSAN_TARGETS: &[&[&str]] = &[
         "--test",
         "stress",
     ],
+    &["-p", "stream-future", "--test", "future"],
+    &["-p", "stream-async", "--test", "executor"],
 ];
 
 /// Miri seeds run with Stacked Borrows; Tree Borrows runs the first of them.
@@ -663,8 +675,8 @@ fn failing_tests(cmd: &mut Command, label: &str) -> Vec<String> {
 const BENCH_HELP: &str = "\
 usage: cargo xtask bench [--full] [--filter <regex>]
 
-Runs every criterion bench of the `benches` crate (events, stream, future): every backend of
-every crate beside the primitives users would otherwise pick, in one run. Then prints one
+Runs every criterion bench of the `benches` crate (events, stream, future, async): every
+backend of every crate beside the primitives users would otherwise pick, in one run. Prints one
 table (median per iteration, throughput, ratio to the best peer and to the floor of the same
 group, the issue targets and whether they are met), writes it to target/bench-report.md and
 target/bench-report.csv, and leaves criterion's HTML report in target/criterion/report/.
@@ -687,7 +699,7 @@ and after. A missed target is reported, not an error; the exit status is non-zer
 a bench fails to run.";
 
 /// The bench targets of the `benches` crate, in the order they run.
-const BENCH_TARGETS: &[&str] = &["events", "stream", "future"];
+const BENCH_TARGETS: &[&str] = &["events", "stream", "future", "async"];
 
 /// What a row is to the report.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -767,8 +779,24 @@ const BENCH_ROWS: &[(&str, &[(&str, Role)])] = {
         ("future/pipelined", &[("queue_only", Floor)]),
         ("future/reader_waiting", FUTURE),
         ("future/reader_waiting", &[("raw_futex", Floor)]),
+        ("async_round_trip", ASYNC_ROUND_TRIP),
+        ("async_round_trip_tokio_rt", ASYNC_ROUND_TRIP),
+        (
+            "async_bulk_u8",
+            &[("async_io", Native), ("blocking", Native)],
+        ),
     ]
 };
+
+/// The rows of both async round-trip groups (one per executor).
+const ASYNC_ROUND_TRIP: &[(&str, Role)] = &[
+    ("native", Role::Native),
+    ("async_channel_bounded1", Role::Peer),
+    ("tokio_mpsc1", Role::Peer),
+];
+
+/// A target's reference that means "the fastest peer row of the group in this run".
+const BEST_PEER: &str = "best peer";
 
 /// How a target compares a row with its reference row.
 #[derive(Clone, Copy)]
@@ -823,6 +851,24 @@ const BENCH_TARGETS_MET: &[(&str, &[&str], Goal, &str)] = {
             ALL,
             Goal::TimeAtMost(0.5),
             "oneshot",
+        ),
+        (
+            "async_round_trip",
+            &["native"],
+            Goal::TimeAtMost(0.8),
+            BEST_PEER,
+        ),
+        (
+            "async_round_trip_tokio_rt",
+            &["native"],
+            Goal::TimeAtMost(0.8),
+            BEST_PEER,
+        ),
+        (
+            "async_bulk_u8",
+            &["async_io"],
+            Goal::ThroughputAtLeast(0.5),
+            "blocking",
         ),
     ]
 };
@@ -1225,7 +1271,12 @@ fn bench_report(measured: &[Measured], all: bool, header: &str) -> (String, Stri
                 Goal::TimeBelow => format!("time < {reference}"),
                 Goal::ThroughputAtLeast(f) => format!("throughput ≥ {f}× {reference}"),
             };
-            let (met, shown) = match (m, find(group, reference)) {
+            let reference_row = if *reference == BEST_PEER {
+                best_peer(group)
+            } else {
+                find(group, reference)
+            };
+            let (met, shown) = match (m, reference_row) {
                 (Some(m), Some(r)) => {
                     let time = m.median_ns / r.median_ns;
                     let (ok, value) = match goal {

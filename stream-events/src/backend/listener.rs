@@ -89,6 +89,9 @@ impl AsyncBackend for Listener {
         mut cond: impl FnMut() -> bool,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
+        if registration.is_none() && spin_until(&mut cond, None) {
+            return Poll::Ready(());
+        }
         loop {
             if cond() {
                 *registration = None;

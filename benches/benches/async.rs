@@ -1,0 +1,261 @@
+//! Native streams from async code (`stream-async`), beside async-channel and tokio's mpsc.
+//!
+//! * `async_round_trip`: one iteration is one element there and back between two threads,
+//!   each running its side as one future on its own executor: the timed thread sends `i` over
+//!   the first stream (or channel) and awaits `i + 1` from the second; the partner answers.
+//!   Rows: `native` (an [`AsyncWriter`]/[`AsyncReader`] pair each way, reader buffer of one
+//!   element), `async_channel_bounded1`, `tokio_mpsc1`, all under
+//!   `futures_lite::future::block_on`. `async_round_trip_tokio_rt`: the same three rows under
+//!   a tokio current-thread runtime per thread (the setting of the peers' published figures).
+//! * `async_bulk_u8`: one iteration moves `NATIVE_STREAM_BENCH_BYTES` bytes (default 64 MiB)
+//!   of [`BytePattern`], checked by [`ByteCheck`]. Rows: `async_io` (the writer's
+//!   `AsyncWriteExt::write_all` of each pattern block, the reader's `AsyncReadExt::read` into
+//!   a 64 KiB block; a 64 KiB reader buffer; each side on its own `block_on`) and `blocking`
+//!   (the same transfer with the blocking listener-backend stream: the reader lends its
+//!   64 KiB block, the writer `write_slice`s into it).
+//!
+//! Run: `cargo bench -p benches --bench async`.
+
+use std::future::Future;
+use std::mem::MaybeUninit;
+use std::time::Duration;
+
+use benches::{
+    env_amount, two_threads, AlignedBlock, ByteCheck, BytePattern, BLOCK, DEFAULT_BULK_BYTES,
+};
+use criterion::{Criterion, SamplingMode, Throughput};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use stream_async::{AsyncReader, AsyncWriter};
+use stream_core::{stream_with, ReadError};
+use stream_events::Listener;
+
+/// How each thread runs its future.
+#[derive(Clone, Copy)]
+enum Executor {
+    BlockOn,
+    TokioCurrentThread,
+}
+
+impl Executor {
+    fn run<F: Future>(self, f: F) -> F::Output {
+        match self {
+            Executor::BlockOn => futures_lite::future::block_on(f),
+            Executor::TokioCurrentThread => tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("a current-thread runtime")
+                .block_on(f),
+        }
+    }
+}
+
+/// A one-way async channel of `u64`: what every round-trip row runs.
+trait AsyncChannel {
+    type Tx: Send + 'static;
+    type Rx: Send + 'static;
+
+    fn channel() -> (Self::Tx, Self::Rx);
+    fn send(tx: &mut Self::Tx, v: u64) -> impl Future<Output = ()>;
+    /// `None` once the sender is gone.
+    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>>;
+}
+
+struct Native;
+
+impl AsyncChannel for Native {
+    type Tx = AsyncWriter<u64, Listener>;
+    type Rx = AsyncReader<u64, Listener>;
+
+    fn channel() -> (Self::Tx, Self::Rx) {
+        stream_async::stream::<u64>(1)
+    }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).await.unwrap();
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().await.ok()
+    }
+}
+
+struct AsyncChannel1;
+
+impl AsyncChannel for AsyncChannel1 {
+    type Tx = async_channel::Sender<u64>;
+    type Rx = async_channel::Receiver<u64>;
+
+    fn channel() -> (Self::Tx, Self::Rx) {
+        async_channel::bounded(1)
+    }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).await.unwrap();
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().await.ok()
+    }
+}
+
+struct TokioMpsc1;
+
+impl AsyncChannel for TokioMpsc1 {
+    type Tx = tokio::sync::mpsc::Sender<u64>;
+    type Rx = tokio::sync::mpsc::Receiver<u64>;
+
+    fn channel() -> (Self::Tx, Self::Rx) {
+        tokio::sync::mpsc::channel(1)
+    }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).await.unwrap();
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().await
+    }
+}
+
+fn round_trip<C: AsyncChannel>(iters: u64, executor: Executor) -> Duration {
+    let (mut ping_tx, mut ping_rx) = C::channel();
+    let (mut pong_tx, mut pong_rx) = C::channel();
+    let (elapsed, answered) = two_threads(
+        move |gate| {
+            executor.run(async move {
+                let start = gate.open();
+                for i in 0..iters {
+                    C::send(&mut ping_tx, i).await;
+                    assert_eq!(C::recv(&mut pong_rx).await, Some(i + 1));
+                }
+                let elapsed = start.elapsed();
+                // Dropping the ping sender ends the partner's loop.
+                drop(ping_tx);
+                elapsed
+            })
+        },
+        move |gate| {
+            executor.run(async move {
+                gate.open();
+                let mut answered = 0u64;
+                while let Some(v) = C::recv(&mut ping_rx).await {
+                    C::send(&mut pong_tx, v + 1).await;
+                    answered += 1;
+                }
+                answered
+            })
+        },
+    );
+    assert_eq!(answered, iters);
+    elapsed
+}
+
+fn async_round_trip(c: &mut Criterion) {
+    for (group, executor) in [
+        ("async_round_trip", Executor::BlockOn),
+        ("async_round_trip_tokio_rt", Executor::TokioCurrentThread),
+    ] {
+        let mut group = c.benchmark_group(group);
+        group.bench_function("native", |b| {
+            b.iter_custom(|iters| round_trip::<Native>(iters, executor))
+        });
+        group.bench_function("async_channel_bounded1", |b| {
+            b.iter_custom(|iters| round_trip::<AsyncChannel1>(iters, executor))
+        });
+        group.bench_function("tokio_mpsc1", |b| {
+            b.iter_custom(|iters| round_trip::<TokioMpsc1>(iters, executor))
+        });
+        group.finish();
+    }
+}
+
+fn bulk_async_io(pattern: &BytePattern, total: u64) -> Duration {
+    let (mut writer, mut reader) = stream_async::stream::<u8>(BLOCK);
+    let mut buf = vec![0u8; BLOCK];
+    let (elapsed, ()) = two_threads(
+        move |gate| {
+            futures_lite::future::block_on(async move {
+                let mut check = ByteCheck::new(pattern);
+                let start = gate.open();
+                loop {
+                    let n = reader.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    check.check(&buf[..n]);
+                }
+                let elapsed = start.elapsed();
+                check.finish(total);
+                elapsed
+            })
+        },
+        move |gate| {
+            futures_lite::future::block_on(async move {
+                gate.open();
+                let mut offset = 0u64;
+                while offset < total {
+                    let rest = pattern.rest_of_block(offset);
+                    let want = rest.len().min((total - offset) as usize);
+                    writer.write_all(&rest[..want]).await.unwrap();
+                    offset += want as u64;
+                }
+                // Dropping the writer closes the stream: the reader reads 0.
+            })
+        },
+    );
+    elapsed
+}
+
+fn bulk_blocking(pattern: &BytePattern, total: u64) -> Duration {
+    let (mut writer, mut reader) = stream_with::<u8, Listener>();
+    let mut buf = AlignedBlock::new();
+    let (elapsed, ()) = two_threads(
+        move |gate| {
+            let mut check = ByteCheck::new(pattern);
+            let start = gate.open();
+            loop {
+                let block: &mut [MaybeUninit<u8>] = buf.as_uninit_mut();
+                match reader.read(block) {
+                    Ok(n) => {
+                        // SAFETY: `read` initialised the first `n` bytes of the block.
+                        unsafe { buf.set_len(n) };
+                        check.check(buf.as_bytes());
+                    }
+                    Err(ReadError::Closed) => break,
+                    Err(e) => panic!("read failed: {e:?}"),
+                }
+            }
+            let elapsed = start.elapsed();
+            check.finish(total);
+            elapsed
+        },
+        move |gate| {
+            gate.open();
+            let mut offset = 0u64;
+            while offset < total {
+                let rest = pattern.rest_of_block(offset);
+                let want = rest.len().min((total - offset) as usize);
+                offset += writer.write_slice(&rest[..want]).unwrap() as u64;
+            }
+        },
+    );
+    elapsed
+}
+
+fn async_bulk_u8(c: &mut Criterion) {
+    let bytes = env_amount("NATIVE_STREAM_BENCH_BYTES", DEFAULT_BULK_BYTES);
+    let pattern = BytePattern::new();
+    let pattern = &pattern;
+    let mut group = c.benchmark_group("async_bulk_u8");
+    group.throughput(Throughput::Bytes(bytes));
+    group.sampling_mode(SamplingMode::Flat);
+    group.bench_function("async_io", |b| {
+        b.iter_custom(|iters| bulk_async_io(pattern, iters * bytes))
+    });
+    group.bench_function("blocking", |b| {
+        b.iter_custom(|iters| bulk_blocking(pattern, iters * bytes))
+    });
+    group.finish();
+}
+
+// `criterion_group!` makes an undocumented `pub fn`, which the workspace lints reject; this is
+// what it and `criterion_main!` expand to.
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    async_round_trip(&mut criterion);
+    async_bulk_u8(&mut criterion);
+    criterion.final_summary();
+}

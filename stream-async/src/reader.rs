@@ -1,0 +1,318 @@
+//! The async reading end.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::io;
+
+use futures_lite::{AsyncBufRead, AsyncRead, Stream};
+use stream_core::{BufferedReader, ReadError, Reader};
+use stream_events::{AsyncBackend, Listener};
+
+use crate::NotUnique;
+
+/// The reading end of a stream, for async code.
+///
+/// It owns a buffer (a [`BufferedReader`]) that it lends to the writer; elements arrive there
+/// and are taken from its front. See the [crate docs](crate) for why, and for what dropping a
+/// future does.
+pub struct AsyncReader<T, B: AsyncBackend = Listener> {
+    inner: BufferedReader<T, B>,
+    registration: B::Registration,
+}
+
+// Nothing in an `AsyncReader` is pinned: the elements live on the heap, behind the buffer's
+// pointer, and are moved out only by value.
+impl<T, B: AsyncBackend> Unpin for AsyncReader<T, B> {}
+
+impl<T, B: AsyncBackend> AsyncReader<T, B> {
+    /// Wraps `reader` with a buffer of `capacity` elements (at least 1, allocated once).
+    ///
+    /// # Errors
+    ///
+    /// [`NotUnique`], giving the reader back, when another handle of the reader end exists:
+    /// it could start a read while ours is pending.
+    pub fn new(reader: Reader<T, B>, capacity: usize) -> Result<Self, NotUnique<Reader<T, B>>> {
+        if !reader.is_unique() {
+            return Err(NotUnique(reader));
+        }
+        Ok(Self {
+            inner: BufferedReader::new(reader, capacity),
+            registration: Default::default(),
+        })
+    }
+
+    /// The buffered reader inside.
+    pub fn get_ref(&self) -> &BufferedReader<T, B> {
+        &self.inner
+    }
+
+    /// Returns the buffered reader inside (a pending read stays pending, and is ended by its
+    /// drop as usual).
+    pub fn into_inner(self) -> BufferedReader<T, B> {
+        self.inner
+    }
+
+    /// Polls for elements: `Ready(Ok(n))` once `n > 0` are buffered (at once if some are),
+    /// `Ready(Err(ReadError::Closed))` at end of stream or when the reader end is closed;
+    /// otherwise lends the buffer, registers the waker and returns `Pending`.
+    ///
+    /// The buffer stays lent after `Pending` until the next poll, [`cancel`](Self::cancel),
+    /// or the reader's drop.
+    pub fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, ReadError>> {
+        self.inner.poll_fill(&mut self.registration, cx)
+    }
+
+    /// Waits until elements are buffered; resolves to how many are (at least 1), or to
+    /// [`ReadError::Closed`] at end of stream. Use them with [`buffer`](Self::buffer),
+    /// [`consume`](Self::consume) and [`pop`](Self::pop).
+    ///
+    /// Cancel-safe: a dropped `fill` ends its read, and what was delivered stays buffered.
+    pub fn fill(&mut self) -> FillFuture<'_, T, B> {
+        FillFuture { reader: self }
+    }
+
+    /// Receives one element; resolves to [`ReadError::Closed`] at end of stream.
+    ///
+    /// Cancel-safe: a dropped `recv` ends its read, and what was delivered stays buffered for
+    /// the next read.
+    pub fn recv(&mut self) -> RecvFuture<'_, T, B> {
+        RecvFuture {
+            fill: FillFuture { reader: self },
+        }
+    }
+
+    /// Moves up to `max` elements (at least one, unless `max` is 0) to the end of `vec`;
+    /// resolves to how many, or to [`ReadError::Closed`] at end of stream.
+    ///
+    /// Cancel-safe: nothing is moved into `vec` unless it resolves, and what was delivered
+    /// stays buffered.
+    pub fn read_append<'a>(
+        &'a mut self,
+        vec: &'a mut Vec<T>,
+        max: usize,
+    ) -> ReadAppendFuture<'a, T, B> {
+        ReadAppendFuture {
+            fill: FillFuture { reader: self },
+            vec,
+            max,
+        }
+    }
+
+    /// The buffered elements, oldest first.
+    pub fn buffer(&self) -> &[T] {
+        self.inner.buffer()
+    }
+
+    /// The buffered elements, mutably.
+    pub fn buffer_mut(&mut self) -> &mut [T] {
+        self.inner.buffer_mut()
+    }
+
+    /// Drops the first `n` buffered elements.
+    ///
+    /// # Panics
+    ///
+    /// If fewer than `n` are buffered.
+    pub fn consume(&mut self, n: usize) {
+        self.inner.consume(n);
+    }
+
+    /// Takes the first buffered element, without waiting.
+    pub fn pop(&mut self) -> Option<T> {
+        self.inner.pop()
+    }
+
+    /// Ends a read left pending by a `Stream` or `AsyncRead` poll and returns how many
+    /// elements it delivered (they are buffered). Waits only if the writer is copying into
+    /// the buffer right now.
+    pub fn cancel(&mut self) -> usize {
+        self.inner.cancel()
+    }
+
+    /// Closes the reader end: the writer's writes fail from now on. Elements already
+    /// buffered can still be taken; a pending read ends with what was delivered.
+    pub fn close(&self) {
+        self.inner.reader().close();
+    }
+
+    /// Whether the reader end is closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.reader().is_closed()
+    }
+
+    /// Whether the writer end is closed (end of stream once the buffer is empty).
+    pub fn is_write_closed(&self) -> bool {
+        self.inner.reader().is_write_closed()
+    }
+}
+
+impl<T, B: AsyncBackend> fmt::Debug for AsyncReader<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncReader")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`AsyncReader::fill`].
+#[must_use = "futures do nothing unless polled"]
+pub struct FillFuture<'a, T, B: AsyncBackend> {
+    reader: &'a mut AsyncReader<T, B>,
+}
+
+impl<T, B: AsyncBackend> Future for FillFuture<'_, T, B> {
+    type Output = Result<usize, ReadError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().reader.poll_fill(cx)
+    }
+}
+
+impl<T, B: AsyncBackend> Drop for FillFuture<'_, T, B> {
+    /// Ends a read this future left pending: the buffer is back before the drop returns, and
+    /// delivered elements stay buffered.
+    fn drop(&mut self) {
+        self.reader.cancel();
+    }
+}
+
+impl<T, B: AsyncBackend> fmt::Debug for FillFuture<'_, T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FillFuture").finish_non_exhaustive()
+    }
+}
+
+/// The future of [`AsyncReader::recv`].
+#[must_use = "futures do nothing unless polled"]
+pub struct RecvFuture<'a, T, B: AsyncBackend> {
+    fill: FillFuture<'a, T, B>,
+}
+
+impl<T, B: AsyncBackend> Future for RecvFuture<'_, T, B> {
+    type Output = Result<T, ReadError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let reader = &mut *self.get_mut().fill.reader;
+        if let Some(value) = reader.pop() {
+            return Poll::Ready(Ok(value));
+        }
+        match reader.poll_fill(cx) {
+            Poll::Ready(Ok(_)) => Poll::Ready(Ok(reader.pop().expect("a fill buffers elements"))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T, B: AsyncBackend> fmt::Debug for RecvFuture<'_, T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvFuture").finish_non_exhaustive()
+    }
+}
+
+/// The future of [`AsyncReader::read_append`].
+#[must_use = "futures do nothing unless polled"]
+pub struct ReadAppendFuture<'a, T, B: AsyncBackend> {
+    fill: FillFuture<'a, T, B>,
+    vec: &'a mut Vec<T>,
+    max: usize,
+}
+
+impl<T, B: AsyncBackend> Future for ReadAppendFuture<'_, T, B> {
+    type Output = Result<usize, ReadError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if this.max == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        match this.fill.reader.poll_fill(cx) {
+            Poll::Ready(Ok(_)) => {
+                Poll::Ready(Ok(this.fill.reader.inner.drain_into(this.vec, this.max)))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T, B: AsyncBackend> fmt::Debug for ReadAppendFuture<'_, T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadAppendFuture")
+            .field("max", &self.max)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One element per item; the stream ends at end of stream or when the reader end is closed
+/// (see the [crate docs](crate#stream-items)).
+impl<T, B: AsyncBackend> Stream for AsyncReader<T, B> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        if let Some(value) = this.pop() {
+            return Poll::Ready(Some(value));
+        }
+        match this.poll_fill(cx) {
+            Poll::Ready(Ok(_)) => Poll::Ready(this.pop()),
+            // `Busy` cannot happen (the reader is the only handle of its end); `Closed` ends
+            // the stream.
+            Poll::Ready(Err(_)) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.buffer().len(), None)
+    }
+}
+
+fn io_error(e: ReadError) -> io::Error {
+    io::Error::other(e)
+}
+
+/// Bytes: a read copies buffered bytes into the caller's buffer (lending the reader's own
+/// buffer when it is empty). End of stream, or a closed reader end, reads 0.
+impl<B: AsyncBackend> AsyncRead for AsyncReader<u8, B> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        match this.poll_fill(cx) {
+            Poll::Ready(Ok(_)) => {
+                let n = this.buffer().len().min(buf.len());
+                buf[..n].copy_from_slice(&this.buffer()[..n]);
+                this.consume(n);
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(ReadError::Closed)) => Poll::Ready(Ok(0)),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(io_error(e))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Bytes in place: `poll_fill_buf` returns the reader's own buffer (empty at end of stream).
+impl<B: AsyncBackend> AsyncBufRead for AsyncReader<u8, B> {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        match this.poll_fill(cx) {
+            Poll::Ready(Ok(_)) => Poll::Ready(Ok(this.buffer())),
+            Poll::Ready(Err(ReadError::Closed)) => Poll::Ready(Ok(&[])),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(io_error(e))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        self.get_mut().consume(amt);
+    }
+}

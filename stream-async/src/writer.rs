@@ -1,0 +1,268 @@
+//! The async writing end.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::io;
+
+use futures_lite::AsyncWrite;
+use stream_core::{Loan, LoanAsync, WriteError, Writer};
+use stream_events::{AsyncBackend, Listener};
+
+use crate::NotUnique;
+
+/// The writing end of a stream, for async code.
+///
+/// A write waits (without blocking the thread) for the reader to lend a buffer, then writes
+/// into it and commits in the same poll: the writer never holds a buffer between polls.
+pub struct AsyncWriter<T, B: AsyncBackend = Listener> {
+    writer: Writer<T, B>,
+    registration: B::Registration,
+}
+
+// Nothing in an `AsyncWriter` is pinned: elements are moved in by value.
+impl<T, B: AsyncBackend> Unpin for AsyncWriter<T, B> {}
+
+impl<T, B: AsyncBackend> AsyncWriter<T, B> {
+    /// Wraps `writer`.
+    ///
+    /// # Errors
+    ///
+    /// [`NotUnique`], giving the writer back, when another handle of the writer end exists.
+    pub fn new(writer: Writer<T, B>) -> Result<Self, NotUnique<Writer<T, B>>> {
+        if !writer.is_unique() {
+            return Err(NotUnique(writer));
+        }
+        Ok(Self {
+            writer,
+            registration: Default::default(),
+        })
+    }
+
+    /// The blocking writer inside.
+    pub fn get_ref(&self) -> &Writer<T, B> {
+        &self.writer
+    }
+
+    /// Returns the blocking writer inside.
+    pub fn into_inner(self) -> Writer<T, B> {
+        self.writer
+    }
+
+    /// Polls for the next lent buffer (see [`Writer::poll_loan`]).
+    ///
+    /// # Errors
+    ///
+    /// [`WriteError::Closed`] when the reader end (or this end) is closed.
+    pub fn poll_loan(&mut self, cx: &mut Context<'_>) -> Poll<Result<Loan<'_, T, B>, WriteError>> {
+        self.writer.poll_loan(&mut self.registration, cx)
+    }
+
+    /// Waits for the reader to lend a buffer and resolves to a [`Loan`] of it: fill it and
+    /// commit, or drop it to give it back. Commit or drop it before the next `.await` (a
+    /// reader that cancels its read waits for the loan to end).
+    ///
+    /// Cancel-safe: nothing is taken until it resolves.
+    pub fn loan(&mut self) -> LoanAsync<'_, T, B> {
+        self.writer.loan_async()
+    }
+
+    /// Moves as many elements from the front of `items` as the next lent buffer holds;
+    /// resolves to how many (the rest stay in `items`, in order). An empty `items` resolves
+    /// to `Ok(0)` at once.
+    ///
+    /// Cancel-safe: elements leave `items` only when it resolves.
+    pub fn write<'a>(&'a mut self, items: &'a mut Vec<T>) -> WriteFuture<'a, T, B> {
+        WriteFuture {
+            writer: self,
+            items,
+        }
+    }
+
+    /// Copies as many elements of `items` as the next lent buffer holds; resolves to how
+    /// many. An empty `items` resolves to `Ok(0)` at once.
+    ///
+    /// Cancel-safe: nothing is written unless it resolves.
+    pub fn write_slice<'a>(&'a mut self, items: &'a [T]) -> WriteSliceFuture<'a, T, B>
+    where
+        T: Copy,
+    {
+        WriteSliceFuture {
+            writer: self,
+            items,
+        }
+    }
+
+    /// Sends one element. On error the element comes back in the [`WriteError`].
+    ///
+    /// Not cancel-safe: the future owns the element, and dropping it drops the element (which
+    /// was never in the stream). Use [`write`](Self::write) with a `Vec` to keep elements
+    /// across cancellation.
+    pub fn send(&mut self, value: T) -> SendFuture<'_, T, B> {
+        SendFuture {
+            writer: self,
+            value: Some(value),
+        }
+    }
+
+    /// Closes the writer end: the reader reads what was committed, then end of stream.
+    /// (Named so that it does not hide `AsyncWriteExt::close`, which does the same for byte
+    /// streams; dropping the writer closes the end too.)
+    pub fn close_write(&self) {
+        self.writer.close();
+    }
+
+    /// Whether writes fail because an end is closed.
+    pub fn is_closed(&self) -> bool {
+        self.writer.is_closed()
+    }
+}
+
+impl<T, B: AsyncBackend> fmt::Debug for AsyncWriter<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncWriter")
+            .field("writer", &self.writer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`AsyncWriter::write`].
+#[must_use = "futures do nothing unless polled"]
+pub struct WriteFuture<'a, T, B: AsyncBackend> {
+    writer: &'a mut AsyncWriter<T, B>,
+    items: &'a mut Vec<T>,
+}
+
+impl<T, B: AsyncBackend> Future for WriteFuture<'_, T, B> {
+    type Output = Result<usize, WriteError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if this.items.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        match this.writer.poll_loan(cx) {
+            Poll::Ready(Ok(loan)) => Poll::Ready(Ok(loan.move_from_vec(this.items))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T, B: AsyncBackend> fmt::Debug for WriteFuture<'_, T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteFuture")
+            .field("items", &self.items.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`AsyncWriter::write_slice`].
+#[must_use = "futures do nothing unless polled"]
+pub struct WriteSliceFuture<'a, T, B: AsyncBackend> {
+    writer: &'a mut AsyncWriter<T, B>,
+    items: &'a [T],
+}
+
+impl<T: Copy, B: AsyncBackend> Future for WriteSliceFuture<'_, T, B> {
+    type Output = Result<usize, WriteError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if this.items.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        match this.writer.poll_loan(cx) {
+            Poll::Ready(Ok(loan)) => Poll::Ready(Ok(loan.copy_from_slice(this.items))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T, B: AsyncBackend> fmt::Debug for WriteSliceFuture<'_, T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteSliceFuture")
+            .field("items", &self.items.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`AsyncWriter::send`].
+#[must_use = "futures do nothing unless polled"]
+pub struct SendFuture<'a, T, B: AsyncBackend> {
+    writer: &'a mut AsyncWriter<T, B>,
+    value: Option<T>,
+}
+
+// The value is never pinned: it is moved into the stream by value.
+impl<T, B: AsyncBackend> Unpin for SendFuture<'_, T, B> {}
+
+impl<T, B: AsyncBackend> Future for SendFuture<'_, T, B> {
+    type Output = Result<(), WriteError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let ready = this.writer.poll_loan(cx);
+        let value = match &ready {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(_) => this
+                .value
+                .take()
+                .expect("SendFuture polled after completion"),
+        };
+        Poll::Ready(match ready {
+            Poll::Ready(Ok(loan)) => {
+                let sent = loan.fill_from_iter(Some(value));
+                debug_assert_eq!(sent, 1);
+                Ok(())
+            }
+            Poll::Ready(Err(e)) => Err(e.map(|()| value)),
+            Poll::Pending => unreachable!(),
+        })
+    }
+}
+
+impl<T, B: AsyncBackend> fmt::Debug for SendFuture<'_, T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendFuture").finish_non_exhaustive()
+    }
+}
+
+fn io_error(e: WriteError) -> io::Error {
+    match e {
+        WriteError::Closed(()) => io::Error::new(io::ErrorKind::BrokenPipe, e),
+        WriteError::Busy(()) => io::Error::other(e),
+    }
+}
+
+/// Bytes: a write waits for a lent buffer and copies as much as fits (so `poll_write`
+/// returns only once the bytes are the reader's); `poll_flush` has nothing to do;
+/// `poll_close` closes the writer end. A closed reader end is `BrokenPipe`.
+impl<B: AsyncBackend> AsyncWrite for AsyncWriter<u8, B> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        match this.poll_loan(cx) {
+            Poll::Ready(Ok(loan)) => Poll::Ready(Ok(loan.copy_from_slice(buf))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(io_error(e))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.writer.close();
+        Poll::Ready(Ok(()))
+    }
+}

@@ -1,0 +1,350 @@
+//! A reader that owns the buffer it lends, so that a read can stay pending across calls.
+
+use core::ffi::c_void;
+use core::fmt;
+use core::mem::MaybeUninit;
+use core::ptr::NonNull;
+use core::task::{Context, Poll};
+
+use stream_abi::{BLOCKED, CLOSED};
+use stream_events::{AsyncBackend, Backend};
+
+use crate::error::{ReadError, TryReadError};
+use crate::raw::{RawStream, StartReadError};
+use crate::reader::Reader;
+
+/// A [`Reader`] with a buffer of its own: it lends that buffer, and a read may stay pending
+/// between calls, as async code and event loops need.
+///
+/// A [`Reader::read`] lends the caller's buffer and must end the read before it returns,
+/// because the borrow of that buffer ends then. A `BufferedReader` lends its own heap buffer,
+/// which lives as long as the reader does, so [`poll_fill`](Self::poll_fill) can return
+/// `Pending` with the buffer still lent: whatever happens to the caller (a dropped or even
+/// leaked future), the writer never writes into memory that was given back or freed. The
+/// reader's `Drop` ends a pending read (as [`cancel`](Self::cancel)) before it frees the
+/// buffer.
+///
+/// Elements arrive in the buffer (one copy, from the writer's hands), and are taken from its
+/// front: [`buffer`](Self::buffer) and [`consume`](Self::consume) to use them in place,
+/// [`pop`](Self::pop) or [`drain_into`](Self::drain_into) to move them out. The buffer is lent
+/// again only once it is empty, as a whole.
+///
+/// # Examples
+///
+/// ```
+/// use stream_core::BufferedReader;
+///
+/// let (mut writer, reader) = stream_core::stream::<u32>();
+/// let mut reader = BufferedReader::new(reader, 16);
+/// let t = std::thread::spawn(move || writer.write_slice(&[1, 2, 3]));
+/// assert_eq!(reader.fill(), Ok(3));
+/// assert_eq!(reader.buffer(), [1, 2, 3]);
+/// reader.consume(2);
+/// assert_eq!(reader.pop(), Some(3));
+/// assert_eq!(t.join().unwrap(), Ok(3));
+/// assert!(reader.fill().is_err()); // the writer was dropped: end of stream
+/// ```
+pub struct BufferedReader<T, B: Backend> {
+    reader: Reader<T, B>,
+    /// `capacity` slots, from `Box<[MaybeUninit<T>]>`; kept as a raw pointer (not a `Box`)
+    /// so that moving the reader never asserts unique access to memory the writer may be
+    /// writing.
+    buf: NonNull<MaybeUninit<T>>,
+    capacity: usize,
+    /// Slots `head..tail` hold delivered elements not yet taken (only while not pending).
+    head: usize,
+    tail: usize,
+    /// The whole buffer is lent (a read is pending on the reader end, owned by us).
+    pending: bool,
+}
+
+// SAFETY: the reader moves `T`s between threads as a `Reader` does (`T: Send`); the buffer is
+// owned by the `BufferedReader` and travels with it.
+unsafe impl<T: Send, B: Backend> Send for BufferedReader<T, B> {}
+// SAFETY: `&BufferedReader` gives `&[T]` (needs `T: Sync`) and the `Reader`'s shared methods.
+unsafe impl<T: Send + Sync, B: Backend> Sync for BufferedReader<T, B> {}
+
+impl<T, B: Backend> BufferedReader<T, B> {
+    /// Wraps `reader` with a buffer of `capacity` elements (at least 1), allocated once.
+    pub fn new(reader: Reader<T, B>, capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        let mut slots = Vec::<MaybeUninit<T>>::with_capacity(capacity);
+        // SAFETY: `MaybeUninit` slots need no initialisation; the capacity was reserved.
+        unsafe { slots.set_len(capacity) };
+        let raw: *mut [MaybeUninit<T>] = Box::into_raw(slots.into_boxed_slice());
+        Self {
+            reader,
+            // SAFETY: `Box::into_raw` never returns null.
+            buf: unsafe { NonNull::new_unchecked(raw.cast::<MaybeUninit<T>>()) },
+            capacity,
+            head: 0,
+            tail: 0,
+            pending: false,
+        }
+    }
+
+    /// The reader end, for [`close`](Reader::close) and the predicates.
+    pub fn reader(&self) -> &Reader<T, B> {
+        &self.reader
+    }
+
+    /// How many elements the buffer holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Whether the buffer is lent (a read is pending).
+    pub fn is_pending(&self) -> bool {
+        self.pending
+    }
+
+    /// The delivered elements not yet taken, oldest first.
+    pub fn buffer(&self) -> &[T] {
+        // SAFETY: slots `head..tail` are initialised and ours (not lent: `tail == head` while
+        // pending); the shared borrow of `self` keeps them alive and unchanged.
+        unsafe { core::slice::from_raw_parts(self.buf.as_ptr().add(self.head).cast(), self.len()) }
+    }
+
+    /// The delivered elements not yet taken, mutably.
+    pub fn buffer_mut(&mut self) -> &mut [T] {
+        // SAFETY: as for `buffer`, with the exclusive borrow of `self`.
+        unsafe {
+            core::slice::from_raw_parts_mut(self.buf.as_ptr().add(self.head).cast(), self.len())
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.tail - self.head
+    }
+
+    /// Drops the first `n` buffered elements.
+    ///
+    /// # Panics
+    ///
+    /// If fewer than `n` are buffered.
+    pub fn consume(&mut self, n: usize) {
+        assert!(n <= self.len(), "consumed {n} of {} elements", self.len());
+        let start = self.head;
+        // Advance first: if a drop panics, the rest of the range is leaked, never dropped
+        // twice.
+        self.head += n;
+        // SAFETY: slots `start..start + n` were initialised and are no longer counted as
+        // buffered, so they are dropped exactly once.
+        unsafe {
+            core::ptr::drop_in_place(core::ptr::slice_from_raw_parts_mut(
+                self.buf.as_ptr().add(start).cast::<T>(),
+                n,
+            ));
+        }
+    }
+
+    /// Takes the first buffered element, if any.
+    pub fn pop(&mut self) -> Option<T> {
+        if self.head == self.tail {
+            return None;
+        }
+        let i = self.head;
+        self.head += 1;
+        // SAFETY: slot `i` was initialised and is no longer counted as buffered: moved out
+        // once.
+        Some(unsafe { self.buf.as_ptr().add(i).read().assume_init() })
+    }
+
+    /// Moves up to `max` buffered elements to the end of `vec`; returns how many.
+    pub fn drain_into(&mut self, vec: &mut Vec<T>, max: usize) -> usize {
+        let n = self.len().min(max);
+        vec.reserve(n);
+        // SAFETY: slots `head..head + n` are initialised; they are copied bitwise into the
+        // reserved spare capacity and then counted by `vec` and no longer by us, so each is
+        // owned (and dropped) once.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                self.buf.as_ptr().add(self.head).cast::<T>(),
+                vec.as_mut_ptr().add(vec.len()),
+                n,
+            );
+            self.head += n;
+            vec.set_len(vec.len() + n);
+        }
+        n
+    }
+
+    /// Blocks until elements are buffered and returns how many are.
+    ///
+    /// Returns at once if some are buffered already; otherwise lends the (empty) buffer, or
+    /// continues a read left pending by [`poll_fill`](Self::poll_fill).
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError::Closed`] at end of stream or on a closed reader end, with nothing
+    /// buffered; [`ReadError::Busy`] when another handle of the reader end is reading.
+    pub fn fill(&mut self) -> Result<usize, ReadError> {
+        loop {
+            if self.len() > 0 {
+                return Ok(self.len());
+            }
+            self.start()?;
+            let raw = self.reader.raw();
+            let mut amount = BLOCKED;
+            raw.read_ready_event().wait_until(|| {
+                // SAFETY: we own the pending read (`start` lent our buffer).
+                amount = unsafe { raw.read_amount() };
+                amount != BLOCKED
+            });
+            self.finish(amount)?;
+        }
+    }
+
+    /// Never blocks: returns the number of buffered elements if some are buffered or the
+    /// pending read has ended with a count; otherwise lends the buffer (if it is not lent
+    /// yet) and returns [`TryReadError::Empty`], leaving the read pending for the next call.
+    ///
+    /// Unlike [`Reader::try_read`], this does not need a writer waiting: the lend stays in
+    /// place for a writer that comes later. For event loops that poll.
+    ///
+    /// # Errors
+    ///
+    /// [`TryReadError::Empty`] while nothing was delivered; otherwise as
+    /// [`fill`](Self::fill).
+    pub fn try_fill(&mut self) -> Result<usize, TryReadError> {
+        loop {
+            if self.len() > 0 {
+                return Ok(self.len());
+            }
+            self.start().map_err(|e| match e {
+                ReadError::Closed => TryReadError::Closed,
+                ReadError::Busy => TryReadError::Busy,
+            })?;
+            // SAFETY: we own the pending read (`start` lent our buffer).
+            let amount = unsafe { self.reader.raw().read_amount() };
+            if amount == BLOCKED {
+                return Err(TryReadError::Empty);
+            }
+            self.finish(amount).map_err(|_| TryReadError::Closed)?;
+        }
+    }
+
+    /// Returns `Ready` with the number of buffered elements once some are buffered, or with
+    /// an error as [`fill`](Self::fill); otherwise lends the buffer (if it is not lent yet),
+    /// registers the task's waker in `registration` and returns `Pending`.
+    ///
+    /// Keep `registration` (it starts as `Default::default()`) between polls. The buffer
+    /// stays lent after `Pending`, whether or not the task polls again: the next
+    /// `poll_fill`, [`fill`](Self::fill), [`cancel`](Self::cancel) or the reader's drop ends
+    /// that read.
+    ///
+    /// # Errors
+    ///
+    /// As [`fill`](Self::fill).
+    pub fn poll_fill(
+        &mut self,
+        registration: &mut B::Registration,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<usize, ReadError>>
+    where
+        B: AsyncBackend,
+    {
+        loop {
+            if self.len() > 0 {
+                return Poll::Ready(Ok(self.len()));
+            }
+            if let Err(e) = self.start() {
+                return Poll::Ready(Err(e));
+            }
+            let raw = self.reader.raw();
+            let mut amount = BLOCKED;
+            let ready = raw.read_ready_event().poll_until(
+                registration,
+                || {
+                    // SAFETY: we own the pending read (`start` lent our buffer).
+                    amount = unsafe { raw.read_amount() };
+                    amount != BLOCKED
+                },
+                cx,
+            );
+            if ready.is_pending() {
+                return Poll::Pending;
+            }
+            if let Err(e) = self.finish(amount) {
+                return Poll::Ready(Err(e));
+            }
+        }
+    }
+
+    /// Ends a pending read and returns how many elements it delivered (now buffered; 0 if
+    /// the writer had not taken the buffer). If the writer is copying into the buffer, waits
+    /// for its commit, which is as long as the copy. Returns 0 when no read is pending.
+    pub fn cancel(&mut self) -> usize {
+        if !self.pending {
+            return 0;
+        }
+        // SAFETY: we own the pending read.
+        let n = unsafe { self.reader.raw().cancel_read() };
+        self.pending = false;
+        self.head = 0;
+        self.tail = n;
+        n
+    }
+
+    /// Lends the whole buffer if no read is pending (the buffer is then empty).
+    fn start(&mut self) -> Result<(), ReadError> {
+        if self.pending {
+            return Ok(());
+        }
+        debug_assert_eq!(self.len(), 0);
+        self.head = 0;
+        self.tail = 0;
+        let raw: &RawStream<B> = self.reader.raw();
+        // SAFETY: the buffer holds `capacity` slots and lives until our drop, which ends the
+        // read first; nothing else touches it while it is lent (`head == tail`).
+        unsafe { raw.start_reading(self.buf.as_ptr().cast::<c_void>(), self.capacity) }.map_err(
+            |e| match e {
+                StartReadError::Busy => ReadError::Busy,
+                StartReadError::Closed | StartReadError::Empty => ReadError::Closed,
+            },
+        )?;
+        self.pending = true;
+        Ok(())
+    }
+
+    /// Takes the result of `read_amount` (a count or `CLOSED`) that ended the pending read.
+    fn finish(&mut self, amount: isize) -> Result<(), ReadError> {
+        debug_assert_ne!(amount, BLOCKED);
+        self.pending = false;
+        if amount == CLOSED {
+            return Err(ReadError::Closed);
+        }
+        // A count of 0 only answers a zero-capacity probe, which we never lend; count it
+        // anyway as "nothing yet" and lend again.
+        self.tail = amount as usize;
+        Ok(())
+    }
+}
+
+impl<T, B: Backend> Drop for BufferedReader<T, B> {
+    /// Ends a pending read (see [`cancel`](Self::cancel)), drops the buffered elements and
+    /// frees the buffer; then the reader handle is released.
+    fn drop(&mut self) {
+        self.cancel();
+        self.consume(self.len());
+        // SAFETY: nothing refers to the buffer any more (no read is pending) and its
+        // elements were dropped; it came from `Box::into_raw` of `capacity` slots.
+        drop(unsafe {
+            Box::from_raw(core::ptr::slice_from_raw_parts_mut(
+                self.buf.as_ptr(),
+                self.capacity,
+            ))
+        });
+    }
+}
+
+impl<T, B: Backend> fmt::Debug for BufferedReader<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BufferedReader")
+            .field("reader", &self.reader)
+            .field("capacity", &self.capacity)
+            .field("buffered", &self.len())
+            .field("pending", &self.pending)
+            .finish()
+    }
+}
