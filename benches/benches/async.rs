@@ -7,6 +7,13 @@
 //!   element), `async_channel_bounded1`, `tokio_mpsc1`, all under
 //!   `futures_lite::future::block_on`. `async_round_trip_tokio_rt`: the same three rows under
 //!   a tokio current-thread runtime per thread (the setting of the peers' published figures).
+//! * `async_wake`, `async_wake_parked`: the wake-up mechanism alone. A counter goes back and
+//!   forth between two threads, each on its own `block_on`; a waiting side polls until the
+//!   counter holds its value. Rows: `listener` (the [`Event<Listener>`] streams use: spin,
+//!   then an event-listener entry) and `waker_slot` (one dedicated `AtomicWaker` per
+//!   direction, with the same spin first). In `async_wake_parked` the partner spins 40 µs
+//!   before it answers, past the spin phase, so that every wait parks: the rows differ by the
+//!   cost of registering, parking and waking.
 //! * `async_bulk_u8`: one iteration moves `NATIVE_STREAM_BENCH_BYTES` bytes (default 64 MiB)
 //!   of [`BytePattern`], checked by [`ByteCheck`]. Rows: `async_io` (the writer's
 //!   `AsyncWriteExt::write_all` of each pattern block, the reader's `AsyncReadExt::read` into
@@ -18,16 +25,19 @@
 
 use std::future::Future;
 use std::mem::MaybeUninit;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use benches::{
     env_amount, two_threads, AlignedBlock, ByteCheck, BytePattern, BLOCK, DEFAULT_BULK_BYTES,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
+use futures::task::AtomicWaker;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use stream_async::{AsyncReader, AsyncWriter};
 use stream_core::{stream_with, ReadError};
-use stream_events::Listener;
+use stream_events::{spin_until, AsyncBackend, Event, Listener};
 
 /// How each thread runs its future.
 #[derive(Clone, Copy)]
@@ -162,6 +172,152 @@ fn async_round_trip(c: &mut Criterion) {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// async_wake, async_wake_parked: the wake-up mechanism alone
+
+/// An async wake-up mechanism: what a stream's event does for a pending poll.
+trait Waiter: Default + Sync {
+    /// What a pending poll keeps between polls.
+    type Registration: Default;
+
+    /// Wakes the registered task, if any.
+    fn wake(&self);
+
+    /// `Ready` once `cond` holds; otherwise registers the task and returns `Pending`.
+    fn poll_wait(
+        &self,
+        registration: &mut Self::Registration,
+        cond: impl FnMut() -> bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<()>;
+}
+
+/// The shipped mechanism: an [`Event<Listener>`] (spin first, then an event-listener entry).
+#[derive(Default)]
+struct ListenerWaiter(Event<Listener>);
+
+impl Waiter for ListenerWaiter {
+    type Registration = <Listener as AsyncBackend>::Registration;
+
+    fn wake(&self) {
+        self.0.activate();
+    }
+
+    fn poll_wait(
+        &self,
+        registration: &mut Self::Registration,
+        cond: impl FnMut() -> bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        self.0.poll_until(registration, cond, cx)
+    }
+}
+
+/// The alternative: one dedicated waker slot (`AtomicWaker`), with the same spin first.
+#[derive(Default)]
+struct SlotWaiter(AtomicWaker);
+
+impl Waiter for SlotWaiter {
+    /// Whether this wait has registered (spun) already.
+    type Registration = bool;
+
+    fn wake(&self) {
+        self.0.wake();
+    }
+
+    fn poll_wait(
+        &self,
+        registered: &mut bool,
+        mut cond: impl FnMut() -> bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        if !*registered && spin_until(&mut cond, None) {
+            return Poll::Ready(());
+        }
+        *registered = true;
+        self.0.register(cx.waker());
+        if cond() {
+            *registered = false;
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+/// Waits until `counter` is `value`.
+async fn wait_for<W: Waiter>(waiter: &W, counter: &AtomicU32, value: u32) {
+    let mut registration = W::Registration::default();
+    futures_lite::future::poll_fn(|cx| {
+        waiter.poll_wait(
+            &mut registration,
+            // ORDERING: Acquire pairs with the other side's Release store of the value.
+            || counter.load(Ordering::Acquire) == value,
+            cx,
+        )
+    })
+    .await;
+}
+
+/// Times `iters` round trips of a counter between two threads, each on its own `block_on`;
+/// the partner answers after spinning `delay` (to force the waiter past its spin phase).
+fn wake_round_trips<W: Waiter>(iters: u64, delay: Duration) -> Duration {
+    let counter = AtomicU32::new(0);
+    let (to_partner, to_main) = (W::default(), W::default());
+    let iters = u32::try_from(iters).expect("fewer than 2^31 iterations");
+    let (elapsed, ()) = two_threads(
+        |gate| {
+            futures_lite::future::block_on(async {
+                let start = gate.open();
+                for i in 0..iters {
+                    // ORDERING: Release publishes the value to the partner's Acquire load.
+                    counter.store(2 * i + 1, Ordering::Release);
+                    to_partner.wake();
+                    wait_for(&to_main, &counter, 2 * i + 2).await;
+                }
+                start.elapsed()
+            })
+        },
+        |gate| {
+            futures_lite::future::block_on(async {
+                gate.open();
+                for i in 0..iters {
+                    wait_for(&to_partner, &counter, 2 * i + 1).await;
+                    let until = Instant::now() + delay;
+                    while Instant::now() < until {
+                        std::hint::spin_loop();
+                    }
+                    // ORDERING: Release publishes the value to the main side's Acquire load.
+                    counter.store(2 * i + 2, Ordering::Release);
+                    to_main.wake();
+                }
+            })
+        },
+    );
+    elapsed
+}
+
+/// How long the partner of `async_wake_parked` waits before it answers: past the spin phase.
+const PARKED_DELAY: Duration = Duration::from_micros(40);
+
+fn async_wake(c: &mut Criterion) {
+    for (group, delay) in [
+        ("async_wake", Duration::ZERO),
+        ("async_wake_parked", PARKED_DELAY),
+    ] {
+        let mut group = c.benchmark_group(group);
+        group.bench_function("listener", |b| {
+            b.iter_custom(|iters| wake_round_trips::<ListenerWaiter>(iters, delay))
+        });
+        group.bench_function("waker_slot", |b| {
+            b.iter_custom(|iters| wake_round_trips::<SlotWaiter>(iters, delay))
+        });
+        group.finish();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// async_bulk_u8
+
 fn bulk_async_io(pattern: &BytePattern, total: u64) -> Duration {
     let (mut writer, mut reader) = stream_async::stream::<u8>(BLOCK);
     let mut buf = vec![0u8; BLOCK];
@@ -256,6 +412,7 @@ fn async_bulk_u8(c: &mut Criterion) {
 fn main() {
     let mut criterion = Criterion::default().configure_from_args();
     async_round_trip(&mut criterion);
+    async_wake(&mut criterion);
     async_bulk_u8(&mut criterion);
     criterion.final_summary();
 }

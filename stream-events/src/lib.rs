@@ -63,7 +63,7 @@ pub use backend::futex::Futex;
 pub use backend::listener::Listener;
 #[cfg(any(feature = "spin", not(any(feature = "futex", feature = "listener"))))]
 pub use backend::spin::Spin;
-pub use spin_phase::SPIN_BUDGET;
+pub use spin_phase::{spin_until, SPIN_BUDGET};
 
 /// The backend used when none is named: the first enabled of `futex`, `listener`, `spin`.
 #[cfg(feature = "futex")]

@@ -10,11 +10,16 @@ use std::time::{Duration, Instant};
 /// optimal wait.
 pub const SPIN_BUDGET: Duration = Duration::from_micros(16);
 
-/// Spins until `cond` holds (returns `true`), the budget is spent or `deadline` passes
+/// Spins until `cond` holds (returns `true`), [`SPIN_BUDGET`] is spent or `deadline` passes
 /// (returns `false`). Never yields or sleeps.
-#[cfg_attr(not(any(feature = "futex", feature = "listener")), allow(dead_code))]
+///
+/// This is the spin phase every parking backend runs before it parks (and the [`Listener`]
+/// backend before an async registration), public so that code waiting by other means (an
+/// event loop, a benchmark of another waker) can use the same policy.
+///
+/// [`Listener`]: crate::Listener
 #[inline]
-pub(crate) fn spin_until(cond: &mut impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
+pub fn spin_until(cond: &mut impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
     if cond() {
         return true;
     }

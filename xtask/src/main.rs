@@ -781,6 +781,11 @@ const BENCH_ROWS: &[(&str, &[(&str, Role)])] = {
         ("future/reader_waiting", &[("raw_futex", Floor)]),
         ("async_round_trip", ASYNC_ROUND_TRIP),
         ("async_round_trip_tokio_rt", ASYNC_ROUND_TRIP),
+        ("async_wake", &[("listener", Native), ("waker_slot", Peer)]),
+        (
+            "async_wake_parked",
+            &[("listener", Native), ("waker_slot", Peer)],
+        ),
         (
             "async_bulk_u8",
             &[("async_io", Native), ("blocking", Native)],

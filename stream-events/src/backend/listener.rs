@@ -89,6 +89,8 @@ impl AsyncBackend for Listener {
         mut cond: impl FnMut() -> bool,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
+        // The first poll of a wait spins first, as a blocking wait does: a partner that answers
+        // within the budget costs no registration and no wake-up (see the crate docs).
         if registration.is_none() && spin_until(&mut cond, None) {
             return Poll::Ready(());
         }
