@@ -26,6 +26,23 @@
 //! * A [`FutureReader`] is awaited directly (it implements
 //!   `IntoFuture` in `stream-future`); [`future`] makes one with the `Listener` backend.
 //!
+//! # Wake-ups
+//!
+//! A poll that cannot complete registers the task's waker with the stream's event and
+//! returns `Pending`; the other side's next action on the stream (a lend, a commit, a close)
+//! wakes it. It never wakes itself; a wake-up can be spurious (a loan given back also
+//! activates the event), after which the poll checks again and waits again.
+//!
+//! The first poll of a wait may spin first, for up to
+//! [`SPIN_BUDGET`](stream_events::SPIN_BUDGET) (16 µs), checking the stream's state, as the
+//! blocking waits do: a hand-off between two busy threads then costs about a microsecond
+//! instead of two thread wake-ups. The spin adapts (the `Listener` backend's docs say how):
+//! after a spin that did not see the other side act, the next waits of the same handle
+//! register at once, so a partner on the same executor thread, or one that answers slowly,
+//! costs little spinning. The `async_wake` benchmarks compare the event-listener
+//! registration used here with a dedicated waker slot
+//! (`cargo xtask bench --filter async_wake`).
+//!
 //! # The reader's buffer
 //!
 //! A blocking read lends the caller's buffer and ends the read before it returns. An async
@@ -46,23 +63,30 @@
 //!
 //! # Cancellation
 //!
-//! Dropping any future of this crate at any poll point is safe and loses nothing:
+//! Dropping a future of this crate at any poll point is safe and loses no element that was
+//! still the caller's:
 //!
-//! * A read future that is dropped while the buffer is lent ends that read before its drop
-//!   returns (the core's cancel: if the writer is copying into the buffer, the drop waits for
-//!   the copy). Elements the writer delivered stay in the reader's buffer and are returned by
-//!   the next read. So every read operation is **cancel-safe** in the tokio sense.
+//! * A read future (`fill`, `recv`, `read_append`) that is dropped while the buffer is lent
+//!   ends that read before its drop returns: the buffer is reclaimed, and elements the writer
+//!   delivered stay in the reader's buffer for the next read. The one exception: if the
+//!   writer is copying into the buffer at that very moment, the drop does not wait for it
+//!   (waiting could deadlock a task that holds the writer's [`Loan`] on the same thread); the
+//!   read then stays pending, into memory the reader owns, and the reader's next operation or
+//!   drop ends it. Every read operation is **cancel-safe** in the tokio sense.
 //! * A write future holds nothing while it waits: the elements stay with the caller (in the
 //!   `Vec` or slice) until the future resolves. [`write`](AsyncWriter::write),
 //!   [`write_slice`](AsyncWriter::write_slice) and [`loan`](AsyncWriter::loan) are
-//!   cancel-safe; [`send`](AsyncWriter::send) owns its value, which a dropped `send` future
-//!   drops undelivered (the value was never in the stream).
+//!   cancel-safe. [`send`](AsyncWriter::send) owns its value: a dropped `send` future drops
+//!   it undelivered (it was never in the stream), so `send` is not cancel-safe.
+//! * The [`ReadFuture`] of an awaited [`FutureReader`] owns the reader: dropping it drops a
+//!   value already written, as dropping the reader would (see its docs).
 //! * A [`Loan`] is not a future: commit or drop it before the next `.await`, because a reader
 //!   that cancels its read waits for the loan to end.
 //!
-//! Polling the reader as a `Stream` (or through `AsyncRead`) keeps the buffer lent between
-//! polls; it is reclaimed by the next poll, by [`AsyncReader::cancel`], or when the reader is
-//! dropped.
+//! Polling the reader as a `Stream`, through `AsyncRead`/`AsyncBufRead` or with
+//! [`poll_fill`](AsyncReader::poll_fill) keeps the buffer lent between polls (there is no
+//! future to drop); the next poll continues that read, and [`AsyncReader::cancel`] or the
+//! reader's drop ends it.
 //!
 //! # Example
 //!

@@ -43,9 +43,9 @@ impl<T, B: AsyncBackend> AsyncReader<T, B> {
         })
     }
 
-    /// The buffered reader inside.
-    pub fn get_ref(&self) -> &BufferedReader<T, B> {
-        &self.inner
+    /// Whether the buffer is lent (a read is pending).
+    pub fn is_pending(&self) -> bool {
+        self.inner.is_pending()
     }
 
     /// Returns the buffered reader inside (a pending read stays pending, and is ended by its
@@ -124,9 +124,12 @@ impl<T, B: AsyncBackend> AsyncReader<T, B> {
         self.inner.pop()
     }
 
-    /// Ends a read left pending by a `Stream` or `AsyncRead` poll and returns how many
-    /// elements it delivered (they are buffered). Waits only if the writer is copying into
-    /// the buffer right now.
+    /// Ends a read left pending (by a `Stream`, `AsyncRead` or `poll_fill` poll, or by a read
+    /// future dropped while the writer was copying) and returns how many elements it
+    /// delivered (they are buffered). Waits only if the writer is copying into the buffer
+    /// right now, which takes as long as the copy (or as long as a [`Loan`] of it is held).
+    ///
+    /// [`Loan`]: stream_core::Loan
     pub fn cancel(&mut self) -> usize {
         self.inner.cancel()
     }
@@ -171,10 +174,11 @@ impl<T, B: AsyncBackend> Future for FillFuture<'_, T, B> {
 }
 
 impl<T, B: AsyncBackend> Drop for FillFuture<'_, T, B> {
-    /// Ends a read this future left pending: the buffer is back before the drop returns, and
-    /// delivered elements stay buffered.
+    /// Ends a read this future left pending, without waiting: the buffer is back before the
+    /// drop returns and delivered elements stay buffered; only if the writer is copying into
+    /// the buffer at this moment does the read stay pending (see the crate docs).
     fn drop(&mut self) {
-        self.reader.cancel();
+        self.reader.inner.try_cancel();
     }
 }
 
@@ -258,8 +262,8 @@ impl<T, B: AsyncBackend> Stream for AsyncReader<T, B> {
         }
         match this.poll_fill(cx) {
             Poll::Ready(Ok(_)) => Poll::Ready(this.pop()),
-            // `Busy` cannot happen (the reader is the only handle of its end); `Closed` ends
-            // the stream.
+            // `Closed` ends the stream. `Busy` cannot happen: the reader was the only handle
+            // of its end when it was wrapped, and no `&Reader` to clone is handed out.
             Poll::Ready(Err(_)) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }

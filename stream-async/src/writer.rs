@@ -40,11 +40,6 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
         })
     }
 
-    /// The blocking writer inside.
-    pub fn get_ref(&self) -> &Writer<T, B> {
-        &self.writer
-    }
-
     /// Returns the blocking writer inside.
     pub fn into_inner(self) -> Writer<T, B> {
         self.writer

@@ -209,10 +209,7 @@ fn read_futures_dropped_at_every_point() {
                 // The `Stream` and `poll_fill` polls leave the buffer lent: cancel it.
                 r.cancel();
             }
-            assert!(
-                !r.get_ref().is_pending(),
-                "kind {kind} point {point}: still lent"
-            );
+            assert!(!r.is_pending(), "kind {kind} point {point}: still lent");
             // Whatever was delivered is buffered or was taken: drain the rest.
             let rest_to_send = items.len();
             let delivered_before = 5 - rest_to_send;
@@ -466,4 +463,30 @@ fn bytes_through_async_read_and_write_on_one_thread() {
         Poll::Ready(Ok(b)) => assert!(b.is_empty()),
         other => panic!("{other:?}"),
     }
+}
+
+/// A read future dropped while the writer holds a loan of the buffer on the same thread does
+/// not wait for the loan (which would never end): the read stays pending, and the elements
+/// committed later arrive in the reader's buffer.
+#[test]
+fn read_future_dropped_during_a_loan_does_not_wait() {
+    let mut ledger = Ledger::new();
+    let (mut w, mut r) = stream(4);
+    let t = Task::new();
+    let mut recv = r.recv();
+    assert!(t.poll(&mut recv).is_pending());
+    let mut loan_future = w.loan();
+    let loan = match t.poll(&mut loan_future) {
+        Poll::Ready(Ok(loan)) => loan,
+        other => panic!("a lent buffer must be loaned at once: {:?}", other.is_ready()),
+    };
+    drop(recv);
+    assert!(r.is_pending(), "the read stays pending while the loan is held");
+    assert_eq!(loan.fill_from_iter(ledger.make(2)), 2);
+    let mut recv = r.recv();
+    assert!(matches!(t.poll(&mut recv), Poll::Ready(Ok(c)) if c.id == 0));
+    drop(recv);
+    assert_eq!(r.pop().map(|c| c.id), Some(1));
+    drop((w, r));
+    ledger.check_all_dropped_once();
 }

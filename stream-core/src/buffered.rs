@@ -184,14 +184,24 @@ impl<T, B: Backend> BufferedReader<T, B> {
                 return Ok(self.len());
             }
             self.start()?;
-            let raw = self.reader.raw();
+            let Self {
+                reader,
+                pending,
+                tail,
+                capacity,
+                ..
+            } = self;
+            let raw = reader.raw();
             let mut amount = BLOCKED;
             raw.read_ready_event().wait_until(|| {
                 // SAFETY: we own the pending read (`start` lent our buffer).
                 amount = unsafe { raw.read_amount() };
-                amount != BLOCKED
+                settle(pending, tail, *capacity, amount)
             });
-            self.finish(amount)?;
+            // Decide on what `read_amount` said, not on the wait's answer.
+            if amount == CLOSED {
+                return Err(ReadError::Closed);
+            }
         }
     }
 
@@ -217,10 +227,12 @@ impl<T, B: Backend> BufferedReader<T, B> {
             })?;
             // SAFETY: we own the pending read (`start` lent our buffer).
             let amount = unsafe { self.reader.raw().read_amount() };
-            if amount == BLOCKED {
-                return Err(TryReadError::Empty);
+            settle(&mut self.pending, &mut self.tail, self.capacity, amount);
+            match amount {
+                BLOCKED => return Err(TryReadError::Empty),
+                CLOSED => return Err(TryReadError::Closed),
+                _ => {}
             }
-            self.finish(amount).map_err(|_| TryReadError::Closed)?;
         }
     }
 
@@ -251,22 +263,31 @@ impl<T, B: Backend> BufferedReader<T, B> {
             if let Err(e) = self.start() {
                 return Poll::Ready(Err(e));
             }
-            let raw = self.reader.raw();
+            let Self {
+                reader,
+                pending,
+                tail,
+                capacity,
+                ..
+            } = &mut *self;
+            let raw = reader.raw();
             let mut amount = BLOCKED;
-            let ready = raw.read_ready_event().poll_until(
+            let polled = raw.read_ready_event().poll_until(
                 registration,
                 || {
                     // SAFETY: we own the pending read (`start` lent our buffer).
                     amount = unsafe { raw.read_amount() };
-                    amount != BLOCKED
+                    settle(pending, tail, *capacity, amount)
                 },
                 cx,
             );
-            if ready.is_pending() {
-                return Poll::Pending;
-            }
-            if let Err(e) = self.finish(amount) {
-                return Poll::Ready(Err(e));
+            // Decide on what `read_amount` said, not on the poll's answer.
+            match amount {
+                CLOSED => return Poll::Ready(Err(ReadError::Closed)),
+                BLOCKED if polled.is_pending() => return Poll::Pending,
+                // A count (0 answers only a probe, which we never lend: lend again), or a
+                // backend that answered `Ready` early: look again.
+                _ => {}
             }
         }
     }
@@ -280,10 +301,22 @@ impl<T, B: Backend> BufferedReader<T, B> {
         }
         // SAFETY: we own the pending read.
         let n = unsafe { self.reader.raw().cancel_read() };
-        self.pending = false;
-        self.head = 0;
-        self.tail = n;
+        settle(&mut self.pending, &mut self.tail, self.capacity, n as isize);
         n
+    }
+
+    /// Ends a pending read unless the writer is copying into the buffer at this moment;
+    /// never waits. Returns whether no read is pending any more (its delivered elements, if
+    /// any, are buffered). A read left pending is ended by the next fill, `cancel` or drop.
+    pub fn try_cancel(&mut self) -> bool {
+        if !self.pending {
+            return true;
+        }
+        // SAFETY: we own the pending read.
+        match unsafe { self.reader.raw().try_cancel_read() } {
+            Some(n) => settle(&mut self.pending, &mut self.tail, self.capacity, n as isize),
+            None => false,
+        }
     }
 
     /// Lends the whole buffer if no read is pending (the buffer is then empty).
@@ -306,19 +339,23 @@ impl<T, B: Backend> BufferedReader<T, B> {
         self.pending = true;
         Ok(())
     }
+}
 
-    /// Takes the result of `read_amount` (a count or `CLOSED`) that ended the pending read.
-    fn finish(&mut self, amount: isize) -> Result<(), ReadError> {
-        debug_assert_ne!(amount, BLOCKED);
-        self.pending = false;
-        if amount == CLOSED {
-            return Err(ReadError::Closed);
-        }
-        // A count of 0 only answers a zero-capacity probe, which we never lend; count it
-        // anyway as "nothing yet" and lend again.
-        self.tail = amount as usize;
-        Ok(())
+/// Records the result of `read_amount` for a pending read: a count or `CLOSED` ends it (a
+/// count's elements are buffered from slot 0); `BLOCKED` leaves it pending. Returns whether
+/// the read ended. Called inside the wait's condition, so that the bookkeeping is done even
+/// if the wait unwinds after the count was taken.
+fn settle(pending: &mut bool, tail: &mut usize, capacity: usize, amount: isize) -> bool {
+    if amount == BLOCKED {
+        return false;
     }
+    *pending = false;
+    // `CLOSED` delivers nothing. A count is at most the capacity (commits are checked against
+    // it); checked again here because `buffer` trusts `tail`.
+    let n = usize::try_from(amount).unwrap_or(0);
+    assert!(n <= capacity, "a count of {n} for a buffer of {capacity}");
+    *tail = n;
+    true
 }
 
 impl<T, B: Backend> Drop for BufferedReader<T, B> {

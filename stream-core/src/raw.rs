@@ -464,6 +464,32 @@ impl<B: Backend> RawStream<B> {
         unsafe { self.end_read() }.unwrap_or(0)
     }
 
+    /// Cancels the pending read unless the writer is copying into the buffer right now:
+    /// returns the number of elements delivered (0 if the buffer was reclaimed untouched), or
+    /// `None`, changing nothing, while the writer holds the buffer (the read stays pending).
+    /// Never waits.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns a pending read.
+    pub unsafe fn try_cancel_read(&self) -> Option<usize> {
+        loop {
+            let s = self.load();
+            match phase(s) {
+                // SAFETY: phase DONE and we own the read, so `ready_size` is ours.
+                DONE => return Some(unsafe { self.take_count() }),
+                LENT => {
+                    if self.reclaim(s) {
+                        return Some(0);
+                    }
+                    // The writer took it, or returned and another state followed: look again.
+                }
+                WRITING => return None,
+                _ => unreachable!("try_cancel_read without a pending read (state {s:#x})"),
+            }
+        }
+    }
+
     /// LENT -> IDLE, then clears the buffer fields and releases READER_BUSY; fails if the
     /// writer took the buffer first.
     fn reclaim(&self, mut s: usize) -> bool {

@@ -60,7 +60,7 @@ use std::time::{Duration, Instant};
 #[cfg(feature = "futex")]
 pub use backend::futex::Futex;
 #[cfg(all(feature = "listener", not(stream_loom)))]
-pub use backend::listener::Listener;
+pub use backend::listener::{Listener, Registration as ListenerRegistration};
 #[cfg(any(feature = "spin", not(any(feature = "futex", feature = "listener"))))]
 pub use backend::spin::Spin;
 pub use spin_phase::{spin_until, SPIN_BUDGET};
@@ -97,7 +97,9 @@ pub trait Backend: Sized + Send + Sync + 'static {
 
 /// A backend that can also wake a [`Waker`](core::task::Waker).
 pub trait AsyncBackend: Backend {
-    /// What a pending poll keeps registered between polls. Dropping it unregisters.
+    /// What a pending poll keeps registered between polls. Dropping it unregisters. Use one
+    /// registration with one event only: it may hold an entry of the event it was first
+    /// polled with.
     type Registration: Default + Send + Unpin;
 
     /// Returns `Ready` once `cond` holds; otherwise registers `cx`'s waker (in

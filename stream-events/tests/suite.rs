@@ -204,7 +204,7 @@ mod listener_async {
     use std::sync::Arc;
     use std::task::{Context, Poll, Wake, Waker};
 
-    use stream_events::{Event, Listener};
+    use stream_events::{Event, Listener, ListenerRegistration};
 
     struct CountWake(std::sync::atomic::AtomicUsize);
     impl Wake for CountWake {
@@ -220,11 +220,11 @@ mod listener_async {
         let wake = Arc::new(CountWake(Default::default()));
         let waker = Waker::from(wake.clone());
         let mut cx = Context::from_waker(&waker);
-        let mut reg = None;
+        let mut reg = ListenerRegistration::default();
         assert!(ev
             .poll_until(&mut reg, || flag.load(Ordering::Acquire), &mut cx)
             .is_pending());
-        assert!(reg.is_some());
+        assert!(reg.is_registered());
         assert_eq!(wake.0.load(Ordering::SeqCst), 0);
         flag.store(true, Ordering::Release);
         ev.activate();
@@ -232,14 +232,14 @@ mod listener_async {
         assert!(ev
             .poll_until(&mut reg, || flag.load(Ordering::Acquire), &mut cx)
             .is_ready());
-        assert!(reg.is_none());
+        assert!(!reg.is_registered());
     }
 
     /// A future over `poll_until`, driven by a real blocking executor across threads.
     struct WaitFlag<'a> {
         ev: &'a Event<Listener>,
         flag: &'a AtomicBool,
-        reg: Option<event_listener::EventListener>,
+        reg: ListenerRegistration,
     }
     impl Future for WaitFlag<'_> {
         type Output = ();
@@ -263,7 +263,7 @@ mod listener_async {
                 block_on(WaitFlag {
                     ev: &ev,
                     flag: &flag,
-                    reg: None,
+                    reg: ListenerRegistration::default(),
                 });
             });
         }

@@ -21,7 +21,8 @@ use crate::{AsyncBackend, Backend};
 /// most once per event; it is owned by the `Event` and freed by its `Drop` when the stream
 /// header that holds the word is dropped. Blocking waits listen with a stack-allocated entry
 /// (`listener!`), so a wait allocates nothing; an async registration is a boxed listener that
-/// lives in the caller's future until it is woken or dropped.
+/// lives in the caller's [`Registration`] until it is woken or dropped. The first poll of an
+/// async wait spins first, backing off when spins miss ([`Registration`] says how).
 ///
 /// The list is behind the pointer, so C code that holds a stream made with this backend must
 /// use the library's exported event functions; it cannot interpret the word.
@@ -81,28 +82,37 @@ fn park_until(word: &Event, mut cond: impl FnMut() -> bool, deadline: Option<Ins
 }
 
 impl AsyncBackend for Listener {
-    type Registration = Option<EventListener>;
+    type Registration = Registration;
 
     fn poll_wait(
         word: &Event,
-        registration: &mut Option<EventListener>,
+        registration: &mut Registration,
         mut cond: impl FnMut() -> bool,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
-        // The first poll of a wait spins first, as a blocking wait does: a partner that answers
-        // within the budget costs no registration and no wake-up (see the crate docs).
-        if registration.is_none() && spin_until(&mut cond, None) {
-            return Poll::Ready(());
+        // The first poll of a wait spins first, as a blocking wait does, unless recent spins
+        // of this registration missed (see `Registration`).
+        if registration.listener.is_none() {
+            if registration.skip == 0 {
+                if spin_until(&mut cond, None) {
+                    registration.misses = 0;
+                    return Poll::Ready(());
+                }
+                registration.misses = registration.misses.saturating_add(1);
+                registration.skip = (1u8 << registration.misses.min(MAX_SKIP_SHIFT)) - 1;
+            } else {
+                registration.skip -= 1;
+            }
         }
         loop {
             if cond() {
-                *registration = None;
+                registration.listener = None;
                 return Poll::Ready(());
             }
-            match registration {
-                None => *registration = Some(word.listen()),
+            match &mut registration.listener {
+                None => registration.listener = Some(word.listen()),
                 Some(listener) => match Pin::new(listener).poll(cx) {
-                    Poll::Ready(()) => *registration = None,
+                    Poll::Ready(()) => registration.listener = None,
                     Poll::Pending => return Poll::Pending,
                 },
             }
@@ -110,10 +120,102 @@ impl AsyncBackend for Listener {
     }
 }
 
+impl Registration {
+    /// Whether an event-listener entry is registered (the last poll returned `Pending`).
+    pub fn is_registered(&self) -> bool {
+        self.listener.is_some()
+    }
+}
+
+/// At most `2^4 - 1 = 15` waits register without spinning after a run of missed spins.
+const MAX_SKIP_SHIFT: u8 = 4;
+
+/// What an async wait of the [`Listener`] backend keeps between polls: its event-listener
+/// entry while it is registered, and the spin history of the waits that used it.
+///
+/// The first poll of a wait spins for up to [`SPIN_BUDGET`](crate::SPIN_BUDGET) before it
+/// registers, so that a partner on another thread that answers within microseconds is caught
+/// without a wake-up. A spin that sees nothing is wasted time of the executor thread (always,
+/// when the partner runs on the same thread), so spins back off: after `k` misses in a row,
+/// the next `2^k - 1` waits (at most 15) register at once; a spin that succeeds resets the
+/// count. Keep one registration per event and per waiting operation (a stream's reader keeps
+/// one for *read ready*, its writer one for *write ready*): its entry listens to the event it
+/// was made for.
+#[derive(Debug, Default)]
+pub struct Registration {
+    listener: Option<EventListener>,
+    /// Spins in a row that saw nothing.
+    misses: u8,
+    /// Waits left that register without spinning.
+    skip: u8,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
     use std::time::Duration;
+
+    struct NoWake;
+    impl Wake for NoWake {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    /// A spin that sees nothing makes the next waits of the registration register at once,
+    /// for 1, 3, 7, then at most 15 waits; a spin that succeeds resets the back-off.
+    #[test]
+    fn async_spins_back_off_after_misses() {
+        let word = Listener::new_word();
+        let waker = Waker::from(Arc::new(NoWake));
+        let mut cx = Context::from_waker(&waker);
+        let mut reg = Registration::default();
+        let mut spins = 0u32;
+        let mut wait_that_misses = |reg: &mut Registration| {
+            let mut first_check = true;
+            // Counts the waits that spun: a spin calls the condition many times, a wait that
+            // registers at once calls it twice (before and after listening).
+            let mut calls = 0u32;
+            let poll = Listener::poll_wait(
+                &word,
+                reg,
+                || {
+                    calls += 1;
+                    first_check = false;
+                    false
+                },
+                &mut cx,
+            );
+            assert!(poll.is_pending());
+            assert!(!first_check);
+            if calls > 2 {
+                spins += 1;
+            }
+            // The partner acts: the wait ends.
+            assert!(Listener::poll_wait(&word, reg, || true, &mut cx).is_ready());
+            assert!(!reg.is_registered());
+        };
+        // Miss 1 -> skip 1; miss 2 -> skip 3; miss 3 -> skip 7: 3 spins in 1 + 1 + 1 + 3 + 1 + 7
+        // waits.
+        for _ in 0..14 {
+            wait_that_misses(&mut reg);
+        }
+        assert_eq!(spins, 3);
+        assert_eq!((reg.misses, reg.skip), (3, 0));
+        // A spin that succeeds resets the count.
+        let mut n = 0;
+        let ready = Listener::poll_wait(
+            &word,
+            &mut reg,
+            || {
+                n += 1;
+                n > 3
+            },
+            &mut cx,
+        );
+        assert!(ready.is_ready());
+        assert_eq!((reg.misses, reg.skip), (0, 0));
+    }
 
     /// The "check again" step: a change made after the caller's last check but before the
     /// listener was registered (simulated by the first call of `cond`, which changes the
