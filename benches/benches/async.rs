@@ -11,9 +11,9 @@
 //!   forth between two threads, each on its own `block_on`; a waiting side polls until the
 //!   counter holds its value. Rows: `listener` (the [`Event<Listener>`] streams use: spin,
 //!   then an event-listener entry) and `waker_slot` (one dedicated `AtomicWaker` per
-//!   direction, with the same spin first). In `async_wake_parked` the partner spins 40 µs
+//!   direction, spinning first on every wait). In `async_wake_parked` each side works 40 µs
 //!   before it answers, past the spin phase, so that every wait parks: the rows differ by the
-//!   cost of registering, parking and waking.
+//!   cost of registering, parking and waking (a round trip includes 80 µs of work).
 //! * `async_bulk_u8`: one iteration moves `NATIVE_STREAM_BENCH_BYTES` bytes (default 64 MiB)
 //!   of [`BytePattern`], checked by [`ByteCheck`]. Rows: `async_io` (the writer's
 //!   `AsyncWriteExt::write_all` of each pattern block, the reader's `AsyncReadExt::read` into
@@ -24,19 +24,17 @@
 //! Run: `cargo bench -p benches --bench async`.
 
 use std::future::Future;
-use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use benches::{
-    env_amount, two_threads, AlignedBlock, ByteCheck, BytePattern, BLOCK, DEFAULT_BULK_BYTES,
+    bulk_u8_stream, env_amount, two_threads, ByteCheck, BytePattern, BLOCK, DEFAULT_BULK_BYTES,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
 use futures::task::AtomicWaker;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use stream_async::{AsyncReader, AsyncWriter};
-use stream_core::{stream_with, ReadError};
 use stream_events::{spin_until, AsyncBackend, Event, Listener};
 
 /// How each thread runs its future.
@@ -259,7 +257,8 @@ async fn wait_for<W: Waiter>(waiter: &W, counter: &AtomicU32, value: u32) {
 }
 
 /// Times `iters` round trips of a counter between two threads, each on its own `block_on`;
-/// the partner answers after spinning `delay` (to force the waiter past its spin phase).
+/// each side works (spins) for `delay` before it answers, to force the other past its spin
+/// phase.
 fn wake_round_trips<W: Waiter>(iters: u64, delay: Duration) -> Duration {
     let counter = AtomicU32::new(0);
     let (to_partner, to_main) = (W::default(), W::default());
@@ -269,6 +268,7 @@ fn wake_round_trips<W: Waiter>(iters: u64, delay: Duration) -> Duration {
             futures_lite::future::block_on(async {
                 let start = gate.open();
                 for i in 0..iters {
+                    spin_for(delay);
                     // ORDERING: Release publishes the value to the partner's Acquire load.
                     counter.store(2 * i + 1, Ordering::Release);
                     to_partner.wake();
@@ -282,10 +282,7 @@ fn wake_round_trips<W: Waiter>(iters: u64, delay: Duration) -> Duration {
                 gate.open();
                 for i in 0..iters {
                     wait_for(&to_partner, &counter, 2 * i + 1).await;
-                    let until = Instant::now() + delay;
-                    while Instant::now() < until {
-                        std::hint::spin_loop();
-                    }
+                    spin_for(delay);
                     // ORDERING: Release publishes the value to the main side's Acquire load.
                     counter.store(2 * i + 2, Ordering::Release);
                     to_main.wake();
@@ -296,7 +293,18 @@ fn wake_round_trips<W: Waiter>(iters: u64, delay: Duration) -> Duration {
     elapsed
 }
 
-/// How long the partner of `async_wake_parked` waits before it answers: past the spin phase.
+/// Busy for `delay` (nothing when it is zero).
+fn spin_for(delay: Duration) {
+    if delay.is_zero() {
+        return;
+    }
+    let until = Instant::now() + delay;
+    while Instant::now() < until {
+        std::hint::spin_loop();
+    }
+}
+
+/// How long each side of `async_wake_parked` works before it answers: past the spin phase.
 const PARKED_DELAY: Duration = Duration::from_micros(40);
 
 fn async_wake(c: &mut Criterion) {
@@ -355,42 +363,6 @@ fn bulk_async_io(pattern: &BytePattern, total: u64) -> Duration {
     elapsed
 }
 
-fn bulk_blocking(pattern: &BytePattern, total: u64) -> Duration {
-    let (mut writer, mut reader) = stream_with::<u8, Listener>();
-    let mut buf = AlignedBlock::new();
-    let (elapsed, ()) = two_threads(
-        move |gate| {
-            let mut check = ByteCheck::new(pattern);
-            let start = gate.open();
-            loop {
-                let block: &mut [MaybeUninit<u8>] = buf.as_uninit_mut();
-                match reader.read(block) {
-                    Ok(n) => {
-                        // SAFETY: `read` initialised the first `n` bytes of the block.
-                        unsafe { buf.set_len(n) };
-                        check.check(buf.as_bytes());
-                    }
-                    Err(ReadError::Closed) => break,
-                    Err(e) => panic!("read failed: {e:?}"),
-                }
-            }
-            let elapsed = start.elapsed();
-            check.finish(total);
-            elapsed
-        },
-        move |gate| {
-            gate.open();
-            let mut offset = 0u64;
-            while offset < total {
-                let rest = pattern.rest_of_block(offset);
-                let want = rest.len().min((total - offset) as usize);
-                offset += writer.write_slice(&rest[..want]).unwrap() as u64;
-            }
-        },
-    );
-    elapsed
-}
-
 fn async_bulk_u8(c: &mut Criterion) {
     let bytes = env_amount("NATIVE_STREAM_BENCH_BYTES", DEFAULT_BULK_BYTES);
     let pattern = BytePattern::new();
@@ -402,7 +374,7 @@ fn async_bulk_u8(c: &mut Criterion) {
         b.iter_custom(|iters| bulk_async_io(pattern, iters * bytes))
     });
     group.bench_function("blocking", |b| {
-        b.iter_custom(|iters| bulk_blocking(pattern, iters * bytes))
+        b.iter_custom(|iters| bulk_u8_stream::<Listener>(pattern, iters * bytes))
     });
     group.finish();
 }

@@ -28,9 +28,9 @@ use std::mem::MaybeUninit;
 use std::time::{Duration, Instant};
 
 use benches::{
-    assume_init, copy_to_uninit, crossbeam_round_trips, env_amount, ping_pong, pop_spin, push_spin,
-    round_trips, two_threads, AlignedBlock, ByteCheck, BytePattern, RawSpin, U64Check, BLOCK,
-    DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, PAGE,
+    assume_init, bulk_u8_stream, copy_to_uninit, crossbeam_round_trips, env_amount, ping_pong,
+    pop_spin, push_spin, round_trips, two_threads, AlignedBlock, ByteCheck, BytePattern, RawSpin,
+    U64Check, BLOCK, DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, PAGE,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
 use rtrb::RingBuffer;
@@ -117,42 +117,6 @@ fn stream_round_trip(c: &mut Criterion) {
 
 // ---------------------------------------------------------------------------------------------
 // stream_bulk_u8
-
-fn bulk_u8_native<B: Backend>(pattern: &BytePattern, total: u64) -> Duration {
-    let (mut writer, mut reader) = stream_with::<u8, B>();
-    let mut buf = AlignedBlock::new();
-    let (elapsed, ()) = two_threads(
-        move |gate| {
-            let mut check = ByteCheck::new(pattern);
-            let start = gate.open();
-            loop {
-                match reader.read(buf.as_uninit_mut()) {
-                    Ok(n) => {
-                        // SAFETY: `read` initialised the first `n` bytes of the block.
-                        unsafe { buf.set_len(n) };
-                        check.check(buf.as_bytes());
-                    }
-                    Err(ReadError::Closed) => break,
-                    Err(e) => panic!("read failed: {e:?}"),
-                }
-            }
-            let elapsed = start.elapsed();
-            check.finish(total);
-            elapsed
-        },
-        move |gate| {
-            gate.open();
-            let mut offset = 0u64;
-            while offset < total {
-                let rest = pattern.rest_of_block(offset);
-                let want = rest.len().min((total - offset) as usize);
-                offset += writer.write_slice(&rest[..want]).unwrap() as u64;
-            }
-            // Dropping `writer` closes the stream: the reader's next read is `Closed`.
-        },
-    );
-    elapsed
-}
 
 fn bulk_u8_crossbeam(pattern: &BytePattern, total: u64) -> Duration {
     let (full_tx, full_rx) = crossbeam_channel::bounded::<AlignedBlock>(CROSSBEAM_POOL);
@@ -279,13 +243,13 @@ fn stream_bulk_u8(c: &mut Criterion) {
     // An iteration takes milliseconds to seconds: keep the iteration count per sample flat.
     group.sampling_mode(SamplingMode::Flat);
     group.bench_function("spin", |b| {
-        b.iter_custom(|iters| bulk_u8_native::<Spin>(pattern, iters * bytes))
+        b.iter_custom(|iters| bulk_u8_stream::<Spin>(pattern, iters * bytes))
     });
     group.bench_function("futex", |b| {
-        b.iter_custom(|iters| bulk_u8_native::<Futex>(pattern, iters * bytes))
+        b.iter_custom(|iters| bulk_u8_stream::<Futex>(pattern, iters * bytes))
     });
     group.bench_function("listener", |b| {
-        b.iter_custom(|iters| bulk_u8_native::<Listener>(pattern, iters * bytes))
+        b.iter_custom(|iters| bulk_u8_stream::<Listener>(pattern, iters * bytes))
     });
     group.bench_function("crossbeam_recycled", |b| {
         b.iter_custom(|iters| bulk_u8_crossbeam(pattern, iters * bytes))

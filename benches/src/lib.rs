@@ -408,6 +408,45 @@ pub fn round_trips(
     elapsed
 }
 
+/// Times the transfer of `total` bytes of `pattern` through a blocking stream with backend
+/// `B`: the timed thread lends one reused 64 KiB [`AlignedBlock`] and checks every chunk in
+/// place with [`ByteCheck`]; the partner `write_slice`s from the pattern into it.
+pub fn bulk_u8_stream<B: Backend>(pattern: &BytePattern, total: u64) -> Duration {
+    let (mut writer, mut reader) = stream_core::stream_with::<u8, B>();
+    let mut buf = AlignedBlock::new();
+    let (elapsed, ()) = two_threads(
+        move |gate| {
+            let mut check = ByteCheck::new(pattern);
+            let start = gate.open();
+            loop {
+                match reader.read(buf.as_uninit_mut()) {
+                    Ok(n) => {
+                        // SAFETY: `read` initialised the first `n` bytes of the block.
+                        unsafe { buf.set_len(n) };
+                        check.check(buf.as_bytes());
+                    }
+                    Err(stream_core::ReadError::Closed) => break,
+                    Err(e) => panic!("read failed: {e:?}"),
+                }
+            }
+            let elapsed = start.elapsed();
+            check.finish(total);
+            elapsed
+        },
+        move |gate| {
+            gate.open();
+            let mut offset = 0u64;
+            while offset < total {
+                let rest = pattern.rest_of_block(offset);
+                let want = rest.len().min((total - offset) as usize);
+                offset += writer.write_slice(&rest[..want]).unwrap() as u64;
+            }
+            // Dropping `writer` closes the stream: the reader's next read is `Closed`.
+        },
+    );
+    elapsed
+}
+
 /// Pushes `value` into an rtrb ring, spinning while the ring is full; gives up (returns
 /// `false`) if the consumer is gone.
 #[inline]

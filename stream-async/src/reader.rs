@@ -202,11 +202,9 @@ impl<T, B: AsyncBackend> Future for RecvFuture<'_, T, B> {
         if let Some(value) = reader.pop() {
             return Poll::Ready(Ok(value));
         }
-        match reader.poll_fill(cx) {
-            Poll::Ready(Ok(_)) => Poll::Ready(Ok(reader.pop().expect("a fill buffers elements"))),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        reader
+            .poll_fill(cx)
+            .map_ok(|_| reader.pop().expect("a fill buffers elements"))
     }
 }
 
@@ -232,13 +230,10 @@ impl<T, B: AsyncBackend> Future for ReadAppendFuture<'_, T, B> {
         if this.max == 0 {
             return Poll::Ready(Ok(0));
         }
-        match this.fill.reader.poll_fill(cx) {
-            Poll::Ready(Ok(_)) => {
-                Poll::Ready(Ok(this.fill.reader.inner.drain_into(this.vec, this.max)))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        let reader = &mut *this.fill.reader;
+        reader
+            .poll_fill(cx)
+            .map_ok(|_| reader.inner.drain_into(this.vec, this.max))
     }
 }
 

@@ -137,11 +137,9 @@ impl<T, B: AsyncBackend> Future for WriteFuture<'_, T, B> {
         if this.items.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        match this.writer.poll_loan(cx) {
-            Poll::Ready(Ok(loan)) => Poll::Ready(Ok(loan.move_from_vec(this.items))),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        this.writer
+            .poll_loan(cx)
+            .map_ok(|loan| loan.move_from_vec(this.items))
     }
 }
 
@@ -168,11 +166,9 @@ impl<T: Copy, B: AsyncBackend> Future for WriteSliceFuture<'_, T, B> {
         if this.items.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        match this.writer.poll_loan(cx) {
-            Poll::Ready(Ok(loan)) => Poll::Ready(Ok(loan.copy_from_slice(this.items))),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        this.writer
+            .poll_loan(cx)
+            .map_ok(|loan| loan.copy_from_slice(this.items))
     }
 }
 
@@ -245,11 +241,9 @@ impl<B: AsyncBackend> AsyncWrite for AsyncWriter<u8, B> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        match this.poll_loan(cx) {
-            Poll::Ready(Ok(loan)) => Poll::Ready(Ok(loan.copy_from_slice(buf))),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(io_error(e))),
-            Poll::Pending => Poll::Pending,
-        }
+        this.poll_loan(cx)
+            .map_ok(|loan| loan.copy_from_slice(buf))
+            .map_err(io_error)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

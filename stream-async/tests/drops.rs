@@ -256,7 +256,6 @@ fn write_futures_dropped_at_every_point() {
             let rt = Task::new();
             let wt = Task::new();
             let mut items = ledger.make(3);
-            let mut lent = false;
             let mut resolved = false;
             {
                 let lend = |r: &mut AsyncReader<Counted>| {
@@ -274,7 +273,6 @@ fn write_futures_dropped_at_every_point() {
                         }
                         if point >= 2 {
                             lend(&mut r);
-                            lent = true;
                             assert_eq!(wt.wakes(), 1);
                         }
                         if point >= 3 {
@@ -313,7 +311,6 @@ fn write_futures_dropped_at_every_point() {
                     }),
                 }
             }
-            let _ = lent;
             // Whatever was not sent is still with the writer's caller, in order.
             let mut got = Vec::new();
             r.cancel();
@@ -478,10 +475,16 @@ fn read_future_dropped_during_a_loan_does_not_wait() {
     let mut loan_future = w.loan();
     let loan = match t.poll(&mut loan_future) {
         Poll::Ready(Ok(loan)) => loan,
-        other => panic!("a lent buffer must be loaned at once: {:?}", other.is_ready()),
+        other => panic!(
+            "a lent buffer must be loaned at once: {:?}",
+            other.is_ready()
+        ),
     };
     drop(recv);
-    assert!(r.is_pending(), "the read stays pending while the loan is held");
+    assert!(
+        r.is_pending(),
+        "the read stays pending while the loan is held"
+    );
     assert_eq!(loan.fill_from_iter(ledger.make(2)), 2);
     let mut recv = r.recv();
     assert!(matches!(t.poll(&mut recv), Poll::Ready(Ok(c)) if c.id == 0));

@@ -435,16 +435,31 @@ impl<B: Backend> RawStream<B> {
     /// The caller owns a pending read.
     pub(crate) unsafe fn end_read(&self) -> Option<usize> {
         loop {
+            // SAFETY: forwarded from the caller.
+            match unsafe { self.try_end_read() } {
+                Ok(ended) => return ended,
+                Err(()) => self.read_ready.wait_until(|| phase(self.load()) != WRITING),
+            }
+        }
+    }
+
+    /// [`end_read`](Self::end_read) without the wait: `Err(())`, changing nothing, while the
+    /// writer holds the buffer.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns a pending read.
+    unsafe fn try_end_read(&self) -> Result<Option<usize>, ()> {
+        loop {
             let s = self.load();
             match phase(s) {
                 // SAFETY: phase DONE and we own the read, so `ready_size` is ours.
-                DONE => return Some(unsafe { self.take_count() }),
-                LENT => {
-                    if self.reclaim(s) {
-                        return None;
-                    }
-                }
-                WRITING => self.read_ready.wait_until(|| phase(self.load()) != WRITING),
+                DONE => return Ok(Some(unsafe { self.take_count() })),
+                // A failed reclaim means the writer took the buffer (or returned it and the
+                // state moved on): look again.
+                LENT if self.reclaim(s) => return Ok(None),
+                LENT => {}
+                WRITING => return Err(()),
                 _ => unreachable!("end_read without a pending read (state {s:#x})"),
             }
         }
@@ -473,21 +488,10 @@ impl<B: Backend> RawStream<B> {
     ///
     /// The caller owns a pending read.
     pub unsafe fn try_cancel_read(&self) -> Option<usize> {
-        loop {
-            let s = self.load();
-            match phase(s) {
-                // SAFETY: phase DONE and we own the read, so `ready_size` is ours.
-                DONE => return Some(unsafe { self.take_count() }),
-                LENT => {
-                    if self.reclaim(s) {
-                        return Some(0);
-                    }
-                    // The writer took it, or returned and another state followed: look again.
-                }
-                WRITING => return None,
-                _ => unreachable!("try_cancel_read without a pending read (state {s:#x})"),
-            }
-        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.try_end_read() }
+            .ok()
+            .map(|ended| ended.unwrap_or(0))
     }
 
     /// LENT -> IDLE, then clears the buffer fields and releases READER_BUSY; fails if the
