@@ -137,12 +137,14 @@ impl<B: Backend, X> Shared<B, X> {
         NonNull::from(Box::leak(shared))
     }
 
-    /// The stream header.
+    /// The stream header. (Not for a [`create_padded`](Self::create_padded) allocation: see
+    /// [`header_of`](Self::header_of).)
     pub fn header(&self) -> &RawStream<B> {
         &self.header
     }
 
-    /// The extra data.
+    /// The extra data. (Not for a [`create_padded`](Self::create_padded) allocation: see
+    /// [`extra_of`](Self::extra_of).)
     pub fn extra(&self) -> &X {
         &self.extra
     }
@@ -175,22 +177,31 @@ impl<B: Backend, X> Shared<B, X> {
         }
     }
 
-    /// Like [`create`](Self::create), for one-element futures: the same `Shared`, allocated
-    /// through the global allocator's plain path instead of its over-aligned one.
+    /// Like [`create`](Self::create), for one-element futures: the same header and `extra`,
+    /// allocated through the global allocator's plain path instead of its over-aligned one,
+    /// in a block no larger than needed.
     ///
     /// The header keeps its 64-byte alignment (the [`stream_abi::StreamHeader`] layout). The
-    /// block is asked for with the alignment `malloc` gives anyway (16 bytes), one header
-    /// alignment longer than `Self`, and the `Shared` is placed at the first 64-byte boundary
-    /// past its start; the word just before the header records that offset, for the free.
-    /// (glibc serves an over-aligned request by carving a larger chunk under the arena lock,
-    /// several times the cost of a plain `malloc`, and no thread cache.)
+    /// block is asked for with the alignment `malloc` gives anyway (16 bytes on
+    /// 64-bit targets), and the header is placed at the first 64-byte boundary in it; the block holds
+    /// the header and `extra` (not the tail padding of `Self`) plus at most 48 bytes before
+    /// the header. The offset of the header in the block is recorded for the free in the
+    /// header's own tail padding (the `StreamHeader` layout has a word after `state`), or,
+    /// where the header has none (loom models), in the word before the header. glibc serves
+    /// an over-aligned request by carving a larger chunk under the arena lock, with no thread
+    /// cache, several times the cost of a plain `malloc`; and a small block (up to 120
+    /// bytes: a future of a `u64`) is freed from another thread without the arena lock.
     ///
-    /// Release the handles with [`release_reader_padded`](Self::release_reader_padded) and
+    /// The block does not hold a whole `Self`: never make a `&Shared` of it (no
+    /// [`header`](Self::header), [`extra`](Self::extra)); use
+    /// [`header_of`](Self::header_of) and [`extra_of`](Self::extra_of). Release the handles
+    /// with [`release_reader_padded`](Self::release_reader_padded) and
     /// [`release_writer_padded`](Self::release_writer_padded), or free it with
     /// [`free_padded`](Self::free_padded); never with the functions for `create`.
     pub fn create_padded(extra: X) -> NonNull<Self> {
         const {
             assert!(PLAIN_ALIGN >= core::mem::size_of::<usize>());
+            assert!(PLAIN_ALIGN.is_power_of_two());
             assert!(core::mem::align_of::<Self>() > PLAIN_ALIGN);
         }
         let layout = Self::padded_layout();
@@ -200,29 +211,86 @@ impl<B: Backend, X> Shared<B, X> {
             std::alloc::handle_alloc_error(layout);
         }
         // Only the address is used (no pointer is made from an integer): the distance to the
-        // next boundary of the header's alignment, past the start. The block is
-        // `PLAIN_ALIGN`-aligned, so the offset is a multiple of it, at least one word and at
-        // most one header alignment.
+        // next boundary of the header's alignment. The block is `PLAIN_ALIGN`-aligned, so the
+        // offset is a multiple of it, below the alignment; with the offset word before the
+        // header, it must be at least a word, so 0 becomes one alignment.
         let align = core::mem::align_of::<Self>();
-        let offset = align - (base as usize & (align - 1));
-        // SAFETY: `offset + size_of::<Self>() <= layout.size()`, so the `Shared` lies in the
-        // block and is aligned; the offset word before it lies in the padding (`offset` is at
-        // least a word) and is aligned (the header's alignment is a multiple of a word's).
+        let mut offset = (align - (base as usize & (align - 1))) & (align - 1);
+        if !Self::TAIL_WORD && offset == 0 {
+            offset = align;
+        }
+        // SAFETY: `offset + offset_of!(Self, extra) + size_of::<X>() <= layout.size()`
+        // (`padded_layout` adds the largest offset), so the header and `extra` lie in the
+        // block and are aligned (the header at an alignment boundary, `extra` at its offset in
+        // `Self`); the offset word lies in the header's tail padding, or in the block before
+        // the header (`offset` is then at least a word), and is aligned (a word's alignment
+        // divides the header's, and the tail word's offset is a multiple of it).
         unsafe {
             let this = base.add(offset).cast::<Self>();
-            this.write(Self {
-                header: RawStream::new(),
-                extra,
-            });
-            this.cast::<usize>().sub(1).write(offset);
+            core::ptr::addr_of_mut!((*this).header).write(RawStream::new());
+            core::ptr::addr_of_mut!((*this).extra).write(extra);
+            Self::offset_word(this).write(offset);
             NonNull::new_unchecked(this)
+        }
+    }
+
+    /// Whether the header has a word of tail padding after `state` (its last field) to record
+    /// the offset of a padded allocation in.
+    const TAIL_WORD: bool = core::mem::offset_of!(RawStream<B>, state)
+        + 2 * core::mem::size_of::<usize>()
+        <= core::mem::size_of::<RawStream<B>>();
+
+    /// The word that records where the header is in a padded block.
+    ///
+    /// # Safety
+    ///
+    /// `this` is the `Shared` of a block from [`create_padded`](Self::create_padded).
+    unsafe fn offset_word(this: *mut Self) -> *mut usize {
+        let header = this.cast::<u8>();
+        // SAFETY: by the caller, both places are in the block (see `create_padded`).
+        unsafe {
+            if Self::TAIL_WORD {
+                header
+                    .add(core::mem::offset_of!(RawStream<B>, state) + core::mem::size_of::<usize>())
+                    .cast::<usize>()
+            } else {
+                header.cast::<usize>().sub(1)
+            }
         }
     }
 
     /// The block of [`create_padded`](Self::create_padded).
     fn padded_layout() -> std::alloc::Layout {
-        let size = core::mem::size_of::<Self>() + core::mem::align_of::<Self>();
+        let align = core::mem::align_of::<Self>();
+        let largest_offset = if Self::TAIL_WORD {
+            align - PLAIN_ALIGN
+        } else {
+            align
+        };
+        let size = largest_offset + core::mem::offset_of!(Self, extra) + core::mem::size_of::<X>();
         std::alloc::Layout::from_size_align(size, PLAIN_ALIGN).expect("future too large")
+    }
+
+    /// The header of `this`, for a [`create_padded`](Self::create_padded) allocation (which
+    /// must not be referenced as a whole `Shared`).
+    ///
+    /// # Safety
+    ///
+    /// `this` came from `create` or `create_padded` and stays alive for `'a`.
+    pub unsafe fn header_of<'a>(this: NonNull<Self>) -> &'a RawStream<B> {
+        // SAFETY: by the caller, the header is alive for 'a; the place projection makes no
+        // reference to the whole `Shared`.
+        unsafe { &(*this.as_ptr()).header }
+    }
+
+    /// The extra data of `this`, for a [`create_padded`](Self::create_padded) allocation.
+    ///
+    /// # Safety
+    ///
+    /// As for [`header_of`](Self::header_of).
+    pub unsafe fn extra_of<'a>(this: NonNull<Self>) -> &'a X {
+        // SAFETY: as in `header_of`.
+        unsafe { &(*this.as_ptr()).extra }
     }
 
     /// [`RawStream::deliver_and_close`] for a one-element future that also
@@ -255,7 +323,7 @@ impl<B: Backend, X> Shared<B, X> {
     ) -> Result<bool, StartWriteError> {
         // SAFETY: the caller's writer handle keeps the allocation alive until the CAS below
         // releases it; `header` is not used after a releasing CAS.
-        let header = unsafe { &this.as_ref().header };
+        let header = unsafe { Self::header_of(this) };
         // SAFETY: outside DONE `ready_size` is the writer's, and we are the only writer.
         unsafe { header.ready_size.with_mut(|p| *p = count as isize) };
         let mut s = header.load();
@@ -1213,8 +1281,9 @@ impl<B: Backend> RawStream<B> {
 #[must_use]
 unsafe fn release<B: Backend, X>(this: NonNull<Shared<B, X>>, one: usize) -> bool {
     let shift = one.trailing_zeros();
-    // SAFETY: our handle keeps the header alive until our decrement below.
-    let header = unsafe { &this.as_ref().header };
+    // SAFETY: our handle keeps the header alive until our decrement below. (No reference to
+    // the whole `Shared`: a padded block does not hold one.)
+    let header = unsafe { Shared::header_of(this) };
     // A Relaxed load here let the last writer see a stale WRITING and "return" a buffer that
     // another handle had already committed (found by loom at three preemptions).
     // ORDERING: Acquire pairs with the Release decrements of the other handles of our end:
@@ -1288,19 +1357,21 @@ fn check_unshared<B: Backend>(header: &mut RawStream<B>) {
 /// from `Shared::create_padded`.
 unsafe fn free_padded<B: Backend, X>(this: NonNull<Shared<B, X>>) {
     let layout = Shared::<B, X>::padded_layout();
-    // SAFETY: `create_padded` stored the header's offset in the allocation in the word just
-    // before the header (inside the padding, aligned because the header is).
-    let offset = unsafe { this.as_ptr().cast::<usize>().sub(1).read() };
-    // SAFETY: `this` is `offset` bytes into the allocation, so the start is in bounds, with the
-    // allocation's provenance.
-    let base = unsafe { this.as_ptr().cast::<u8>().sub(offset) };
+    let this = this.as_ptr();
+    // SAFETY: `create_padded` recorded the header's offset in the block in this word.
+    let offset = unsafe { Shared::offset_word(this).read() };
+    // SAFETY: `this` is `offset` bytes into the block, so the start is in bounds, with the
+    // block's provenance.
+    let base = unsafe { this.cast::<u8>().sub(offset) };
     #[cfg(stream_loom)]
     // SAFETY: by the caller, nothing else refers to the allocation any more.
-    check_unshared(unsafe { &mut (*this.as_ptr()).header });
-    // SAFETY: by the caller, the `Shared` is ours alone and initialised (by `create_padded`),
-    // and dropped once, here; then the block goes back with the layout it was allocated with.
+    check_unshared(unsafe { &mut (*this).header });
+    // SAFETY: by the caller, header and `extra` are ours alone and initialised (by
+    // `create_padded`), and dropped once, here, field by field (the block holds no whole
+    // `Shared`); then the block goes back with the layout it was allocated with.
     unsafe {
-        core::ptr::drop_in_place(this.as_ptr());
+        core::ptr::drop_in_place(core::ptr::addr_of_mut!((*this).header));
+        core::ptr::drop_in_place(core::ptr::addr_of_mut!((*this).extra));
         dealloc(base, layout);
     }
 }

@@ -33,9 +33,12 @@
 //! `LENT` with the reader end busy, before either handle exists (`RawStream::lend_unshared`).
 //! The allocation is `Shared::create_padded`: the header keeps the 64-byte alignment of the
 //! `StreamHeader` layout, but the block comes from the allocator's plain `malloc` path (asked
-//! with 16-byte alignment, one cache line longer, the header placed at the first 64-byte
-//! boundary inside): glibc's over-aligned path was about 800 of the 1000 instructions of a
-//! create-write-read cycle.
+//! with 16-byte alignment, at most 48 bytes longer than header and slot, the header placed at
+//! the first 64-byte boundary inside, its offset kept in the header's tail padding). glibc's
+//! over-aligned path was about 800 of the 1000 instructions of a create-write-read cycle, and
+//! a block of up to 120 bytes (a future of a `u64`) is freed from another thread without
+//! taking the arena lock: a future made on one thread and read on another used to contend
+//! for it (and sleep in `futex` on it).
 //!
 //! The writer writes the value into the slot and moves `LENT -> DONE | WRITER_CLOSED` in one
 //! compare-and-swap (`Shared::deliver_future`); if that fails because the reader closed, the
@@ -242,12 +245,12 @@ pub fn future<T>() -> (
 /// ```
 pub fn future_with<T, B: Backend>() -> (FutureWriter<T, B>, FutureReader<T, B>) {
     let shared = Shared::<B, Slot<T>>::create_padded(UnsafeCell::new(MaybeUninit::uninit()));
-    // SAFETY: just created; nothing else refers to it yet.
-    let s = unsafe { shared.as_ref() };
-    let slot = s.extra().with_mut(|p| p.cast());
+    // SAFETY: just created (with `create_padded`); nothing else refers to it yet.
+    let (header, slot) = unsafe { (Shared::header_of(shared), Shared::extra_of(shared)) };
+    let slot = slot.with_mut(|p| p.cast());
     // SAFETY: the slot lives in the allocation, which outlives the read; the handles are not
     // shared yet. The address is only recorded: the slot itself is accessed through its cell.
-    unsafe { s.header().lend_unshared(slot, 1) };
+    unsafe { header.lend_unshared(slot, 1) };
     (
         FutureWriter {
             shared,
@@ -261,9 +264,14 @@ pub fn future_with<T, B: Backend>() -> (FutureWriter<T, B>, FutureReader<T, B>) 
 }
 
 impl<T, B: Backend> FutureWriter<T, B> {
-    fn shared(&self) -> &Shared<B, Slot<T>> {
-        // SAFETY: our handle keeps the allocation alive.
-        unsafe { self.shared.as_ref() }
+    fn header(&self) -> &RawStream<B> {
+        // SAFETY: our handle keeps the allocation (from `create_padded`) alive.
+        unsafe { Shared::header_of(self.shared) }
+    }
+
+    fn slot(&self) -> &Slot<T> {
+        // SAFETY: our handle keeps the allocation (from `create_padded`) alive.
+        unsafe { Shared::extra_of(self.shared) }
     }
 
     /// Writes the value and closes the future. Never blocks.
@@ -284,11 +292,10 @@ impl<T, B: Backend> FutureWriter<T, B> {
         // The handle is released below, by the delivery itself or explicitly: no `Drop`.
         let this = ManuallyDrop::new(self);
         let ptr = this.shared;
-        let shared = this.shared();
         // SAFETY: until the delivery succeeds the slot is ours: the reader reads it only after
         // seeing DONE, and we are the only writer (this handle is not clonable and `write`
         // consumes it).
-        shared.extra().with_mut(|p| unsafe { (*p).write(value) });
+        this.slot().with_mut(|p| unsafe { (*p).write(value) });
         // SAFETY: the only writer, one element written into the one-element slot, which the
         // reader never reads unless the delivery succeeds; the reader frees the allocation
         // with `free_padded` when the delivery releases our handle.
@@ -299,7 +306,7 @@ impl<T, B: Backend> FutureWriter<T, B> {
             Ok(false) => Ok(()),
             // SAFETY: the delivery failed, so the slot was never read: the value is still ours.
             Err(_) => Err(WriteError(
-                shared.extra().with(|p| unsafe { (*p).assume_init_read() }),
+                this.slot().with(|p| unsafe { (*p).assume_init_read() }),
             )),
         };
         // SAFETY: our handle, released once (`Drop` does not run); no write is in progress.
@@ -309,7 +316,7 @@ impl<T, B: Backend> FutureWriter<T, B> {
 
     /// Whether the reader is gone (a write would fail).
     pub fn is_closed(&self) -> bool {
-        self.shared().header().is_read_closed()
+        self.header().is_read_closed()
     }
 }
 
@@ -323,9 +330,14 @@ impl<T, B: Backend> Drop for FutureWriter<T, B> {
 }
 
 impl<T, B: Backend> FutureReader<T, B> {
-    fn shared(&self) -> &Shared<B, Slot<T>> {
-        // SAFETY: our handle keeps the allocation alive.
-        unsafe { self.shared.as_ref() }
+    fn header(&self) -> &RawStream<B> {
+        // SAFETY: our handle keeps the allocation (from `create_padded`) alive.
+        unsafe { Shared::header_of(self.shared) }
+    }
+
+    fn slot(&self) -> &Slot<T> {
+        // SAFETY: our handle keeps the allocation (from `create_padded`) alive.
+        unsafe { Shared::extra_of(self.shared) }
     }
 
     /// Blocks until the value is written and returns it.
@@ -334,17 +346,14 @@ impl<T, B: Backend> FutureReader<T, B> {
     ///
     /// [`ReadError`] when the writer was dropped without writing.
     pub fn read(mut self) -> Result<T, ReadError> {
-        if self.shared().header().future_writer_released() == Some(true) {
+        if self.header().future_writer_released() == Some(true) {
             // The fast path: delivered, and the writer released its handle with it. Nobody
             // else uses the allocation any more: move the value out and free it.
             let this = ManuallyDrop::new(self);
             // SAFETY: DONE: the writer wrote the slot before its Release delivery, which the
             // check above acquired; the value was not taken (phase DONE), and is moved out
             // once: the allocation is freed next and `Drop` does not run.
-            let value = this
-                .shared()
-                .extra()
-                .with(|p| unsafe { (*p).assume_init_read() });
+            let value = this.slot().with(|p| unsafe { (*p).assume_init_read() });
             // SAFETY: the writer is gone (its uses happen before our Acquire check) and ours
             // is the last handle, not used after this; the allocation came from
             // `create_padded`.
@@ -429,15 +438,14 @@ impl<T, B: Backend> FutureReader<T, B> {
 
     /// Whether the value can be read now or the future is closed (a read would not block).
     pub fn is_ready(&self) -> bool {
-        let header = self.shared().header();
+        let header = self.header();
         !header.is_read_pending() || header.is_write_closed()
     }
 
     /// The value, or `Err(true)` when closed without one, `Err(false)` when `wait` ended
     /// first.
     fn read_inner(&mut self, wait: Wait<'_, '_, B>) -> Result<T, bool> {
-        let shared = self.shared();
-        let header = shared.header();
+        let header = self.header();
         if !header.is_read_pending() {
             // The value was taken already (or the slot reclaimed at close).
             return Err(true);
@@ -471,7 +479,7 @@ impl<T, B: Backend> FutureReader<T, B> {
                 // SAFETY: `read_amount` took the count of 1 (DONE -> IDLE): the writer wrote
                 // the slot before its Release delivery, which we acquired; we move the value
                 // out exactly once (the read has ended, so no later read or drop takes it).
-                Ok(shared.extra().with(|p| unsafe { (*p).assume_init_read() }))
+                Ok(self.slot().with(|p| unsafe { (*p).assume_init_read() }))
             }
             CLOSED => Err(true),
             _ => {
@@ -486,8 +494,7 @@ impl<T, B: Backend> Drop for FutureReader<T, B> {
     /// Releases the reader: the writer's write fails from now on (giving the value back); a
     /// value already written and not read is dropped here.
     fn drop(&mut self) {
-        let shared = self.shared();
-        let header = shared.header();
+        let header = self.header();
         let mut writer_released = header.future_writer_released();
         if writer_released.is_none() && header.is_read_pending() {
             header.close_read();
@@ -495,9 +502,7 @@ impl<T, B: Backend> Drop for FutureReader<T, B> {
             // the cancel either reclaims the slot (0) or takes the delivered value (1).
             if unsafe { header.cancel_read() } == 1 {
                 // SAFETY: delivered and never read: ours to drop, once.
-                shared
-                    .extra()
-                    .with_mut(|p| unsafe { (*p).assume_init_drop() });
+                self.slot().with_mut(|p| unsafe { (*p).assume_init_drop() });
             }
             // The writer may have delivered (and released its handle) before our close.
             // `cancel_read` took the value, so this reports it taken.
@@ -508,9 +513,7 @@ impl<T, B: Backend> Drop for FutureReader<T, B> {
                 if untaken {
                     // SAFETY: delivered (the check acquired the writer's Release) and never
                     // read: ours to drop, once (the allocation is freed next).
-                    shared
-                        .extra()
-                        .with_mut(|p| unsafe { (*p).assume_init_drop() });
+                    self.slot().with_mut(|p| unsafe { (*p).assume_init_drop() });
                 }
                 // SAFETY: the writer released its handle in its delivery, which happens
                 // before our check; ours is the last handle, not used after this; the
@@ -527,7 +530,7 @@ impl<T, B: Backend> Drop for FutureReader<T, B> {
 impl<T, B: Backend> fmt::Debug for FutureWriter<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FutureWriter")
-            .field("header", self.shared().header())
+            .field("header", self.header())
             .finish()
     }
 }
@@ -535,7 +538,7 @@ impl<T, B: Backend> fmt::Debug for FutureWriter<T, B> {
 impl<T, B: Backend> fmt::Debug for FutureReader<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FutureReader")
-            .field("header", self.shared().header())
+            .field("header", self.header())
             .finish()
     }
 }
@@ -548,6 +551,6 @@ impl<T, B: Backend> FutureReader<T, B> {
     /// waits in one of its own reads (see the crate docs, "Implementation notes"): wait for
     /// the value through this handle, not on the event.
     pub fn raw(&self) -> &RawStream<B> {
-        self.shared().header()
+        self.header()
     }
 }
