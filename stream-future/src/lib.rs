@@ -243,6 +243,7 @@ pub fn future<T>() -> (
 /// drop(writer);
 /// assert_eq!(reader.read(), Err(stream_future::ReadError));
 /// ```
+#[inline]
 pub fn future_with<T, B: Backend>() -> (FutureWriter<T, B>, FutureReader<T, B>) {
     let shared = Shared::<B, Slot<T>>::create_padded(UnsafeCell::new(MaybeUninit::uninit()));
     // SAFETY: just created (with `create_padded`); nothing else refers to it yet.
@@ -288,6 +289,7 @@ impl<T, B: Backend> FutureWriter<T, B> {
     /// let back = writer.write(vec![1, 2]).unwrap_err().into_inner();
     /// assert_eq!(back, [1, 2]);
     /// ```
+    #[inline]
     pub fn write(self, value: T) -> Result<(), WriteError<T>> {
         // The handle is released below, by the delivery itself or explicitly: no `Drop`.
         let this = ManuallyDrop::new(self);
@@ -299,19 +301,25 @@ impl<T, B: Backend> FutureWriter<T, B> {
         // SAFETY: the only writer, one element written into the one-element slot, which the
         // reader never reads unless the delivery succeeds; the reader frees the allocation
         // with `free_padded` when the delivery releases our handle.
-        let result = match unsafe { Shared::deliver_future(ptr, 1) } {
+        match unsafe { Shared::deliver_future(ptr, 1) } {
             // Delivered and released: the reader may already have freed the allocation, so
             // nothing of it is touched again.
-            Ok(true) => return Ok(()),
-            Ok(false) => Ok(()),
-            // SAFETY: the delivery failed, so the slot was never read: the value is still ours.
-            Err(_) => Err(WriteError(
-                this.slot().with(|p| unsafe { (*p).assume_init_read() }),
-            )),
-        };
-        // SAFETY: our handle, released once (`Drop` does not run); no write is in progress.
-        unsafe { Shared::release_writer_padded(ptr) };
-        result
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                // SAFETY: our handle, released once (`Drop` does not run); no write is in
+                // progress.
+                unsafe { release_writer(ptr) };
+                Ok(())
+            }
+            Err(_) => {
+                // SAFETY: the delivery failed, so the slot was never read: the value is still
+                // ours.
+                let value = this.slot().with(|p| unsafe { (*p).assume_init_read() });
+                // SAFETY: as above.
+                unsafe { release_writer(ptr) };
+                Err(WriteError(value))
+            }
+        }
     }
 
     /// Whether the reader is gone (a write would fail).
@@ -323,10 +331,21 @@ impl<T, B: Backend> FutureWriter<T, B> {
 impl<T, B: Backend> Drop for FutureWriter<T, B> {
     /// Releases the writer; without a write, the reader sees the future closed.
     fn drop(&mut self) {
-        // SAFETY: our handle, released once; no write of ours is in progress; the allocation
-        // came from `create_padded`.
-        unsafe { Shared::release_writer_padded(self.shared) };
+        // SAFETY: our handle, released once; no write of ours is in progress.
+        unsafe { release_writer(self.shared) };
     }
+}
+
+/// Releases a writer handle (out of line: not on the fast path of `write`).
+///
+/// # Safety
+///
+/// The caller gives up its writer handle of `shared`, which came from `future_with`
+/// (`create_padded`), and has no write in progress.
+#[inline(never)]
+unsafe fn release_writer<T, B: Backend>(shared: NonNull<Shared<B, Slot<T>>>) {
+    // SAFETY: forwarded from the caller.
+    unsafe { Shared::release_writer_padded(shared) };
 }
 
 impl<T, B: Backend> FutureReader<T, B> {
@@ -345,7 +364,8 @@ impl<T, B: Backend> FutureReader<T, B> {
     /// # Errors
     ///
     /// [`ReadError`] when the writer was dropped without writing.
-    pub fn read(mut self) -> Result<T, ReadError> {
+    #[inline]
+    pub fn read(self) -> Result<T, ReadError> {
         if self.header().future_writer_released() == Some(true) {
             // The fast path: delivered, and the writer released its handle with it. Nobody
             // else uses the allocation any more: move the value out and free it.
@@ -360,6 +380,13 @@ impl<T, B: Backend> FutureReader<T, B> {
             unsafe { Shared::free_padded(this.shared) };
             return Ok(value);
         }
+        self.read_blocking()
+    }
+
+    /// `read` when the fast path does not apply: kept out of line so that the fast path
+    /// inlines into the caller.
+    #[inline(never)]
+    fn read_blocking(mut self) -> Result<T, ReadError> {
         self.read_inner(Wait::Block).map_err(|_| ReadError)
     }
 
