@@ -14,8 +14,13 @@
 //!   pair, sends `i` and pushes the receiver into a pre-allocated 64-slot rtrb ring; the timed
 //!   thread pops each receiver, receives from it and asserts `i`. An iteration is one item;
 //!   both sides spin on the ring (only), so the row measures creation, sending, receiving an
-//!   arrived value and freeing on the other thread. Floor `queue_only`: the `u64`s themselves
-//!   through the same ring.
+//!   arrived value and freeing on the other thread. Every row does the same work on each side
+//!   (the partner allocates and sends, the timed thread receives and frees), and the timed
+//!   loop runs at the pace of the slower side. The free on the other thread is part of what
+//!   is measured: with glibc, a block freed away from the thread that allocated it goes to
+//!   that thread's arena, lock-free for small blocks (up to 120 bytes) and under the arena
+//!   lock, which the allocating thread takes too, for larger ones. Floor `queue_only`: the
+//!   `u64`s themselves through the same ring.
 //! * `reader_waiting`: the receiver is already blocked in its receive when the value arrives.
 //!   An iteration is one round trip that wakes a waiting receiver twice. Before the gate the
 //!   partner holds the receiver of a first request; each round, the timed thread creates the

@@ -88,6 +88,8 @@
 //! | 3    | `READER_CLOSED` | reader end closed (sticky)                                  |
 //! | 4    | `WRITER_BUSY`   | a write is in progress (waiting for, or holding, a buffer)  |
 //! | 5    | `READER_BUSY`   | a read is in progress (from before the lend to its end)     |
+//! | 6    | `FUTURE_READER_WAITS` | futures only: the reader may wait on *read ready* (sticky) |
+//! | 7    | `FUTURE_WRITER_GONE`  | futures only: the writer delivered and released its handle in one CAS; the reader frees |
 //!
 //! Who owns what in each phase:
 //!

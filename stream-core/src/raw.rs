@@ -21,6 +21,13 @@ use crate::state::{
 };
 use crate::sync::{ord, AtomicUsize, Ordering, UnsafeCell};
 
+// loom's allocation functions track leaks: a model that leaves a future's allocation behind
+// fails.
+#[cfg(stream_loom)]
+use loom::alloc::{alloc, dealloc};
+#[cfg(not(stream_loom))]
+use std::alloc::{alloc, dealloc};
+
 /// The shared header of a stream: the [`stream_abi::StreamHeader`] layout, interpreted by
 /// backend `B`.
 ///
@@ -97,6 +104,19 @@ impl Wait {
     }
 }
 
+/// Future only (state bit): the reader may be waiting on *read ready*
+/// ([`RawStream::announce_future_wait`]). Set by the reader only; sticky.
+const FUTURE_READER_WAITS: usize = 1 << 6;
+
+/// Future only (state bit): the writer delivered and released its handle in the same CAS
+/// ([`Shared::deliver_future`]) without decrementing `active_instances`; it touches the
+/// header no more, and the reader frees the allocation. Set with DONE; sticky.
+const FUTURE_WRITER_GONE: usize = 1 << 7;
+
+/// The alignment that [`Shared::create_padded`] asks of the global allocator: what `malloc`
+/// gives on the usual 64-bit targets, so that the request takes the allocator's plain path.
+const PLAIN_ALIGN: usize = 16;
+
 /// A stream header followed, in the same allocation, by `extra` (for example the slot of a
 /// one-element future). [`RawStream::create_stream`] is `Shared<B, ()>`.
 #[repr(C)]
@@ -117,12 +137,14 @@ impl<B: Backend, X> Shared<B, X> {
         NonNull::from(Box::leak(shared))
     }
 
-    /// The stream header.
+    /// The stream header. (Not for a [`create_padded`](Self::create_padded) allocation: see
+    /// [`header_of`](Self::header_of).)
     pub fn header(&self) -> &RawStream<B> {
         &self.header
     }
 
-    /// The extra data.
+    /// The extra data. (Not for a [`create_padded`](Self::create_padded) allocation: see
+    /// [`extra_of`](Self::extra_of).)
     pub fn extra(&self) -> &X {
         &self.extra
     }
@@ -133,8 +155,12 @@ impl<B: Backend, X> Shared<B, X> {
     ///
     /// As for [`RawStream::release_reader`]; `this` came from [`Shared::create`].
     pub unsafe fn release_reader(this: NonNull<Self>) {
-        // SAFETY: forwarded from the caller.
-        unsafe { release(this, ACTIVE_READER_ONE) }
+        // SAFETY: forwarded from the caller; the last handle frees the `Box` of `create`.
+        unsafe {
+            if release(this, ACTIVE_READER_ONE) {
+                free(this);
+            }
+        }
     }
 
     /// Releases one writer handle: see [`RawStream::release_writer`].
@@ -143,8 +169,245 @@ impl<B: Backend, X> Shared<B, X> {
     ///
     /// As for [`RawStream::release_writer`]; `this` came from [`Shared::create`].
     pub unsafe fn release_writer(this: NonNull<Self>) {
+        // SAFETY: forwarded from the caller; the last handle frees the `Box` of `create`.
+        unsafe {
+            if release(this, ACTIVE_WRITER_ONE) {
+                free(this);
+            }
+        }
+    }
+
+    /// Like [`create`](Self::create), for one-element futures: the same header and `extra`,
+    /// allocated through the global allocator's plain path instead of its over-aligned one,
+    /// in a block no larger than needed.
+    ///
+    /// The header keeps its 64-byte alignment (the [`stream_abi::StreamHeader`] layout). The
+    /// block is asked for with the alignment `malloc` gives anyway (16 bytes on
+    /// 64-bit targets), and the header is placed at the first 64-byte boundary in it; the block holds
+    /// the header and `extra` (not the tail padding of `Self`) plus at most 48 bytes before
+    /// the header. The offset of the header in the block is recorded for the free in the
+    /// header's own tail padding (the `StreamHeader` layout has a word after `state`), or,
+    /// where the header has none (loom models), in the word before the header. glibc serves
+    /// an over-aligned request by carving a larger chunk under the arena lock, with no thread
+    /// cache, several times the cost of a plain `malloc`; and a small block (up to 120
+    /// bytes: a future of a `u64`) is freed from another thread without the arena lock.
+    ///
+    /// The block does not hold a whole `Self`: never make a `&Shared` of it (no
+    /// [`header`](Self::header), [`extra`](Self::extra)); use
+    /// [`header_of`](Self::header_of) and [`extra_of`](Self::extra_of). Release the handles
+    /// with [`release_reader_padded`](Self::release_reader_padded) and
+    /// [`release_writer_padded`](Self::release_writer_padded), or free it with
+    /// [`free_padded`](Self::free_padded); never with the functions for `create`.
+    pub fn create_padded(extra: X) -> NonNull<Self> {
+        const {
+            assert!(PLAIN_ALIGN >= core::mem::size_of::<usize>());
+            assert!(PLAIN_ALIGN.is_power_of_two());
+            assert!(core::mem::align_of::<Self>() > PLAIN_ALIGN);
+        }
+        let layout = Self::padded_layout();
+        // SAFETY: the layout's size is not zero: it holds a header.
+        let base = unsafe { alloc(layout) };
+        if base.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // Only the address is used (no pointer is made from an integer): the distance to the
+        // next boundary of the header's alignment. The block is `PLAIN_ALIGN`-aligned, so the
+        // offset is a multiple of it, below the alignment; with the offset word before the
+        // header, it must be at least a word, so 0 becomes one alignment.
+        let align = core::mem::align_of::<Self>();
+        let mut offset = (align - (base as usize & (align - 1))) & (align - 1);
+        if !Self::TAIL_WORD && offset == 0 {
+            offset = align;
+        }
+        // SAFETY: `offset + offset_of!(Self, extra) + size_of::<X>() <= layout.size()`
+        // (`padded_layout` adds the largest offset), so the header and `extra` lie in the
+        // block and are aligned (the header at an alignment boundary, `extra` at its offset in
+        // `Self`); the offset word lies in the header's tail padding, or in the block before
+        // the header (`offset` is then at least a word), and is aligned (a word's alignment
+        // divides the header's, and the tail word's offset is a multiple of it).
+        unsafe {
+            let this = base.add(offset).cast::<Self>();
+            core::ptr::addr_of_mut!((*this).header).write(RawStream::new());
+            core::ptr::addr_of_mut!((*this).extra).write(extra);
+            Self::offset_word(this).write(offset);
+            NonNull::new_unchecked(this)
+        }
+    }
+
+    /// Whether the header has a word of tail padding after `state` (its last field) to record
+    /// the offset of a padded allocation in.
+    const TAIL_WORD: bool = core::mem::offset_of!(RawStream<B>, state)
+        + 2 * core::mem::size_of::<usize>()
+        <= core::mem::size_of::<RawStream<B>>();
+
+    /// The word that records where the header is in a padded block.
+    ///
+    /// # Safety
+    ///
+    /// `this` is the `Shared` of a block from [`create_padded`](Self::create_padded).
+    unsafe fn offset_word(this: *mut Self) -> *mut usize {
+        let header = this.cast::<u8>();
+        // SAFETY: by the caller, both places are in the block (see `create_padded`).
+        unsafe {
+            if Self::TAIL_WORD {
+                header
+                    .add(core::mem::offset_of!(RawStream<B>, state) + core::mem::size_of::<usize>())
+                    .cast::<usize>()
+            } else {
+                header.cast::<usize>().sub(1)
+            }
+        }
+    }
+
+    /// The block of [`create_padded`](Self::create_padded).
+    fn padded_layout() -> std::alloc::Layout {
+        let align = core::mem::align_of::<Self>();
+        let largest_offset = if Self::TAIL_WORD {
+            align - PLAIN_ALIGN
+        } else {
+            align
+        };
+        let size = largest_offset + core::mem::offset_of!(Self, extra) + core::mem::size_of::<X>();
+        std::alloc::Layout::from_size_align(size, PLAIN_ALIGN).expect("future too large")
+    }
+
+    /// The header of `this`, for a [`create_padded`](Self::create_padded) allocation (which
+    /// must not be referenced as a whole `Shared`).
+    ///
+    /// # Safety
+    ///
+    /// `this` came from `create` or `create_padded` and stays alive for `'a`.
+    pub unsafe fn header_of<'a>(this: NonNull<Self>) -> &'a RawStream<B> {
+        // SAFETY: by the caller, the header is alive for 'a; the place projection makes no
+        // reference to the whole `Shared`.
+        unsafe { &(*this.as_ptr()).header }
+    }
+
+    /// The extra data of `this`, for a [`create_padded`](Self::create_padded) allocation.
+    ///
+    /// # Safety
+    ///
+    /// As for [`header_of`](Self::header_of).
+    pub unsafe fn extra_of<'a>(this: NonNull<Self>) -> &'a X {
+        // SAFETY: as in `header_of`.
+        unsafe { &(*this.as_ptr()).extra }
+    }
+
+    /// [`RawStream::deliver_and_close`] for a one-element future that also
+    /// releases its writer handle when it can, in the same step (LENT -> DONE |
+    /// WRITER_CLOSED, plus `FUTURE_WRITER_GONE` when no reader announced a wait).
+    ///
+    /// * `Ok(true)`: delivered, and nobody can be waiting (the reader never called
+    ///   [`RawStream::announce_future_wait`]), so *read ready* is not
+    ///   activated and the writer handle is released: `active_instances` still counts it, but
+    ///   the reader frees the allocation alone ([`free_padded`](Self::free_padded)) once it
+    ///   sees [`RawStream::future_writer_released`]. The caller must not touch the stream
+    ///   again, nor release its handle.
+    /// * `Ok(false)`: delivered, and *read ready* activated for the announced reader; the
+    ///   caller still holds its writer handle and releases it as usual.
+    /// * `Err`: nothing changed, the elements are still the caller's
+    ///   ([`StartWriteError::Closed`] when an end is closed, `Busy` or `Blocked` when another
+    ///   writer took the buffer).
+    ///
+    /// # Safety
+    ///
+    /// As for `deliver_and_close`, acting for the caller's writer handle of `this`; and `this`
+    /// is a future whose reader frees it with `free_padded` when it sees the writer released
+    /// (it came from [`create_padded`](Self::create_padded)).
+    ///
+    /// `this` is a pointer, not a reference: with `Ok(true)`, the reader may free the
+    /// allocation before this function returns.
+    pub unsafe fn deliver_future(
+        this: NonNull<Self>,
+        count: usize,
+    ) -> Result<bool, StartWriteError> {
+        // SAFETY: the caller's writer handle keeps the allocation alive until the CAS below
+        // releases it; `header` is not used after a releasing CAS.
+        let header = unsafe { Self::header_of(this) };
+        // SAFETY: outside DONE `ready_size` is the writer's, and we are the only writer.
+        unsafe { header.ready_size.with_mut(|p| *p = count as isize) };
+        let mut s = header.load();
+        loop {
+            if s & CLOSED_ANY != 0 {
+                return Err(StartWriteError::Closed);
+            }
+            if s & WRITER_BUSY != 0 {
+                return Err(StartWriteError::Busy);
+            }
+            if phase(s) != LENT {
+                return Err(StartWriteError::Blocked);
+            }
+            let gone = if s & FUTURE_READER_WAITS == 0 {
+                FUTURE_WRITER_GONE
+            } else {
+                0
+            };
+            // ORDERING: Release publishes the elements and `ready_size` to the reader's
+            // Acquire load of DONE; with FUTURE_WRITER_GONE it also orders every use of the
+            // header by this handle before the reader's free. On failure Acquire, as `load`.
+            // LENT -> DONE | WRITER_CLOSED (| FUTURE_WRITER_GONE).
+            match header.state.compare_exchange_weak(
+                s,
+                s ^ (LENT ^ DONE) | WRITER_CLOSED | gone,
+                ord("deliver-release", Ordering::Release),
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
+        }
+        if s & FUTURE_READER_WAITS == 0 {
+            // Released: the reader may free the header from here on.
+            return Ok(true);
+        }
+        header.read_ready.activate();
+        Ok(false)
+    }
+
+    /// Releases one reader handle of a [`create_padded`](Self::create_padded) allocation: see
+    /// [`RawStream::release_reader`].
+    ///
+    /// # Safety
+    ///
+    /// As for [`RawStream::release_reader`]; `this` came from `create_padded`.
+    pub unsafe fn release_reader_padded(this: NonNull<Self>) {
+        // SAFETY: forwarded from the caller; the last handle frees the padded block.
+        unsafe {
+            if release(this, ACTIVE_READER_ONE) {
+                free_padded(this);
+            }
+        }
+    }
+
+    /// Releases one writer handle of a [`create_padded`](Self::create_padded) allocation: see
+    /// [`RawStream::release_writer`].
+    ///
+    /// # Safety
+    ///
+    /// As for [`RawStream::release_writer`]; `this` came from `create_padded`.
+    pub unsafe fn release_writer_padded(this: NonNull<Self>) {
+        // SAFETY: forwarded from the caller; the last handle frees the padded block.
+        unsafe {
+            if release(this, ACTIVE_WRITER_ONE) {
+                free_padded(this);
+            }
+        }
+    }
+
+    /// Drops the `Shared` (header and `extra`) of a [`create_padded`](Self::create_padded)
+    /// allocation and frees it, whatever `active_instances` says. For a future's reader once
+    /// the writer has released its handle in its delivery
+    /// ([`deliver_future`](Self::deliver_future) returned `Ok(true)`), which leaves the reader the only
+    /// user of the allocation.
+    ///
+    /// # Safety
+    ///
+    /// `this` came from `create_padded`; no other thread uses it or will (every other handle
+    /// is gone, and what they did happens before this call); the caller does not use it
+    /// afterwards.
+    pub unsafe fn free_padded(this: NonNull<Self>) {
         // SAFETY: forwarded from the caller.
-        unsafe { release(this, ACTIVE_WRITER_ONE) }
+        unsafe { free_padded(this) }
     }
 }
 
@@ -656,6 +919,29 @@ impl<B: Backend> RawStream<B> {
         true
     }
 
+    /// For a one-element future's reader, before it waits on *read ready* (blocking or
+    /// polling): records that a reader may be waiting, so that
+    /// [`Shared::deliver_future`] activates the event. Sticky; harmless after
+    /// the delivery (the wait's condition then holds at once).
+    pub fn announce_future_wait(&self) {
+        // ORDERING: Relaxed: the flag publishes no data. This RMW and the delivery's CAS are
+        // ordered by the state word's modification order alone: either the CAS reads the
+        // flag (and activates after delivering), or the delivery comes first and the wait's
+        // condition, an Acquire load sequenced after this RMW, sees it.
+        self.state.fetch_or(FUTURE_READER_WAITS, Ordering::Relaxed);
+    }
+
+    /// For a one-element future's reader: `Some(untaken)` once the writer has delivered with
+    /// [`Shared::deliver_future`] and released its handle in that step (then
+    /// the reader is the allocation's only user and frees it with [`Shared::free_padded`]);
+    /// `untaken` says whether the value is still in the slot (phase DONE). `None` otherwise.
+    pub fn future_writer_released(&self) -> Option<bool> {
+        // Acquire (`load`) pairs with the Release delivery: the writer's uses of the header
+        // and the slot happen before whatever the reader does next, the free included.
+        let s = self.load();
+        (s & FUTURE_WRITER_GONE != 0).then_some(phase(s) == DONE)
+    }
+
     /// Takes WRITER_BUSY for a write that will wait for a buffer, or takes the lent buffer at
     /// once (`Ok(Some(..))`) if there is one.
     pub(crate) fn acquire_writer(
@@ -948,9 +1234,15 @@ impl<B: Backend> RawStream<B> {
     /// The caller gives up a reader handle of `this` (and does not use `this` afterwards).
     /// If it is the last reader handle and a read is pending, the caller owns that read.
     pub unsafe fn release_reader(this: NonNull<Self>) {
+        let shared = this.cast::<Shared<B, ()>>();
         // SAFETY: forwarded from the caller; a header from `create_stream` is a
-        // `Shared<B, ()>` (same address, same layout).
-        unsafe { release::<B, ()>(this.cast(), ACTIVE_READER_ONE) }
+        // `Shared<B, ()>` (same address, same layout), freed as it was created once the last
+        // handle is gone.
+        unsafe {
+            if release(shared, ACTIVE_READER_ONE) {
+                free(shared);
+            }
+        }
     }
 
     /// Releases one writer handle. The last writer handle closes the writer end first (and
@@ -961,8 +1253,13 @@ impl<B: Backend> RawStream<B> {
     /// The caller gives up a writer handle of `this` (and does not use `this` afterwards).
     /// If it is the last writer handle and a buffer is taken, the caller owns it.
     pub unsafe fn release_writer(this: NonNull<Self>) {
+        let shared = this.cast::<Shared<B, ()>>();
         // SAFETY: as for `release_reader`.
-        unsafe { release::<B, ()>(this.cast(), ACTIVE_WRITER_ONE) }
+        unsafe {
+            if release(shared, ACTIVE_WRITER_ONE) {
+                free(shared);
+            }
+        }
     }
 
     /// Closes one end on behalf of its last handle, ending an operation its owner left.
@@ -1003,16 +1300,20 @@ impl<B: Backend> RawStream<B> {
     }
 }
 
-/// Releases one handle (`one` is the reader or writer unit of `active_instances`).
+/// Releases one handle (`one` is the reader or writer unit of `active_instances`). Returns
+/// whether it was the last handle of all: the caller then frees the allocation (with the free
+/// that matches how it was created).
 ///
 /// # Safety
 ///
 /// As for [`RawStream::release_reader`] / [`RawStream::release_writer`]; `this` came from
-/// [`Shared::create`].
-unsafe fn release<B: Backend, X>(this: NonNull<Shared<B, X>>, one: usize) {
+/// [`Shared::create`] or [`Shared::create_padded`].
+#[must_use]
+unsafe fn release<B: Backend, X>(this: NonNull<Shared<B, X>>, one: usize) -> bool {
     let shift = one.trailing_zeros();
-    // SAFETY: our handle keeps the header alive until our decrement below.
-    let header = unsafe { &this.as_ref().header };
+    // SAFETY: our handle keeps the header alive until our decrement below. (No reference to
+    // the whole `Shared`: a padded block does not hold one.)
+    let header = unsafe { Shared::header_of(this) };
     // A Relaxed load here let the last writer see a stale WRITING and "return" a buffer that
     // another handle had already committed (found by loom at three preemptions).
     // ORDERING: Acquire pairs with the Release decrements of the other handles of our end:
@@ -1040,7 +1341,7 @@ unsafe fn release<B: Backend, X>(this: NonNull<Shared<B, X>>, one: usize) {
             ord("release-count-release", Ordering::Release),
             ord("release-count-acquire", Ordering::Acquire),
         ) {
-            Ok(_) => return,
+            Ok(_) => return false,
             Err(actual) => cur = actual,
         }
     }
@@ -1049,11 +1350,8 @@ unsafe fn release<B: Backend, X>(this: NonNull<Shared<B, X>>, one: usize) {
     let prev = header
         .active_instances
         .fetch_sub(one, ord("release-count-acqrel", Ordering::AcqRel));
-    if prev == one {
-        // SAFETY: the count reached zero: no handle is left, so nothing else refers to
-        // the allocation; it came from `Box::leak` in `Shared::create`.
-        unsafe { free(this) };
-    }
+    // The count reached zero: no handle is left, so nothing else refers to the allocation.
+    prev == one
 }
 
 /// Frees a stream allocation.
@@ -1065,18 +1363,47 @@ unsafe fn free<B: Backend, X>(this: NonNull<Shared<B, X>>) {
     // SAFETY: by the caller, the allocation is ours alone and came from `Box::leak`.
     #[allow(unused_mut)]
     let mut shared = unsafe { Box::from_raw(this.as_ptr()) };
-    // loom does not see a race against a free: touch every cell so that it checks that no
-    // other thread can still be using them.
     #[cfg(stream_loom)]
-    {
-        let header = &mut shared.header;
-        header.read_addr.with_mut(|_| ());
-        header.read_size.with_mut(|_| ());
-        header.ready_size.with_mut(|_| ());
-        header.state.with_mut(|_| ());
-        header.active_instances.with_mut(|_| ());
-    }
+    check_unshared(&mut shared.header);
     drop(shared);
+}
+
+/// loom does not see a race against a free: touch every cell of a header about to be freed so
+/// that it checks that no other thread can still be using them.
+#[cfg(stream_loom)]
+fn check_unshared<B: Backend>(header: &mut RawStream<B>) {
+    header.read_addr.with_mut(|_| ());
+    header.read_size.with_mut(|_| ());
+    header.ready_size.with_mut(|_| ());
+    header.state.with_mut(|_| ());
+    header.active_instances.with_mut(|_| ());
+}
+
+/// Frees an allocation from [`Shared::create_padded`].
+///
+/// # Safety
+///
+/// No handle is left (or the caller owns every one: see [`Shared::free_padded`]); `this` came
+/// from `Shared::create_padded`.
+unsafe fn free_padded<B: Backend, X>(this: NonNull<Shared<B, X>>) {
+    let layout = Shared::<B, X>::padded_layout();
+    let this = this.as_ptr();
+    // SAFETY: `create_padded` recorded the header's offset in the block in this word.
+    let offset = unsafe { Shared::offset_word(this).read() };
+    // SAFETY: `this` is `offset` bytes into the block, so the start is in bounds, with the
+    // block's provenance.
+    let base = unsafe { this.cast::<u8>().sub(offset) };
+    #[cfg(stream_loom)]
+    // SAFETY: by the caller, nothing else refers to the allocation any more.
+    check_unshared(unsafe { &mut (*this).header });
+    // SAFETY: by the caller, header and `extra` are ours alone and initialised (by
+    // `create_padded`), and dropped once, here, field by field (the block holds no whole
+    // `Shared`); then the block goes back with the layout it was allocated with.
+    unsafe {
+        core::ptr::drop_in_place(core::ptr::addr_of_mut!((*this).header));
+        core::ptr::drop_in_place(core::ptr::addr_of_mut!((*this).extra));
+        dealloc(base, layout);
+    }
 }
 
 /// Why a writer's wait for a buffer ended without one.

@@ -31,21 +31,52 @@
 //!
 //! Creation stores the slot's address and capacity 1 in the header and sets the phase to
 //! `LENT` with the reader end busy, before either handle exists (`RawStream::lend_unshared`).
+//! The allocation is `Shared::create_padded`: the header keeps the 64-byte alignment of the
+//! `StreamHeader` layout, but the block comes from the allocator's plain `malloc` path (asked
+//! with 16-byte alignment, at most 48 bytes longer than header and slot, the header placed at
+//! the first 64-byte boundary inside, its offset kept in the header's tail padding). glibc's
+//! over-aligned path was about 800 of the 1000 instructions of a create-write-read cycle, and
+//! a block of up to 120 bytes (a future of a `u64`) is freed from another thread without
+//! taking the arena lock: a future made on one thread and read on another used to contend
+//! for it (and sleep in `futex` on it).
+//!
 //! The writer writes the value into the slot and moves `LENT -> DONE | WRITER_CLOSED` in one
-//! compare-and-swap (`RawStream::deliver_and_close`); if that fails because the reader closed,
-//! the slot was never read, and the writer moves the value back out. The reader polls with
+//! compare-and-swap (`Shared::deliver_future`); if that fails because the reader closed, the
+//! slot was never read, and the writer moves the value back out. The reader polls with
 //! `read_amount` (a count of 1, or `CLOSED` once the writer closed without writing) and waits
 //! on *read ready* in between. A reader dropped with the read pending closes its end and
 //! cancels the read: if the value had arrived, the cancel reports it and the drop drops it.
 //! The slot is read or written only by the side that the phase gives it to, and dropped
-//! nowhere else; the allocation is freed by whichever handle is released last.
+//! nowhere else.
+//!
+//! The fast path: a write that nobody waits for is that one compare-and-swap and nothing else.
+//! Before it first waits (blocking, with a deadline, or polling), the reader sets a flag in
+//! the state word (`RawStream::announce_future_wait`, one `fetch_or`). A delivery that finds
+//! the flag clear activates no event (nobody can be parked: the flag and the delivery are
+//! ordered by the state word's modification order, so a reader that announces later sees
+//! `DONE` in its wait condition) and releases the writer handle in the same compare-and-swap,
+//! marking the state "writer released" instead of decrementing `active_instances`. From then
+//! on the writer touches nothing, and the reader is the allocation's only user: once it sees
+//! that mark (an Acquire load, after the writer's Release delivery) it moves the value out (or
+//! drops it, if the reader is dropped unread) and frees the allocation, without any further
+//! atomic operation. `read` checks for this first: delivered and writer released is one load,
+//! one move and a `free`. A delivery that finds the flag set activates *read ready* and
+//! leaves the writer handle counted; then, and when either end is dropped without a delivery,
+//! both handles are released as for a stream (close the end, decrement the count, the last
+//! frees).
+//!
+//! So *read ready* is activated only for a reader of this handle that waits in `read`,
+//! `read_timeout`, `read_deadline` or `poll_read`: code that waits on the header's event
+//! directly (through [`FutureReader::raw`]) is not woken by a write of [`FutureWriter`]. A
+//! write through the stream functions on the header (`start_writing`, `finish_writing`, as
+//! from C) activates it as for any stream.
 
 mod sync;
 
 use core::fmt;
 use core::future::{Future, IntoFuture};
 use core::marker::PhantomData;
-use core::mem::MaybeUninit;
+use core::mem::{ManuallyDrop, MaybeUninit};
 use core::pin::Pin;
 use core::ptr::NonNull;
 use core::task::{Context, Poll};
@@ -214,14 +245,15 @@ pub fn future<T>() -> (
 /// drop(writer);
 /// assert_eq!(reader.read(), Err(stream_future::ReadError));
 /// ```
+#[inline]
 pub fn future_with<T, B: Backend>() -> (FutureWriter<T, B>, FutureReader<T, B>) {
-    let shared = Shared::<B, Slot<T>>::create(UnsafeCell::new(MaybeUninit::uninit()));
-    // SAFETY: just created; nothing else refers to it yet.
-    let s = unsafe { shared.as_ref() };
-    let slot = s.extra().with_mut(|p| p.cast());
+    let shared = Shared::<B, Slot<T>>::create_padded(UnsafeCell::new(MaybeUninit::uninit()));
+    // SAFETY: just created (with `create_padded`); nothing else refers to it yet.
+    let (header, slot) = unsafe { (Shared::header_of(shared), Shared::extra_of(shared)) };
+    let slot = slot.with_mut(|p| p.cast());
     // SAFETY: the slot lives in the allocation, which outlives the read; the handles are not
     // shared yet. The address is only recorded: the slot itself is accessed through its cell.
-    unsafe { s.header().lend_unshared(slot, 1) };
+    unsafe { header.lend_unshared(slot, 1) };
     (
         FutureWriter {
             shared,
@@ -235,9 +267,14 @@ pub fn future_with<T, B: Backend>() -> (FutureWriter<T, B>, FutureReader<T, B>) 
 }
 
 impl<T, B: Backend> FutureWriter<T, B> {
-    fn shared(&self) -> &Shared<B, Slot<T>> {
-        // SAFETY: our handle keeps the allocation alive.
-        unsafe { self.shared.as_ref() }
+    fn header(&self) -> &RawStream<B> {
+        // SAFETY: our handle keeps the allocation (from `create_padded`) alive.
+        unsafe { Shared::header_of(self.shared) }
+    }
+
+    fn slot(&self) -> &Slot<T> {
+        // SAFETY: our handle keeps the allocation (from `create_padded`) alive.
+        unsafe { Shared::extra_of(self.shared) }
     }
 
     /// Writes the value and closes the future. Never blocks.
@@ -254,25 +291,42 @@ impl<T, B: Backend> FutureWriter<T, B> {
     /// let back = writer.write(vec![1, 2]).unwrap_err().into_inner();
     /// assert_eq!(back, [1, 2]);
     /// ```
+    #[inline]
     pub fn write(self, value: T) -> Result<(), WriteError<T>> {
-        let shared = self.shared();
-        // SAFETY: until `deliver_and_close` succeeds the slot is ours: the reader reads it only
-        // after seeing DONE, and we are the only writer (this handle is not clonable and
-        // `write` consumes it).
-        shared.extra().with_mut(|p| unsafe { (*p).write(value) });
+        // The handle is released below, by the delivery itself or explicitly: no `Drop`.
+        let this = ManuallyDrop::new(self);
+        let ptr = this.shared;
+        // SAFETY: until the delivery succeeds the slot is ours: the reader reads it only after
+        // seeing DONE, and we are the only writer (this handle is not clonable and `write`
+        // consumes it).
+        this.slot().with_mut(|p| unsafe { (*p).write(value) });
         // SAFETY: the only writer, one element written into the one-element slot, which the
-        // reader never reads unless the delivery succeeds.
-        if unsafe { shared.header().deliver_and_close(1) } {
-            return Ok(());
+        // reader never reads unless the delivery succeeds; the reader frees the allocation
+        // with `free_padded` when the delivery releases our handle.
+        match unsafe { Shared::deliver_future(ptr, 1) } {
+            // Delivered and released: the reader may already have freed the allocation, so
+            // nothing of it is touched again.
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                // SAFETY: our handle, released once (`Drop` does not run); no write is in
+                // progress.
+                unsafe { release_writer(ptr) };
+                Ok(())
+            }
+            Err(_) => {
+                // SAFETY: the delivery failed, so the slot was never read: the value is still
+                // ours.
+                let value = this.slot().with(|p| unsafe { (*p).assume_init_read() });
+                // SAFETY: as above.
+                unsafe { release_writer(ptr) };
+                Err(WriteError(value))
+            }
         }
-        // SAFETY: the delivery failed, so the slot was never read: the value is still ours.
-        let value = shared.extra().with(|p| unsafe { (*p).assume_init_read() });
-        Err(WriteError(value))
     }
 
     /// Whether the reader is gone (a write would fail).
     pub fn is_closed(&self) -> bool {
-        self.shared().header().is_read_closed()
+        self.header().is_read_closed()
     }
 }
 
@@ -280,14 +334,31 @@ impl<T, B: Backend> Drop for FutureWriter<T, B> {
     /// Releases the writer; without a write, the reader sees the future closed.
     fn drop(&mut self) {
         // SAFETY: our handle, released once; no write of ours is in progress.
-        unsafe { Shared::release_writer(self.shared) };
+        unsafe { release_writer(self.shared) };
     }
 }
 
+/// Releases a writer handle (out of line: not on the fast path of `write`).
+///
+/// # Safety
+///
+/// The caller gives up its writer handle of `shared`, which came from `future_with`
+/// (`create_padded`), and has no write in progress.
+#[inline(never)]
+unsafe fn release_writer<T, B: Backend>(shared: NonNull<Shared<B, Slot<T>>>) {
+    // SAFETY: forwarded from the caller.
+    unsafe { Shared::release_writer_padded(shared) };
+}
+
 impl<T, B: Backend> FutureReader<T, B> {
-    fn shared(&self) -> &Shared<B, Slot<T>> {
-        // SAFETY: our handle keeps the allocation alive.
-        unsafe { self.shared.as_ref() }
+    fn header(&self) -> &RawStream<B> {
+        // SAFETY: our handle keeps the allocation (from `create_padded`) alive.
+        unsafe { Shared::header_of(self.shared) }
+    }
+
+    fn slot(&self) -> &Slot<T> {
+        // SAFETY: our handle keeps the allocation (from `create_padded`) alive.
+        unsafe { Shared::extra_of(self.shared) }
     }
 
     /// Blocks until the value is written and returns it.
@@ -295,7 +366,29 @@ impl<T, B: Backend> FutureReader<T, B> {
     /// # Errors
     ///
     /// [`ReadError`] when the writer was dropped without writing.
-    pub fn read(mut self) -> Result<T, ReadError> {
+    #[inline]
+    pub fn read(self) -> Result<T, ReadError> {
+        if self.header().future_writer_released() == Some(true) {
+            // The fast path: delivered, and the writer released its handle with it. Nobody
+            // else uses the allocation any more: move the value out and free it.
+            let this = ManuallyDrop::new(self);
+            // SAFETY: DONE: the writer wrote the slot before its Release delivery, which the
+            // check above acquired; the value was not taken (phase DONE), and is moved out
+            // once: the allocation is freed next and `Drop` does not run.
+            let value = this.slot().with(|p| unsafe { (*p).assume_init_read() });
+            // SAFETY: the writer is gone (its uses happen before our Acquire check) and ours
+            // is the last handle, not used after this; the allocation came from
+            // `create_padded`.
+            unsafe { Shared::free_padded(this.shared) };
+            return Ok(value);
+        }
+        self.read_blocking()
+    }
+
+    /// `read` when the fast path does not apply: kept out of line so that the fast path
+    /// inlines into the caller.
+    #[inline(never)]
+    fn read_blocking(mut self) -> Result<T, ReadError> {
         self.read_inner(Wait::Block).map_err(|_| ReadError)
     }
 
@@ -374,15 +467,14 @@ impl<T, B: Backend> FutureReader<T, B> {
 
     /// Whether the value can be read now or the future is closed (a read would not block).
     pub fn is_ready(&self) -> bool {
-        let header = self.shared().header();
+        let header = self.header();
         !header.is_read_pending() || header.is_write_closed()
     }
 
     /// The value, or `Err(true)` when closed without one, `Err(false)` when `wait` ended
     /// first.
     fn read_inner(&mut self, wait: Wait<'_, '_, B>) -> Result<T, bool> {
-        let shared = self.shared();
-        let header = shared.header();
+        let header = self.header();
         if !header.is_read_pending() {
             // The value was taken already (or the slot reclaimed at close).
             return Err(true);
@@ -398,18 +490,25 @@ impl<T, B: Backend> FutureReader<T, B> {
             || match wait {
                 Wait::Try => false,
                 Wait::Block => {
+                    header.announce_future_wait();
                     header.read_ready_event().wait_until(&mut poll);
                     true
                 }
-                Wait::Until(d) => header.read_ready_event().wait_until_deadline(&mut poll, d),
-                Wait::Poll(registration, cx) => registration.poll(header, &mut poll, cx),
+                Wait::Until(d) => {
+                    header.announce_future_wait();
+                    header.read_ready_event().wait_until_deadline(&mut poll, d)
+                }
+                Wait::Poll(registration, cx) => {
+                    header.announce_future_wait();
+                    registration.poll(header, &mut poll, cx)
+                }
             };
         match amount {
             1 => {
                 // SAFETY: `read_amount` took the count of 1 (DONE -> IDLE): the writer wrote
                 // the slot before its Release delivery, which we acquired; we move the value
                 // out exactly once (the read has ended, so no later read or drop takes it).
-                Ok(shared.extra().with(|p| unsafe { (*p).assume_init_read() }))
+                Ok(self.slot().with(|p| unsafe { (*p).assume_init_read() }))
             }
             CLOSED => Err(true),
             _ => {
@@ -424,21 +523,36 @@ impl<T, B: Backend> Drop for FutureReader<T, B> {
     /// Releases the reader: the writer's write fails from now on (giving the value back); a
     /// value already written and not read is dropped here.
     fn drop(&mut self) {
-        let shared = self.shared();
-        let header = shared.header();
-        if header.is_read_pending() {
+        let header = self.header();
+        let mut writer_released = header.future_writer_released();
+        if writer_released.is_none() && header.is_read_pending() {
             header.close_read();
             // SAFETY: we own the pending read; after the close the writer cannot deliver, so
             // the cancel either reclaims the slot (0) or takes the delivered value (1).
             if unsafe { header.cancel_read() } == 1 {
                 // SAFETY: delivered and never read: ours to drop, once.
-                shared
-                    .extra()
-                    .with_mut(|p| unsafe { (*p).assume_init_drop() });
+                self.slot().with_mut(|p| unsafe { (*p).assume_init_drop() });
             }
+            // The writer may have delivered (and released its handle) before our close.
+            // `cancel_read` took the value, so this reports it taken.
+            writer_released = header.future_writer_released();
         }
-        // SAFETY: our handle, released once; no read is pending any more.
-        unsafe { Shared::release_reader(self.shared) };
+        match writer_released {
+            Some(untaken) => {
+                if untaken {
+                    // SAFETY: delivered (the check acquired the writer's Release) and never
+                    // read: ours to drop, once (the allocation is freed next).
+                    self.slot().with_mut(|p| unsafe { (*p).assume_init_drop() });
+                }
+                // SAFETY: the writer released its handle in its delivery, which happens
+                // before our check; ours is the last handle, not used after this; the
+                // allocation came from `create_padded`.
+                unsafe { Shared::free_padded(self.shared) };
+            }
+            // SAFETY: our handle, released once; no read is pending any more; the
+            // allocation came from `create_padded`.
+            None => unsafe { Shared::release_reader_padded(self.shared) },
+        }
     }
 }
 
@@ -505,7 +619,7 @@ impl<T, B: AsyncBackend> fmt::Debug for ReadFuture<T, B> {
 impl<T, B: Backend> fmt::Debug for FutureWriter<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FutureWriter")
-            .field("header", self.shared().header())
+            .field("header", self.header())
             .finish()
     }
 }
@@ -513,7 +627,7 @@ impl<T, B: Backend> fmt::Debug for FutureWriter<T, B> {
 impl<T, B: Backend> fmt::Debug for FutureReader<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FutureReader")
-            .field("header", self.shared().header())
+            .field("header", self.header())
             .finish()
     }
 }
@@ -521,7 +635,11 @@ impl<T, B: Backend> fmt::Debug for FutureReader<T, B> {
 /// The raw header of a future, for the C interface and diagnostics.
 impl<T, B: Backend> FutureReader<T, B> {
     /// The stream header.
+    ///
+    /// Its *read ready* event is activated by [`FutureWriter::write`] only when this reader
+    /// waits in one of its own reads (see the crate docs, "Implementation notes"): wait for
+    /// the value through this handle, not on the event.
     pub fn raw(&self) -> &RawStream<B> {
-        self.shared().header()
+        self.header()
     }
 }
