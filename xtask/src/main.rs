@@ -44,7 +44,15 @@ const MIRI_TARGETS: &[&[&str]] = &[
         "--test",
         "stress",
     ],
-    &["-p", "stream-future", "--lib", "--test", "future"],
+    &[
+        "-p",
+        "stream-future",
+        "--lib",
+        "--test",
+        "future",
+        "--test",
+        "release",
+    ],
     &[
         "-p",
         "stream-async",
