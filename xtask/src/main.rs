@@ -773,8 +773,10 @@ fn mutants(args: &[String]) -> Result<(), String> {
          detector (a non-atomic access, such as an element in the buffer, that the weakened \
          edge no longer orders) and its weak-memory emulation (a load may return an older \
          store, which shows as a wrong result or, for a lost wake-up, as a deadlock Miri \
-         reports). An ordering that only orders other atomics, or whose edge a backend's own \
-         synchronisation (a futex wake, a mutex) provides again, is invisible to Miri.\n\
+         reports). An ordering that only orders other atomics is invisible to the race detector \
+         (only the weak-memory emulation, if it happens to return an older value, can show \
+         it), and one whose edge a backend's own synchronisation (a futex wake, a mutex) \
+         provides again is invisible to both.\n\
          * The unmutated code passes every one of these suites with every one of these seeds \
          (the command checks this first, without a time limit), so a failure under a mutant \
          is the mutant's.\n\
