@@ -10,6 +10,9 @@
 //!   runs them once per mutant (one Acquire/Release weakened to Relaxed, or one "check
 //!   again" step removed, chosen at run time by `STREAM_MUTANT`), and writes which test
 //!   caught each mutant to `docs/mutants.md`. A mutant that no test catches fails the run.
+//!   Under Miri each mutant runs only the suites of the code it changes, for a few seeds and
+//!   within a time limit (`--miri-seeds`, `--miri-limit`); `--no-miri` skips Miri,
+//!   `--miri-only` skips loom and the unit tests and keeps their columns from the table.
 //!
 //! * `bench`: runs the criterion benches of `benches` (every backend beside its peers and
 //!   floors, quick profile by default), prints one table of medians, throughputs, ratios to
@@ -92,7 +95,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask ci [--quick | --only <stage>]");
-            eprintln!("       cargo xtask mutants [--no-miri] [<mutant>...]");
+            eprintln!("       {MUTANTS_USAGE}");
             eprintln!("       cargo xtask bench [--full] [--filter <regex>] (--help: details)");
             return ExitCode::from(2);
         }
@@ -483,13 +486,162 @@ const MUTANT_LOOM: &[(&str, &str)] = &[
     ("stream-future", "loom"),
 ];
 
+const MUTANTS_USAGE: &str = "cargo xtask mutants [--no-miri | --miri-only] [--miri-seeds <n>] \
+                             [--miri-limit <seconds>] [<mutant>...]";
+
+/// Miri's flags for the mutant runs (the seed is added per run). The mutant is chosen by an
+/// environment variable, which Miri's isolation hides from the program unless it is
+/// forwarded. Stacked Borrows is off: a mutant changes an ordering, not an aliasing pattern
+/// (`cargo xtask ci`'s Miri stage checks aliasing, on the unmutated code), and the data-race
+/// detector and weak-memory emulation, which are what can see a weakened ordering, stay on.
+const MUTANT_MIRIFLAGS: &str =
+    "-Zmiri-strict-provenance -Zmiri-disable-stacked-borrows -Zmiri-env-forward=STREAM_MUTANT";
+
+/// Default number of Miri seeds per mutant (seeds 1..=n, stopping at the first that catches).
+const MUTANT_MIRI_SEEDS: u32 = 3;
+
+/// Default time limit, in seconds, for one mutant's Miri runs (all its seeds and suites).
+const MUTANT_MIRI_LIMIT: u64 = 180;
+
+/// The Miri suites run for `id`: the tests of the code the mutant changes.
+fn mutant_miri_suites(id: &str) -> &'static [&'static [&'static str]] {
+    const EVENTS: &[&[&str]] = &[
+        &["-p", "stream-events", "--test", "suite"],
+        &["-p", "stream-core", "--test", "matrix"],
+    ];
+    const CORE: &[&[&str]] = &[
+        &["-p", "stream-core", "--test", "matrix"],
+        &["-p", "stream-core", "--test", "behaviour"],
+    ];
+    const FUTURE: &[&[&str]] = &[&["-p", "stream-future", "--test", "future"]];
+    // The emulated futex is built for loom and for targets without futex(2): Miri interprets
+    // a macOS build of the suite (it needs no macOS machine, only that target's sysroot).
+    const EMULATED: &[&[&str]] = &[&[
+        "-p",
+        "stream-events",
+        "--test",
+        "suite",
+        "--target",
+        "x86_64-apple-darwin",
+    ]];
+    match id {
+        "futex-compare" => EMULATED,
+        "deliver-release" => FUTURE,
+        _ if id.starts_with("futex-") || id.starts_with("listener-") => EVENTS,
+        _ => CORE,
+    }
+}
+
+/// Every suite some mutant runs under Miri, once each (the baseline runs these).
+fn all_mutant_miri_suites() -> Vec<&'static [&'static str]> {
+    let mut all: Vec<&[&str]> = Vec::new();
+    for (id, _) in MUTANTS {
+        for suite in mutant_miri_suites(id) {
+            if !all.contains(suite) {
+                all.push(suite);
+            }
+        }
+    }
+    all
+}
+
+/// A test suite's label: `crate::test`, and the target when it is not the host.
+fn suite_label(suite: &[&str]) -> String {
+    match suite.iter().position(|a| *a == "--target") {
+        Some(i) => format!("{}::{} [{}]", suite[1], suite[3], suite[i + 1]),
+        None => format!("{}::{}", suite[1], suite[3]),
+    }
+}
+
+struct MutantOptions {
+    loom: bool,
+    miri: bool,
+    seeds: u32,
+    limit: std::time::Duration,
+    chosen: Vec<String>,
+}
+
+fn mutant_options(args: &[String]) -> Result<MutantOptions, String> {
+    let mut opts = MutantOptions {
+        loom: true,
+        miri: true,
+        seeds: MUTANT_MIRI_SEEDS,
+        limit: std::time::Duration::from_secs(MUTANT_MIRI_LIMIT),
+        chosen: Vec::new(),
+    };
+    let mut args = args.iter();
+    while let Some(a) = args.next() {
+        let mut value = |what: &str| {
+            args.next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|&v| v > 0)
+                .ok_or(format!(
+                    "{a} needs a positive {what}; usage: {MUTANTS_USAGE}"
+                ))
+        };
+        match a.as_str() {
+            "--no-miri" => opts.miri = false,
+            "--miri-only" => opts.loom = false,
+            "--miri-seeds" => {
+                opts.seeds = u32::try_from(value("number")?).map_err(|e| e.to_string())?;
+            }
+            "--miri-limit" => opts.limit = std::time::Duration::from_secs(value("number")?),
+            s if s.starts_with("--") => return Err(format!("unknown option {s}; {MUTANTS_USAGE}")),
+            id => {
+                if !MUTANTS.iter().any(|(m, _)| *m == id) {
+                    return Err(format!("no mutant {id}"));
+                }
+                opts.chosen.push(id.to_string());
+            }
+        }
+    }
+    if !opts.loom && !opts.miri {
+        return Err("--no-miri and --miri-only leave nothing to run".into());
+    }
+    Ok(opts)
+}
+
+/// The loom and unit cells of `docs/mutants.md`'s table, by mutant id (for `--miri-only`).
+fn previous_columns(doc: &Path) -> std::collections::HashMap<String, (String, String)> {
+    let text = std::fs::read_to_string(doc).unwrap_or_default();
+    let mut cells = std::collections::HashMap::new();
+    for line in text.lines() {
+        let Some(row) = line.strip_prefix("| `") else {
+            continue;
+        };
+        let parts: Vec<&str> = row.split(" | ").collect();
+        if let [id, _what, loom, unit, ..] = parts.as_slice() {
+            if let Some(id) = id.strip_suffix('`') {
+                cells.insert(id.to_string(), (loom.to_string(), unit.to_string()));
+            }
+        }
+    }
+    cells
+}
+
+/// Whether a table cell names a catch.
+fn cell_catches(cell: &str) -> bool {
+    !(cell.is_empty()
+        || cell.starts_with('—')
+        || cell.starts_with("not run")
+        || cell.starts_with("n/a")
+        || cell.starts_with("timed out"))
+}
+
 fn mutants(args: &[String]) -> Result<(), String> {
-    let miri = !args.iter().any(|a| a == "--no-miri");
-    let chosen: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let opts = mutant_options(args)?;
+    let start = Instant::now();
     let list: Vec<&(&str, &str)> = MUTANTS
         .iter()
-        .filter(|(id, _)| chosen.is_empty() || chosen.iter().any(|c| c == id))
+        .filter(|(id, _)| opts.chosen.is_empty() || opts.chosen.iter().any(|c| c == id))
         .collect();
+    let doc = root().join("docs").join("mutants.md");
+    let previous = previous_columns(&doc);
+    // Hand-written notes at the end of the file survive a rewrite.
+    let notes = std::fs::read_to_string(&doc).ok().and_then(|text| {
+        let at = text.find("\n## Notes\n")?;
+        Some(text[at + 1..].to_string())
+    });
     let loom_target = root().join("target").join("mutants-loom");
     let miri_target = root().join("target").join("mutants-miri");
     let loom_cmd = |krate: &str, test: &str| {
@@ -505,12 +657,15 @@ fn mutants(args: &[String]) -> Result<(), String> {
         }
         cmd
     };
-    let miri_cmd = |targets: &[&str]| {
+    let miri_cmd = |suite: &[&str], seed: u32| {
         let mut cmd = nightly_cargo();
         cmd.args(["miri", "test", "--locked"])
-            .args(targets)
+            .args(suite)
             .env("RUSTFLAGS", "--cfg stream_mutants")
-            .env("MIRIFLAGS", "-Zmiri-strict-provenance -Zmiri-seed=1")
+            .env(
+                "MIRIFLAGS",
+                format!("{MUTANT_MIRIFLAGS} -Zmiri-seed={seed}"),
+            )
             .env("CARGO_TARGET_DIR", &miri_target);
         cmd
     };
@@ -522,24 +677,15 @@ fn mutants(args: &[String]) -> Result<(), String> {
             .env("CARGO_TARGET_DIR", &unit_target);
         cmd
     };
-    let miri_suites: &[&[&str]] = &[
-        &[
-            "-p",
-            "stream-core",
-            "--test",
-            "matrix",
-            "--test",
-            "behaviour",
-        ],
-        &["-p", "stream-future", "--test", "future"],
-    ];
     // Unmutated first: every suite must pass, or a "catch" would mean nothing.
     println!("==> baseline (no mutant)");
-    for (krate, test) in MUTANT_LOOM {
-        run(&mut loom_cmd(krate, test))?;
+    if opts.loom {
+        for (krate, test) in MUTANT_LOOM {
+            run(&mut loom_cmd(krate, test))?;
+        }
+        run(&mut unit_cmd())?;
     }
-    run(&mut unit_cmd())?;
-    let miri = miri && {
+    let miri = opts.miri && {
         match nightly_with(&["miri", "rust-src"]) {
             Ok(()) => true,
             Err(why) => {
@@ -548,9 +694,22 @@ fn mutants(args: &[String]) -> Result<(), String> {
             }
         }
     };
+    if !miri && !opts.loom {
+        return Err("Miri is not available and --miri-only leaves nothing else".into());
+    }
     if miri {
-        for suite in miri_suites {
-            run(&mut miri_cmd(suite))?;
+        // Every seed a mutant may run, without a time limit: a baseline failure (or a
+        // baseline that needs longer than a mutant is given) must be seen.
+        for seed in 1..=opts.seeds {
+            for suite in all_mutant_miri_suites() {
+                let t = Instant::now();
+                run(&mut miri_cmd(suite, seed))?;
+                println!(
+                    "  baseline {} seed {seed}: passed ({:.0} s)",
+                    suite_label(suite),
+                    t.elapsed().as_secs_f64()
+                );
+            }
         }
     }
     let mut rows = Vec::new();
@@ -558,71 +717,110 @@ fn mutants(args: &[String]) -> Result<(), String> {
     for (id, what) in list {
         println!("==> mutant {id}");
         let t = Instant::now();
-        let mut loom_caught = Vec::new();
-        for (krate, test) in MUTANT_LOOM {
-            loom_caught.extend(failing_tests(
-                loom_cmd(krate, test).env("STREAM_MUTANT", id),
-                krate,
-            ));
-        }
-        // The backends' unit tests (threads, not loom) cover the listener backend, which loom
-        // cannot see.
-        let unit_caught = failing_tests(unit_cmd().env("STREAM_MUTANT", id), "stream-events");
-        let mut miri_caught = Vec::new();
-        if miri {
-            for suite in miri_suites {
-                miri_caught.extend(failing_tests(
-                    miri_cmd(suite).env("STREAM_MUTANT", id),
-                    suite[1],
+        let (loom_cell, unit_cell) = if opts.loom {
+            let mut loom_caught = Vec::new();
+            for (krate, test) in MUTANT_LOOM {
+                loom_caught.extend(failing_tests(
+                    loom_cmd(krate, test).env("STREAM_MUTANT", id),
+                    krate,
                 ));
             }
-        }
-        let secs = t.elapsed().as_secs_f64();
-        let show = |v: &Vec<String>| {
-            if v.is_empty() {
-                "—".to_string()
-            } else {
-                v.join(", ")
-            }
+            // The backends' unit tests (threads, not loom) cover the listener backend, which
+            // loom cannot see.
+            let unit_caught = failing_tests(unit_cmd().env("STREAM_MUTANT", id), "stream-events");
+            (show_caught(&loom_caught), show_caught(&unit_caught))
+        } else {
+            previous
+                .get(*id)
+                .cloned()
+                .unwrap_or_else(|| ("not run".into(), "not run".into()))
+        };
+        let miri_cell = if miri {
+            miri_mutant(id, &opts, &miri_cmd, &miri_target)?
+        } else {
+            MiriVerdict::NotRun("not run".into())
         };
         println!(
-            "  loom: {}; unit: {}; miri: {} ({secs:.0} s)",
-            show(&loom_caught),
-            show(&unit_caught),
-            show(&miri_caught)
+            "  loom: {loom_cell}; unit: {unit_cell}; miri: {} ({:.0} s)",
+            miri_cell.cell(),
+            t.elapsed().as_secs_f64()
         );
-        if loom_caught.is_empty() && unit_caught.is_empty() && miri_caught.is_empty() {
+        if !cell_catches(&loom_cell)
+            && !cell_catches(&unit_cell)
+            && !matches!(miri_cell, MiriVerdict::Caught(_))
+        {
             survivors.push(*id);
         }
         rows.push(format!(
-            "| `{id}` | {what} | {} | {} | {} |",
-            show(&loom_caught),
-            show(&unit_caught),
-            if miri {
-                show(&miri_caught)
-            } else {
-                "not run".into()
-            }
+            "| `{id}` | {what} | {loom_cell} | {unit_cell} | {} |",
+            miri_cell.cell()
         ));
     }
-    let doc = root().join("docs").join("mutants.md");
+    let total = start.elapsed().as_secs_f64();
+    let command = std::iter::once("cargo xtask mutants".to_string())
+        .chain(args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
     std::fs::create_dir_all(doc.parent().unwrap()).map_err(|e| e.to_string())?;
     let table = format!(
         "# Mutants\n\n\
          Each mutant weakens one atomic ordering to `Relaxed` or removes one \"check again\" step \
          (`--cfg stream_mutants`, chosen by `STREAM_MUTANT`; the ids are named at their sites in \
          the source). A mutant is caught when a test fails with it. Produced by \
-         `cargo xtask mutants` (loom at each model's default bound, 2 for stream-core; Miri with \
-         `-Zmiri-strict-provenance -Zmiri-seed=1` over the stream-core matrix test and the \
-         stream-future tests; the unit column is `stream-events`' own tests on \
-         threads).\n\n\
+         `cargo xtask mutants`: loom at each model's default bound (2 preemptions for \
+         stream-core); the unit column is `stream-events`' own tests on threads; Miri as \
+         below.\n\n\
          | mutant | what it changes | caught by loom | caught by unit tests | caught by Miri |\n\
-         |---|---|---|---|---|\n{}\n",
-        rows.join("\n")
+         |---|---|---|---|---|\n{}\n\n\
+         ## How Miri is run per mutant\n\n\
+         Miri runs only the tests of the code the mutant changes: the stream-events mutants \
+         run `stream-events`' `suite` test, then `stream-core`'s `matrix` (the core on every \
+         backend); the stream-core mutants run `stream-core`'s `matrix`, then its \
+         `behaviour`; `deliver-release` (the future's delivery) runs `stream-future`'s \
+         `future` test; `futex-compare` (the emulated futex, built only for loom and for \
+         targets without futex(2)) runs `stream-events`' `suite` built for \
+         `x86_64-apple-darwin`, which Miri interprets on Linux. MIRIFLAGS are \
+         `{MUTANT_MIRIFLAGS} -Zmiri-seed=<seed>`, seeds 1..={seeds}: every suite with seed 1, \
+         then every suite with seed 2, and so on; the first failure ends the mutant's runs. \
+         One mutant's Miri runs together get at most {limit} s (`--miri-limit`); the run that \
+         reaches the limit is killed, and the cell says how far it got.\n\n\
+         * `-Zmiri-env-forward=STREAM_MUTANT` is essential: Miri's isolation hides the host's \
+         environment from the program, so without it every mutant runs the unmutated code \
+         (which is what an earlier version of this command did).\n\
+         * Stacked Borrows is off (`-Zmiri-disable-stacked-borrows`): a mutant changes an \
+         ordering, not an aliasing pattern, and `cargo xtask ci`'s Miri stage checks aliasing \
+         on the unmutated code. What can see a weakened ordering stays on: Miri's data-race \
+         detector (a non-atomic access, such as an element in the buffer, that the weakened \
+         edge no longer orders) and its weak-memory emulation (a load may return an older \
+         store, which shows as a wrong result or, for a lost wake-up, as a deadlock Miri \
+         reports). An ordering that only orders other atomics is invisible to the race detector \
+         (only the weak-memory emulation, if it happens to return an older value, can show \
+         it), and one whose edge a backend's own synchronisation (a futex wake, a mutex) \
+         provides again is invisible to both.\n\
+         * The unmutated code passes every one of these suites with every one of these seeds \
+         (the command checks this first, without a time limit), so a failure under a mutant \
+         is the mutant's.\n\
+         * A cell reads `<test>: <what Miri saw> (seed <n>, <t> s)` when caught (`<t>`: the \
+         mutant's Miri time up to the catch), `— (seeds ..., <t> s)` when every run passed, \
+         and `timed out ...` when the limit ended the runs first (not a catch).\n\n\
+         Last run on {date} (UTC) with `{command}`: {total:.0} s ({minutes:.0} min) in all, the \
+         unmutated baseline included.{kept}\n{notes}",
+        rows.join("\n"),
+        kept = if opts.loom {
+            ""
+        } else {
+            " The loom and unit columns were not rerun (`--miri-only`): they are the previous \
+             table's (see the notes)."
+        },
+        notes = notes.map(|n| format!("\n{n}")).unwrap_or_default(),
+        seeds = opts.seeds,
+        limit = opts.limit.as_secs(),
+        date = today_utc(),
+        minutes = total / 60.0,
     );
-    if chosen.is_empty() {
+    if opts.chosen.is_empty() {
         std::fs::write(&doc, table).map_err(|e| e.to_string())?;
-        println!("wrote {}", doc.display());
+        println!("wrote {} ({total:.0} s)", doc.display());
     } else {
         println!("{table}");
     }
@@ -634,6 +832,135 @@ fn mutants(args: &[String]) -> Result<(), String> {
             survivors.join(" ")
         ))
     }
+}
+
+fn show_caught(v: &[String]) -> String {
+    if v.is_empty() {
+        "—".to_string()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// What Miri made of one mutant.
+enum MiriVerdict {
+    Caught(String),
+    Survived(String),
+    NotRun(String),
+}
+
+impl MiriVerdict {
+    fn cell(&self) -> &str {
+        match self {
+            MiriVerdict::Caught(s) | MiriVerdict::Survived(s) | MiriVerdict::NotRun(s) => s,
+        }
+    }
+}
+
+/// Runs mutant `id`'s Miri suites, seed by seed, until one fails or the time limit is reached.
+fn miri_mutant(
+    id: &str,
+    opts: &MutantOptions,
+    miri_cmd: &dyn Fn(&[&str], u32) -> Command,
+    log_dir: &Path,
+) -> Result<MiriVerdict, String> {
+    let suites = mutant_miri_suites(id);
+    let t = Instant::now();
+    let log = log_dir.join(format!("mutant-{id}.log"));
+    // Seed by seed, every suite with seed 1 before any with seed 2.
+    for seed in 1..=opts.seeds {
+        for suite in suites {
+            let left = opts.limit.saturating_sub(t.elapsed());
+            let mut cmd = miri_cmd(suite, seed);
+            cmd.env("STREAM_MUTANT", id);
+            println!("  $ {}", describe(&cmd));
+            match run_limited(&mut cmd, left, &log)? {
+                Limited::Passed => {}
+                Limited::Failed(text) => {
+                    let caught = failing_tests_in(&text, &suite_label(suite));
+                    return Ok(MiriVerdict::Caught(format!(
+                        "{} (seed {seed}, {:.0} s)",
+                        caught.join(", "),
+                        t.elapsed().as_secs_f64()
+                    )));
+                }
+                Limited::TimedOut => {
+                    return Ok(MiriVerdict::Survived(format!(
+                        "timed out at {} s, in {} seed {seed} (the runs before it passed)",
+                        opts.limit.as_secs(),
+                        suite_label(suite)
+                    )));
+                }
+            }
+        }
+    }
+    Ok(MiriVerdict::Survived(format!(
+        "— (seeds 1..={} of every suite, {:.0} s)",
+        opts.seeds,
+        t.elapsed().as_secs_f64()
+    )))
+}
+
+enum Limited {
+    Passed,
+    Failed(String),
+    TimedOut,
+}
+
+/// Runs `cmd` with its output in `log`; kills it (its whole process group, so that the
+/// interpreter under `cargo miri` goes too) if it runs longer than `limit`.
+fn run_limited(
+    cmd: &mut Command,
+    limit: std::time::Duration,
+    log: &Path,
+) -> Result<Limited, String> {
+    let file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let err = file.try_clone().map_err(|e| e.to_string())?;
+    cmd.stdout(file).stderr(err);
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
+    let mut child = cmd.spawn().map_err(|e| format!("{}: {e}", describe(cmd)))?;
+    let t = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if t.elapsed() >= limit {
+            #[cfg(unix)]
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(Limited::TimedOut);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    if status.success() {
+        Ok(Limited::Passed)
+    } else {
+        let text = std::fs::read_to_string(log).map_err(|e| format!("{}: {e}", log.display()))?;
+        Ok(Limited::Failed(text))
+    }
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`, from the system clock.
+fn today_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    // Howard Hinnant's days-to-civil.
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// Runs a test command and returns the names of the tests that failed (`crate::test`), or
@@ -651,17 +978,32 @@ fn failing_tests(cmd: &mut Command, label: &str) -> Vec<String> {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    // "test x ... FAILED", or, when a panic aborted the process (loom's deadlock report
-    // panics inside a destructor), "thread 'x' (id) panicked at".
+    failing_tests_in(&text, label)
+}
+
+/// The failed tests named in a failed test run's output (see [`failing_tests`]). A test that
+/// Miri stopped (undefined behaviour, a deadlock) is named with what Miri reported.
+fn failing_tests_in(text: &str, label: &str) -> Vec<String> {
+    // "test x ... FAILED"; under Miri, "test x ... error: <what>" (Miri ends the whole
+    // process); or, when a panic aborted the process (loom's deadlock report panics inside a
+    // destructor), "thread 'x' (id) panicked at".
     let mut failed: Vec<String> = Vec::new();
     for line in text.lines() {
         let name = line
             .strip_prefix("test ")
-            .and_then(|l| l.strip_suffix(" ... FAILED"))
+            .and_then(|l| {
+                let (name, result) = l.split_once(" ... ")?;
+                if result == "FAILED" {
+                    Some(name.to_string())
+                } else {
+                    let error = result.strip_prefix("error: ")?;
+                    Some(format!("{name}: {}", miri_error(error)))
+                }
+            })
             .or_else(|| {
                 let rest = line.strip_prefix("thread '")?;
                 let (name, tail) = rest.split_once('\'')?;
-                tail.contains("panicked at").then_some(name)
+                tail.contains("panicked at").then(|| name.to_string())
             });
         if let Some(name) = name {
             let name = format!("{label}::{name}");
@@ -674,6 +1016,20 @@ fn failing_tests(cmd: &mut Command, label: &str) -> Vec<String> {
         vec![format!("{label} (crashed)")]
     } else {
         failed
+    }
+}
+
+/// A short name for Miri's error message.
+fn miri_error(error: &str) -> String {
+    let lower = error.to_lowercase();
+    if lower.contains("data race") {
+        "data race".into()
+    } else if lower.contains("deadlock") {
+        "deadlock".into()
+    } else if let Some(ub) = error.strip_prefix("Undefined Behavior: ") {
+        format!("UB ({})", ub.chars().take(60).collect::<String>())
+    } else {
+        error.chars().take(60).collect()
     }
 }
 
