@@ -15,11 +15,13 @@
 //!   before it answers, past the spin phase, so that every wait parks: the rows differ by the
 //!   cost of registering, parking and waking (a round trip includes 80 µs of work).
 //! * `async_bulk_u8`: one iteration moves `NATIVE_STREAM_BENCH_BYTES` bytes (default 64 MiB)
-//!   of [`BytePattern`], checked by [`ByteCheck`]. Rows: `async_io` (the writer's
-//!   `AsyncWriteExt::write_all` of each pattern block, the reader's `AsyncReadExt::read` into
-//!   a 64 KiB block; a 64 KiB reader buffer; each side on its own `block_on`) and `blocking`
-//!   (the same transfer with the blocking listener-backend stream: the reader lends its
-//!   64 KiB block, the writer `write_slice`s into it).
+//!   of [`BytePattern`], checked by [`ByteCheck`]. The writer `AsyncWriteExt::write_all`s each
+//!   pattern block; the reader's stream buffer is 64 KiB (page-aligned, as every bulk buffer
+//!   here); each side runs on its own `block_on`. Rows: `async_io` (the reader's
+//!   `AsyncReadExt::read` into a page-aligned 64 KiB block, checked there: a second copy),
+//!   `async_bufread` (`AsyncBufReadExt::fill_buf`, checked in the stream buffer, then
+//!   `consume`) and `blocking` (the same transfer with the blocking listener-backend stream:
+//!   the reader lends its 64 KiB block, the writer `write_slice`s into it).
 //!
 //! Run: `cargo bench -p benches --bench async`.
 
@@ -29,11 +31,12 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use benches::{
-    bulk_u8_stream, env_amount, two_threads, ByteCheck, BytePattern, BLOCK, DEFAULT_BULK_BYTES,
+    bulk_u8_stream, env_amount, two_threads, AlignedBlock, ByteCheck, BytePattern, BLOCK,
+    DEFAULT_BULK_BYTES,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
 use futures::task::AtomicWaker;
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use stream_async::{AsyncReader, AsyncWriter};
 use stream_events::{spin_until, AsyncBackend, Event, Listener};
 
@@ -328,18 +331,19 @@ fn async_wake(c: &mut Criterion) {
 
 fn bulk_async_io(pattern: &BytePattern, total: u64) -> Duration {
     let (mut writer, mut reader) = stream_async::stream::<u8>(BLOCK);
-    let mut buf = vec![0u8; BLOCK];
+    let mut buf = AlignedBlock::new();
+    buf.fill_from(&[0; BLOCK]);
     let (elapsed, ()) = two_threads(
         move |gate| {
             futures_lite::future::block_on(async move {
                 let mut check = ByteCheck::new(pattern);
                 let start = gate.open();
                 loop {
-                    let n = reader.read(&mut buf).await.unwrap();
+                    let n = reader.read(buf.as_mut_bytes()).await.unwrap();
                     if n == 0 {
                         break;
                     }
-                    check.check(&buf[..n]);
+                    check.check(&buf.as_bytes()[..n]);
                 }
                 let elapsed = start.elapsed();
                 check.finish(total);
@@ -363,6 +367,43 @@ fn bulk_async_io(pattern: &BytePattern, total: u64) -> Duration {
     elapsed
 }
 
+fn bulk_async_bufread(pattern: &BytePattern, total: u64) -> Duration {
+    let (mut writer, mut reader) = stream_async::stream::<u8>(BLOCK);
+    let (elapsed, ()) = two_threads(
+        move |gate| {
+            futures_lite::future::block_on(async move {
+                let mut check = ByteCheck::new(pattern);
+                let start = gate.open();
+                loop {
+                    let chunk = reader.fill_buf().await.unwrap();
+                    if chunk.is_empty() {
+                        break;
+                    }
+                    check.check(chunk);
+                    let n = chunk.len();
+                    reader.consume(n);
+                }
+                let elapsed = start.elapsed();
+                check.finish(total);
+                elapsed
+            })
+        },
+        move |gate| {
+            futures_lite::future::block_on(async move {
+                gate.open();
+                let mut offset = 0u64;
+                while offset < total {
+                    let rest = pattern.rest_of_block(offset);
+                    let want = rest.len().min((total - offset) as usize);
+                    writer.write_all(&rest[..want]).await.unwrap();
+                    offset += want as u64;
+                }
+            })
+        },
+    );
+    elapsed
+}
+
 fn async_bulk_u8(c: &mut Criterion) {
     let bytes = env_amount("NATIVE_STREAM_BENCH_BYTES", DEFAULT_BULK_BYTES);
     let pattern = BytePattern::new();
@@ -372,6 +413,9 @@ fn async_bulk_u8(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat);
     group.bench_function("async_io", |b| {
         b.iter_custom(|iters| bulk_async_io(pattern, iters * bytes))
+    });
+    group.bench_function("async_bufread", |b| {
+        b.iter_custom(|iters| bulk_async_bufread(pattern, iters * bytes))
     });
     group.bench_function("blocking", |b| {
         b.iter_custom(|iters| bulk_u8_stream::<Listener>(pattern, iters * bytes))

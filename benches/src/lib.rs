@@ -615,6 +615,19 @@ impl AlignedBlock {
             core::slice::from_raw_parts(self.pages.as_ptr().cast::<u8>().add(self.offset), self.len)
         }
     }
+
+    /// The initialised bytes, mutably (for reads that want initialised memory: fill the block
+    /// once first, for example with [`fill_from`](Self::fill_from)).
+    #[inline]
+    pub fn as_mut_bytes(&mut self) -> &mut [u8] {
+        // SAFETY: as for `as_bytes`, with the exclusive borrow of `self`.
+        unsafe {
+            core::slice::from_raw_parts_mut(
+                self.pages.as_mut_ptr().cast::<u8>().add(self.offset),
+                self.len,
+            )
+        }
+    }
 }
 
 impl Default for AlignedBlock {

@@ -1152,7 +1152,11 @@ const BENCH_ROWS: &[(&str, &[(&str, Role)])] = {
         ),
         (
             "async_bulk_u8",
-            &[("async_io", Native), ("blocking", Native)],
+            &[
+                ("async_io", Native),
+                ("async_bufread", Native),
+                ("blocking", Native),
+            ],
         ),
     ]
 };
@@ -1235,7 +1239,7 @@ const BENCH_TARGETS_MET: &[(&str, &[&str], Goal, &str)] = {
         ),
         (
             "async_bulk_u8",
-            &["async_io"],
+            &["async_io", "async_bufread"],
             Goal::ThroughputAtLeast(0.5),
             "blocking",
         ),
