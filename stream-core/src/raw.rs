@@ -219,12 +219,13 @@ impl<B: Backend, X> Shared<B, X> {
         if !Self::TAIL_WORD && offset == 0 {
             offset = align;
         }
-        // SAFETY: `offset + offset_of!(Self, extra) + size_of::<X>() <= layout.size()`
-        // (`padded_layout` adds the largest offset), so the header and `extra` lie in the
-        // block and are aligned (the header at an alignment boundary, `extra` at its offset in
-        // `Self`); the offset word lies in the header's tail padding, or in the block before
-        // the header (`offset` is then at least a word), and is aligned (a word's alignment
-        // divides the header's, and the tail word's offset is a multiple of it).
+        // `offset + offset_of!(Self, extra) + size_of::<X>() <= layout.size()` (`padded_layout`
+        // adds the largest offset). The offset word lies in the header's tail padding, or in
+        // the block before the header (`offset` is then at least a word), and is aligned (a
+        // word's alignment divides the header's, and the tail word's offset is a multiple of
+        // it).
+        // SAFETY: so the header, `extra` and the offset word lie in the block, aligned (the
+        // header at an alignment boundary, `extra` at its offset in `Self`).
         unsafe {
             let this = base.add(offset).cast::<Self>();
             core::ptr::addr_of_mut!((*this).header).write(RawStream::new());
