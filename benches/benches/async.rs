@@ -329,7 +329,16 @@ fn async_wake(c: &mut Criterion) {
 // ---------------------------------------------------------------------------------------------
 // async_bulk_u8
 
-fn bulk_async_io(pattern: &BytePattern, total: u64) -> Duration {
+/// How the reader of an async bulk row takes the bytes.
+#[derive(Clone, Copy)]
+enum ReadMode {
+    /// `AsyncReadExt::read` into a page-aligned block (a second copy), checked there.
+    CopyOut,
+    /// `AsyncBufReadExt::fill_buf`, checked in the stream's buffer, then `consume`.
+    InPlace,
+}
+
+fn bulk_async(pattern: &BytePattern, total: u64, mode: ReadMode) -> Duration {
     let (mut writer, mut reader) = stream_async::stream::<u8>(BLOCK);
     let mut buf = AlignedBlock::new();
     buf.fill_from(&[0; BLOCK]);
@@ -339,11 +348,23 @@ fn bulk_async_io(pattern: &BytePattern, total: u64) -> Duration {
                 let mut check = ByteCheck::new(pattern);
                 let start = gate.open();
                 loop {
-                    let n = reader.read(buf.as_mut_bytes()).await.unwrap();
+                    let n = match mode {
+                        ReadMode::CopyOut => {
+                            let n = reader.read(buf.as_mut_bytes()).await.unwrap();
+                            check.check(&buf.as_bytes()[..n]);
+                            n
+                        }
+                        ReadMode::InPlace => {
+                            let chunk = reader.fill_buf().await.unwrap();
+                            check.check(chunk);
+                            let n = chunk.len();
+                            reader.consume(n);
+                            n
+                        }
+                    };
                     if n == 0 {
                         break;
                     }
-                    check.check(&buf.as_bytes()[..n]);
                 }
                 let elapsed = start.elapsed();
                 check.finish(total);
@@ -367,43 +388,6 @@ fn bulk_async_io(pattern: &BytePattern, total: u64) -> Duration {
     elapsed
 }
 
-fn bulk_async_bufread(pattern: &BytePattern, total: u64) -> Duration {
-    let (mut writer, mut reader) = stream_async::stream::<u8>(BLOCK);
-    let (elapsed, ()) = two_threads(
-        move |gate| {
-            futures_lite::future::block_on(async move {
-                let mut check = ByteCheck::new(pattern);
-                let start = gate.open();
-                loop {
-                    let chunk = reader.fill_buf().await.unwrap();
-                    if chunk.is_empty() {
-                        break;
-                    }
-                    check.check(chunk);
-                    let n = chunk.len();
-                    reader.consume(n);
-                }
-                let elapsed = start.elapsed();
-                check.finish(total);
-                elapsed
-            })
-        },
-        move |gate| {
-            futures_lite::future::block_on(async move {
-                gate.open();
-                let mut offset = 0u64;
-                while offset < total {
-                    let rest = pattern.rest_of_block(offset);
-                    let want = rest.len().min((total - offset) as usize);
-                    writer.write_all(&rest[..want]).await.unwrap();
-                    offset += want as u64;
-                }
-            })
-        },
-    );
-    elapsed
-}
-
 fn async_bulk_u8(c: &mut Criterion) {
     let bytes = env_amount("NATIVE_STREAM_BENCH_BYTES", DEFAULT_BULK_BYTES);
     let pattern = BytePattern::new();
@@ -412,10 +396,10 @@ fn async_bulk_u8(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(bytes));
     group.sampling_mode(SamplingMode::Flat);
     group.bench_function("async_io", |b| {
-        b.iter_custom(|iters| bulk_async_io(pattern, iters * bytes))
+        b.iter_custom(|iters| bulk_async(pattern, iters * bytes, ReadMode::CopyOut))
     });
     group.bench_function("async_bufread", |b| {
-        b.iter_custom(|iters| bulk_async_bufread(pattern, iters * bytes))
+        b.iter_custom(|iters| bulk_async(pattern, iters * bytes, ReadMode::InPlace))
     });
     group.bench_function("blocking", |b| {
         b.iter_custom(|iters| bulk_u8_stream::<Listener>(pattern, iters * bytes))
