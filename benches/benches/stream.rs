@@ -7,11 +7,17 @@
 //!   (capacity-1 rings, both sides spin) and `raw_spin` (one spun-on `AtomicU64`, the floor).
 //! * `stream_bulk_u8`: one iteration moves `NATIVE_STREAM_BENCH_BYTES` bytes (default 64 MiB)
 //!   of [`BytePattern`]. The reader is the timed thread and checks every chunk with
-//!   [`ByteCheck`] in place. Rows: `spin`, `futex`, `listener` (the reader lends one reused
-//!   64 KiB buffer; the writer `write_slice`s from the pattern into it);
-//!   `crossbeam_recycled` (two 64 KiB heap buffers circulate: full ones over one `bounded(2)`
-//!   channel, empty ones back over another; the writer fills one while the reader checks the
-//!   other); `rtrb` (a 64 KiB ring, `write_chunk_uninit` + `read_chunk` of whatever is free or
+//!   [`ByteCheck`] in place. Rows: `spin`, `futex`, `listener` (the reader is a [`ReadAhead`]
+//!   with two 64 KiB buffers: it lends one while it checks the other; the writer
+//!   `write_slice`s from the pattern into the lent one); `futex_one_buffer` (the reader lends
+//!   one reused 64 KiB buffer, with [`Reader::read`](stream_core::Reader::read): the writer
+//!   waits while the reader checks); `crossbeam_recycled_copy` (two 64 KiB heap buffers
+//!   circulate: full ones over one `bounded(2)` channel, empty ones back over another; the
+//!   writer fills one from the pattern while the reader copies the other into its own 64 KiB
+//!   buffer, where a stream would have delivered it, and checks it there: two copies per
+//!   byte, the peer of the target); `crossbeam_recycled` (the same, but the reader
+//!   checks the circulating buffer in place: one copy per byte, the same work as a stream);
+//!   `rtrb` (a 64 KiB ring, `write_chunk_uninit` + `read_chunk` of whatever is free or
 //!   ready, checked in place, both sides spin); `memcpy` (one thread copies each 64 KiB block
 //!   into a buffer and checks it: the floor). All buffers sit at the same page offset as
 //!   their source ([`AlignedBlock`] says why).
@@ -28,8 +34,9 @@ use std::mem::MaybeUninit;
 use std::time::{Duration, Instant};
 
 use benches::{
-    assume_init, bulk_u8_stream, copy_to_uninit, crossbeam_round_trips, env_amount, ping_pong,
-    pop_spin, push_spin, round_trips, two_threads, AlignedBlock, ByteCheck, BytePattern, RawSpin,
+    assume_init, bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead, bulk_u8_stream,
+    copy_to_uninit, crossbeam_round_trips, env_amount, ping_pong, pop_spin, push_spin,
+    round_trip_native, round_trips, two_threads, AlignedBlock, ByteCheck, BytePattern, RawSpin,
     U64Check, BLOCK, DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, PAGE,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
@@ -40,23 +47,8 @@ use stream_events::{Futex, Listener, Spin};
 /// Elements per lent buffer (and rtrb / crossbeam capacity) in `stream_bulk_u64`.
 const U64_BATCH: usize = 1024;
 
-/// Buffers in flight in the crossbeam row of `stream_bulk_u8`.
-const CROSSBEAM_POOL: usize = 2;
-
 // ---------------------------------------------------------------------------------------------
 // stream_round_trip
-
-fn round_trip_native<B: Backend>(iters: u64) -> Duration {
-    let (mut ping_w, mut ping_r) = stream_with::<u64, B>();
-    let (mut pong_w, mut pong_r) = stream_with::<u64, B>();
-    round_trips(
-        iters,
-        move |v| ping_w.send(v).unwrap(),
-        move || pong_r.recv().unwrap(),
-        move || ping_r.recv().ok(),
-        move |v| pong_w.send(v).unwrap(),
-    )
-}
 
 fn round_trip_std_sync_channel0(iters: u64) -> Duration {
     let (ping_tx, ping_rx) = std::sync::mpsc::sync_channel::<u64>(0);
@@ -117,42 +109,6 @@ fn stream_round_trip(c: &mut Criterion) {
 
 // ---------------------------------------------------------------------------------------------
 // stream_bulk_u8
-
-fn bulk_u8_crossbeam(pattern: &BytePattern, total: u64) -> Duration {
-    let (full_tx, full_rx) = crossbeam_channel::bounded::<AlignedBlock>(CROSSBEAM_POOL);
-    let (empty_tx, empty_rx) = crossbeam_channel::bounded::<AlignedBlock>(CROSSBEAM_POOL);
-    for _ in 0..CROSSBEAM_POOL {
-        empty_tx.send(AlignedBlock::new()).unwrap();
-    }
-    let (elapsed, ()) = two_threads(
-        move |gate| {
-            let mut check = ByteCheck::new(pattern);
-            let start = gate.open();
-            while let Ok(block) = full_rx.recv() {
-                check.check(block.as_bytes());
-                // Fails only once the writer is done and gone; the block is then not needed.
-                let _ = empty_tx.send(block);
-            }
-            let elapsed = start.elapsed();
-            check.finish(total);
-            elapsed
-        },
-        move |gate| {
-            gate.open();
-            let mut offset = 0u64;
-            while offset < total {
-                let rest = pattern.rest_of_block(offset);
-                let want = rest.len().min((total - offset) as usize);
-                let mut block = empty_rx.recv().unwrap();
-                block.fill_from(&rest[..want]);
-                full_tx.send(block).unwrap();
-                offset += want as u64;
-            }
-            // Dropping `full_tx` disconnects: the reader's loop ends.
-        },
-    );
-    elapsed
-}
 
 fn bulk_u8_rtrb(total: u64) -> Duration {
     let (mut producer, mut consumer) = RingBuffer::<u8>::new(BLOCK);
@@ -243,13 +199,19 @@ fn stream_bulk_u8(c: &mut Criterion) {
     // An iteration takes milliseconds to seconds: keep the iteration count per sample flat.
     group.sampling_mode(SamplingMode::Flat);
     group.bench_function("spin", |b| {
-        b.iter_custom(|iters| bulk_u8_stream::<Spin>(pattern, iters * bytes))
+        b.iter_custom(|iters| bulk_u8_read_ahead::<Spin>(pattern, iters * bytes))
     });
     group.bench_function("futex", |b| {
-        b.iter_custom(|iters| bulk_u8_stream::<Futex>(pattern, iters * bytes))
+        b.iter_custom(|iters| bulk_u8_read_ahead::<Futex>(pattern, iters * bytes))
     });
     group.bench_function("listener", |b| {
-        b.iter_custom(|iters| bulk_u8_stream::<Listener>(pattern, iters * bytes))
+        b.iter_custom(|iters| bulk_u8_read_ahead::<Listener>(pattern, iters * bytes))
+    });
+    group.bench_function("futex_one_buffer", |b| {
+        b.iter_custom(|iters| bulk_u8_stream::<Futex>(pattern, iters * bytes))
+    });
+    group.bench_function("crossbeam_recycled_copy", |b| {
+        b.iter_custom(|iters| bulk_u8_crossbeam_copy(pattern, iters * bytes))
     });
     group.bench_function("crossbeam_recycled", |b| {
         b.iter_custom(|iters| bulk_u8_crossbeam(pattern, iters * bytes))

@@ -61,6 +61,7 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use rtrb::{Consumer, Producer, PushError};
+use stream_core::{stream_with, ReadAhead, ReadError};
 use stream_events::{Backend, Event};
 
 /// Default for `NATIVE_STREAM_BENCH_BYTES`: 64 MiB per iteration of `stream_bulk_u8`.
@@ -405,6 +406,117 @@ pub fn round_trips(
         },
     );
     assert_eq!(answered, iters);
+    elapsed
+}
+
+/// `iters` one-element round trips ([`round_trips`]) through two native streams with backend
+/// `B`: `send` one way, `recv` the other.
+pub fn round_trip_native<B: Backend>(iters: u64) -> Duration {
+    let (mut ping_w, mut ping_r) = stream_with::<u64, B>();
+    let (mut pong_w, mut pong_r) = stream_with::<u64, B>();
+    round_trips(
+        iters,
+        move |v| ping_w.send(v).unwrap(),
+        move || pong_r.recv().unwrap(),
+        move || ping_r.recv().ok(),
+        move |v| pong_w.send(v).unwrap(),
+    )
+}
+
+/// Buffers in flight in the crossbeam rows of `stream_bulk_u8`.
+pub const CROSSBEAM_POOL: usize = 2;
+
+/// Times the transfer of `total` bytes of `pattern` as recycled 64 KiB blocks over crossbeam
+/// channels: two blocks circulate, full ones over one `bounded(2)` channel and empty ones back
+/// over another; the partner fills one from the pattern while the timed thread checks the
+/// other in place. One copy per byte, the same work as a stream.
+pub fn bulk_u8_crossbeam(pattern: &BytePattern, total: u64) -> Duration {
+    bulk_u8_crossbeam_with(pattern, total, false)
+}
+
+/// The crossbeam row for a reader that wants the bytes in its own buffer (where a stream
+/// puts them): as [`bulk_u8_crossbeam`], but the reader copies each block into its own
+/// 64 KiB block and checks that copy. Each byte is copied twice, once on each side.
+pub fn bulk_u8_crossbeam_copy(pattern: &BytePattern, total: u64) -> Duration {
+    bulk_u8_crossbeam_with(pattern, total, true)
+}
+
+/// [`bulk_u8_crossbeam`], or with `copy_out` [`bulk_u8_crossbeam_copy`].
+fn bulk_u8_crossbeam_with(pattern: &BytePattern, total: u64, copy_out: bool) -> Duration {
+    let (full_tx, full_rx) = crossbeam_channel::bounded::<AlignedBlock>(CROSSBEAM_POOL);
+    let (empty_tx, empty_rx) = crossbeam_channel::bounded::<AlignedBlock>(CROSSBEAM_POOL);
+    for _ in 0..CROSSBEAM_POOL {
+        empty_tx.send(AlignedBlock::new()).unwrap();
+    }
+    let (elapsed, ()) = two_threads(
+        move |gate| {
+            let mut check = ByteCheck::new(pattern);
+            let mut own = AlignedBlock::new();
+            let start = gate.open();
+            while let Ok(block) = full_rx.recv() {
+                if copy_out {
+                    own.fill_from(block.as_bytes());
+                    // Fails only once the writer is done and gone; the block is then not
+                    // needed.
+                    let _ = empty_tx.send(block);
+                    check.check(own.as_bytes());
+                } else {
+                    check.check(block.as_bytes());
+                    let _ = empty_tx.send(block);
+                }
+            }
+            let elapsed = start.elapsed();
+            check.finish(total);
+            elapsed
+        },
+        move |gate| {
+            gate.open();
+            let mut offset = 0u64;
+            while offset < total {
+                let rest = pattern.rest_of_block(offset);
+                let want = rest.len().min((total - offset) as usize);
+                let mut block = empty_rx.recv().unwrap();
+                block.fill_from(&rest[..want]);
+                full_tx.send(block).unwrap();
+                offset += want as u64;
+            }
+            // Dropping `full_tx` disconnects: the reader's loop ends.
+        },
+    );
+    elapsed
+}
+
+/// The native rows: the timed thread reads with a [`ReadAhead`] of two page-aligned 64 KiB
+/// buffers and checks each chunk in place while the writer `write_slice`s the next one into
+/// the other buffer.
+pub fn bulk_u8_read_ahead<B: Backend>(pattern: &BytePattern, total: u64) -> Duration {
+    let (mut writer, reader) = stream_with::<u8, B>();
+    let mut reader = ReadAhead::new(reader, BLOCK);
+    let (elapsed, ()) = two_threads(
+        move |gate| {
+            let mut check = ByteCheck::new(pattern);
+            let start = gate.open();
+            loop {
+                match reader.next_chunk() {
+                    Ok(chunk) => check.check(chunk),
+                    Err(ReadError::Closed) => break,
+                    Err(e) => panic!("read failed: {e:?}"),
+                }
+            }
+            let elapsed = start.elapsed();
+            check.finish(total);
+            elapsed
+        },
+        move |gate| {
+            gate.open();
+            let mut offset = 0u64;
+            while offset < total {
+                let rest = pattern.rest_of_block(offset);
+                let want = rest.len().min((total - offset) as usize);
+                offset += writer.write_slice(&rest[..want]).unwrap() as u64;
+            }
+        },
+    );
     elapsed
 }
 

@@ -129,6 +129,10 @@ pub struct EventWord {
 ///
 /// Every field is an atomic so that the header is `Send + Sync` and may be inspected from any
 /// thread; the protocol (in `stream-core`) decides who may write which field when.
+///
+/// The 8 bytes after `state` are tail padding here. `stream-core` keeps a one-element buffer
+/// there (its *inline word*, lent like any buffer, so the bytes may be written by the side
+/// that owns the lent buffer): code outside the protocol must not touch them.
 #[repr(C, align(64))]
 #[derive(Debug)]
 pub struct StreamHeader {

@@ -72,38 +72,13 @@ impl<T, B: Backend> BufferedReader<T, B> {
     /// Wraps `reader` with a buffer of `capacity` elements (at least 1), allocated once.
     pub fn new(reader: Reader<T, B>, capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        let layout = Self::layout(capacity);
-        let buf = if layout.size() == 0 {
-            NonNull::dangling()
-        } else {
-            // SAFETY: the size is not zero.
-            let p = unsafe { std::alloc::alloc(layout) };
-            match NonNull::new(p.cast::<MaybeUninit<T>>()) {
-                Some(p) => p,
-                None => std::alloc::handle_alloc_error(layout),
-            }
-        };
         Self {
             reader,
-            buf,
+            buf: alloc_buffer(capacity),
             capacity,
             head: 0,
             tail: 0,
             pending: false,
-        }
-    }
-
-    /// The buffer's layout: `capacity` slots, page-aligned from a page's worth of bytes up,
-    /// else aligned as `T`. A copy between two buffers at different offsets within a page can
-    /// run an order of magnitude slower than between buffers at the same offset (4K aliasing),
-    /// so bulk buffers start at a page boundary, as bulk users' own buffers should.
-    fn layout(capacity: usize) -> std::alloc::Layout {
-        let array =
-            std::alloc::Layout::array::<MaybeUninit<T>>(capacity).expect("buffer size overflows");
-        if array.size() >= PAGE {
-            array.align_to(PAGE).expect("page alignment")
-        } else {
-            array
         }
     }
 
@@ -365,6 +340,49 @@ impl<T, B: Backend> BufferedReader<T, B> {
     }
 }
 
+/// The layout of an owned read buffer: `capacity` slots, page-aligned from a page's worth of
+/// bytes up, else aligned as `T`. A copy between two buffers at different offsets within a
+/// page can run an order of magnitude slower than between buffers at the same offset (4K
+/// aliasing), so bulk buffers start at a page boundary, as bulk users' own buffers should.
+pub(crate) fn buffer_layout<T>(capacity: usize) -> std::alloc::Layout {
+    let array =
+        std::alloc::Layout::array::<MaybeUninit<T>>(capacity).expect("buffer size overflows");
+    if array.size() >= PAGE {
+        array.align_to(PAGE).expect("page alignment")
+    } else {
+        array
+    }
+}
+
+/// Allocates an owned read buffer of `capacity` slots with [`buffer_layout`] (a dangling
+/// pointer when that is zero bytes).
+pub(crate) fn alloc_buffer<T>(capacity: usize) -> NonNull<MaybeUninit<T>> {
+    let layout = buffer_layout::<T>(capacity);
+    if layout.size() == 0 {
+        return NonNull::dangling();
+    }
+    // SAFETY: the size is not zero.
+    let p = unsafe { std::alloc::alloc(layout) };
+    match NonNull::new(p.cast::<MaybeUninit<T>>()) {
+        Some(p) => p,
+        None => std::alloc::handle_alloc_error(layout),
+    }
+}
+
+/// Frees a buffer from [`alloc_buffer`].
+///
+/// # Safety
+///
+/// `buf` came from `alloc_buffer::<T>(capacity)`, nothing refers to it any more, and its
+/// elements need no drop (or were dropped).
+pub(crate) unsafe fn free_buffer<T>(buf: NonNull<MaybeUninit<T>>, capacity: usize) {
+    let layout = buffer_layout::<T>(capacity);
+    if layout.size() != 0 {
+        // SAFETY: by the caller, allocated with this layout and no longer used.
+        unsafe { std::alloc::dealloc(buf.as_ptr().cast(), layout) };
+    }
+}
+
 /// Records the result of `read_amount` for a pending read: a count or `CLOSED` ends it (a
 /// count's elements are buffered from slot 0); `BLOCKED` leaves it pending. Returns whether
 /// the read ended. Called inside the wait's condition, so that the bookkeeping is done even
@@ -388,12 +406,9 @@ impl<T, B: Backend> Drop for BufferedReader<T, B> {
     fn drop(&mut self) {
         self.cancel();
         self.consume(self.len());
-        let layout = Self::layout(self.capacity);
-        if layout.size() != 0 {
-            // SAFETY: nothing refers to the buffer any more (no read is pending) and its
-            // elements were dropped; it was allocated in `new` with this layout.
-            unsafe { std::alloc::dealloc(self.buf.as_ptr().cast(), layout) };
-        }
+        // SAFETY: nothing refers to the buffer any more (no read is pending) and its elements
+        // were dropped; it came from `alloc_buffer` with this capacity in `new`.
+        unsafe { free_buffer(self.buf, self.capacity) };
     }
 }
 

@@ -7,6 +7,7 @@
 
 use core::ffi::c_void;
 use core::fmt;
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use std::time::Instant;
 
@@ -43,6 +44,11 @@ pub struct RawStream<B: Backend> {
     ready_size: UnsafeCell<isize>,
     active_instances: AtomicUsize,
     state: AtomicUsize,
+    /// The word of the `StreamHeader` layout after `state` (its tail padding there): a
+    /// one-word buffer in the header's own cache line. A one-element future whose slot fits
+    /// keeps its slot here ([`Shared::create_padded`]). Accessed only through raw pointers,
+    /// under the ownership rules of a lent buffer.
+    inline: core::cell::UnsafeCell<MaybeUninit<u64>>,
 }
 
 // The header is shared by the threads of both ends by design. The raw pointer in `read_addr`
@@ -113,9 +119,21 @@ const FUTURE_READER_WAITS: usize = 1 << 6;
 /// header no more, and the reader frees the allocation. Set with DONE; sticky.
 const FUTURE_WRITER_GONE: usize = 1 << 7;
 
+/// Whether a `T` fits the header's inline word (8 bytes, 8-aligned).
+pub(crate) const fn inline_fits<T>() -> bool {
+    core::mem::size_of::<T>() <= core::mem::size_of::<u64>()
+        && core::mem::align_of::<T>() <= core::mem::align_of::<u64>()
+}
+
 /// The alignment that [`Shared::create_padded`] asks of the global allocator: what `malloc`
 /// gives on the usual 64-bit targets, so that the request takes the allocator's plain path.
 const PLAIN_ALIGN: usize = 16;
+
+/// Padded allocations only (state bits, set at creation and never changed): where the header
+/// is in the block, in units of [`PLAIN_ALIGN`] bytes from its start.
+const PADDED_OFFSET_SHIFT: usize = 8;
+/// Mask of the padded offset bits (after the shift): offsets below 64 bytes in 16-byte units.
+const PADDED_OFFSET_MASK: usize = 0b11;
 
 /// A stream header followed, in the same allocation, by `extra` (for example the slot of a
 /// one-element future). [`RawStream::create_stream`] is `Shared<B, ()>`.
@@ -182,15 +200,15 @@ impl<B: Backend, X> Shared<B, X> {
     /// in a block no larger than needed.
     ///
     /// The header keeps its 64-byte alignment (the [`stream_abi::StreamHeader`] layout). The
-    /// block is asked for with the alignment `malloc` gives anyway (16 bytes on
-    /// 64-bit targets), and the header is placed at the first 64-byte boundary in it; the block holds
-    /// the header and `extra` (not the tail padding of `Self`) plus at most 48 bytes before
-    /// the header. The offset of the header in the block is recorded for the free in the
-    /// header's own tail padding (the `StreamHeader` layout has a word after `state`), or,
-    /// where the header has none (loom models), in the word before the header. glibc serves
-    /// an over-aligned request by carving a larger chunk under the arena lock, with no thread
-    /// cache, several times the cost of a plain `malloc`; and a small block (up to 120
-    /// bytes: a future of a `u64`) is freed from another thread without the arena lock.
+    /// block is asked for with the alignment `malloc` gives anyway (16 bytes on 64-bit
+    /// targets), and the header is placed at the first 64-byte boundary in it, at most 48
+    /// bytes in; the offset is kept in bits of `state` that no transition changes, for the
+    /// free. An `extra` of at most one `u64` in size and alignment lives in the header's last
+    /// word (the tail padding of the `StreamHeader` layout), so that header and slot share one
+    /// cache line and the block is at most 112 bytes; a larger one follows the header. glibc
+    /// serves an over-aligned request by carving a larger chunk under the arena lock, with no
+    /// thread cache, several times the cost of a plain `malloc`; and a small block (up to
+    /// 120 bytes) is freed from another thread without the arena lock.
     ///
     /// The block does not hold a whole `Self`: never make a `&Shared` of it (no
     /// [`header`](Self::header), [`extra`](Self::extra)); use
@@ -204,6 +222,9 @@ impl<B: Backend, X> Shared<B, X> {
             assert!(PLAIN_ALIGN.is_power_of_two());
             assert!(core::mem::align_of::<Self>() > PLAIN_ALIGN);
         }
+        const {
+            assert!(core::mem::align_of::<Self>() / PLAIN_ALIGN <= PADDED_OFFSET_MASK + 1);
+        }
         let layout = Self::padded_layout();
         // SAFETY: the layout's size is not zero: it holds a header.
         let base = unsafe { alloc(layout) };
@@ -212,64 +233,55 @@ impl<B: Backend, X> Shared<B, X> {
         }
         // Only the address is used (no pointer is made from an integer): the distance to the
         // next boundary of the header's alignment. The block is `PLAIN_ALIGN`-aligned, so the
-        // offset is a multiple of it, below the alignment; with the offset word before the
-        // header, it must be at least a word, so 0 becomes one alignment.
+        // offset is a multiple of it, below the alignment (it fits the state bits: asserted).
         let align = core::mem::align_of::<Self>();
-        let mut offset = (align - (base as usize & (align - 1))) & (align - 1);
-        if !Self::TAIL_WORD && offset == 0 {
-            offset = align;
-        }
-        // `offset + offset_of!(Self, extra) + size_of::<X>() <= layout.size()` (`padded_layout`
-        // adds the largest offset). The offset word lies in the header's tail padding, or in
-        // the block before the header (`offset` is then at least a word), and is aligned (a
-        // word's alignment divides the header's, and the tail word's offset is a multiple of
-        // it).
-        // SAFETY: so the header, `extra` and the offset word lie in the block, aligned (the
-        // header at an alignment boundary, `extra` at its offset in `Self`).
+        let offset = (align - (base as usize & (align - 1))) & (align - 1);
+        let header = RawStream::with_state((offset / PLAIN_ALIGN) << PADDED_OFFSET_SHIFT);
+        // The header ends at most `align - PLAIN_ALIGN + size_of::<RawStream<B>>()` bytes
+        // into the block, and an `extra` outside it at most `offset_of!(Self, extra) +
+        // size_of::<X>()` past the header (`padded_layout` adds the largest offset).
+        // SAFETY: so the header and `extra` lie in the block, aligned (the header at an
+        // alignment boundary; `extra` in the inline word, whose alignment is at least its
+        // own, or at its offset in `Self`).
         unsafe {
             let this = base.add(offset).cast::<Self>();
-            core::ptr::addr_of_mut!((*this).header).write(RawStream::new());
-            core::ptr::addr_of_mut!((*this).extra).write(extra);
-            Self::offset_word(this).write(offset);
+            core::ptr::addr_of_mut!((*this).header).write(header);
+            Self::extra_ptr(this).write(extra);
             NonNull::new_unchecked(this)
         }
     }
 
-    /// Whether the header has a word of tail padding after `state` (its last field) to record
-    /// the offset of a padded allocation in.
-    const TAIL_WORD: bool = core::mem::offset_of!(RawStream<B>, state)
-        + 2 * core::mem::size_of::<usize>()
-        <= core::mem::size_of::<RawStream<B>>();
+    /// Whether `extra` of a padded allocation lives in the header's inline word.
+    const INLINE: bool = inline_fits::<X>();
 
-    /// The word that records where the header is in a padded block.
+    /// Where `extra` lives in a padded block: the header's inline word if it fits
+    /// ([`INLINE`](Self::INLINE)), else its place in `Self`, after the header.
     ///
     /// # Safety
     ///
-    /// `this` is the `Shared` of a block from [`create_padded`](Self::create_padded).
-    unsafe fn offset_word(this: *mut Self) -> *mut usize {
-        let header = this.cast::<u8>();
-        // SAFETY: by the caller, both places are in the block (see `create_padded`).
-        unsafe {
-            if Self::TAIL_WORD {
-                header
-                    .add(core::mem::offset_of!(RawStream<B>, state) + core::mem::size_of::<usize>())
-                    .cast::<usize>()
-            } else {
-                header.cast::<usize>().sub(1)
-            }
+    /// `this` is the `Shared` of a block from [`create_padded`](Self::create_padded) (the
+    /// pointer may come before the header is written: only addresses are computed).
+    unsafe fn extra_ptr(this: *mut Self) -> *mut X {
+        if Self::INLINE {
+            // SAFETY: by the caller, the header lies in the block; a place projection, no
+            // reference.
+            unsafe { core::ptr::addr_of_mut!((*this).header.inline).cast::<X>() }
+        } else {
+            // SAFETY: as above; `padded_layout` makes room for `extra` after the header.
+            unsafe { core::ptr::addr_of_mut!((*this).extra) }
         }
     }
 
     /// The block of [`create_padded`](Self::create_padded).
     fn padded_layout() -> std::alloc::Layout {
-        let align = core::mem::align_of::<Self>();
-        let largest_offset = if Self::TAIL_WORD {
-            align - PLAIN_ALIGN
+        let largest_offset = core::mem::align_of::<Self>() - PLAIN_ALIGN;
+        let end = if Self::INLINE {
+            core::mem::size_of::<RawStream<B>>()
         } else {
-            align
+            core::mem::offset_of!(Self, extra) + core::mem::size_of::<X>()
         };
-        let size = largest_offset + core::mem::offset_of!(Self, extra) + core::mem::size_of::<X>();
-        std::alloc::Layout::from_size_align(size, PLAIN_ALIGN).expect("future too large")
+        std::alloc::Layout::from_size_align(largest_offset + end, PLAIN_ALIGN)
+            .expect("future too large")
     }
 
     /// The header of `this`, for a [`create_padded`](Self::create_padded) allocation (which
@@ -284,14 +296,17 @@ impl<B: Backend, X> Shared<B, X> {
         unsafe { &(*this.as_ptr()).header }
     }
 
-    /// The extra data of `this`, for a [`create_padded`](Self::create_padded) allocation.
+    /// The extra data of `this`, for a [`create_padded`](Self::create_padded) allocation
+    /// (for one from [`create`](Self::create), use [`extra`](Self::extra): the two keep a
+    /// small `extra` in different places).
     ///
     /// # Safety
     ///
-    /// As for [`header_of`](Self::header_of).
+    /// `this` came from `create_padded` and stays alive for `'a`.
     pub unsafe fn extra_of<'a>(this: NonNull<Self>) -> &'a X {
-        // SAFETY: as in `header_of`.
-        unsafe { &(*this.as_ptr()).extra }
+        // SAFETY: by the caller, the block is alive for 'a, and `extra` is where
+        // `create_padded` put it; no reference to the whole `Shared` is made.
+        unsafe { &*Self::extra_ptr(this.as_ptr()) }
     }
 
     /// [`RawStream::deliver_and_close`] for a one-element future that also
@@ -345,12 +360,14 @@ impl<B: Backend, X> Shared<B, X> {
             };
             // ORDERING: Release publishes the elements and `ready_size` to the reader's
             // Acquire load of DONE; with FUTURE_WRITER_GONE it also orders every use of the
-            // header by this handle before the reader's free. On failure Acquire, as `load`.
+            // header by this handle before the reader's free. SeqCst (beyond Release) lets
+            // the activation below skip its write when nobody is parked
+            // (`activate_after_seqcst`). On failure Acquire, as `load`.
             // LENT -> DONE | WRITER_CLOSED (| FUTURE_WRITER_GONE).
             match header.state.compare_exchange_weak(
                 s,
                 s ^ (LENT ^ DONE) | WRITER_CLOSED | gone,
-                ord("deliver-release", Ordering::Release),
+                ord("deliver-release", Ordering::SeqCst),
                 Ordering::Acquire,
             ) {
                 Ok(_) => break,
@@ -361,7 +378,7 @@ impl<B: Backend, X> Shared<B, X> {
             // Released: the reader may free the header from here on.
             return Ok(true);
         }
-        header.read_ready.activate();
+        header.read_ready.activate_after_seqcst();
         Ok(false)
     }
 
@@ -433,6 +450,12 @@ impl<B: Backend> RawStream<B> {
 
     /// A header in its initial state: idle, one reader and one writer handle.
     fn new() -> Self {
+        Self::with_state(IDLE)
+    }
+
+    /// A header with one reader and one writer handle and `state` (idle, perhaps with the
+    /// offset bits of a padded allocation).
+    fn with_state(state: usize) -> Self {
         #[cfg(not(stream_loom))]
         const {
             use core::mem::{align_of, offset_of, size_of};
@@ -454,7 +477,8 @@ impl<B: Backend> RawStream<B> {
             read_size: UnsafeCell::new(0),
             ready_size: UnsafeCell::new(BLOCKED),
             active_instances: AtomicUsize::new(ACTIVE_READER_ONE + ACTIVE_WRITER_ONE),
-            state: AtomicUsize::new(IDLE),
+            state: AtomicUsize::new(state),
+            inline: core::cell::UnsafeCell::new(MaybeUninit::uninit()),
         }
     }
 
@@ -556,6 +580,74 @@ impl<B: Backend> RawStream<B> {
         Ok(())
     }
 
+    /// [`start_reading`](Self::start_reading) for the only handle of the reader end: stores
+    /// the buffer first and then takes READER_BUSY and lends in one step (IDLE -> LENT |
+    /// READER_BUSY), one read-modify-write instead of two.
+    ///
+    /// # Errors
+    ///
+    /// As `start_reading`.
+    ///
+    /// # Safety
+    ///
+    /// As for `start_reading`, and the caller acts for the only reader handle, which no other
+    /// thread can use or clone meanwhile (its `&mut`), after an Acquire observation of
+    /// `active_instances` that counted one reader handle
+    /// ([`active_instances_acquire`](Self::active_instances_acquire)). So nobody else can start
+    /// a read: the buffer fields, which belong to the reader end in phase IDLE, are ours
+    /// before we take READER_BUSY, and the Acquire ordered the last use of them by a dropped
+    /// clone before ours.
+    pub(crate) unsafe fn start_reading_unique(
+        &self,
+        addr: *mut c_void,
+        size: usize,
+    ) -> Result<(), StartReadError> {
+        let size = size.min(isize::MAX as usize);
+        // SAFETY: the fields are the reader end's in IDLE (the writer touches them only after
+        // it observes LENT), and no other reader handle exists (the caller's contract). If a
+        // read were pending (only possible through this handle, which then would not start
+        // another), the CAS below would fail first: it is never pending here.
+        unsafe {
+            self.read_addr.with_mut(|p| *p = addr);
+            self.read_size.with_mut(|p| *p = size);
+        }
+        let mut s = self.load();
+        loop {
+            let refused = if s & (READER_CLOSED | WRITER_CLOSED) != 0 {
+                Some(StartReadError::Closed)
+            } else if s & READER_BUSY != 0 {
+                Some(StartReadError::Busy)
+            } else {
+                None
+            };
+            if let Some(e) = refused {
+                // SAFETY: as above: nothing was lent, the fields are still ours.
+                unsafe {
+                    self.read_addr.with_mut(|p| *p = core::ptr::null_mut());
+                    self.read_size.with_mut(|p| *p = 0);
+                }
+                return Err(e);
+            }
+            debug_assert_eq!(phase(s), IDLE);
+            // ORDERING: Acquire, as `acquire_reader`: the previous read's release of the
+            // reader end (Release) happens before this read. Release publishes the fields to
+            // the writer's Acquire take, as `lend`. SeqCst (beyond AcqRel) lets the activation
+            // below skip its write when nobody is parked (`activate_after_seqcst`).
+            // IDLE -> LENT | READER_BUSY.
+            match self.state.compare_exchange_weak(
+                s,
+                s | LENT | READER_BUSY,
+                ord("lend-release", Ordering::SeqCst),
+                ord("acquire-reader-acquire", Ordering::Acquire),
+            ) {
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
+        }
+        self.write_ready.activate_after_seqcst();
+        Ok(())
+    }
+
     /// Takes READER_BUSY (IDLE, not busy -> IDLE | READER_BUSY).
     fn acquire_reader(&self, only_if_writer_waits: bool) -> Result<(), StartReadError> {
         let mut s = self.load();
@@ -606,13 +698,14 @@ impl<B: Backend> RawStream<B> {
             self.read_addr.with_mut(|p| *p = addr);
             self.read_size.with_mut(|p| *p = size);
         }
-        // ORDERING: Release publishes the fields to the writer's Acquire CAS LENT -> WRITING.
         // IDLE -> LENT (only the reader leaves IDLE, so flipping the bit is the transition).
+        // ORDERING: Release publishes the fields to the writer's Acquire CAS LENT -> WRITING;
+        // SeqCst lets the activation skip its write when nobody is parked.
         let prev = self
             .state
-            .fetch_xor(IDLE ^ LENT, ord("lend-release", Ordering::Release));
+            .fetch_xor(IDLE ^ LENT, ord("lend-release", Ordering::SeqCst));
         debug_assert_eq!(phase(prev), IDLE, "lend from state {prev:#x}");
-        self.write_ready.activate();
+        self.write_ready.activate_after_seqcst();
     }
 
     /// Lends the buffer of a stream that no other thread can reach yet (its handles have not
@@ -625,7 +718,8 @@ impl<B: Backend> RawStream<B> {
     /// handles are not yet shared with another thread (so no read is pending and no end is
     /// closed).
     pub unsafe fn lend_unshared(&self, addr: *mut c_void, size: usize) {
-        debug_assert_eq!(self.load(), IDLE);
+        let s = self.load();
+        debug_assert_eq!(s & !(PADDED_OFFSET_MASK << PADDED_OFFSET_SHIFT), IDLE);
         // SAFETY: nobody else can reach the header yet.
         unsafe {
             self.read_addr.with_mut(|p| *p = addr);
@@ -634,7 +728,7 @@ impl<B: Backend> RawStream<B> {
         }
         // ORDERING: Relaxed: the handles reach other threads through a synchronising send
         // (thread spawn, channel), which publishes this store with the fields.
-        self.state.store(LENT | READER_BUSY, Ordering::Relaxed);
+        self.state.store(s | LENT | READER_BUSY, Ordering::Relaxed);
     }
 
     /// Whether a writer holds a taken buffer (between `start_writing` and `finish_writing`).
@@ -825,14 +919,15 @@ impl<B: Backend> RawStream<B> {
     /// and ends with what was delivered. Returns whether this call closed it (`false`: it
     /// was closed already).
     pub fn close_read(&self) -> bool {
-        // ORDERING: Release pairs with the Acquire loads of waiters that see the flag.
+        // ORDERING: Release pairs with the Acquire loads of waiters that see the flag; SeqCst
+        // (beyond Release) lets the activations skip their writes when nobody is parked.
         let prev = self
             .state
-            .fetch_or(READER_CLOSED, ord("close-read-release", Ordering::Release));
+            .fetch_or(READER_CLOSED, ord("close-read-release", Ordering::SeqCst));
         // Waiters wake for either flag: if one was already set, they woke then.
         if prev & CLOSED_ANY == 0 {
-            self.write_ready.activate();
-            self.read_ready.activate();
+            self.write_ready.activate_after_seqcst();
+            self.read_ready.activate_after_seqcst();
         }
         prev & READER_CLOSED == 0
     }
@@ -905,18 +1000,19 @@ impl<B: Backend> RawStream<B> {
                 return false;
             }
             // ORDERING: Release publishes the elements and `ready_size` to the reader's
-            // Acquire load of DONE. LENT -> DONE | WRITER_CLOSED.
+            // Acquire load of DONE; SeqCst (beyond Release) lets the activation below skip
+            // its write when nobody is parked. LENT -> DONE | WRITER_CLOSED.
             match self.state.compare_exchange_weak(
                 s,
                 s ^ (LENT ^ DONE) | WRITER_CLOSED,
-                ord("deliver-release", Ordering::Release),
+                ord("deliver-release", Ordering::SeqCst),
                 Ordering::Acquire,
             ) {
                 Ok(_) => break,
                 Err(actual) => s = actual,
             }
         }
-        self.read_ready.activate();
+        self.read_ready.activate_after_seqcst();
         true
     }
 
@@ -941,6 +1037,39 @@ impl<B: Backend> RawStream<B> {
         // and the slot happen before whatever the reader does next, the free included.
         let s = self.load();
         (s & FUTURE_WRITER_GONE != 0).then_some(phase(s) == DONE)
+    }
+
+    /// For a one-element future's reader once [`future_writer_released`] returned
+    /// `Some(true)`: takes the delivered count and ends the read, as
+    /// [`read_amount`](Self::read_amount) would, with plain stores instead of a
+    /// read-modify-write: no other thread uses the header any more.
+    ///
+    /// # Safety
+    ///
+    /// `future_writer_released` returned `Some(true)` to the caller, which owns the pending
+    /// read and is the only handle left (the writer's was released in its delivery).
+    ///
+    /// [`future_writer_released`]: Self::future_writer_released
+    pub unsafe fn take_count_alone(&self) -> usize {
+        // SAFETY: phase DONE and we own the read, so `ready_size` is ours; no other thread
+        // uses the header (the caller's contract).
+        let n = unsafe {
+            self.ready_size
+                .with_mut(|p| core::mem::replace(&mut *p, BLOCKED))
+        };
+        debug_assert!(n >= 0);
+        // ORDERING: Relaxed: the caller's Acquire observation of the writer's release ordered
+        // every other use of the header before this; nobody else reads the state any more
+        // except this thread (its drop). DONE | READER_BUSY -> IDLE, as `take_count`.
+        let s = self.state.load(Ordering::Relaxed);
+        debug_assert_eq!(
+            s & (PHASE | READER_BUSY | FUTURE_WRITER_GONE),
+            DONE | READER_BUSY | FUTURE_WRITER_GONE
+        );
+        // ORDERING: Relaxed, as above.
+        self.state
+            .store(s ^ (DONE | READER_BUSY), Ordering::Relaxed);
+        n as usize
     }
 
     /// Takes WRITER_BUSY for a write that will wait for a buffer, or takes the lent buffer at
@@ -1047,12 +1176,12 @@ impl<B: Backend> RawStream<B> {
     ///
     /// The caller holds WRITER_BUSY and no buffer.
     pub(crate) unsafe fn release_writer_busy(&self) {
-        // ORDERING: Relaxed: a writer that gives up without a buffer wrote nothing that the
-        // next writer or a probing reader could read; the flag itself is the only news. (The
-        // mutant run showed no test could tell Release from Relaxed here, and none can: there
-        // is no data to publish.)
-        self.state.fetch_and(!WRITER_BUSY, Ordering::Relaxed);
-        self.read_ready.activate();
+        // ORDERING: SeqCst, only so that the activation below may skip its write when nobody
+        // is parked (`activate_after_seqcst`). For the data, Relaxed would do: a writer that
+        // gives up without a buffer wrote nothing that the next writer or a probing reader
+        // could read; the flag itself is the only news.
+        self.state.fetch_and(!WRITER_BUSY, Ordering::SeqCst);
+        self.read_ready.activate_after_seqcst();
     }
 
     /// Reads the buffer fields of the buffer we just took.
@@ -1121,17 +1250,18 @@ impl<B: Backend> RawStream<B> {
         }
         let busy = if keep_busy { 0 } else { WRITER_BUSY };
         // ORDERING: Release publishes the elements and `ready_size` to the reader's Acquire
-        // load of DONE. WRITING | WRITER_BUSY -> DONE (| WRITER_BUSY if kept).
+        // load of DONE; SeqCst (beyond Release) lets the activation below skip its write when
+        // nobody is parked. WRITING | WRITER_BUSY -> DONE (| WRITER_BUSY if kept).
         let prev = self.state.fetch_xor(
             (WRITING ^ DONE) | busy,
-            ord("commit-release", Ordering::Release),
+            ord("commit-release", Ordering::SeqCst),
         );
         debug_assert_eq!(
             prev & (PHASE | WRITER_BUSY),
             WRITING | WRITER_BUSY,
             "commit from {prev:#x}"
         );
-        self.read_ready.activate();
+        self.read_ready.activate_after_seqcst();
     }
 
     /// Returns the held buffer: WRITING -> LENT, releasing WRITER_BUSY. The reader's read
@@ -1143,17 +1273,18 @@ impl<B: Backend> RawStream<B> {
     /// The caller owns WRITING.
     pub(crate) unsafe fn return_buffer(&self) {
         // ORDERING: Release: whatever we wrote into the buffer happens before the reader's
-        // Acquire reclaim of it. WRITING | WRITER_BUSY -> LENT.
+        // Acquire reclaim of it; SeqCst (beyond Release) lets the activation below skip its
+        // write when nobody is parked. WRITING | WRITER_BUSY -> LENT.
         let prev = self.state.fetch_xor(
             (WRITING ^ LENT) | WRITER_BUSY,
-            ord("return-release", Ordering::Release),
+            ord("return-release", Ordering::SeqCst),
         );
         debug_assert_eq!(
             prev & (PHASE | WRITER_BUSY),
             WRITING | WRITER_BUSY,
             "return from {prev:#x}"
         );
-        self.read_ready.activate();
+        self.read_ready.activate_after_seqcst();
     }
 
     /// Closes the writer end: end of stream after the elements already committed. Closing
@@ -1161,14 +1292,15 @@ impl<B: Backend> RawStream<B> {
     /// the writer end may still commit. Returns whether this call closed it (`false`: it was
     /// closed already).
     pub fn close_write(&self) -> bool {
-        // ORDERING: Release pairs with the Acquire loads of waiters that see the flag.
+        // ORDERING: Release pairs with the Acquire loads of waiters that see the flag; SeqCst
+        // (beyond Release) lets the activations skip their writes when nobody is parked.
         let prev = self
             .state
-            .fetch_or(WRITER_CLOSED, ord("close-write-release", Ordering::Release));
+            .fetch_or(WRITER_CLOSED, ord("close-write-release", Ordering::SeqCst));
         // Waiters wake for either flag: if one was already set, they woke then.
         if prev & CLOSED_ANY == 0 {
-            self.read_ready.activate();
-            self.write_ready.activate();
+            self.read_ready.activate_after_seqcst();
+            self.write_ready.activate_after_seqcst();
         }
         prev & WRITER_CLOSED == 0
     }
@@ -1299,6 +1431,22 @@ impl<B: Backend> RawStream<B> {
         // ORDERING: Relaxed: a snapshot for diagnostics, not used to decide anything.
         self.active_instances.load(Ordering::Relaxed)
     }
+
+    /// The header's inline word (8 bytes, 8-aligned), which a reader may lend as a
+    /// one-element buffer for an element that fits ([`inline_fits`]).
+    pub(crate) fn inline_slot(&self) -> *mut c_void {
+        self.inline.get().cast()
+    }
+
+    /// [`active_instances`](Self::active_instances) with Acquire: when it counts one handle of
+    /// an end and the caller holds that handle, every use of the end by handles released
+    /// before happens before what the caller does next.
+    pub(crate) fn active_instances_acquire(&self) -> usize {
+        // ORDERING: Acquire pairs with the Release (AcqRel) decrement of each handle's release:
+        // the count we read was written by the last of them (or a later retain, which only
+        // a handle we would know of could make).
+        self.active_instances.load(Ordering::Acquire)
+    }
 }
 
 /// Releases one handle (`one` is the reader or writer unit of `active_instances`). Returns
@@ -1389,8 +1537,12 @@ fn check_unshared<B: Backend>(header: &mut RawStream<B>) {
 unsafe fn free_padded<B: Backend, X>(this: NonNull<Shared<B, X>>) {
     let layout = Shared::<B, X>::padded_layout();
     let this = this.as_ptr();
-    // SAFETY: `create_padded` recorded the header's offset in the block in this word.
-    let offset = unsafe { Shared::offset_word(this).read() };
+    // SAFETY: by the caller the header is alive and ours alone.
+    let state = unsafe { &(*this).header.state };
+    // ORDERING: Relaxed: the caller's handles (or its Acquire of the writer's release) already
+    // order every other use of the header before this; the offset bits never change.
+    let offset =
+        (state.load(Ordering::Relaxed) >> PADDED_OFFSET_SHIFT & PADDED_OFFSET_MASK) * PLAIN_ALIGN;
     // SAFETY: `this` is `offset` bytes into the block, so the start is in bounds, with the
     // block's provenance.
     let base = unsafe { this.cast::<u8>().sub(offset) };
@@ -1401,8 +1553,8 @@ unsafe fn free_padded<B: Backend, X>(this: NonNull<Shared<B, X>>) {
     // `create_padded`), and dropped once, here, field by field (the block holds no whole
     // `Shared`); then the block goes back with the layout it was allocated with.
     unsafe {
+        core::ptr::drop_in_place(Shared::extra_ptr(this));
         core::ptr::drop_in_place(core::ptr::addr_of_mut!((*this).header));
-        core::ptr::drop_in_place(core::ptr::addr_of_mut!((*this).extra));
         dealloc(base, layout);
     }
 }

@@ -11,7 +11,7 @@ use stream_abi::ACTIVE_READER_MASK;
 use stream_events::Backend;
 
 use crate::error::{Kind, ReadError, ReadTimeoutError, TryReadError};
-use crate::raw::{RawStream, StartReadError, Wait};
+use crate::raw::{inline_fits, RawStream, StartReadError, Wait};
 
 /// The reading end of a stream: lends buffers for the writer to fill.
 ///
@@ -175,6 +175,23 @@ impl<T, B: Backend> Reader<T, B> {
     ///
     /// As [`read`](Self::read).
     pub fn recv(&mut self) -> Result<T, ReadError> {
+        let raw = self.raw();
+        if inline_fits::<T>() && raw.active_instances_acquire() & ACTIVE_READER_MASK == 1 {
+            // Lend the header's inline word: the element then travels in the cache line that
+            // the state moves in anyway, one line fewer per element than a slot on our stack.
+            let slot = raw.inline_slot();
+            // SAFETY: the inline word is valid for one `T` (at most its size and alignment:
+            // `inline_fits`) for as long as the header lives, which our handle ensures; the
+            // read ends before `read_raw` returns; and the Acquire count of one reader handle,
+            // ours, borrowed mutably, means no other read can lend the word meanwhile.
+            let read = unsafe { self.read_raw(slot, 1, Wait::Block, true) };
+            let n = read.map_err(ReadError::from)?;
+            assert_eq!(n, 1, "a one-element read returned {n}");
+            // SAFETY: the read delivered one element into the word, and it ended; nobody else
+            // can lend the word before we moved the element out (we are the only reader
+            // handle and hold it mutably), and we move it out once.
+            return Ok(unsafe { slot.cast::<T>().read() });
+        }
         let mut slot = [MaybeUninit::uninit()];
         let n = self.read(&mut slot)?;
         // A read of one slot delivers one element: a writer with nothing to write returns the
@@ -185,14 +202,38 @@ impl<T, B: Backend> Reader<T, B> {
         Ok(unsafe { slot.assume_init() })
     }
 
+    #[inline]
     fn read_inner(&mut self, buf: &mut [MaybeUninit<T>], wait: Wait) -> Result<usize, Kind> {
+        let unique =
+            wait != Wait::Try && self.raw().active_instances_acquire() & ACTIVE_READER_MASK == 1;
+        // SAFETY: `buf` is borrowed mutably for this whole call and is valid for its length in
+        // elements of `T`; `unique` is the Acquire count of one reader handle, ours.
+        unsafe { self.read_raw(buf.as_mut_ptr().cast(), buf.len(), wait, unique) }
+    }
+
+    /// Lends `size` elements at `addr`, waits as `wait` says and ends the read.
+    ///
+    /// # Safety
+    ///
+    /// `addr` is valid for writes of `size` elements of `T` until this returns; with `unique`,
+    /// an Acquire load of `active_instances` counted one reader handle (ours, which `&mut
+    /// self` keeps to us), and `wait` is not `Try`.
+    unsafe fn read_raw(
+        &mut self,
+        addr: *mut c_void,
+        size: usize,
+        wait: Wait,
+        unique: bool,
+    ) -> Result<usize, Kind> {
         let raw = self.raw();
-        let addr = buf.as_mut_ptr().cast::<c_void>();
-        let size = buf.len();
         let started = if wait == Wait::Try {
-            // SAFETY: `buf` is borrowed mutably for this whole call, and the read ends (below)
-            // before we return; it is valid for `size` elements of `T`.
+            // SAFETY: by the caller `addr` stays valid until we return, and the read ends
+            // (below) before that.
             unsafe { raw.try_start_reading(addr, size) }
+        } else if unique {
+            // The only reader handle: lend in one step.
+            // SAFETY: as above, and by the caller ours is the only reader handle.
+            unsafe { raw.start_reading_unique(addr, size) }
         } else {
             // SAFETY: as above.
             unsafe { raw.start_reading(addr, size) }

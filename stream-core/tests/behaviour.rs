@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::{scaled, Drops, Tracked};
 use stream_core::{
-    stream_with, Backend, RawStream, ReadError, ReadTimeoutError, TryReadError, TryWriteError,
-    WriteError, WriteTimeoutError,
+    stream_with, Backend, RawStream, ReadAhead, ReadError, ReadTimeoutError, TryReadError,
+    TryWriteError, WriteError, WriteTimeoutError,
 };
 
 fn short() -> Duration {
@@ -261,6 +261,128 @@ fn elements_move_exactly_once<B: Backend>() {
     drops.assert_each_dropped_once();
 }
 
+/// `recv` of an element that fits the header's inline word (a `Box`, one pointer) by the only
+/// reader handle lends that word; with a clone, a slot on the stack. Both move each element
+/// once, and a dropped loan leaves the inline read pending.
+fn recv_moves_one_word_elements_once<B: Backend>() {
+    let n = 40;
+    let drops = Drops::new(n + 1);
+    let (mut w, mut r) = stream_with::<Box<Tracked>, B>();
+    let mut items: Vec<_> = drops.make(0..n + 1).into_iter().map(Box::new).collect();
+    let last = items.pop().unwrap();
+    let t = thread::spawn(move || {
+        let mut got = Vec::new();
+        // The only handle: the inline word.
+        while got.len() < n / 2 {
+            got.push(r.recv().unwrap());
+        }
+        // With a clone: a stack slot, through either handle.
+        let mut r2 = r.clone();
+        while got.len() < n {
+            let v = if got.len() % 2 == 0 {
+                r.recv()
+            } else {
+                r2.recv()
+            };
+            got.push(v.unwrap());
+        }
+        got
+    });
+    // A loan dropped without commit while the reader waits in `recv` (inline or not): the
+    // read stays pending and takes the next element.
+    for (i, item) in items.into_iter().enumerate() {
+        if i % 7 == 3 {
+            drop(w.loan().unwrap());
+        }
+        w.send(item).unwrap();
+    }
+    let got = t.join().unwrap();
+    assert_eq!(got.len(), n);
+    for (i, b) in got.iter().enumerate() {
+        assert_eq!(b.id, i);
+    }
+    // Every reader handle is gone: the last element comes back.
+    let back = match w.send(last) {
+        Err(WriteError::Closed(back)) => back,
+        other => panic!("send to a dropped reader: {other:?}"),
+    };
+    assert_eq!(back.id, n);
+    for id in 0..=n {
+        assert_eq!(drops.count(id), 0);
+    }
+    drop(got);
+    drop(back);
+    drops.assert_each_dropped_once();
+
+    // An element larger than the inline word goes through a slot on the stack.
+    let (mut w, mut r) = stream_with::<[u64; 4], B>();
+    let t = thread::spawn(move || w.send([1, 2, 3, 4]));
+    assert_eq!(r.recv(), Ok([1, 2, 3, 4]));
+    t.join().unwrap().unwrap();
+}
+
+/// A `ReadAhead` delivers every element in order, in chunks no larger than one buffer, while
+/// the writer writes pieces of every size; then end of stream, for good.
+fn read_ahead_delivers_everything_in_order<B: Backend>() {
+    let total = scaled(200_000);
+    let (mut w, r) = stream_with::<u16, B>();
+    let t = thread::spawn(move || {
+        let data: Vec<u16> = (0..total).map(|i| i as u16).collect();
+        let mut at = 0;
+        let mut piece = 1;
+        while at < data.len() {
+            let end = (at + piece).min(data.len());
+            let mut done = at;
+            while done < end {
+                done += w.write_slice(&data[done..end]).unwrap();
+            }
+            at = end;
+            piece = piece * 7 % 1000 + 1;
+        }
+    });
+    let mut reader = ReadAhead::new(r, 97);
+    let mut next = 0usize;
+    while let Ok(chunk) = reader.next_chunk() {
+        assert!(!chunk.is_empty() && chunk.len() <= 97);
+        for &v in chunk {
+            assert_eq!(v, next as u16);
+            next += 1;
+        }
+    }
+    assert_eq!(next, total);
+    assert_eq!(reader.next_chunk(), Err(ReadError::Closed));
+    assert!(!reader.is_pending());
+    t.join().unwrap();
+}
+
+/// A `ReadAhead` dropped after its first chunk, with its second buffer lent: the writer's
+/// writes then fail and give their elements back, and nothing hangs.
+fn read_ahead_dropped_mid_stream<B: Backend>() {
+    let (mut w, r) = stream_with::<u8, B>();
+    let t = thread::spawn(move || {
+        let mut sent = 0;
+        loop {
+            match w.send(sent as u8) {
+                Ok(()) => sent += 1,
+                Err(WriteError::Closed(back)) => {
+                    assert_eq!(back, sent as u8);
+                    return sent;
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+    });
+    let mut reader = ReadAhead::new(r, 1);
+    assert_eq!(reader.next_chunk(), Ok(&[0u8][..]));
+    assert!(reader.is_pending() || reader.reader().is_closed());
+    // The writer may be blocked waiting, or copying into the lent buffer right now.
+    thread::sleep(short());
+    drop(reader);
+    let sent = t.join().unwrap();
+    // The first element, and perhaps one more into the buffer lent ahead.
+    assert!((1..=2).contains(&sent), "sent {sent}");
+}
+
 fn fill_from_iter_drops_written_on_panic<B: Backend>() {
     let drops = Drops::new(3);
     let (mut w, mut r) = stream_with::<Tracked, B>();
@@ -466,6 +588,9 @@ backends!(
     zero_length_read_is_a_probe,
     zero_length_write_is_a_probe,
     elements_move_exactly_once,
+    recv_moves_one_word_elements_once,
+    read_ahead_delivers_everything_in_order,
+    read_ahead_dropped_mid_stream,
     fill_from_iter_drops_written_on_panic,
     busy_second_operation,
     try_operations_need_a_waiting_partner,

@@ -16,7 +16,7 @@ use common::matrix::{
     WRITER_ACTIONS,
 };
 use common::Drops;
-use stream_core::{stream_with, BufferedReader, TryReadError};
+use stream_core::{stream_with, BufferedReader, ReadAhead, TryReadError, WriteError};
 use stream_events::Futex;
 
 /// Runs `f` under loom and returns how many interleavings it explored.
@@ -404,6 +404,43 @@ fn buffered_reader_dropped_while_lent() {
         }
         drop(rest);
         drops.assert_each_dropped_once();
+    });
+    assert!(n >= 100, "too weak: {n}");
+}
+
+/// A `ReadAhead` lends its second buffer as it hands out the first chunk, and is dropped with
+/// that read pending while the writer may be copying into it: the drop waits for the commit
+/// or reclaims the buffer, and every element the writer sent is accounted for (delivered, or
+/// given back by a failed send).
+#[test]
+fn read_ahead_dropped_while_lent() {
+    let n = model("read-ahead dropped while lent", || {
+        let (mut w, r) = stream_with::<u32, Futex>();
+        let writer = loom::thread::spawn(move || {
+            let mut sent = 0;
+            for v in 0..2 {
+                match w.send(v) {
+                    Ok(()) => sent += 1,
+                    Err(WriteError::Closed(back)) => {
+                        assert_eq!(back, v);
+                        break;
+                    }
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+            sent
+        });
+        let mut reader = ReadAhead::new(r, 1);
+        assert_eq!(reader.next_chunk().unwrap(), [0]);
+        // The second buffer is lent now (or the stream closed): drop with it pending.
+        let cancelled = reader.cancel();
+        drop(reader);
+        let sent = writer.join().unwrap();
+        assert_eq!(
+            sent,
+            1 + cancelled,
+            "sent {sent}, cancel delivered {cancelled}"
+        );
     });
     assert!(n >= 100, "too weak: {n}");
 }

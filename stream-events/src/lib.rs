@@ -35,7 +35,8 @@
 //!
 //! No lost wake-up: if `activate` is called after a change that makes the condition true,
 //! every waiter whose wait began before the change returns (each backend's module docs say
-//! why). A wait with a deadline returns the condition's value at or after the deadline.
+//! why). The same holds for [`activate_after_seqcst`](Event::activate_after_seqcst) when the
+//! change was a `SeqCst` atomic write. A wait with a deadline returns the condition's value at or after the deadline.
 //!
 //! # Loom
 //!
@@ -89,6 +90,18 @@ pub trait Backend: Sized + Send + Sync + 'static {
 
     /// Wakes every waiter of the word, so that it re-checks its condition.
     fn activate(word: &Self::Word);
+
+    /// [`activate`](Self::activate) for a caller whose condition change was a `SeqCst`
+    /// atomic write (a store or read-modify-write) sequenced before this call. A backend may
+    /// then skip its work when nobody is parked, without a fence. The default is `activate`.
+    ///
+    /// With a weaker change, a waiter that is parking at that moment could miss it: the
+    /// fast path reads the backend's "somebody parked" state, and only the `SeqCst` total
+    /// order makes that read and the waiter's announce-then-check exclude each other.
+    #[inline]
+    fn activate_after_seqcst(word: &Self::Word) {
+        Self::activate(word);
+    }
 
     /// Blocks until `cond` returns `true` (returns `true`) or `deadline` passes (returns the
     /// last value of `cond`, checked at or after the deadline).
@@ -153,6 +166,15 @@ impl<B: Backend> Event<B> {
     #[inline]
     pub fn activate(&self) {
         B::activate(&self.word);
+    }
+
+    /// Like [`activate`](Self::activate), for a caller that made its change with a `SeqCst`
+    /// atomic write sequenced before this call: cheaper in some backends (the futex backend
+    /// then reads its word instead of writing it when nobody is parked). With any weaker
+    /// change, call `activate`.
+    #[inline]
+    pub fn activate_after_seqcst(&self) {
+        B::activate_after_seqcst(&self.word);
     }
 
     /// Blocks until `cond` returns `true`.

@@ -14,6 +14,13 @@ pub(crate) use std::thread::yield_now;
 #[cfg(stream_loom)]
 #[cfg_attr(not(feature = "futex"), allow(unused_imports))]
 pub(crate) use loom::sync::atomic::AtomicU32;
+
+#[cfg(not(stream_loom))]
+#[cfg_attr(not(feature = "futex"), allow(unused_imports))]
+pub(crate) use core::sync::atomic::fence;
+#[cfg(stream_loom)]
+#[cfg_attr(not(feature = "futex"), allow(unused_imports))]
+pub(crate) use loom::sync::atomic::fence;
 #[cfg(stream_loom)]
 #[cfg_attr(
     all(any(feature = "futex", feature = "listener"), not(feature = "spin")),

@@ -49,6 +49,29 @@ fn activate_races_wait<B: Backend>() {
     t.join().unwrap();
 }
 
+/// A counter raised twice with `SeqCst`, each time followed by `activate_after_seqcst` (the
+/// futex fast path that only reads the word when nobody is parked); one waiter waits for each
+/// value in turn, so it may park before either change or between them.
+fn activate_after_seqcst_races_wait<B: Backend>() {
+    let ev = Arc::new(Event::<B>::new());
+    let count = Arc::new(AtomicUsize::new(0));
+    let t = {
+        let (ev, count) = (ev.clone(), count.clone());
+        thread::spawn(move || {
+            for _ in 0..2 {
+                // ORDERING: SeqCst, as `activate_after_seqcst` requires of the change.
+                count.fetch_add(1, Ordering::SeqCst);
+                ev.activate_after_seqcst();
+            }
+        })
+    };
+    for i in 1..=2 {
+        // ORDERING: Acquire pairs with the changes above.
+        ev.wait_until(|| count.load(Ordering::Acquire) >= i);
+    }
+    t.join().unwrap();
+}
+
 /// Two rounds of a ping-pong through two events: each side waits for the other's change.
 fn ping_pong<B: Backend>() {
     let ping = Arc::new(Event::<B>::new());
@@ -115,7 +138,12 @@ models!(
     futex,
     stream_events::Futex,
     3,
-    [activate_races_wait, ping_pong, two_waiters]
+    [
+        activate_races_wait,
+        activate_after_seqcst_races_wait,
+        ping_pong,
+        two_waiters
+    ]
 );
 // The spin backend keeps no wake-up state (activate is a no-op), so the one-shot and
 // two-waiter models explore only the flag's own interleavings (12 for one waiter) and two

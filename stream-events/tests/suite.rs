@@ -20,9 +20,31 @@ fn iterations() -> u64 {
     }
 }
 
+/// Changes `turn` to `value` and activates `ev`: with a Release store and `activate`, or
+/// with a `SeqCst` store and `activate_after_seqcst` (whose futex fast path only reads the
+/// word when nobody is parked).
+fn publish<B: Backend>(turn: &AtomicU64, value: u64, ev: &Event<B>, seqcst: bool) {
+    if seqcst {
+        turn.store(value, Ordering::SeqCst);
+        ev.activate_after_seqcst();
+    } else {
+        turn.store(value, Ordering::Release);
+        ev.activate();
+    }
+}
+
 /// Two threads hand a token back and forth through one counter and two events; every step
 /// waits for the other thread's activation. A lost wake-up hangs the test.
 fn ping_pong<B: Backend>() {
+    ping_pong_with::<B>(false);
+}
+
+/// [`ping_pong`] with `SeqCst` changes and `activate_after_seqcst`.
+fn ping_pong_seqcst<B: Backend>() {
+    ping_pong_with::<B>(true);
+}
+
+fn ping_pong_with<B: Backend>(seqcst: bool) {
     let n = iterations();
     let ping = Arc::new(Event::<B>::new());
     let pong = Arc::new(Event::<B>::new());
@@ -32,14 +54,12 @@ fn ping_pong<B: Backend>() {
         thread::spawn(move || {
             for i in 0..n {
                 ping.wait_until(|| turn.load(Ordering::Acquire) == 2 * i + 1);
-                turn.store(2 * i + 2, Ordering::Release);
-                pong.activate();
+                publish(&turn, 2 * i + 2, &pong, seqcst);
             }
         })
     };
     for i in 0..n {
-        turn.store(2 * i + 1, Ordering::Release);
-        ping.activate();
+        publish(&turn, 2 * i + 1, &ping, seqcst);
         pong.wait_until(|| turn.load(Ordering::Acquire) == 2 * i + 2);
     }
     t.join().unwrap();
@@ -49,6 +69,16 @@ fn ping_pong<B: Backend>() {
 /// The activating side sleeps now and then, so the waiter gets past its spin phase and parks:
 /// this exercises the park path and its race with `activate`.
 fn parked_waiter_is_woken<B: Backend>() {
+    parked_waiter_is_woken_with::<B>(false);
+}
+
+/// [`parked_waiter_is_woken`] with `SeqCst` changes and `activate_after_seqcst`: the race of
+/// its read-only fast path with a waiter that is parking.
+fn parked_waiter_is_woken_seqcst<B: Backend>() {
+    parked_waiter_is_woken_with::<B>(true);
+}
+
+fn parked_waiter_is_woken_with<B: Backend>(seqcst: bool) {
     let rounds = if cfg!(miri) { 5 } else { 200 };
     let ev = Arc::new(Event::<B>::new());
     let count = Arc::new(AtomicU64::new(0));
@@ -59,8 +89,13 @@ fn parked_waiter_is_woken<B: Backend>() {
                 if i % 3 == 0 {
                     thread::sleep(Duration::from_micros(200));
                 }
-                count.fetch_add(1, Ordering::Release);
-                ev.activate();
+                if seqcst {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    ev.activate_after_seqcst();
+                } else {
+                    count.fetch_add(1, Ordering::Release);
+                    ev.activate();
+                }
             }
         })
     };
@@ -166,8 +201,16 @@ macro_rules! suite {
                 super::ping_pong::<$backend>();
             }
             #[test]
+            fn ping_pong_seqcst() {
+                super::ping_pong_seqcst::<$backend>();
+            }
+            #[test]
             fn parked_waiter_is_woken() {
                 super::parked_waiter_is_woken::<$backend>();
+            }
+            #[test]
+            fn parked_waiter_is_woken_seqcst() {
+                super::parked_waiter_is_woken_seqcst::<$backend>();
             }
             #[test]
             fn spurious_activations_are_tolerated() {

@@ -399,7 +399,7 @@ const MUTANTS: &[(&str, &str)] = &[
     ),
     (
         "lend-release",
-        "stream-core: IDLE -> LENT publishing the buffer, Release -> Relaxed",
+        "stream-core: IDLE -> LENT publishing the buffer, SeqCst -> Relaxed",
     ),
     (
         "reclaim-acquire",
@@ -415,7 +415,7 @@ const MUTANTS: &[(&str, &str)] = &[
     ),
     (
         "close-read-release",
-        "stream-core: setting READER_CLOSED, Release -> Relaxed",
+        "stream-core: setting READER_CLOSED, SeqCst -> Relaxed",
     ),
     (
         "start-writing-acquire",
@@ -431,19 +431,19 @@ const MUTANTS: &[(&str, &str)] = &[
     ),
     (
         "deliver-release",
-        "stream-core: future delivery LENT -> DONE, Release -> Relaxed",
+        "stream-core: future delivery LENT -> DONE, SeqCst -> Relaxed",
     ),
     (
         "commit-release",
-        "stream-core: WRITING -> DONE commit, Release -> Relaxed",
+        "stream-core: WRITING -> DONE commit, SeqCst -> Relaxed",
     ),
     (
         "return-release",
-        "stream-core: WRITING -> LENT returned loan, Release -> Relaxed",
+        "stream-core: WRITING -> LENT returned loan, SeqCst -> Relaxed",
     ),
     (
         "close-write-release",
-        "stream-core: setting WRITER_CLOSED, Release -> Relaxed",
+        "stream-core: setting WRITER_CLOSED, SeqCst -> Relaxed",
     ),
     (
         "release-count-release",
@@ -462,8 +462,8 @@ const MUTANTS: &[(&str, &str)] = &[
         "stream-events: futex activate fetch_add, AcqRel -> Relaxed",
     ),
     (
-        "futex-park-acqrel",
-        "stream-events: futex park fetch_or, AcqRel -> Relaxed",
+        "futex-park-fence",
+        "stream-events: futex park without the SeqCst fence after announcing",
     ),
     (
         "futex-recheck",
@@ -1122,6 +1122,8 @@ const BENCH_ROWS: &[(&str, &[(&str, Role)])] = {
                 NATIVE[0],
                 NATIVE[1],
                 NATIVE[2],
+                ("futex_one_buffer", Native),
+                ("crossbeam_recycled_copy", Peer),
                 ("crossbeam_recycled", Peer),
                 ("rtrb", Peer),
                 ("memcpy", Floor),
@@ -1209,7 +1211,7 @@ const BENCH_TARGETS_MET: &[(&str, &[&str], Goal, &str)] = {
             "stream_bulk_u8",
             ALL,
             Goal::ThroughputAtLeast(1.3),
-            "crossbeam_recycled",
+            "crossbeam_recycled_copy",
         ),
         ("stream_bulk_u64", ALL, Goal::ThroughputAtLeast(3.0), "rtrb"),
         (

@@ -10,7 +10,12 @@
 //!   uncontended atomic add and no syscall.
 //! * `wait`: spin for [`SPIN_BUDGET`](crate::SPIN_BUDGET) re-checking the condition; then loop:
 //!   `fetch_or(WAITERS)` (which returns the epoch `e` to sleep on), check the condition again,
-//!   and sleep with `futex_wait(word, e | WAITERS)`.
+//!   and sleep with `futex_wait(word, e | WAITERS)`. A `SeqCst` fence follows the `fetch_or`
+//!   (for the next point; it also gives the `fetch_or` its Acquire).
+//! * `activate_after_seqcst` (for a condition changed by a `SeqCst` write): a `SeqCst` load
+//!   of the word; only if `WAITERS` is set does it go on as `activate`. With nobody parked it
+//!   writes nothing, so the activator does not take the cache line of the word (which shares
+//!   a line with the stream state) away from a partner spinning on it.
 //!
 //! No wake-up is lost: both sides make read-modify-writes of the one epoch word, which are
 //! totally ordered. If the activator's `fetch_add` comes first, the waiter's `fetch_or` reads
@@ -19,6 +24,17 @@
 //! wakes; a waiter that has not yet gone to sleep then finds the word changed and the kernel
 //! returns at once. Wake-ups may be spurious (another activation, a signal): every return from
 //! the sleep re-checks the condition.
+//!
+//! The fast path of `activate_after_seqcst` writes nothing, so it relies on the `SeqCst` total
+//! order S instead. Suppose its load L missed `WAITERS` and the waiter's check missed the
+//! change C (a `SeqCst` write sequenced before L). L reads a value older than the waiter's
+//! `fetch_or`, which happens before the waiter's fence F, so L precedes F in S (C++20
+//! \[atomics.order\] p4.2). The check, which F happens before, reads a value older than C,
+//! so F precedes C in S (p4.3). And C precedes L (sequenced, both `SeqCst`): a cycle in S, so
+//! the two misses cannot both happen. (Loom treats `SeqCst` accesses as `AcqRel` but models
+//! fences; in loom builds the fast path issues a `SeqCst` fence before L, which gives the model
+//! the same exclusion. Without the waiter's fence, loom finds the lost wake-up: the mutant
+//! `futex-park-fence` fails seven models.)
 //!
 //! # Platforms
 //!
@@ -38,7 +54,7 @@ mod sys;
 use std::time::Instant;
 
 use crate::spin_phase::spin_until;
-use crate::sync::{mutant, ord, AtomicU32, Ordering};
+use crate::sync::{fence, mutant, ord, AtomicU32, Ordering};
 use crate::Backend;
 
 pub(crate) use sys::FutexWord;
@@ -77,6 +93,23 @@ impl Backend for Futex {
     }
 
     #[inline]
+    fn activate_after_seqcst(word: &FutexWord) {
+        // Loom treats `SeqCst` accesses as `AcqRel`; the fence gives the model the exclusion
+        // that the `SeqCst` load has in the real build (module docs).
+        if cfg!(stream_loom) {
+            // ORDERING: SeqCst fence, loom builds only (above).
+            fence(Ordering::SeqCst);
+        }
+        // ORDERING: SeqCst: with the caller's `SeqCst` change before it, and the parking
+        // waiter's `SeqCst` `fetch_or` and fence, either this load sees `WAITERS` or the
+        // waiter's check sees the change (module docs).
+        if epoch(word).load(Ordering::SeqCst) & WAITERS == 0 {
+            return;
+        }
+        Self::activate(word);
+    }
+
+    #[inline]
     fn wait(word: &FutexWord, mut cond: impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
         if spin_until(&mut cond, deadline) {
             return true;
@@ -107,11 +140,17 @@ fn park_until(word: &FutexWord, mut cond: impl FnMut() -> bool, deadline: Option
             // activation a syscall).
             return cond();
         }
-        // ORDERING: AcqRel. Acquire pairs with `activate`'s AcqRel `fetch_add`: if that add
-        // comes first in the word's modification order, the condition change before it is
-        // visible to the check below. Release keeps the RMW chain unbroken for later readers.
-        let seen =
-            epoch(word).fetch_or(WAITERS, ord("futex-park-acqrel", Ordering::AcqRel)) | WAITERS;
+        // The SeqCst fence right after this RMW does both of its ordering jobs. It acquires:
+        // if the RMW reads from (or after) `activate`'s AcqRel `fetch_add`, the fence
+        // synchronises with that add, so the condition change before it is visible to the
+        // check below. And it orders this announcement before the check in S, against
+        // `activate_after_seqcst`'s `SeqCst` change and load (module docs).
+        // ORDERING: Relaxed, as the fence does the rest (weakening it changed no loom model).
+        let seen = epoch(word).fetch_or(WAITERS, Ordering::Relaxed) | WAITERS;
+        if !mutant("futex-park-fence") {
+            // ORDERING: SeqCst fence, as said above.
+            fence(Ordering::SeqCst);
+        }
         // The "check again" step: without it, a change made between the spin's last check
         // and the `fetch_or` would be slept through.
         if !mutant("futex-recheck") && cond() {

@@ -1,0 +1,207 @@
+//! A reader with two buffers of its own, so that the writer fills one while the caller reads
+//! the other.
+
+use core::ffi::c_void;
+use core::fmt;
+use core::mem::MaybeUninit;
+use core::ptr::NonNull;
+
+use stream_abi::{BLOCKED, CLOSED};
+use stream_events::Backend;
+
+use crate::buffered::{alloc_buffer, free_buffer};
+use crate::error::ReadError;
+use crate::raw::{RawStream, StartReadError};
+use crate::Reader;
+
+/// A [`Reader`] that reads ahead: it owns two buffers and lends the next one as soon as it
+/// hands the caller the current one, so the writer's copy into one buffer overlaps the
+/// caller's work on the other.
+///
+/// A stream lends one buffer at a time: with [`Reader::read`] (or a [`BufferedReader`]) the
+/// writer waits while the reader works on what it received, and the reader waits while the
+/// writer copies. `ReadAhead` keeps the copy going: [`next_chunk`](Self::next_chunk) waits for
+/// the pending read, lends the other buffer at once, and returns the elements that arrived.
+/// Each element is still copied once, by the writer, into memory the reader owns.
+///
+/// For `Copy` elements (bytes, numbers), which need no drop: a chunk is handed out as `&[T]`
+/// and simply overwritten later. Both buffers are allocated once, page-aligned from a page's
+/// worth of bytes up. The drop ends a pending read (waiting for a writer that is copying into
+/// the buffer, as [`RawStream::cancel_read`] does) before it frees
+/// them; a leaked `ReadAhead` leaks its buffers, so the writer never writes into freed memory.
+///
+/// [`BufferedReader`]: crate::BufferedReader
+///
+/// # Examples
+///
+/// ```
+/// use stream_core::ReadAhead;
+///
+/// let (mut writer, reader) = stream_core::stream::<u8>();
+/// let t = std::thread::spawn(move || {
+///     for chunk in [&b"abc"[..], b"de"] {
+///         writer.write_slice(chunk).unwrap();
+///     }
+/// });
+/// let mut reader = ReadAhead::new(reader, 4096);
+/// let mut got = Vec::new();
+/// while let Ok(chunk) = reader.next_chunk() {
+///     got.extend_from_slice(chunk);
+/// }
+/// assert_eq!(got, b"abcde");
+/// t.join().unwrap();
+/// ```
+pub struct ReadAhead<T: Copy, B: Backend> {
+    reader: Reader<T, B>,
+    /// Two buffers of `capacity` slots each, from `buffer_layout`; raw pointers (not `Box`es)
+    /// so that moving the reader never asserts unique access to memory the writer may be
+    /// writing.
+    bufs: [NonNull<MaybeUninit<T>>; 2],
+    capacity: usize,
+    /// The buffer whose first `len` elements the last chunk handed out.
+    current: usize,
+    len: usize,
+    /// The other buffer (`1 - current`) is lent: a read is pending, owned by us.
+    pending: bool,
+}
+
+// SAFETY: the reader moves `T`s between threads as a `Reader` does (`T: Send`); the buffers are
+// owned by the `ReadAhead` and travel with it.
+unsafe impl<T: Copy + Send, B: Backend> Send for ReadAhead<T, B> {}
+// SAFETY: `&ReadAhead` gives only the `Reader`'s shared methods and the capacity.
+unsafe impl<T: Copy + Send + Sync, B: Backend> Sync for ReadAhead<T, B> {}
+
+impl<T: Copy, B: Backend> ReadAhead<T, B> {
+    /// Wraps `reader` with two buffers of `capacity` elements each (at least 1), allocated
+    /// once. Nothing is lent before the first [`next_chunk`](Self::next_chunk).
+    pub fn new(reader: Reader<T, B>, capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self {
+            reader,
+            bufs: [alloc_buffer(capacity), alloc_buffer(capacity)],
+            capacity,
+            current: 0,
+            len: 0,
+            pending: false,
+        }
+    }
+
+    /// The reader end, for [`close`](Reader::close) and the predicates.
+    pub fn reader(&self) -> &Reader<T, B> {
+        &self.reader
+    }
+
+    /// How many elements each of the two buffers holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Whether a buffer is lent (a read is pending).
+    pub fn is_pending(&self) -> bool {
+        self.pending
+    }
+
+    /// Blocks until the writer delivers the next chunk and returns it, after lending the
+    /// other buffer for the chunk after (so the writer can go on while the caller works on
+    /// this one). The chunk stays valid until the next call, which lends its buffer again.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError::Closed`] at end of stream or on a closed reader end;
+    /// [`ReadError::Busy`] when another handle of the reader end is reading.
+    pub fn next_chunk(&mut self) -> Result<&[T], ReadError> {
+        // The last chunk is done with: its buffer may be lent from now on.
+        self.len = 0;
+        let next = 1 - self.current;
+        let n = loop {
+            if !self.pending {
+                self.lend(next)?;
+            }
+            let raw = self.reader.raw();
+            let mut amount = BLOCKED;
+            raw.read_ready_event().wait_until(|| {
+                // SAFETY: we own the pending read (`lend` lent buffer `next`).
+                amount = unsafe { raw.read_amount() };
+                amount != BLOCKED
+            });
+            // The read has ended, whatever `amount` says.
+            self.pending = false;
+            if amount == CLOSED {
+                return Err(ReadError::Closed);
+            }
+            // A count is at most the capacity (commits are checked against it); checked again
+            // here because the chunk trusts it. (A writer with nothing to write returns the
+            // buffer instead of committing 0; should a 0 come, lend again.)
+            let n = usize::try_from(amount).expect("a count or CLOSED");
+            assert!(
+                n <= self.capacity,
+                "a count of {n} for a buffer of {}",
+                self.capacity
+            );
+            if n > 0 {
+                break n;
+            }
+        };
+        self.current = next;
+        self.len = n;
+        // Read ahead into the buffer of the last chunk. If that fails (the stream closed, or
+        // another handle is reading), the next call lends again and reports it.
+        let _ = self.lend(1 - next);
+        // SAFETY: the writer initialised the first `n` slots of buffer `next` before its
+        // Release commit, which `read_amount` acquired; that buffer is not lent (the other
+        // one is), and the borrow of `self` keeps it from being lent until the chunk is gone.
+        Ok(unsafe { core::slice::from_raw_parts(self.bufs[next].as_ptr().cast::<T>(), n) })
+    }
+
+    /// Ends a pending read, as [`BufferedReader::cancel`](crate::BufferedReader::cancel):
+    /// waits for a writer that is copying into the lent buffer. Elements delivered into it are
+    /// dropped (they are `Copy`: forgotten). Returns how many there were.
+    pub fn cancel(&mut self) -> usize {
+        if !self.pending {
+            return 0;
+        }
+        // SAFETY: we own the pending read.
+        let n = unsafe { self.reader.raw().cancel_read() };
+        self.pending = false;
+        n
+    }
+
+    /// Lends buffer `i` (which is not lent and holds no chunk in use).
+    fn lend(&mut self, i: usize) -> Result<(), ReadError> {
+        debug_assert!(!self.pending);
+        let raw: &RawStream<B> = self.reader.raw();
+        // SAFETY: buffer `i` holds `capacity` slots and lives until our drop, which ends the
+        // read first; nothing else touches it while it is lent (the chunk handed out is in
+        // the other buffer, or was given up by the `&mut self` of this call).
+        unsafe { raw.start_reading(self.bufs[i].as_ptr().cast::<c_void>(), self.capacity) }
+            .map_err(|e| match e {
+                StartReadError::Busy => ReadError::Busy,
+                StartReadError::Closed | StartReadError::Empty => ReadError::Closed,
+            })?;
+        self.pending = true;
+        Ok(())
+    }
+}
+
+impl<T: Copy, B: Backend> Drop for ReadAhead<T, B> {
+    /// Ends a pending read (see [`cancel`](Self::cancel)) and frees both buffers; then the
+    /// reader handle is released.
+    fn drop(&mut self) {
+        self.cancel();
+        for buf in self.bufs {
+            // SAFETY: nothing refers to the buffers any more (no read is pending); `T: Copy`
+            // needs no drop; each came from `alloc_buffer` with this capacity in `new`.
+            unsafe { free_buffer(buf, self.capacity) };
+        }
+    }
+}
+
+impl<T: Copy, B: Backend> fmt::Debug for ReadAhead<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadAhead")
+            .field("reader", &self.reader)
+            .field("capacity", &self.capacity)
+            .field("pending", &self.pending)
+            .finish()
+    }
+}
