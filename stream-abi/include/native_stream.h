@@ -50,6 +50,8 @@ typedef struct native_stream_header {
     ptrdiff_t ready_size;                             /* count or a sentinel */
     size_t active_instances;                          /* handles; freed at zero */
     size_t state;                                     /* protocol state (stream-core) */
+    /* The bytes after `state` (tail padding up to 64) are reserved: stream-core lends them as
+       a one-element buffer. Do not touch them. */
 } native_stream_header;
 
 #ifdef __cplusplus

@@ -603,32 +603,18 @@ impl<B: Backend> RawStream<B> {
         size: usize,
     ) -> Result<(), StartReadError> {
         let size = size.min(isize::MAX as usize);
-        // SAFETY: the fields are the reader end's in IDLE (the writer touches them only after
-        // it observes LENT), and no other reader handle exists (the caller's contract). If a
-        // read were pending (only possible through this handle, which then would not start
-        // another), the CAS below would fail first: it is never pending here.
+        // Look before writing the fields: a read left pending on this handle through the raw
+        // API (`start_reading`) owns them until it ends, and must get `Busy`, untouched.
+        let mut s = self.load();
+        Self::may_lend_unique(s)?;
+        // SAFETY: phase IDLE without READER_BUSY: the fields are the reader end's (the writer
+        // touches them only after it observes LENT), and no other reader handle exists to
+        // take them (the caller's contract); nothing else can set READER_BUSY meanwhile.
         unsafe {
             self.read_addr.with_mut(|p| *p = addr);
             self.read_size.with_mut(|p| *p = size);
         }
-        let mut s = self.load();
         loop {
-            let refused = if s & (READER_CLOSED | WRITER_CLOSED) != 0 {
-                Some(StartReadError::Closed)
-            } else if s & READER_BUSY != 0 {
-                Some(StartReadError::Busy)
-            } else {
-                None
-            };
-            if let Some(e) = refused {
-                // SAFETY: as above: nothing was lent, the fields are still ours.
-                unsafe {
-                    self.read_addr.with_mut(|p| *p = core::ptr::null_mut());
-                    self.read_size.with_mut(|p| *p = 0);
-                }
-                return Err(e);
-            }
-            debug_assert_eq!(phase(s), IDLE);
             // ORDERING: Acquire, as `acquire_reader`: the previous read's release of the
             // reader end (Release) happens before this read. Release publishes the fields to
             // the writer's Acquire take, as `lend`. SeqCst (beyond AcqRel) lets the activation
@@ -643,8 +629,30 @@ impl<B: Backend> RawStream<B> {
                 Ok(_) => break,
                 Err(actual) => s = actual,
             }
+            // Only a closed flag can have appeared (nothing else may take the reader end).
+            if let Err(e) = Self::may_lend_unique(s) {
+                debug_assert_eq!(e, StartReadError::Closed);
+                // SAFETY: as above: still IDLE and not lent, the fields are still ours.
+                unsafe {
+                    self.read_addr.with_mut(|p| *p = core::ptr::null_mut());
+                    self.read_size.with_mut(|p| *p = 0);
+                }
+                return Err(e);
+            }
         }
         self.write_ready.activate_after_seqcst();
+        Ok(())
+    }
+
+    /// Whether `start_reading_unique` may lend from state `s`.
+    fn may_lend_unique(s: usize) -> Result<(), StartReadError> {
+        if s & (READER_CLOSED | WRITER_CLOSED) != 0 {
+            return Err(StartReadError::Closed);
+        }
+        if s & READER_BUSY != 0 {
+            return Err(StartReadError::Busy);
+        }
+        debug_assert_eq!(phase(s), IDLE);
         Ok(())
     }
 
@@ -1443,8 +1451,9 @@ impl<B: Backend> RawStream<B> {
     /// before happens before what the caller does next.
     pub(crate) fn active_instances_acquire(&self) -> usize {
         // ORDERING: Acquire pairs with the Release (AcqRel) decrement of each handle's release:
-        // the count we read was written by the last of them (or a later retain, which only
-        // a handle we would know of could make).
+        // the count we read was written by the last of them, or by a later RMW on the word
+        // (a writer handle's retain or release, or a reader retain that only a handle we
+        // would know of could make), which continues the release sequence.
         self.active_instances.load(Ordering::Acquire)
     }
 }

@@ -383,6 +383,31 @@ fn read_ahead_dropped_mid_stream<B: Backend>() {
     assert!((1..=2).contains(&sent), "sent {sent}");
 }
 
+/// A read left pending on the only reader handle through the raw API owns the buffer fields:
+/// a safe read on that handle (which lends in one step when the handle is unique) reports
+/// `Busy` and leaves the pending read untouched, and the writer fills the raw buffer.
+fn safe_read_beside_a_raw_pending_read_is_busy<B: Backend>() {
+    let (mut w, mut r) = stream_with::<u32, B>();
+    let mut raw_buf = uninit::<u32>(4);
+    // SAFETY: `raw_buf` outlives the read, which ends below (`read_amount` returns a count).
+    unsafe { r.raw().start_reading(raw_buf.as_mut_ptr().cast(), 4) }.unwrap();
+    assert_eq!(r.read(&mut uninit(2)), Err(ReadError::Busy));
+    assert_eq!(r.recv(), Err(ReadError::Busy));
+    assert_eq!(w.write_slice(&[1, 2, 3]), Ok(3));
+    // SAFETY: our `start_reading` succeeded and the read has not ended.
+    assert_eq!(unsafe { r.raw().read_amount() }, 3);
+    // SAFETY: the writer initialised the first 3 elements before its commit.
+    let got: Vec<u32> = raw_buf[..3]
+        .iter()
+        .map(|v| unsafe { v.assume_init() })
+        .collect();
+    assert_eq!(got, [1, 2, 3]);
+    // The handle reads normally again.
+    let t = thread::spawn(move || w.send(4));
+    assert_eq!(r.recv(), Ok(4));
+    t.join().unwrap().unwrap();
+}
+
 fn fill_from_iter_drops_written_on_panic<B: Backend>() {
     let drops = Drops::new(3);
     let (mut w, mut r) = stream_with::<Tracked, B>();
@@ -591,6 +616,7 @@ backends!(
     recv_moves_one_word_elements_once,
     read_ahead_delivers_everything_in_order,
     read_ahead_dropped_mid_stream,
+    safe_read_beside_a_raw_pending_read_is_busy,
     fill_from_iter_drops_written_on_panic,
     busy_second_operation,
     try_operations_need_a_waiting_partner,

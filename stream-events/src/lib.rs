@@ -36,7 +36,7 @@
 //! No lost wake-up: if `activate` is called after a change that makes the condition true,
 //! every waiter whose wait began before the change returns (each backend's module docs say
 //! why). The same holds for [`activate_after_seqcst`](Event::activate_after_seqcst) when the
-//! change was a `SeqCst` atomic write. A wait with a deadline returns the condition's value at or after the deadline.
+//! change was a `SeqCst` atomic write and the condition reads the location it wrote. A wait with a deadline returns the condition's value at or after the deadline.
 //!
 //! # Loom
 //!
@@ -92,8 +92,9 @@ pub trait Backend: Sized + Send + Sync + 'static {
     fn activate(word: &Self::Word);
 
     /// [`activate`](Self::activate) for a caller whose condition change was a `SeqCst`
-    /// atomic write (a store or read-modify-write) sequenced before this call. A backend may
-    /// then skip its work when nobody is parked, without a fence. The default is `activate`.
+    /// atomic write (a store or read-modify-write) sequenced before this call, waking waiters
+    /// whose condition reads the location of that write. A backend may then skip its work
+    /// when nobody is parked, without a fence. The default is `activate`.
     ///
     /// With a weaker change, a waiter that is parking at that moment could miss it: the
     /// fast path reads the backend's "somebody parked" state, and only the `SeqCst` total
@@ -169,9 +170,10 @@ impl<B: Backend> Event<B> {
     }
 
     /// Like [`activate`](Self::activate), for a caller that made its change with a `SeqCst`
-    /// atomic write sequenced before this call: cheaper in some backends (the futex backend
-    /// then reads its word instead of writing it when nobody is parked). With any weaker
-    /// change, call `activate`.
+    /// atomic write sequenced before this call, for waiters whose condition reads the
+    /// location of that write: cheaper in some backends (the futex backend then reads its
+    /// word instead of writing it when nobody is parked). With any weaker change, or waiters
+    /// that look elsewhere, call `activate`.
     #[inline]
     pub fn activate_after_seqcst(&self) {
         B::activate_after_seqcst(&self.word);

@@ -54,6 +54,11 @@ pub unsafe extern "C" fn native_stream_event_activate(e: *mut EventWord) -> i32 
 /// every wake-up, spurious or not; no activation that follows a change making it true is
 /// lost.
 ///
+/// On a stream's own events, the library activates after changing the stream's state word,
+/// in a way that only guarantees the wake-up to a condition that reads that word: ask through
+/// this library's functions (`native_stream_read_amount`, `native_stream_is_ready_to_write`
+/// and the like), not by reading other header fields alone.
+///
 /// # Errors
 ///
 /// `NULL` (`e` or `cond`); `TIMEOUT`.

@@ -5,9 +5,9 @@
 //! The backend keeps a 32-bit *epoch* in the low-addressed half of the event word: bit 0 is the
 //! `WAITERS` flag, the other bits count activations.
 //!
-//! * `activate`: `fetch_add(2)` bumps the epoch; only if the previous value had `WAITERS` set
-//!   does it clear the flag and make the wake syscall. An activate with nobody parked is one
-//!   uncontended atomic add and no syscall.
+//! * `activate`: one read-modify-write bumps the epoch by 2 and clears `WAITERS`; only if the
+//!   previous value had `WAITERS` set does it make the wake syscall. An activate with nobody
+//!   parked is one uncontended compare-and-swap and no syscall.
 //! * `wait`: spin for [`SPIN_BUDGET`](crate::SPIN_BUDGET) re-checking the condition; then loop:
 //!   `fetch_or(WAITERS)` (which returns the epoch `e` to sleep on), check the condition again,
 //!   and sleep with `futex_wait(word, e | WAITERS)`. A `SeqCst` fence follows the `fetch_or`
@@ -28,13 +28,21 @@
 //! The fast path of `activate_after_seqcst` writes nothing, so it relies on the `SeqCst` total
 //! order S instead. Suppose its load L missed `WAITERS` and the waiter's check missed the
 //! change C (a `SeqCst` write sequenced before L). L reads a value older than the waiter's
-//! `fetch_or`, which happens before the waiter's fence F, so L precedes F in S (C++20
+//! `fetch_or` (it is not an older value that a later RMW cleared `WAITERS` from: `activate`
+//! clears the flag only in the RMW that also changes the epoch, so a waiter whose
+//! announcement it absorbed finds its futex word changed and announces again), which happens
+//! before the waiter's fence F, so L precedes F in S (C++20
 //! \[atomics.order\] p4.2). The check, which F happens before, reads a value older than C,
 //! so F precedes C in S (p4.3). And C precedes L (sequenced, both `SeqCst`): a cycle in S, so
 //! the two misses cannot both happen. (Loom treats `SeqCst` accesses as `AcqRel` but models
 //! fences; in loom builds the fast path issues a `SeqCst` fence before L, which gives the model
 //! the same exclusion. Without the waiter's fence, loom finds the lost wake-up: the mutant
-//! `futex-park-fence` fails seven models.)
+//! `futex-park-fence` fails seven models. An earlier `activate` bumped the epoch and cleared
+//! the flag in two RMWs; with two waiters, loom found a waiter's announcement lost between
+//! them at 5 preemptions (model `two_waiters_after_seqcst`).)
+//!
+//! The argument covers conditions that read the location C wrote: for a stream, the state
+//! word, which every readiness predicate reads.
 //!
 //! # Platforms
 //!
@@ -83,10 +91,18 @@ impl Backend for Futex {
 
     #[inline]
     fn activate(word: &FutexWord) {
+        // One RMW bumps the epoch and clears WAITERS (module docs: clearing it in a second
+        // RMW would let a waiter's announcement fall in between and be lost to the fast path).
         // ORDERING: AcqRel. Release: the caller's condition change (sequenced before) becomes
-        // visible to a waiter whose `fetch_or` reads from this add. Acquire: none needed for
-        // the add itself, but it keeps the RMW chain symmetrical with `wait`'s `fetch_or`.
-        let prev = epoch(word).fetch_add(EPOCH_ONE, ord("futex-activate-acqrel", Ordering::AcqRel));
+        // visible to a waiter whose `fetch_or` reads from this RMW. Acquire: none needed for
+        // the RMW itself, but it keeps the chain symmetrical with `wait`'s `fetch_or`.
+        let prev = epoch(word)
+            .fetch_update(
+                ord("futex-activate-acqrel", Ordering::AcqRel),
+                Ordering::Relaxed,
+                |e| Some(e.wrapping_add(EPOCH_ONE) & !WAITERS),
+            )
+            .unwrap_or_else(|e| e);
         if prev & WAITERS != 0 {
             wake_all(word);
         }
@@ -125,10 +141,6 @@ fn epoch(word: &FutexWord) -> &AtomicU32 {
 
 #[cold]
 fn wake_all(word: &FutexWord) {
-    // ORDERING: Relaxed. Clearing the flag only saves the next activation a syscall; a waiter
-    // that sets it again after this is woken by the syscall below or finds the word changed
-    // (its expected value had the flag) and returns from the sleep at once.
-    epoch(word).fetch_and(!WAITERS, Ordering::Relaxed);
     sys::wake_all(word);
 }
 
