@@ -6,19 +6,22 @@
 //! into noise in the ratios. Interleaving puts every row in the same conditions, round by
 //! round; criterion (`cargo xtask bench`) stays the reference for absolute figures.
 //!
-//! Run: `cargo run --release -p benches --example interleaved -- [round_trip|bulk] [rounds]`
-//! (both groups and 40 rounds by default). `round_trip`: 100,000 one-element round trips per
-//! row and round, against crossbeam `bounded(1)`. `bulk`: 16 MiB of bytes per row and round,
-//! against crossbeam's recycled blocks copied out by the reader (`crossbeam_recycled_copy`)
-//! and checked in place (`crossbeam_recycled`).
+//! Run: `cargo run --release -p benches --example interleaved -- [round_trip|bulk|pipelined]
+//! [rounds]` (every group and 40 rounds by default). `round_trip`: 100,000 one-element round
+//! trips per row and round, against crossbeam `bounded(1)`. `bulk`: 16 MiB of bytes per row
+//! and round, against crossbeam's recycled blocks copied out by the reader
+//! (`crossbeam_recycled_copy`) and checked in place (`crossbeam_recycled`). `pipelined`: the
+//! `future/pipelined` pattern (one thread creates futures and writes them, the other reads
+//! and frees them), 200,000 per row and round, against the `oneshot` crate.
 
 use std::time::Duration;
 
 use benches::{
     bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead, bulk_u8_stream,
-    crossbeam_round_trips, round_trip_native, BytePattern,
+    crossbeam_round_trips, pop_spin, push_spin, round_trip_native, two_threads, BytePattern,
 };
-use stream_events::{Futex, Listener, Spin};
+use rtrb::RingBuffer;
+use stream_events::{Backend, Futex, Listener, Spin};
 
 /// One row: a name and a run that returns its figure for one round (lower is better for
 /// times, higher for throughputs: ratios are taken as they come).
@@ -130,6 +133,69 @@ fn bulk(rounds: usize) {
     );
 }
 
+/// Slots of the ring that carries receivers in `pipelined` (as in the `future` bench).
+const PIPELINE: usize = 64;
+
+/// `n` futures through the `future/pipelined` pattern with `make`, `send` and `recv`; returns
+/// nanoseconds per future.
+fn pipelined_with<Tx, Rx: Send>(
+    n: u64,
+    make: impl Fn() -> (Tx, Rx) + Send,
+    send: impl Fn(Tx, u64) + Send,
+    recv: impl Fn(Rx) -> Option<u64>,
+) -> f64 {
+    let (mut producer, mut consumer) = RingBuffer::<Rx>::new(PIPELINE);
+    let (elapsed, ()) = two_threads(
+        move |gate| {
+            let start = gate.open();
+            for i in 0..n {
+                let rx = pop_spin(&mut consumer).expect("producer gone early");
+                assert_eq!(recv(rx), Some(i));
+            }
+            start.elapsed()
+        },
+        move |gate| {
+            gate.open();
+            for i in 0..n {
+                let (tx, rx) = make();
+                send(tx, i);
+                assert!(push_spin(&mut producer, rx), "consumer gone");
+            }
+        },
+    );
+    per_round_trip(elapsed, n)
+}
+
+fn pipelined_native<B: Backend>(n: u64) -> f64 {
+    pipelined_with(
+        n,
+        stream_future::future_with::<u64, B>,
+        |tx, v| assert!(tx.write(v).is_ok()),
+        |rx| rx.read().ok(),
+    )
+}
+
+fn pipelined(rounds: usize) {
+    const N: u64 = 200_000;
+    let rows: Vec<Row<'_>> = vec![
+        ("spin", Box::new(|| pipelined_native::<Spin>(N))),
+        ("futex", Box::new(|| pipelined_native::<Futex>(N))),
+        ("listener", Box::new(|| pipelined_native::<Listener>(N))),
+        (
+            "oneshot",
+            Box::new(|| {
+                pipelined_with(
+                    N,
+                    oneshot::channel::<u64>,
+                    |tx, v| tx.send(v).unwrap(),
+                    |rx| rx.recv().ok(),
+                )
+            }),
+        ),
+    ];
+    report("future/pipelined", "ns", &rows, &["oneshot"], rounds);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let group = args.first().map(String::as_str).unwrap_or("all");
@@ -141,5 +207,8 @@ fn main() {
     }
     if matches!(group, "all" | "bulk") {
         bulk(rounds);
+    }
+    if matches!(group, "all" | "pipelined") {
+        pipelined(rounds);
     }
 }

@@ -370,6 +370,9 @@ impl<T, B: Backend> FutureReader<T, B> {
     /// [`ReadError`] when the writer was dropped without writing.
     #[inline]
     pub fn read(self) -> Result<T, ReadError> {
+        // The free below reads the allocator's word before the header: start fetching it
+        // now, beside the header (a future made on another thread has both out of cache).
+        Shared::prefetch_block_start(self.shared);
         if self.header().future_writer_released() == Some(true) {
             // The fast path: delivered, and the writer released its handle with it. Nobody
             // else uses the allocation any more: move the value out and free it.
