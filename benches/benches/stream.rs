@@ -23,7 +23,9 @@
 //!   their source ([`AlignedBlock`] says why).
 //! * `stream_bulk_u64`: one iteration moves `NATIVE_STREAM_BENCH_ELEMS` `u64`s (default 16 Mi)
 //!   of the sequence `0, 1, 2, …`, checked by [`U64Check`]. Rows: `spin`, `futex`, `listener`
-//!   (1024-element lent buffers filled through `loan()` + `as_uninit_mut()` + `commit`),
+//!   (1024-element lent buffers filled through `loan()` + `as_uninit_mut()` + `commit`; the
+//!   reader is a [`ReadAhead`] with two of them), `futex_one_buffer` (the reader reads into
+//!   one reused 1024-element buffer),
 //!   `rtrb` (single `push`/`pop` through a 1024-slot ring, spinning) and `crossbeam_bounded1024`
 //!   (single `send`/`recv`).
 //!
@@ -41,7 +43,7 @@ use benches::{
 };
 use criterion::{Criterion, SamplingMode, Throughput};
 use rtrb::RingBuffer;
-use stream_core::{stream_with, Backend, ReadError};
+use stream_core::{stream_with, Backend, ReadAhead, ReadError};
 use stream_events::{Futex, Listener, Spin};
 
 /// Elements per lent buffer (and rtrb / crossbeam capacity) in `stream_bulk_u64`.
@@ -228,12 +230,29 @@ fn stream_bulk_u8(c: &mut Criterion) {
 // ---------------------------------------------------------------------------------------------
 // stream_bulk_u64
 
-fn bulk_u64_native<B: Backend>(total: u64) -> Duration {
+/// The native rows of `stream_bulk_u64`: with `read_ahead`, the reader is a [`ReadAhead`]
+/// with two 1024-element buffers (it lends one while it checks the other); without, it reads
+/// into one reused 1024-element buffer with [`Reader::read`](stream_core::Reader::read).
+fn bulk_u64_native<B: Backend>(total: u64, read_ahead: bool) -> Duration {
     let (mut writer, mut reader) = stream_with::<u64, B>();
-    let mut buf = vec![MaybeUninit::<u64>::uninit(); U64_BATCH];
     let (elapsed, ()) = two_threads(
         move |gate| {
             let mut check = U64Check::new();
+            if read_ahead {
+                let mut reader = ReadAhead::new(reader, U64_BATCH);
+                let start = gate.open();
+                loop {
+                    match reader.next_chunk() {
+                        Ok(chunk) => check.check(chunk),
+                        Err(ReadError::Closed) => break,
+                        Err(e) => panic!("read failed: {e:?}"),
+                    }
+                }
+                let elapsed = start.elapsed();
+                check.finish(total);
+                return elapsed;
+            }
+            let mut buf = vec![MaybeUninit::<u64>::uninit(); U64_BATCH];
             let start = gate.open();
             loop {
                 match reader.read(&mut buf) {
@@ -318,13 +337,16 @@ fn stream_bulk_u64(c: &mut Criterion) {
     // An iteration takes milliseconds to seconds: keep the iteration count per sample flat.
     group.sampling_mode(SamplingMode::Flat);
     group.bench_function("spin", |b| {
-        b.iter_custom(|iters| bulk_u64_native::<Spin>(iters * elems))
+        b.iter_custom(|iters| bulk_u64_native::<Spin>(iters * elems, true))
     });
     group.bench_function("futex", |b| {
-        b.iter_custom(|iters| bulk_u64_native::<Futex>(iters * elems))
+        b.iter_custom(|iters| bulk_u64_native::<Futex>(iters * elems, true))
     });
     group.bench_function("listener", |b| {
-        b.iter_custom(|iters| bulk_u64_native::<Listener>(iters * elems))
+        b.iter_custom(|iters| bulk_u64_native::<Listener>(iters * elems, true))
+    });
+    group.bench_function("futex_one_buffer", |b| {
+        b.iter_custom(|iters| bulk_u64_native::<Futex>(iters * elems, false))
     });
     group.bench_function("rtrb", |b| {
         b.iter_custom(|iters| bulk_u64_rtrb(iters * elems))

@@ -1135,6 +1135,7 @@ const BENCH_ROWS: &[(&str, &[(&str, Role)])] = {
                 NATIVE[0],
                 NATIVE[1],
                 NATIVE[2],
+                ("futex_one_buffer", Native),
                 ("rtrb", Peer),
                 ("crossbeam_bounded1024", Peer),
             ],
