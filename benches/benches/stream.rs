@@ -32,22 +32,17 @@
 //! Run: `cargo bench -p benches --bench stream`; see the `benches` crate docs for the
 //! environment variables.
 
-use std::mem::MaybeUninit;
 use std::time::{Duration, Instant};
 
 use benches::{
-    assume_init, bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead, bulk_u8_stream,
-    copy_to_uninit, crossbeam_round_trips, env_amount, ping_pong, pop_spin, push_spin,
-    round_trip_native, round_trips, two_threads, AlignedBlock, ByteCheck, BytePattern, RawSpin,
-    U64Check, BLOCK, DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, PAGE,
+    bulk_u64_native, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead,
+    bulk_u8_stream, copy_to_uninit, crossbeam_round_trips, env_amount, ping_pong, pop_spin,
+    push_spin, round_trip_native, round_trips, two_threads, AlignedBlock, ByteCheck, BytePattern,
+    RawSpin, U64Check, BLOCK, DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, PAGE, U64_BATCH,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
 use rtrb::RingBuffer;
-use stream_core::{stream_with, Backend, ReadAhead, ReadError};
 use stream_events::{Futex, Listener, Spin};
-
-/// Elements per lent buffer (and rtrb / crossbeam capacity) in `stream_bulk_u64`.
-const U64_BATCH: usize = 1024;
 
 // ---------------------------------------------------------------------------------------------
 // stream_round_trip
@@ -229,83 +224,6 @@ fn stream_bulk_u8(c: &mut Criterion) {
 
 // ---------------------------------------------------------------------------------------------
 // stream_bulk_u64
-
-/// The native rows of `stream_bulk_u64`: with `read_ahead`, the reader is a [`ReadAhead`]
-/// with two 1024-element buffers (it lends one while it checks the other); without, it reads
-/// into one reused 1024-element buffer with [`Reader::read`](stream_core::Reader::read).
-fn bulk_u64_native<B: Backend>(total: u64, read_ahead: bool) -> Duration {
-    let (mut writer, mut reader) = stream_with::<u64, B>();
-    let (elapsed, ()) = two_threads(
-        move |gate| {
-            let mut check = U64Check::new();
-            if read_ahead {
-                let mut reader = ReadAhead::new(reader, U64_BATCH);
-                let start = gate.open();
-                loop {
-                    match reader.next_chunk() {
-                        Ok(chunk) => check.check(chunk),
-                        Err(ReadError::Closed) => break,
-                        Err(e) => panic!("read failed: {e:?}"),
-                    }
-                }
-                let elapsed = start.elapsed();
-                check.finish(total);
-                return elapsed;
-            }
-            let mut buf = vec![MaybeUninit::<u64>::uninit(); U64_BATCH];
-            let start = gate.open();
-            loop {
-                match reader.read(&mut buf) {
-                    // SAFETY: `read` initialised the first `n` elements of `buf`.
-                    Ok(n) => check.check(unsafe { assume_init(&buf, n) }),
-                    Err(ReadError::Closed) => break,
-                    Err(e) => panic!("read failed: {e:?}"),
-                }
-            }
-            let elapsed = start.elapsed();
-            check.finish(total);
-            elapsed
-        },
-        move |gate| {
-            gate.open();
-            let mut next = 0u64;
-            while next < total {
-                let mut loan = writer.loan().unwrap();
-                let n = loan.capacity().min((total - next) as usize);
-                for (k, slot) in loan.as_uninit_mut()[..n].iter_mut().enumerate() {
-                    slot.write(next + k as u64);
-                }
-                // SAFETY: the first `n` elements of the loan were written just above.
-                unsafe { loan.commit(n) };
-                next += n as u64;
-            }
-        },
-    );
-    elapsed
-}
-
-fn bulk_u64_rtrb(total: u64) -> Duration {
-    let (mut producer, mut consumer) = RingBuffer::<u64>::new(U64_BATCH);
-    let (elapsed, ()) = two_threads(
-        move |gate| {
-            let mut check = U64Check::new();
-            let start = gate.open();
-            while let Some(v) = pop_spin(&mut consumer) {
-                check.check_one(v);
-            }
-            let elapsed = start.elapsed();
-            check.finish(total);
-            elapsed
-        },
-        move |gate| {
-            gate.open();
-            for v in 0..total {
-                assert!(push_spin(&mut producer, v));
-            }
-        },
-    );
-    elapsed
-}
 
 fn bulk_u64_crossbeam(total: u64) -> Duration {
     let (tx, rx) = crossbeam_channel::bounded::<u64>(U64_BATCH);

@@ -6,19 +6,26 @@
 //! into noise in the ratios. Interleaving puts every row in the same conditions, round by
 //! round; criterion (`cargo xtask bench`) stays the reference for absolute figures.
 //!
-//! Run: `cargo run --release -p benches --example interleaved -- [round_trip|bulk|pipelined]
-//! [rounds]` (every group and 40 rounds by default). `round_trip`: 100,000 one-element round
-//! trips per row and round, against crossbeam `bounded(1)`. `bulk`: 16 MiB of bytes per row
-//! and round, against crossbeam's recycled blocks copied out by the reader
-//! (`crossbeam_recycled_copy`) and checked in place (`crossbeam_recycled`). `pipelined`: the
-//! `future/pipelined` pattern (one thread creates futures and writes them, the other reads
-//! and frees them), 200,000 per row and round, against the `oneshot` crate.
+//! Run: `cargo run --release -p benches --example interleaved -- [GROUP] [ROUNDS]` (every
+//! group and 40 rounds by default). Groups:
+//!
+//! * `round_trip`: 100,000 one-element round trips per row and round, against crossbeam
+//!   `bounded(1)`.
+//! * `bulk`: 16 MiB of bytes per row and round, against crossbeam's recycled blocks copied
+//!   out by the reader (`crossbeam_recycled_copy`) and checked in place
+//!   (`crossbeam_recycled`).
+//! * `bulk_u64`: 2 Mi `u64`s per row and round, against rtrb's single `push`/`pop`.
+//! * `create_send_recv`: 1,000,000 futures created, written and read on one thread, per row
+//!   and round, against the `oneshot` crate.
+//! * `pipelined`: the `future/pipelined` pattern (one thread creates futures and writes
+//!   them, the other reads and frees them), 200,000 per row and round, against `oneshot`.
 
 use std::time::Duration;
 
 use benches::{
-    bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead, bulk_u8_stream,
-    crossbeam_round_trips, pop_spin, push_spin, round_trip_native, two_threads, BytePattern,
+    bulk_u64_native, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead,
+    bulk_u8_stream, crossbeam_round_trips, pop_spin, push_spin, round_trip_native, two_threads,
+    BytePattern,
 };
 use rtrb::RingBuffer;
 use stream_events::{Backend, Futex, Listener, Spin};
@@ -133,6 +140,80 @@ fn bulk(rounds: usize) {
     );
 }
 
+fn bulk_u64(rounds: usize) {
+    const ELEMS: u64 = 2 << 20;
+    let melem_s = |d: Duration| ELEMS as f64 / d.as_secs_f64() / 1e6;
+    let rows: Vec<Row<'_>> = vec![
+        (
+            "spin",
+            Box::new(move || melem_s(bulk_u64_native::<Spin>(ELEMS, true))),
+        ),
+        (
+            "futex",
+            Box::new(move || melem_s(bulk_u64_native::<Futex>(ELEMS, true))),
+        ),
+        (
+            "listener",
+            Box::new(move || melem_s(bulk_u64_native::<Listener>(ELEMS, true))),
+        ),
+        (
+            "futex_one_buffer",
+            Box::new(move || melem_s(bulk_u64_native::<Futex>(ELEMS, false))),
+        ),
+        ("rtrb", Box::new(move || melem_s(bulk_u64_rtrb(ELEMS)))),
+    ];
+    report("stream_bulk_u64", "Melem/s", &rows, &["rtrb"], rounds);
+}
+
+/// `n` futures created, written and read on this thread; nanoseconds per future.
+fn create_send_recv_with<Tx, Rx>(
+    n: u64,
+    make: impl Fn() -> (Tx, Rx),
+    send: impl Fn(Tx, u64),
+    recv: impl Fn(Rx) -> Option<u64>,
+) -> f64 {
+    let start = std::time::Instant::now();
+    for i in 0..n {
+        let (tx, rx) = make();
+        send(tx, std::hint::black_box(i));
+        assert_eq!(recv(rx), Some(i));
+    }
+    per_round_trip(start.elapsed(), n)
+}
+
+fn create_send_recv_native<B: Backend>(n: u64) -> f64 {
+    create_send_recv_with(
+        n,
+        stream_future::future_with::<u64, B>,
+        |tx, v| assert!(tx.write(v).is_ok()),
+        |rx| rx.read().ok(),
+    )
+}
+
+fn create_send_recv(rounds: usize) {
+    const N: u64 = 1_000_000;
+    let rows: Vec<Row<'_>> = vec![
+        ("spin", Box::new(|| create_send_recv_native::<Spin>(N))),
+        ("futex", Box::new(|| create_send_recv_native::<Futex>(N))),
+        (
+            "listener",
+            Box::new(|| create_send_recv_native::<Listener>(N)),
+        ),
+        (
+            "oneshot",
+            Box::new(|| {
+                create_send_recv_with(
+                    N,
+                    oneshot::channel::<u64>,
+                    |tx, v| tx.send(v).unwrap(),
+                    |rx| rx.recv().ok(),
+                )
+            }),
+        ),
+    ];
+    report("future/create_send_recv", "ns", &rows, &["oneshot"], rounds);
+}
+
 /// Slots of the ring that carries receivers in `pipelined` (as in the `future` bench).
 const PIPELINE: usize = 64;
 
@@ -207,6 +288,12 @@ fn main() {
     }
     if matches!(group, "all" | "bulk") {
         bulk(rounds);
+    }
+    if matches!(group, "all" | "bulk_u64") {
+        bulk_u64(rounds);
+    }
+    if matches!(group, "all" | "create_send_recv") {
+        create_send_recv(rounds);
     }
     if matches!(group, "all" | "pipelined") {
         pipelined(rounds);

@@ -60,7 +60,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use rtrb::{Consumer, Producer, PushError};
+use rtrb::{Consumer, Producer, PushError, RingBuffer};
 use stream_core::{stream_with, ReadAhead, ReadError};
 use stream_events::{Backend, Event};
 
@@ -486,19 +486,37 @@ fn bulk_u8_crossbeam_with(pattern: &BytePattern, total: u64, copy_out: bool) -> 
     elapsed
 }
 
-/// The native rows: the timed thread reads with a [`ReadAhead`] of two page-aligned 64 KiB
-/// buffers and checks each chunk in place while the writer `write_slice`s the next one into
-/// the other buffer.
-pub fn bulk_u8_read_ahead<B: Backend>(pattern: &BytePattern, total: u64) -> Duration {
-    let (mut writer, reader) = stream_with::<u8, B>();
-    let mut reader = ReadAhead::new(reader, BLOCK);
+/// Elements per lent buffer (and rtrb / crossbeam capacity) in `stream_bulk_u64`.
+pub const U64_BATCH: usize = 1024;
+
+/// The native rows of `stream_bulk_u64`: with `read_ahead`, the reader is a [`ReadAhead`]
+/// with two 1024-element buffers (it lends one while it checks the other); without, it reads
+/// into one reused 1024-element buffer with [`Reader::read`](stream_core::Reader::read).
+pub fn bulk_u64_native<B: Backend>(total: u64, read_ahead: bool) -> Duration {
+    let (mut writer, mut reader) = stream_with::<u64, B>();
     let (elapsed, ()) = two_threads(
         move |gate| {
-            let mut check = ByteCheck::new(pattern);
+            let mut check = U64Check::new();
+            if read_ahead {
+                let mut reader = ReadAhead::new(reader, U64_BATCH);
+                let start = gate.open();
+                loop {
+                    match reader.next_chunk() {
+                        Ok(chunk) => check.check(chunk),
+                        Err(ReadError::Closed) => break,
+                        Err(e) => panic!("read failed: {e:?}"),
+                    }
+                }
+                let elapsed = start.elapsed();
+                check.finish(total);
+                return elapsed;
+            }
+            let mut buf = vec![MaybeUninit::<u64>::uninit(); U64_BATCH];
             let start = gate.open();
             loop {
-                match reader.next_chunk() {
-                    Ok(chunk) => check.check(chunk),
+                match reader.read(&mut buf) {
+                    // SAFETY: `read` initialised the first `n` elements of `buf`.
+                    Ok(n) => check.check(unsafe { assume_init(&buf, n) }),
                     Err(ReadError::Closed) => break,
                     Err(e) => panic!("read failed: {e:?}"),
                 }
@@ -509,11 +527,41 @@ pub fn bulk_u8_read_ahead<B: Backend>(pattern: &BytePattern, total: u64) -> Dura
         },
         move |gate| {
             gate.open();
-            let mut offset = 0u64;
-            while offset < total {
-                let rest = pattern.rest_of_block(offset);
-                let want = rest.len().min((total - offset) as usize);
-                offset += writer.write_slice(&rest[..want]).unwrap() as u64;
+            let mut next = 0u64;
+            while next < total {
+                let mut loan = writer.loan().unwrap();
+                let n = loan.capacity().min((total - next) as usize);
+                for (k, slot) in loan.as_uninit_mut()[..n].iter_mut().enumerate() {
+                    slot.write(next + k as u64);
+                }
+                // SAFETY: the first `n` elements of the loan were written just above.
+                unsafe { loan.commit(n) };
+                next += n as u64;
+            }
+        },
+    );
+    elapsed
+}
+
+/// `total` `u64`s through a 1024-slot rtrb ring with single `push`/`pop`, both sides
+/// spinning; the timed thread checks them with [`U64Check`].
+pub fn bulk_u64_rtrb(total: u64) -> Duration {
+    let (mut producer, mut consumer) = RingBuffer::<u64>::new(U64_BATCH);
+    let (elapsed, ()) = two_threads(
+        move |gate| {
+            let mut check = U64Check::new();
+            let start = gate.open();
+            while let Some(v) = pop_spin(&mut consumer) {
+                check.check_one(v);
+            }
+            let elapsed = start.elapsed();
+            check.finish(total);
+            elapsed
+        },
+        move |gate| {
+            gate.open();
+            for v in 0..total {
+                assert!(push_spin(&mut producer, v));
             }
         },
     );
@@ -524,11 +572,37 @@ pub fn bulk_u8_read_ahead<B: Backend>(pattern: &BytePattern, total: u64) -> Dura
 /// `B`: the timed thread lends one reused 64 KiB [`AlignedBlock`] and checks every chunk in
 /// place with [`ByteCheck`]; the partner `write_slice`s from the pattern into it.
 pub fn bulk_u8_stream<B: Backend>(pattern: &BytePattern, total: u64) -> Duration {
-    let (mut writer, mut reader) = stream_core::stream_with::<u8, B>();
-    let mut buf = AlignedBlock::new();
+    bulk_u8_native::<B>(pattern, total, false)
+}
+
+/// The native rows of `stream_bulk_u8`: as [`bulk_u8_stream`], but the timed thread reads
+/// with a [`ReadAhead`] of two page-aligned 64 KiB buffers, so it checks each chunk while the
+/// writer `write_slice`s the next one into the other buffer.
+pub fn bulk_u8_read_ahead<B: Backend>(pattern: &BytePattern, total: u64) -> Duration {
+    bulk_u8_native::<B>(pattern, total, true)
+}
+
+/// [`bulk_u8_stream`], or with `read_ahead` [`bulk_u8_read_ahead`].
+fn bulk_u8_native<B: Backend>(pattern: &BytePattern, total: u64, read_ahead: bool) -> Duration {
+    let (mut writer, mut reader) = stream_with::<u8, B>();
     let (elapsed, ()) = two_threads(
         move |gate| {
             let mut check = ByteCheck::new(pattern);
+            if read_ahead {
+                let mut reader = ReadAhead::new(reader, BLOCK);
+                let start = gate.open();
+                loop {
+                    match reader.next_chunk() {
+                        Ok(chunk) => check.check(chunk),
+                        Err(ReadError::Closed) => break,
+                        Err(e) => panic!("read failed: {e:?}"),
+                    }
+                }
+                let elapsed = start.elapsed();
+                check.finish(total);
+                return elapsed;
+            }
+            let mut buf = AlignedBlock::new();
             let start = gate.open();
             loop {
                 match reader.read(buf.as_uninit_mut()) {
@@ -537,7 +611,7 @@ pub fn bulk_u8_stream<B: Backend>(pattern: &BytePattern, total: u64) -> Duration
                         unsafe { buf.set_len(n) };
                         check.check(buf.as_bytes());
                     }
-                    Err(stream_core::ReadError::Closed) => break,
+                    Err(ReadError::Closed) => break,
                     Err(e) => panic!("read failed: {e:?}"),
                 }
             }
