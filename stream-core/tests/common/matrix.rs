@@ -26,7 +26,7 @@ pub enum WriterAction {
     LoanCommit,
     /// Takes a loan and drops it uncommitted.
     LoanDrop,
-    /// Closes the writer end.
+    /// Closes the writer end, checks that a write then fails at once, closes again.
     Close,
     /// Drops the writer.
     Drop,
@@ -42,7 +42,7 @@ pub enum ReaderAction {
     ReadTimeout,
     /// Low level: start a read, then cancel it.
     Cancel,
-    /// Closes the reader end.
+    /// Closes the reader end, checks that a read then fails at once, closes again.
     Close,
     /// Drops the reader.
     Drop,
@@ -131,7 +131,15 @@ pub fn writer_side<B: Backend>(
             Err(WriteError::Closed(())) => out.closed = true,
             Err(e) => panic!("{action:?}: {e:?}"),
         },
-        WriterAction::Close => w.close(),
+        WriterAction::Close => {
+            w.close();
+            // Closed stays closed: a later write fails at once, whatever the reader does.
+            assert!(matches!(
+                w.write(&mut Vec::new()),
+                Err(WriteError::Closed(()))
+            ));
+            w.close();
+        }
         WriterAction::Drop => {}
     }
     drop(w);
@@ -193,6 +201,9 @@ pub fn reader_side<B: Backend>(
             }
         }
         ReaderAction::Close => {
+            r.close();
+            // Closed stays closed: a later read fails at once, whatever the writer does.
+            assert_eq!(r.read(&mut buf), Err(ReadError::Closed));
             r.close();
             0
         }
