@@ -500,13 +500,7 @@ pub fn bulk_u64_native<B: Backend>(total: u64, read_ahead: bool) -> Duration {
             if read_ahead {
                 let mut reader = ReadAhead::new(reader, U64_BATCH);
                 let start = gate.open();
-                loop {
-                    match reader.next_chunk() {
-                        Ok(chunk) => check.check(chunk),
-                        Err(ReadError::Closed) => break,
-                        Err(e) => panic!("read failed: {e:?}"),
-                    }
-                }
+                drain_read_ahead(&mut reader, |chunk| check.check(chunk));
                 let elapsed = start.elapsed();
                 check.finish(total);
                 return elapsed;
@@ -541,6 +535,24 @@ pub fn bulk_u64_native<B: Backend>(total: u64, read_ahead: bool) -> Duration {
         },
     );
     elapsed
+}
+
+/// Hands every chunk of `reader` to `on_chunk` until end of stream.
+///
+/// # Panics
+///
+/// When a read fails otherwise.
+fn drain_read_ahead<T: Copy, B: Backend>(
+    reader: &mut ReadAhead<T, B>,
+    mut on_chunk: impl FnMut(&[T]),
+) {
+    loop {
+        match reader.next_chunk() {
+            Ok(chunk) => on_chunk(chunk),
+            Err(ReadError::Closed) => return,
+            Err(e) => panic!("read failed: {e:?}"),
+        }
+    }
 }
 
 /// `total` `u64`s through a 1024-slot rtrb ring with single `push`/`pop`, both sides
@@ -591,13 +603,7 @@ fn bulk_u8_native<B: Backend>(pattern: &BytePattern, total: u64, read_ahead: boo
             if read_ahead {
                 let mut reader = ReadAhead::new(reader, BLOCK);
                 let start = gate.open();
-                loop {
-                    match reader.next_chunk() {
-                        Ok(chunk) => check.check(chunk),
-                        Err(ReadError::Closed) => break,
-                        Err(e) => panic!("read failed: {e:?}"),
-                    }
-                }
+                drain_read_ahead(&mut reader, |chunk| check.check(chunk));
                 let elapsed = start.elapsed();
                 check.finish(total);
                 return elapsed;

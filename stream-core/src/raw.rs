@@ -125,6 +125,27 @@ pub(crate) const fn inline_fits<T>() -> bool {
         && core::mem::align_of::<T>() <= core::mem::align_of::<u64>()
 }
 
+/// Why a read cannot start from state `s` (`Ok` when it can: phase IDLE, no read pending, no
+/// end closed, and, with `only_if_writer_waits`, a writer waiting).
+fn read_refusal(s: usize, only_if_writer_waits: bool) -> Result<(), StartReadError> {
+    if s & READER_CLOSED != 0 {
+        return Err(StartReadError::Closed);
+    }
+    if s & READER_BUSY != 0 {
+        return Err(StartReadError::Busy);
+    }
+    if s & WRITER_CLOSED != 0 {
+        // End of stream: phase is IDLE (no read is pending), so every committed count was
+        // taken.
+        return Err(StartReadError::Closed);
+    }
+    if only_if_writer_waits && s & WRITER_BUSY == 0 {
+        return Err(StartReadError::Empty);
+    }
+    debug_assert_eq!(phase(s), IDLE);
+    Ok(())
+}
+
 /// The alignment that [`Shared::create_padded`] asks of the global allocator: what `malloc`
 /// gives on the usual 64-bit targets, so that the request takes the allocator's plain path.
 const PLAIN_ALIGN: usize = 16;
@@ -622,18 +643,14 @@ impl<B: Backend> RawStream<B> {
         addr: *mut c_void,
         size: usize,
     ) -> Result<(), StartReadError> {
-        let size = size.min(isize::MAX as usize);
         // Look before writing the fields: a read left pending on this handle through the raw
         // API (`start_reading`) owns them until it ends, and must get `Busy`, untouched.
         let mut s = self.load();
-        Self::may_lend_unique(s)?;
+        read_refusal(s, false)?;
         // SAFETY: phase IDLE without READER_BUSY: the fields are the reader end's (the writer
         // touches them only after it observes LENT), and no other reader handle exists to
         // take them (the caller's contract); nothing else can set READER_BUSY meanwhile.
-        unsafe {
-            self.read_addr.with_mut(|p| *p = addr);
-            self.read_size.with_mut(|p| *p = size);
-        }
+        unsafe { self.set_buffer(addr, size) };
         loop {
             // ORDERING: Acquire, as `acquire_reader`: the previous read's release of the
             // reader end (Release) happens before this read. Release publishes the fields to
@@ -650,13 +667,10 @@ impl<B: Backend> RawStream<B> {
                 Err(actual) => s = actual,
             }
             // Only a closed flag can have appeared (nothing else may take the reader end).
-            if let Err(e) = Self::may_lend_unique(s) {
+            if let Err(e) = read_refusal(s, false) {
                 debug_assert_eq!(e, StartReadError::Closed);
                 // SAFETY: as above: still IDLE and not lent, the fields are still ours.
-                unsafe {
-                    self.read_addr.with_mut(|p| *p = core::ptr::null_mut());
-                    self.read_size.with_mut(|p| *p = 0);
-                }
+                unsafe { self.set_buffer(core::ptr::null_mut(), 0) };
                 return Err(e);
             }
         }
@@ -664,37 +678,11 @@ impl<B: Backend> RawStream<B> {
         Ok(())
     }
 
-    /// Whether `start_reading_unique` may lend from state `s`.
-    fn may_lend_unique(s: usize) -> Result<(), StartReadError> {
-        if s & (READER_CLOSED | WRITER_CLOSED) != 0 {
-            return Err(StartReadError::Closed);
-        }
-        if s & READER_BUSY != 0 {
-            return Err(StartReadError::Busy);
-        }
-        debug_assert_eq!(phase(s), IDLE);
-        Ok(())
-    }
-
     /// Takes READER_BUSY (IDLE, not busy -> IDLE | READER_BUSY).
     fn acquire_reader(&self, only_if_writer_waits: bool) -> Result<(), StartReadError> {
         let mut s = self.load();
         loop {
-            if s & READER_CLOSED != 0 {
-                return Err(StartReadError::Closed);
-            }
-            if s & READER_BUSY != 0 {
-                return Err(StartReadError::Busy);
-            }
-            if s & WRITER_CLOSED != 0 {
-                // End of stream: phase is IDLE (no read is pending), so every committed count
-                // was taken.
-                return Err(StartReadError::Closed);
-            }
-            if only_if_writer_waits && s & WRITER_BUSY == 0 {
-                return Err(StartReadError::Empty);
-            }
-            debug_assert_eq!(phase(s), IDLE);
+            read_refusal(s, only_if_writer_waits)?;
             // ORDERING: Acquire: taking the reader end after the previous read released it
             // (its DONE -> IDLE or LENT -> IDLE was Release) makes that read's field accesses
             // happen before ours. IDLE -> IDLE | READER_BUSY.
@@ -717,15 +705,9 @@ impl<B: Backend> RawStream<B> {
     /// The caller holds READER_BUSY in phase IDLE; the buffer is valid as `start_reading`
     /// requires.
     unsafe fn lend(&self, addr: *mut c_void, size: usize) {
-        // Counts travel in `ready_size`, an `isize` whose negative values are sentinels:
-        // lend at most `isize::MAX` elements (only zero-sized elements get near it).
-        let size = size.min(isize::MAX as usize);
         // SAFETY: in phase IDLE with READER_BUSY held the buffer fields belong to us (the
         // writer touches them only after it observes LENT).
-        unsafe {
-            self.read_addr.with_mut(|p| *p = addr);
-            self.read_size.with_mut(|p| *p = size);
-        }
+        unsafe { self.set_buffer(addr, size) };
         // IDLE -> LENT (only the reader leaves IDLE, so flipping the bit is the transition).
         // ORDERING: Release publishes the fields to the writer's Acquire CAS LENT -> WRITING;
         // SeqCst lets the activation skip its write when nobody is parked.
@@ -749,14 +731,41 @@ impl<B: Backend> RawStream<B> {
         let s = self.load();
         debug_assert_eq!(s & !(PADDED_OFFSET_MASK << PADDED_OFFSET_SHIFT), IDLE);
         // SAFETY: nobody else can reach the header yet.
-        unsafe {
-            self.read_addr.with_mut(|p| *p = addr);
-            self.read_size
-                .with_mut(|p| *p = size.min(isize::MAX as usize));
-        }
+        unsafe { self.set_buffer(addr, size) };
         // ORDERING: Relaxed: the handles reach other threads through a synchronising send
         // (thread spawn, channel), which publishes this store with the fields.
         self.state.store(s | LENT | READER_BUSY, Ordering::Relaxed);
+    }
+
+    /// Stores the buffer fields (`read_addr`, `read_size`); null and 0 clear them.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the fields in the current phase (crate docs, "Implementation notes").
+    unsafe fn set_buffer(&self, addr: *mut c_void, size: usize) {
+        // Counts travel in `ready_size`, an `isize` whose negative values are sentinels:
+        // lend at most `isize::MAX` elements (only zero-sized elements get near it).
+        let size = size.min(isize::MAX as usize);
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            self.read_addr.with_mut(|p| *p = addr);
+            self.read_size.with_mut(|p| *p = size);
+        }
+    }
+
+    /// Takes the committed count out of `ready_size`, leaving `BLOCKED`.
+    ///
+    /// # Safety
+    ///
+    /// Phase is DONE and the caller owns the read (so `ready_size` is its own).
+    unsafe fn take_ready_size(&self) -> usize {
+        // SAFETY: forwarded from the caller.
+        let n = unsafe {
+            self.ready_size
+                .with_mut(|p| core::mem::replace(&mut *p, BLOCKED))
+        };
+        debug_assert!(n >= 0);
+        n as usize
     }
 
     /// Whether a writer holds a taken buffer (between `start_writing` and `finish_writing`).
@@ -903,10 +912,7 @@ impl<B: Backend> RawStream<B> {
         }
         // SAFETY: phase IDLE with READER_BUSY still held: the fields are ours (no writer
         // touches them before the next lend, and no other reader can start one).
-        unsafe {
-            self.read_addr.with_mut(|p| *p = core::ptr::null_mut());
-            self.read_size.with_mut(|p| *p = 0);
-        }
+        unsafe { self.set_buffer(core::ptr::null_mut(), 0) };
         // ORDERING: Release hands the reader end (and the cleared fields) to the next reader's
         // Acquire in `acquire_reader`. IDLE | READER_BUSY -> IDLE.
         self.state
@@ -922,11 +928,7 @@ impl<B: Backend> RawStream<B> {
     unsafe fn take_count(&self) -> usize {
         // SAFETY: in DONE `ready_size` belongs to the reader (the writer's Release commit
         // happened before our Acquire load of DONE).
-        let n = unsafe {
-            self.ready_size
-                .with_mut(|p| core::mem::replace(&mut *p, BLOCKED))
-        };
-        debug_assert!(n >= 0);
+        let n = unsafe { self.take_ready_size() };
         // ORDERING: Release: our read of `ready_size` (and of the buffer, by our caller, which
         // happens after this anyway) is ordered before the writer's next write of it, which
         // follows its Acquire of our next lend. DONE | READER_BUSY -> IDLE.
@@ -939,7 +941,7 @@ impl<B: Backend> RawStream<B> {
             DONE | READER_BUSY,
             "take from {prev:#x}"
         );
-        n as usize
+        n
     }
 
     /// Closes the reader end: every later write fails with "closed", a waiting writer wakes.
@@ -1081,11 +1083,7 @@ impl<B: Backend> RawStream<B> {
     pub unsafe fn take_count_alone(&self) -> usize {
         // SAFETY: phase DONE and we own the read, so `ready_size` is ours; no other thread
         // uses the header (the caller's contract).
-        let n = unsafe {
-            self.ready_size
-                .with_mut(|p| core::mem::replace(&mut *p, BLOCKED))
-        };
-        debug_assert!(n >= 0);
+        let n = unsafe { self.take_ready_size() };
         // ORDERING: Relaxed: the caller's Acquire observation of the writer's release ordered
         // every other use of the header before this; nobody else reads the state any more
         // except this thread (its drop). DONE | READER_BUSY -> IDLE, as `take_count`.
@@ -1097,7 +1095,7 @@ impl<B: Backend> RawStream<B> {
         // ORDERING: Relaxed, as above.
         self.state
             .store(s ^ (DONE | READER_BUSY), Ordering::Relaxed);
-        n as usize
+        n
     }
 
     /// Takes WRITER_BUSY for a write that will wait for a buffer, or takes the lent buffer at
@@ -1273,8 +1271,7 @@ impl<B: Backend> RawStream<B> {
         // SAFETY: in WRITING `ready_size` and the buffer fields are the writer's.
         unsafe {
             self.ready_size.with_mut(|p| *p = count as isize);
-            self.read_addr.with_mut(|p| *p = core::ptr::null_mut());
-            self.read_size.with_mut(|p| *p = 0);
+            self.set_buffer(core::ptr::null_mut(), 0);
         }
         let busy = if keep_busy { 0 } else { WRITER_BUSY };
         // ORDERING: Release publishes the elements and `ready_size` to the reader's Acquire

@@ -58,9 +58,8 @@ pub struct ReadAhead<T: Copy, B: Backend> {
     /// writing.
     bufs: [NonNull<MaybeUninit<T>>; 2],
     capacity: usize,
-    /// The buffer whose first `len` elements the last chunk handed out.
+    /// The buffer of the last chunk handed out.
     current: usize,
-    len: usize,
     /// The other buffer (`1 - current`) is lent: a read is pending, owned by us.
     pending: bool,
 }
@@ -81,7 +80,6 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
             bufs: [alloc_buffer(capacity), alloc_buffer(capacity)],
             capacity,
             current: 0,
-            len: 0,
             pending: false,
         }
     }
@@ -110,8 +108,8 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
     /// [`ReadError::Closed`] at end of stream or on a closed reader end;
     /// [`ReadError::Busy`] when another handle of the reader end is reading.
     pub fn next_chunk(&mut self) -> Result<&[T], ReadError> {
-        // The last chunk is done with: its buffer may be lent from now on.
-        self.len = 0;
+        // The last chunk is done with (its borrow of `self` has ended): its buffer may be lent
+        // from now on.
         let next = 1 - self.current;
         let n = loop {
             if !self.pending {
@@ -143,7 +141,6 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
             }
         };
         self.current = next;
-        self.len = n;
         // Read ahead into the buffer of the last chunk. If that fails (the stream closed, or
         // another handle is reading), the next call lends again and reports it.
         let _ = self.lend(1 - next);

@@ -104,7 +104,7 @@ impl Backend for Futex {
             )
             .unwrap_or_else(|e| e);
         if prev & WAITERS != 0 {
-            wake_all(word);
+            sys::wake_all(word);
         }
     }
 
@@ -137,11 +137,6 @@ impl Backend for Futex {
 #[inline]
 fn epoch(word: &FutexWord) -> &AtomicU32 {
     &word.futex
-}
-
-#[cold]
-fn wake_all(word: &FutexWord) {
-    sys::wake_all(word);
 }
 
 #[cold]
