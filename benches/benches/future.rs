@@ -20,7 +20,10 @@
 //!   is measured: with glibc, a block freed away from the thread that allocated it goes to
 //!   that thread's arena, lock-free for small blocks (up to 120 bytes) and under the arena
 //!   lock, which the allocating thread takes too, for larger ones. Floor `queue_only`: the
-//!   `u64`s themselves through the same ring.
+//!   `u64`s themselves through the same ring. Floors `box_40b` and `box_112b`
+//!   ([`benches::pipelined_box`]): boxes of the size of `oneshot`'s block and of ours through
+//!   the same ring, which price the allocation alone: a future's 64-byte, 64-byte-aligned
+//!   header needs a 112-byte block from `malloc`, `oneshot`'s channel 40 bytes at most.
 //! * `reader_waiting`: the receiver is already blocked in its receive when the value arrives.
 //!   An iteration is one round trip that wakes a waiting receiver twice. Before the gate the
 //!   partner holds the receiver of a first request; each round, the timed thread creates the
@@ -40,14 +43,11 @@ use std::time::{Duration, Instant};
 
 #[cfg(target_os = "linux")]
 use benches::{ping_pong, RawFutex};
-use benches::{pop_spin, push_spin, two_threads};
+use benches::{pipelined_box, pop_spin, push_spin, two_threads, PIPELINE};
 use criterion::{BenchmarkId, Criterion};
 use rtrb::RingBuffer;
 use stream_events::{Backend, Futex, Listener, Spin};
 use stream_future::{future_with, FutureReader, FutureWriter};
-
-/// Slots of the ring that carries receivers in `pipelined`.
-const PIPELINE: usize = 64;
 
 /// A one-shot channel: what every row of a group runs.
 trait Oneshot {
@@ -314,6 +314,12 @@ fn future(c: &mut Criterion) {
     oneshot_rows!(group, "pipelined", pipelined);
     group.bench_function(BenchmarkId::new("pipelined", "queue_only"), |b| {
         b.iter_custom(pipelined_queue_only)
+    });
+    group.bench_function(BenchmarkId::new("pipelined", "box_40b"), |b| {
+        b.iter_custom(pipelined_box::<5>)
+    });
+    group.bench_function(BenchmarkId::new("pipelined", "box_112b"), |b| {
+        b.iter_custom(pipelined_box::<14>)
     });
     oneshot_rows!(group, "reader_waiting", reader_waiting);
     #[cfg(target_os = "linux")]

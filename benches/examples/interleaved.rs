@@ -11,21 +11,22 @@
 //!
 //! * `round_trip`: 100,000 one-element round trips per row and round, against crossbeam
 //!   `bounded(1)`.
-//! * `bulk`: 16 MiB of bytes per row and round, against crossbeam's recycled blocks copied
+//! * `bulk`: 64 MiB of bytes per row and round, against crossbeam's recycled blocks copied
 //!   out by the reader (`crossbeam_recycled_copy`) and checked in place
 //!   (`crossbeam_recycled`).
 //! * `bulk_u64`: 2 Mi `u64`s per row and round, against rtrb's single `push`/`pop`.
 //! * `create_send_recv`: 1,000,000 futures created, written and read on one thread, per row
 //!   and round, against the `oneshot` crate.
 //! * `pipelined`: the `future/pipelined` pattern (one thread creates futures and writes
-//!   them, the other reads and frees them), 200,000 per row and round, against `oneshot`.
+//!   them, the other reads and frees them), 200,000 per row and round, against `oneshot`,
+//!   with the allocation floors `box_40b` and `box_112b` ([`benches::pipelined_box`]).
 
 use std::time::Duration;
 
 use benches::{
     bulk_u64_native, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead,
-    bulk_u8_stream, crossbeam_round_trips, pop_spin, push_spin, round_trip_native, two_threads,
-    BytePattern,
+    bulk_u8_stream, crossbeam_round_trips, pipelined_box, pop_spin, push_spin, round_trip_native,
+    two_threads, BytePattern, PIPELINE,
 };
 use rtrb::RingBuffer;
 use stream_events::{Backend, Futex, Listener, Spin};
@@ -101,7 +102,7 @@ fn round_trip(rounds: usize) {
 }
 
 fn bulk(rounds: usize) {
-    const BYTES: u64 = 16 << 20;
+    const BYTES: u64 = 64 << 20;
     let pattern = BytePattern::new();
     let p = &pattern;
     let gib_s = |d: Duration| BYTES as f64 / d.as_secs_f64() / f64::from(1u32 << 30);
@@ -214,9 +215,6 @@ fn create_send_recv(rounds: usize) {
     report("future/create_send_recv", "ns", &rows, &["oneshot"], rounds);
 }
 
-/// Slots of the ring that carries receivers in `pipelined` (as in the `future` bench).
-const PIPELINE: usize = 64;
-
 /// `n` futures through the `future/pipelined` pattern with `make`, `send` and `recv`; returns
 /// nanoseconds per future.
 fn pipelined_with<Tx, Rx: Send>(
@@ -272,6 +270,14 @@ fn pipelined(rounds: usize) {
                     |rx| rx.recv().ok(),
                 )
             }),
+        ),
+        (
+            "box_40b",
+            Box::new(|| per_round_trip(pipelined_box::<5>(N), N)),
+        ),
+        (
+            "box_112b",
+            Box::new(|| per_round_trip(pipelined_box::<14>(N), N)),
         ),
     ];
     report("future/pipelined", "ns", &rows, &["oneshot"], rounds);

@@ -1560,6 +1560,7 @@ fn check_unshared<B: Backend>(header: &mut RawStream<B>) {
 ///
 /// No handle is left (or the caller owns every one: see [`Shared::free_padded`]); `this` came
 /// from `Shared::create_padded`.
+#[inline]
 unsafe fn free_padded<B: Backend, X>(this: NonNull<Shared<B, X>>) {
     let layout = Shared::<B, X>::padded_layout();
     let this = this.as_ptr();

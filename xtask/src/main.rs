@@ -1143,7 +1143,15 @@ const BENCH_ROWS: &[(&str, &[(&str, Role)])] = {
         ("future/create_send_recv", FUTURE),
         ("future/create_send_recv", &[("box", Floor)]),
         ("future/pipelined", FUTURE),
-        ("future/pipelined", &[("queue_only", Floor)]),
+        (
+            "future/pipelined",
+            &[
+                // First: the "ratio to floor" column compares with the first floor.
+                ("box_112b", Floor),
+                ("box_40b", Floor),
+                ("queue_only", Floor),
+            ],
+        ),
         ("future/reader_waiting", FUTURE),
         ("future/reader_waiting", &[("raw_futex", Floor)]),
         ("async_round_trip", ASYNC_ROUND_TRIP),
