@@ -19,7 +19,9 @@
 //!   and round, against the `oneshot` crate.
 //! * `pipelined`: the `future/pipelined` pattern (one thread creates futures and writes
 //!   them, the other reads and frees them), 200,000 per row and round, against `oneshot`,
-//!   with the allocation floors `box_40b` and `box_112b` ([`benches::pipelined_box`]).
+//!   with the allocation floors `box_40b`, `box_112b` ([`benches::pipelined_box`]) and
+//!   `box_64b`: the smallest block a future of a `u64` could have whatever its placement
+//!   (the header's seven words and a one-word slot).
 
 use std::time::Duration;
 
@@ -278,6 +280,10 @@ fn pipelined(rounds: usize) {
         (
             "box_112b",
             Box::new(|| per_round_trip(pipelined_box::<14>(N), N)),
+        ),
+        (
+            "box_64b",
+            Box::new(|| per_round_trip(pipelined_box::<8>(N), N)),
         ),
     ];
     report("future/pipelined", "ns", &rows, &["oneshot"], rounds);
