@@ -684,7 +684,7 @@ pub const PIPELINE: usize = 64;
 ///
 /// Two sizes tell what a future's block costs against `oneshot`'s: `W = 5` (40 bytes) comes
 /// from glibc's 48-byte chunks, as `oneshot`'s channel of a `u64` (32 to 40 bytes) does;
-/// `W = 14` (112 bytes, a 128-byte chunk) is the block of a [`stream_future`] future of a
+/// `W = 14` (112 bytes, a 128-byte chunk) is the block of a `stream_future` future of a
 /// `u64`: the 64-byte, 64-byte-aligned stream header placed in a 16-byte-aligned block, up
 /// to 48 bytes in.
 pub fn pipelined_box<const W: usize>(iters: u64) -> Duration {

@@ -126,6 +126,7 @@
 //! | `WRITING` → `DONE` (−`WRITER_BUSY`) | writer, after `ready_size` = n | `fetch_xor` | read ready |
 //! | `WRITING` → `LENT` (−`WRITER_BUSY`) | writer returning a loan | `fetch_xor` | read ready |
 //! | `DONE` → `IDLE` (−`READER_BUSY`) | reader, after taking `ready_size` | `fetch_xor` | – |
+//! | `DONE` → `LENT` (keeps `READER_BUSY`) | reader relending, after taking `ready_size` and storing the next buffer | CAS (needs no closed flag) | write ready |
 //! | `LENT` → `IDLE` (−`READER_BUSY`) | reader cancelling | CAS (fails if the writer took it) | – |
 //! | + `WRITER_BUSY` | writer starting a wait | CAS | – |
 //! | − `WRITER_BUSY` | writer giving up | `fetch_and` | read ready |
@@ -149,6 +150,13 @@
 //! `READER_BUSY`, then lend): with no other reader handle (an Acquire count of one, which
 //! orders a dropped clone's last use of the fields before ours) nobody else can touch the
 //! fields in IDLE.
+//!
+//! [`ReadAhead`] ends each read and lends its other buffer in one CAS (`DONE` → `LENT`,
+//! keeping `READER_BUSY`): in `DONE` the reader owns `ready_size` and the buffer fields, so it
+//! takes the count, stores the next buffer and moves the phase, where ending the read and
+//! starting the next take two or three RMWs. The reader end is never free in between, so the
+//! relend needs no unique handle. The CAS fails only if a closed flag appeared; the read then
+//! ends as usual (`DONE` → `IDLE`) with nothing lent.
 //!
 //! The header's last word, tail padding in the `StreamHeader` layout, is an *inline word*: a
 //! one-element buffer in the header's own cache line. [`Reader::recv`] of an element of at

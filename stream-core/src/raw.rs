@@ -944,6 +944,68 @@ impl<B: Backend> RawStream<B> {
         n
     }
 
+    /// Ends the pending read and, when a count was committed and neither end is closed, lends
+    /// `addr`/`size` for the next read in the same step (DONE | `READER_BUSY` -> LENT |
+    /// `READER_BUSY`, one CAS where [`end_read`](Self::end_read) and
+    /// [`start_reading`](Self::start_reading) take two or three RMWs). Returns what `end_read`
+    /// returns, and whether the new buffer is lent: then a read of it is pending, owned by the
+    /// caller as after `start_reading`. Otherwise (no count, or a closed end) the read ends as
+    /// `end_read` ends it and nothing is lent.
+    ///
+    /// The reader end is never free in between, so no other handle of it can start a read:
+    /// the new read follows the old at once.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns a pending read, and `addr` is valid for a read as `start_reading`
+    /// requires.
+    pub(crate) unsafe fn end_read_and_lend(
+        &self,
+        addr: *mut c_void,
+        size: usize,
+    ) -> (Option<usize>, bool) {
+        let mut s = self.load();
+        if phase(s) != DONE || s & CLOSED_ANY != 0 {
+            // SAFETY: forwarded from the caller.
+            return (unsafe { self.end_read() }, false);
+        }
+        // SAFETY: phase DONE and we own the read: `ready_size` and the buffer fields are ours
+        // (the writer's Release commit, which cleared the fields, happened before our Acquire
+        // load of DONE), and stay ours while the phase is DONE, which only we can leave.
+        let n = unsafe { self.take_ready_size() };
+        // SAFETY: as above.
+        unsafe { self.set_buffer(addr, size) };
+        loop {
+            // ORDERING: Release publishes the new fields, and orders our read of `ready_size`
+            // and of the old buffer, before the writer's Acquire take of the new lend (as
+            // `lend` and `take_count` do); SeqCst lets the activation skip its write when
+            // nobody is parked. DONE | READER_BUSY -> LENT | READER_BUSY.
+            match self.state.compare_exchange_weak(
+                s,
+                s ^ DONE ^ LENT,
+                ord("relend-release", Ordering::SeqCst),
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    self.write_ready.activate_after_seqcst();
+                    return (Some(n), true);
+                }
+                // While we hold DONE only a closed flag can appear.
+                Err(actual) if actual & CLOSED_ANY == 0 => s = actual,
+                Err(_) => break,
+            }
+        }
+        // An end closed: end the read without lending, as `take_count` does.
+        // SAFETY: still DONE with READER_BUSY held: the fields are ours.
+        unsafe { self.set_buffer(core::ptr::null_mut(), 0) };
+        // ORDERING: Release, as in `take_count`. DONE | READER_BUSY -> IDLE.
+        self.state.fetch_xor(
+            DONE | READER_BUSY,
+            ord("take-count-release", Ordering::Release),
+        );
+        (Some(n), false)
+    }
+
     /// Closes the reader end: every later write fails with "closed", a waiting writer wakes.
     /// Closing twice is a no-op. A pending read (of another handle of the reader end) is woken
     /// and ends with what was delivered. Returns whether this call closed it (`false`: it

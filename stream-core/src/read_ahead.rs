@@ -6,12 +6,11 @@ use core::fmt;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
-use stream_abi::{BLOCKED, CLOSED};
 use stream_events::Backend;
 
 use crate::buffered::{alloc_buffer, free_buffer};
 use crate::error::ReadError;
-use crate::raw::{RawStream, StartReadError};
+use crate::raw::{RawStream, StartReadError, Wait};
 use crate::Reader;
 
 /// A [`Reader`] that reads ahead: it owns two buffers and lends the next one as soon as it
@@ -110,43 +109,50 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
     pub fn next_chunk(&mut self) -> Result<&[T], ReadError> {
         // The last chunk is done with (its borrow of `self` has ended): its buffer may be lent
         // from now on.
-        let next = 1 - self.current;
+        let mut next = 1 - self.current;
         let n = loop {
             if !self.pending {
                 self.lend(next)?;
             }
             let raw = self.reader.raw();
-            let mut amount = BLOCKED;
-            raw.read_ready_event().wait_until(|| {
-                // SAFETY: we own the pending read (`lend` lent buffer `next`).
-                amount = unsafe { raw.read_amount() };
-                amount != BLOCKED
-            });
-            // The read has ended, whatever `amount` says.
-            self.pending = false;
-            if amount == CLOSED {
-                return Err(ReadError::Closed);
-            }
-            // A count is at most the capacity (commits are checked against it); checked again
-            // here because the chunk trusts it. (A writer with nothing to write returns the
-            // buffer instead of committing 0; should a 0 come, lend again.)
-            let n = usize::try_from(amount).expect("a count or CLOSED");
-            assert!(
-                n <= self.capacity,
-                "a count of {n} for a buffer of {}",
-                self.capacity
-            );
-            if n > 0 {
-                break n;
+            raw.wait_read(Wait::Block, false);
+            // End the read and read ahead into the other buffer in the same step. If that
+            // cannot be done (the stream closed, or no count came), nothing is lent and the
+            // next call lends again and reports why.
+            // SAFETY: we own the pending read (of buffer `next`); the other buffer holds
+            // `capacity` slots, holds no chunk in use (the `&mut self` of this call ended the
+            // last one's borrow), and lives until our drop, which ends the read first.
+            let (ended, lent) = unsafe {
+                raw.end_read_and_lend(self.bufs[1 - next].as_ptr().cast(), self.capacity)
+            };
+            self.pending = lent;
+            match ended {
+                // The read ended without a count: an end closed.
+                None => return Err(ReadError::Closed),
+                // A count is at most the capacity (commits are checked against it); checked
+                // again here because the chunk trusts it.
+                Some(n) if n > 0 => {
+                    assert!(
+                        n <= self.capacity,
+                        "a count of {n} for a buffer of {}",
+                        self.capacity
+                    );
+                    break n;
+                }
+                // A writer with nothing to write returns the buffer instead of committing 0;
+                // should a 0 come, wait for the buffer that is lent now (or lend again).
+                Some(_) => {
+                    if lent {
+                        next = 1 - next;
+                    }
+                }
             }
         };
         self.current = next;
-        // Read ahead into the buffer of the last chunk. If that fails (the stream closed, or
-        // another handle is reading), the next call lends again and reports it.
-        let _ = self.lend(1 - next);
         // SAFETY: the writer initialised the first `n` slots of buffer `next` before its
-        // Release commit, which `read_amount` acquired; that buffer is not lent (the other
-        // one is), and the borrow of `self` keeps it from being lent until the chunk is gone.
+        // Release commit, which `end_read_and_lend` acquired; that buffer is not lent (the
+        // other one is, or none), and the borrow of `self` keeps it from being lent until the
+        // chunk is gone.
         Ok(unsafe { core::slice::from_raw_parts(self.bufs[next].as_ptr().cast::<T>(), n) })
     }
 

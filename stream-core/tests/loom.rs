@@ -444,3 +444,66 @@ fn read_ahead_dropped_while_lent() {
     });
     assert!(n >= 100, "too weak: {n}");
 }
+
+/// `ReadAhead` ends each read and lends its other buffer in one step
+/// (`end_read_and_lend`), racing the writer's drop after its last commit (the closed flag may
+/// appear between the reader's look at DONE and its CAS): every element arrives once, in
+/// order, and the stream ends with `Closed`.
+#[test]
+fn read_ahead_relends_to_end() {
+    let n = model("read-ahead relends to end", || {
+        let (mut w, r) = stream_with::<u32, Futex>();
+        let writer = loom::thread::spawn(move || {
+            for v in 0..3 {
+                w.send(v).unwrap();
+            }
+        });
+        let mut reader = ReadAhead::new(r, 1);
+        let mut got = Vec::new();
+        while let Ok(chunk) = reader.next_chunk() {
+            got.extend_from_slice(chunk);
+        }
+        assert_eq!(got, [0, 1, 2]);
+        assert!(!reader.is_pending());
+        writer.join().unwrap();
+    });
+    assert!(n >= 100, "too weak: {n}");
+}
+
+/// A clone of the reader end closes it while a `ReadAhead` reads with one-step relends:
+/// whatever the writer sent successfully is delivered, once and in order, and the rest comes
+/// back to the writer.
+#[test]
+fn read_ahead_closed_by_a_clone() {
+    // Three threads: bound 2 (bound 3 takes over ten minutes).
+    let n = model_bounded("read-ahead closed by a clone", 2, || {
+        let (mut w, r) = stream_with::<u32, Futex>();
+        let closer = r.clone();
+        let writer = loom::thread::spawn(move || {
+            let mut sent = 0;
+            for v in 0..2 {
+                match w.send(v) {
+                    Ok(()) => sent += 1,
+                    Err(WriteError::Closed(back)) => {
+                        assert_eq!(back, v);
+                        break;
+                    }
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+            sent
+        });
+        let closing = loom::thread::spawn(move || {
+            closer.close();
+        });
+        let mut reader = ReadAhead::new(r, 1);
+        let mut got = Vec::new();
+        while let Ok(chunk) = reader.next_chunk() {
+            got.extend_from_slice(chunk);
+        }
+        closing.join().unwrap();
+        let sent = writer.join().unwrap();
+        assert_eq!(got, (0..sent).collect::<Vec<u32>>());
+    });
+    assert!(n >= 100, "too weak: {n}");
+}

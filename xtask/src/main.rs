@@ -414,6 +414,10 @@ const MUTANTS: &[(&str, &str)] = &[
         "stream-core: DONE -> IDLE after taking the count, Release -> Relaxed",
     ),
     (
+        "relend-release",
+        "stream-core: DONE -> LENT relend of a read-ahead, SeqCst -> Relaxed",
+    ),
+    (
         "close-read-release",
         "stream-core: setting READER_CLOSED, SeqCst -> Relaxed",
     ),
