@@ -929,6 +929,12 @@ impl<B: Backend> RawStream<B> {
         // SAFETY: in DONE `ready_size` belongs to the reader (the writer's Release commit
         // happened before our Acquire load of DONE).
         let n = unsafe { self.take_ready_size() };
+        self.release_done();
+        n
+    }
+
+    /// DONE | READER_BUSY -> IDLE: ends a read whose count was taken.
+    fn release_done(&self) {
         // ORDERING: Release: our read of `ready_size` (and of the buffer, by our caller, which
         // happens after this anyway) is ordered before the writer's next write of it, which
         // follows its Acquire of our next lend. DONE | READER_BUSY -> IDLE.
@@ -941,7 +947,6 @@ impl<B: Backend> RawStream<B> {
             DONE | READER_BUSY,
             "take from {prev:#x}"
         );
-        n
     }
 
     /// Ends the pending read and, when a count was committed and neither end is closed, lends
@@ -957,8 +962,8 @@ impl<B: Backend> RawStream<B> {
     ///
     /// # Safety
     ///
-    /// The caller owns a pending read, and `addr` is valid for a read as `start_reading`
-    /// requires.
+    /// The caller owns a pending read, and `addr` is valid for writes of `size` elements of
+    /// the stream's element type until the new read ends (as for `start_reading`).
     pub(crate) unsafe fn end_read_and_lend(
         &self,
         addr: *mut c_void,
@@ -979,7 +984,8 @@ impl<B: Backend> RawStream<B> {
             // ORDERING: Release publishes the new fields, and orders our read of `ready_size`
             // and of the old buffer, before the writer's Acquire take of the new lend (as
             // `lend` and `take_count` do); SeqCst lets the activation skip its write when
-            // nobody is parked. DONE | READER_BUSY -> LENT | READER_BUSY.
+            // nobody is parked. On failure we only look at the flags that changed: Acquire,
+            // like every observation of the state. DONE | READER_BUSY -> LENT | READER_BUSY.
             match self.state.compare_exchange_weak(
                 s,
                 s ^ DONE ^ LENT,
@@ -990,19 +996,21 @@ impl<B: Backend> RawStream<B> {
                     self.write_ready.activate_after_seqcst();
                     return (Some(n), true);
                 }
-                // While we hold DONE only a closed flag can appear.
-                Err(actual) if actual & CLOSED_ANY == 0 => s = actual,
-                Err(_) => break,
+                // The phase stays DONE (only we leave it); flags may change meanwhile: a
+                // writer's WRITER_BUSY (its wait starting or ending), or a closed flag.
+                Err(actual) => {
+                    debug_assert_eq!(phase(actual), DONE, "relend from {actual:#x}");
+                    if actual & CLOSED_ANY != 0 {
+                        break;
+                    }
+                    s = actual;
+                }
             }
         }
         // An end closed: end the read without lending, as `take_count` does.
         // SAFETY: still DONE with READER_BUSY held: the fields are ours.
         unsafe { self.set_buffer(core::ptr::null_mut(), 0) };
-        // ORDERING: Release, as in `take_count`. DONE | READER_BUSY -> IDLE.
-        self.state.fetch_xor(
-            DONE | READER_BUSY,
-            ord("take-count-release", Ordering::Release),
-        );
+        self.release_done();
         (Some(n), false)
     }
 

@@ -116,9 +116,9 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
             }
             let raw = self.reader.raw();
             raw.wait_read(Wait::Block, false);
-            // End the read and read ahead into the other buffer in the same step. If that
-            // cannot be done (the stream closed, or no count came), nothing is lent and the
-            // next call lends again and reports why.
+            // End the read and read ahead into the other buffer in the same step. If an end
+            // closed, nothing is lent: a read that ended without a count reports it now, and
+            // one that brought a count hands it out, leaving the next call to find the end.
             // SAFETY: we own the pending read (of buffer `next`); the other buffer holds
             // `capacity` slots, holds no chunk in use (the `&mut self` of this call ended the
             // last one's borrow), and lives until our drop, which ends the read first.
@@ -132,6 +132,9 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
                 // A count is at most the capacity (commits are checked against it); checked
                 // again here because the chunk trusts it.
                 Some(n) if n > 0 => {
+                    // Buffer `next` holds the chunk from here on (the other one may be lent),
+                    // also if the check below panics.
+                    self.current = next;
                     assert!(
                         n <= self.capacity,
                         "a count of {n} for a buffer of {}",
@@ -139,8 +142,10 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
                     );
                     break n;
                 }
-                // A writer with nothing to write returns the buffer instead of committing 0;
-                // should a 0 come, wait for the buffer that is lent now (or lend again).
+                // A writer with nothing to write returns the buffer instead of committing 0
+                // (only a zero-capacity probe is answered with 0, and ours hold at least one
+                // element); should a 0 come, wait for the buffer that is lent now (or lend
+                // again).
                 Some(_) => {
                     if lent {
                         next = 1 - next;
@@ -148,7 +153,6 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
                 }
             }
         };
-        self.current = next;
         // SAFETY: the writer initialised the first `n` slots of buffer `next` before its
         // Release commit, which `end_read_and_lend` acquired; that buffer is not lent (the
         // other one is, or none), and the borrow of `self` keeps it from being lent until the

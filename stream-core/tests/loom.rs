@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::mem::MaybeUninit;
 use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use common::matrix::{
     WRITER_ACTIONS,
 };
 use common::Drops;
-use stream_core::{stream_with, BufferedReader, ReadAhead, TryReadError, WriteError};
+use stream_core::{stream_with, BufferedReader, ReadAhead, ReadError, TryReadError, WriteError};
 use stream_events::Futex;
 
 /// Runs `f` under loom and returns how many interleavings it explored.
@@ -504,6 +505,52 @@ fn read_ahead_closed_by_a_clone() {
         closing.join().unwrap();
         let sent = writer.join().unwrap();
         assert_eq!(got, (0..sent).collect::<Vec<u32>>());
+    });
+    assert!(n >= 100, "too weak: {n}");
+}
+
+/// A clone of the reader end reads once (with its own buffer, through `start_reading`, as it
+/// is not the only handle) and is dropped while a `ReadAhead` reads with one-step relends:
+/// each element arrives once, at one of them; the clone gets `Busy` whenever the read-ahead
+/// holds the reader end.
+#[test]
+fn read_ahead_with_a_reading_clone() {
+    // Three threads: bound 2.
+    let n = model_bounded("read-ahead with a reading clone", 2, || {
+        let (mut w, r) = stream_with::<u32, Futex>();
+        let mut other = r.clone();
+        let writer = loom::thread::spawn(move || {
+            for v in 0..2 {
+                w.send(v).unwrap();
+            }
+        });
+        let clone = loom::thread::spawn(move || {
+            let mut buf = [MaybeUninit::<u32>::uninit(); 1];
+            let got = match other.read(&mut buf) {
+                // SAFETY: a read that returned 1 initialised the first element.
+                Ok(1) => Some(unsafe { buf[0].assume_init() }),
+                Ok(n) => panic!("clone read {n}"),
+                Err(ReadError::Busy | ReadError::Closed) => None,
+            };
+            drop(other);
+            got
+        });
+        let mut reader = ReadAhead::new(r, 1);
+        let mut got = Vec::new();
+        loop {
+            match reader.next_chunk() {
+                Ok(chunk) => got.extend_from_slice(chunk),
+                Err(ReadError::Busy) => loom::thread::yield_now(),
+                Err(ReadError::Closed) => break,
+            }
+        }
+        assert!(!reader.is_pending());
+        let from_clone = clone.join().unwrap();
+        writer.join().unwrap();
+        assert!(got.windows(2).all(|p| p[0] < p[1]), "{got:?}");
+        got.extend(from_clone);
+        got.sort_unstable();
+        assert_eq!(got, [0, 1]);
     });
     assert!(n >= 100, "too weak: {n}");
 }
