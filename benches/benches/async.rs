@@ -31,12 +31,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use benches::{
-    bulk_u8_stream, env_amount, two_threads, AlignedBlock, ByteCheck, BytePattern, BLOCK,
-    DEFAULT_BULK_BYTES,
+    bulk_async, bulk_u8_stream, env_amount, two_threads, BytePattern, ReadMode, DEFAULT_BULK_BYTES,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
 use futures::task::AtomicWaker;
-use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use stream_async::{AsyncReader, AsyncWriter};
 use stream_events::{spin_until, AsyncBackend, Event, Listener};
 
@@ -328,65 +326,6 @@ fn async_wake(c: &mut Criterion) {
 
 // ---------------------------------------------------------------------------------------------
 // async_bulk_u8
-
-/// How the reader of an async bulk row takes the bytes.
-#[derive(Clone, Copy)]
-enum ReadMode {
-    /// `AsyncReadExt::read` into a page-aligned block (a second copy), checked there.
-    CopyOut,
-    /// `AsyncBufReadExt::fill_buf`, checked in the stream's buffer, then `consume`.
-    InPlace,
-}
-
-fn bulk_async(pattern: &BytePattern, total: u64, mode: ReadMode) -> Duration {
-    let (mut writer, mut reader) = stream_async::stream::<u8>(BLOCK);
-    let mut buf = AlignedBlock::new();
-    buf.fill_from(&[0; BLOCK]);
-    let (elapsed, ()) = two_threads(
-        move |gate| {
-            futures_lite::future::block_on(async move {
-                let mut check = ByteCheck::new(pattern);
-                let start = gate.open();
-                loop {
-                    let n = match mode {
-                        ReadMode::CopyOut => {
-                            let n = reader.read(buf.as_mut_bytes()).await.unwrap();
-                            check.check(&buf.as_bytes()[..n]);
-                            n
-                        }
-                        ReadMode::InPlace => {
-                            let chunk = reader.fill_buf().await.unwrap();
-                            check.check(chunk);
-                            let n = chunk.len();
-                            reader.consume(n);
-                            n
-                        }
-                    };
-                    if n == 0 {
-                        break;
-                    }
-                }
-                let elapsed = start.elapsed();
-                check.finish(total);
-                elapsed
-            })
-        },
-        move |gate| {
-            futures_lite::future::block_on(async move {
-                gate.open();
-                let mut offset = 0u64;
-                while offset < total {
-                    let rest = pattern.rest_of_block(offset);
-                    let want = rest.len().min((total - offset) as usize);
-                    writer.write_all(&rest[..want]).await.unwrap();
-                    offset += want as u64;
-                }
-                // Dropping the writer closes the stream: the reader reads 0.
-            })
-        },
-    );
-    elapsed
-}
 
 fn async_bulk_u8(c: &mut Criterion) {
     let bytes = env_amount("NATIVE_STREAM_BENCH_BYTES", DEFAULT_BULK_BYTES);

@@ -6,8 +6,9 @@
 //! into noise in the ratios. Interleaving puts every row in the same conditions, round by
 //! round; criterion (`cargo xtask bench`) stays the reference for absolute figures.
 //!
-//! Run: `cargo run --release -p benches --example interleaved -- [GROUP] [ROUNDS]` (every
-//! group and 40 rounds by default). Groups:
+//! Run: `cargo run --release -p benches --example interleaved -- [GROUP] [ROUNDS] [--csv
+//! PATH]` (every group and 40 rounds by default; `--csv` also writes the medians and ratios
+//! there, as `cargo xtask bench` does). Groups:
 //!
 //! * `round_trip`: 100,000 one-element round trips per row and round, against crossbeam
 //!   `bounded(1)`.
@@ -22,13 +23,16 @@
 //!   with the allocation floors `box_40b`, `box_112b` ([`benches::pipelined_box`]) and
 //!   `box_64b`: the smallest block a future of a `u64` could have whatever its placement
 //!   (the header's seven words and a one-word slot).
+//! * `async_bulk`: 64 MiB of bytes per row and round through an async stream read with
+//!   `AsyncRead` (`async_io`) and `AsyncBufRead` (`async_bufread`), against the blocking
+//!   stream with the same single 64 KiB buffer (`blocking`).
 
 use std::time::Duration;
 
 use benches::{
-    bulk_u64_native, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead,
-    bulk_u8_stream, crossbeam_round_trips, pipelined_box, pop_spin, push_spin, round_trip_native,
-    two_threads, BytePattern, PIPELINE,
+    bulk_async, bulk_u64_native, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy,
+    bulk_u8_read_ahead, bulk_u8_stream, crossbeam_round_trips, pipelined_box, pop_spin, push_spin,
+    round_trip_native, two_threads, BytePattern, ReadMode, PIPELINE,
 };
 use rtrb::RingBuffer;
 use stream_events::{Backend, Futex, Listener, Spin};
@@ -37,23 +41,30 @@ use stream_events::{Backend, Futex, Listener, Spin};
 /// times, higher for throughputs: ratios are taken as they come).
 type Row<'a> = (&'static str, Box<dyn Fn() -> f64 + 'a>);
 
+/// A group: its name on the command line, and its run for a number of rounds (which prints
+/// the group and returns its CSV lines).
+type Group = (&'static str, fn(usize) -> String);
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
 /// Runs `rows` for `rounds` rounds and prints each row's median and its median ratio to
-/// each row named in `references`.
-fn report(title: &str, unit: &str, rows: &[Row<'_>], references: &[&str], rounds: usize) {
+/// each row named in `references`; returns the same as CSV lines
+/// (`group,row,median,unit,reference,ratio`, one per row and reference).
+fn report(group: &str, unit: &str, rows: &[Row<'_>], references: &[&str], rounds: usize) -> String {
     let mut figures = vec![Vec::with_capacity(rounds); rows.len()];
     for _ in 0..rounds {
         for (i, (_, run)) in rows.iter().enumerate() {
             figures[i].push(run());
         }
     }
-    println!("{title} ({rounds} rounds, medians)");
+    println!("{group} ({rounds} rounds, medians)");
+    let mut csv = String::new();
     for (i, (name, _)) in rows.iter().enumerate() {
-        let mut line = format!("  {name:24} {:9.2} {unit}", median(figures[i].clone()));
+        let row_median = median(figures[i].clone());
+        let mut line = format!("  {name:24} {row_median:9.2} {unit}");
         for reference in references {
             let r = rows
                 .iter()
@@ -64,17 +75,20 @@ fn report(title: &str, unit: &str, rows: &[Row<'_>], references: &[&str], rounds
                 .zip(&figures[r])
                 .map(|(a, b)| a / b)
                 .collect();
-            line += &format!("   /{reference} {:.3}", median(ratios));
+            let ratio = median(ratios);
+            line += &format!("   /{reference} {ratio:.3}");
+            csv += &format!("{group},{name},{row_median:.4},{unit},{reference},{ratio:.4}\n");
         }
         println!("{line}");
     }
+    csv
 }
 
 fn per_round_trip(d: Duration, n: u64) -> f64 {
     d.as_nanos() as f64 / n as f64
 }
 
-fn round_trip(rounds: usize) {
+fn round_trip(rounds: usize) -> String {
     const N: u64 = 100_000;
     let rows: Vec<Row<'_>> = vec![
         (
@@ -100,14 +114,21 @@ fn round_trip(rounds: usize) {
         &rows,
         &["crossbeam_bounded1"],
         rounds,
-    );
+    )
 }
 
-fn bulk(rounds: usize) {
-    const BYTES: u64 = 64 << 20;
+/// Bytes per row and round of the byte groups.
+const BULK_BYTES: u64 = 64 << 20;
+
+/// GiB/s of [`BULK_BYTES`] moved in `d`.
+fn gib_s(d: Duration) -> f64 {
+    BULK_BYTES as f64 / d.as_secs_f64() / f64::from(1u32 << 30)
+}
+
+fn bulk(rounds: usize) -> String {
+    const BYTES: u64 = BULK_BYTES;
     let pattern = BytePattern::new();
     let p = &pattern;
-    let gib_s = |d: Duration| BYTES as f64 / d.as_secs_f64() / f64::from(1u32 << 30);
     let rows: Vec<Row<'_>> = vec![
         (
             "spin",
@@ -140,10 +161,10 @@ fn bulk(rounds: usize) {
         &rows,
         &["crossbeam_recycled_copy", "crossbeam_recycled"],
         rounds,
-    );
+    )
 }
 
-fn bulk_u64(rounds: usize) {
+fn bulk_u64(rounds: usize) -> String {
     const ELEMS: u64 = 2 << 20;
     let melem_s = |d: Duration| ELEMS as f64 / d.as_secs_f64() / 1e6;
     let rows: Vec<Row<'_>> = vec![
@@ -165,7 +186,7 @@ fn bulk_u64(rounds: usize) {
         ),
         ("rtrb", Box::new(move || melem_s(bulk_u64_rtrb(ELEMS)))),
     ];
-    report("stream_bulk_u64", "Melem/s", &rows, &["rtrb"], rounds);
+    report("stream_bulk_u64", "Melem/s", &rows, &["rtrb"], rounds)
 }
 
 /// `n` futures created, written and read on this thread; nanoseconds per future.
@@ -193,7 +214,7 @@ fn create_send_recv_native<B: Backend>(n: u64) -> f64 {
     )
 }
 
-fn create_send_recv(rounds: usize) {
+fn create_send_recv(rounds: usize) -> String {
     const N: u64 = 1_000_000;
     let rows: Vec<Row<'_>> = vec![
         ("spin", Box::new(|| create_send_recv_native::<Spin>(N))),
@@ -214,7 +235,7 @@ fn create_send_recv(rounds: usize) {
             }),
         ),
     ];
-    report("future/create_send_recv", "ns", &rows, &["oneshot"], rounds);
+    report("future/create_send_recv", "ns", &rows, &["oneshot"], rounds)
 }
 
 /// `n` futures through the `future/pipelined` pattern with `make`, `send` and `recv`; returns
@@ -256,7 +277,7 @@ fn pipelined_native<B: Backend>(n: u64) -> f64 {
     )
 }
 
-fn pipelined(rounds: usize) {
+fn pipelined(rounds: usize) -> String {
     const N: u64 = 200_000;
     let rows: Vec<Row<'_>> = vec![
         ("spin", Box::new(|| pipelined_native::<Spin>(N))),
@@ -286,28 +307,60 @@ fn pipelined(rounds: usize) {
             Box::new(|| per_round_trip(pipelined_box::<8>(N), N)),
         ),
     ];
-    report("future/pipelined", "ns", &rows, &["oneshot"], rounds);
+    report("future/pipelined", "ns", &rows, &["oneshot"], rounds)
+}
+
+fn async_bulk(rounds: usize) -> String {
+    const BYTES: u64 = BULK_BYTES;
+    let pattern = BytePattern::new();
+    let p = &pattern;
+    let rows: Vec<Row<'_>> = vec![
+        (
+            "async_io",
+            Box::new(move || gib_s(bulk_async(p, BYTES, ReadMode::CopyOut))),
+        ),
+        (
+            "async_bufread",
+            Box::new(move || gib_s(bulk_async(p, BYTES, ReadMode::InPlace))),
+        ),
+        (
+            "blocking",
+            Box::new(move || gib_s(bulk_u8_stream::<Listener>(p, BYTES))),
+        ),
+    ];
+    report("async_bulk_u8", "GiB/s", &rows, &["blocking"], rounds)
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let csv_path = args.iter().position(|a| a == "--csv").map(|at| {
+        let path = args.get(at + 1).expect("--csv needs a path").clone();
+        args.drain(at..at + 2);
+        path
+    });
     let group = args.first().map(String::as_str).unwrap_or("all");
     let rounds = args
         .get(1)
         .map_or(40, |s| s.parse().expect("rounds: a number"));
-    if matches!(group, "all" | "round_trip") {
-        round_trip(rounds);
+    let groups: [Group; 6] = [
+        ("round_trip", round_trip),
+        ("bulk", bulk),
+        ("bulk_u64", bulk_u64),
+        ("create_send_recv", create_send_recv),
+        ("pipelined", pipelined),
+        ("async_bulk", async_bulk),
+    ];
+    assert!(
+        group == "all" || groups.iter().any(|(name, _)| *name == group),
+        "unknown group {group}"
+    );
+    let mut csv = String::from("group,row,median,unit,reference,ratio\n");
+    for (name, run) in groups {
+        if group == "all" || group == name {
+            csv += &run(rounds);
+        }
     }
-    if matches!(group, "all" | "bulk") {
-        bulk(rounds);
-    }
-    if matches!(group, "all" | "bulk_u64") {
-        bulk_u64(rounds);
-    }
-    if matches!(group, "all" | "create_send_recv") {
-        create_send_recv(rounds);
-    }
-    if matches!(group, "all" | "pipelined") {
-        pipelined(rounds);
+    if let Some(path) = csv_path {
+        std::fs::write(&path, csv).unwrap_or_else(|e| panic!("{path}: {e}"));
     }
 }

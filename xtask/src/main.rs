@@ -1048,6 +1048,9 @@ backend of every crate beside the primitives users would otherwise pick, in one 
 table (median per iteration, throughput, ratio to the best peer and to the floor of the same
 group, the issue targets and whether they are met), writes it to target/bench-report.md and
 target/bench-report.csv, and leaves criterion's HTML report in target/criterion/report/.
+Without --filter it then runs the interleaved example (15 rounds, 40 with --full), whose
+median ratios (robust to a shared machine's swings) are a second table of the report, with
+the targets they compare; their CSV is target/interleaved.csv.
 
 Options:
   (none)            quick profile, under 3 minutes on a 2-core machine: criterion's
@@ -1195,6 +1198,33 @@ enum Goal {
     TimeBelow,
     /// Throughput at least this many times the reference's.
     ThroughputAtLeast(f64),
+}
+
+impl Goal {
+    /// The target as a sentence about `reference`.
+    fn text(self, reference: &str) -> String {
+        match self {
+            Goal::TimeAtMost(1.0) => format!("time ≤ {reference}"),
+            Goal::TimeAtMost(f) => format!("time ≤ {f}× {reference}"),
+            Goal::TimeBelow => format!("time < {reference}"),
+            Goal::ThroughputAtLeast(f) => format!("throughput ≥ {f}× {reference}"),
+        }
+    }
+
+    /// Whether the goal compares throughputs (else times).
+    fn is_throughput(self) -> bool {
+        matches!(self, Goal::ThroughputAtLeast(_))
+    }
+
+    /// Whether `ratio` (row over reference, of times or of throughputs as the goal says)
+    /// meets the goal.
+    fn is_met(self, ratio: f64) -> bool {
+        match self {
+            Goal::TimeAtMost(f) => ratio <= f,
+            Goal::TimeBelow => ratio < 1.0,
+            Goal::ThroughputAtLeast(f) => ratio >= f,
+        }
+    }
 }
 
 /// The targets of the stream-events, stream-core and stream-future issues:
@@ -1368,7 +1398,8 @@ fn bench(args: &[String]) -> Result<(), String> {
          {bytes} bytes per iteration (NATIVE_STREAM_BENCH_BYTES; the issue's reference size \
          is 1Gi{}), `stream_bulk_u64` {elems} `u64`s (NATIVE_STREAM_BENCH_ELEMS). Median is \
          criterion's median time per iteration; the ratios are of medians, so below 1 is \
-         faster (for throughput, the inverse); targets compare rows of this run.",
+         faster (for throughput, the inverse); targets compare rows of this run. A target \
+         that the interleaved table below also checks is decided there.",
         if full { " --full" } else { "" },
         filter
             .as_deref()
@@ -1376,7 +1407,33 @@ fn bench(args: &[String]) -> Result<(), String> {
             .unwrap_or_default(),
         if full { "" } else { ": `--full` runs it" },
     );
-    let (markdown, csv, misses) = bench_report(&measured, filter.is_none(), &header);
+    let (mut markdown, csv, mut misses) = bench_report(&measured, filter.is_none(), &header);
+    if filter.is_none() {
+        // The two-thread ratios again, interleaved: robust to the machine's swings between
+        // rows, which the table above is not.
+        let rounds = if full { 40 } else { 15 };
+        println!(
+            "==> interleaved ratios, {rounds} rounds ({:.0} s so far)",
+            start.elapsed().as_secs_f64()
+        );
+        let path = target_dir.join("interleaved.csv");
+        run(cargo()
+            .args(["run", "--locked", "--release", "-p", "benches"])
+            .args(["--example", "interleaved", "--", "all", &rounds.to_string()])
+            .arg("--csv")
+            .arg(&path))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (section, covered, interleaved_misses) = interleaved_report(&text, rounds)?;
+        markdown.push_str(&section);
+        // A target the interleaved table checks is decided there, not by the one pass above.
+        misses.retain(|miss| {
+            !covered
+                .iter()
+                .any(|(group, row)| miss.starts_with(&format!("{group}/{row}: ")))
+        });
+        misses.extend(interleaved_misses);
+    }
     println!("==> report\n\n{markdown}");
     std::fs::create_dir_all(&target_dir).map_err(|e| e.to_string())?;
     for (file, text) in [("bench-report.md", &markdown), ("bench-report.csv", &csv)] {
@@ -1397,6 +1454,75 @@ fn bench(args: &[String]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What [`interleaved_report`] returns.
+type InterleavedReport = (String, Vec<(String, String)>, Vec<String>);
+
+/// The report section of the interleaved example's CSV (`group,row,median,unit,reference,
+/// ratio`): every row's median ratio to each reference, with the targets that compare the
+/// two; also the (group, row) pairs whose targets it checked, and the targets missed.
+fn interleaved_report(csv: &str, rounds: usize) -> Result<InterleavedReport, String> {
+    let mut md = format!(
+        "\n## Interleaved ratios\n\n\
+         `cargo run --release -p benches --example interleaved -- all {rounds}`: each round runs \
+         every row of a group once, the ratio to the reference is taken within the round, and \
+         the table gives the medians over {rounds} rounds (bulk rows move 64 MiB or 2 Mi `u64`s \
+         a round). On a shared machine these ratios are the ones to decide by: a target \
+         checked here is met or missed by this table, whatever the table above says.\n\n\
+         | group | row | median | ratio | reference | target | met? |\n\
+         |---|---|---:|---:|---|---|---|\n"
+    );
+    let mut misses = Vec::new();
+    let mut covered = Vec::new();
+    for line in csv.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let [group, row, median, unit, reference, ratio] = fields[..] else {
+            return Err(format!(
+                "interleaved CSV line {line:?}: six fields expected"
+            ));
+        };
+        let number = |x: &str| {
+            x.parse::<f64>()
+                .map_err(|e| format!("interleaved CSV line {line:?}: {e}"))
+        };
+        let (median, ratio) = (number(median)?, number(ratio)?);
+        if row == reference {
+            continue;
+        }
+        let mut targets = Vec::new();
+        let mut mets = Vec::new();
+        for (_, _, goal, _) in BENCH_TARGETS_MET
+            .iter()
+            .filter(|(g, rows, _, r)| *g == group && rows.contains(&row) && *r == reference)
+        {
+            let text = goal.text(reference);
+            let ok = goal.is_met(ratio);
+            if !ok {
+                misses.push(format!(
+                    "{group}/{row} (interleaved): {text}, measured {ratio:.2}×"
+                ));
+            }
+            mets.push(format!("{} ({ratio:.2}×)", if ok { "yes" } else { "NO" }));
+            targets.push(text);
+        }
+        if !targets.is_empty() {
+            covered.push((group.to_string(), row.to_string()));
+        }
+        let or_dash = |v: Vec<String>| {
+            if v.is_empty() {
+                "—".to_string()
+            } else {
+                v.join("; ")
+            }
+        };
+        md.push_str(&format!(
+            "| {group} | {row} | {median:.2} {unit} | {ratio:.3} | {reference} | {} | {} |\n",
+            or_dash(targets),
+            or_dash(mets),
+        ));
+    }
+    Ok((md, covered, misses))
 }
 
 /// The 1, 5 and 15 minute load averages, or "unknown".
@@ -1653,12 +1779,7 @@ fn bench_report(measured: &[Measured], all: bool, header: &str) -> (String, Stri
         let mut met_texts = Vec::new();
         let mut csv_targets = Vec::new();
         for (goal, reference) in &targets {
-            let text = match goal {
-                Goal::TimeAtMost(f) if *f == 1.0 => format!("time ≤ {reference}"),
-                Goal::TimeAtMost(f) => format!("time ≤ {f}× {reference}"),
-                Goal::TimeBelow => format!("time < {reference}"),
-                Goal::ThroughputAtLeast(f) => format!("throughput ≥ {f}× {reference}"),
-            };
+            let text = goal.text(reference);
             let reference_row = if *reference == BEST_PEER {
                 best_peer(group)
             } else {
@@ -1667,11 +1788,12 @@ fn bench_report(measured: &[Measured], all: bool, header: &str) -> (String, Stri
             let (met, shown) = match (m, reference_row) {
                 (Some(m), Some(r)) => {
                     let time = m.median_ns / r.median_ns;
-                    let (ok, value) = match goal {
-                        Goal::TimeAtMost(f) => (time <= *f, time),
-                        Goal::TimeBelow => (time < 1.0, time),
-                        Goal::ThroughputAtLeast(f) => (1.0 / time >= *f, 1.0 / time),
+                    let value = if goal.is_throughput() {
+                        1.0 / time
+                    } else {
+                        time
                     };
+                    let ok = goal.is_met(value);
                     if !ok {
                         misses.push(format!("{group}/{row}: {text}, measured {value:.2}×"));
                     }
