@@ -10,6 +10,9 @@
 //! PATH]` (every group and 40 rounds by default; `--csv` also writes the medians and ratios
 //! there, as `cargo xtask bench` does). Groups:
 //!
+//! * `events`: 100,000 activate -> wake round trips per row and round
+//!   ([`benches::ping_pong`]), against both threads spinning on one word (`raw_spin`) and
+//!   crossbeam `bounded(1)`.
 //! * `round_trip`: 100,000 one-element round trips per row and round, against crossbeam
 //!   `bounded(1)`.
 //! * `bulk`: 64 MiB of bytes per row and round, against crossbeam's recycled blocks copied
@@ -31,8 +34,9 @@ use std::time::Duration;
 
 use benches::{
     bulk_async, bulk_u64_native, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy,
-    bulk_u8_read_ahead, bulk_u8_stream, crossbeam_round_trips, pipelined_box, pop_spin, push_spin,
-    round_trip_native, two_threads, BytePattern, ReadMode, PIPELINE,
+    bulk_u8_read_ahead, bulk_u8_stream, crossbeam_round_trips, ping_pong, pipelined_box, pop_spin,
+    push_spin, round_trip_native, two_threads, BytePattern, EventSignal, RawSpin, ReadMode,
+    PIPELINE,
 };
 use rtrb::RingBuffer;
 use stream_events::{Backend, Futex, Listener, Spin};
@@ -86,6 +90,39 @@ fn report(group: &str, unit: &str, rows: &[Row<'_>], references: &[&str], rounds
 
 fn per_round_trip(d: Duration, n: u64) -> f64 {
     d.as_nanos() as f64 / n as f64
+}
+
+fn events_round_trip(rounds: usize) -> String {
+    const N: u64 = 100_000;
+    let rows: Vec<Row<'_>> = vec![
+        (
+            "spin",
+            Box::new(|| per_round_trip(ping_pong::<EventSignal<Spin>>(N), N)),
+        ),
+        (
+            "futex",
+            Box::new(|| per_round_trip(ping_pong::<EventSignal<Futex>>(N), N)),
+        ),
+        (
+            "listener",
+            Box::new(|| per_round_trip(ping_pong::<EventSignal<Listener>>(N), N)),
+        ),
+        (
+            "raw_spin",
+            Box::new(|| per_round_trip(ping_pong::<RawSpin>(N), N)),
+        ),
+        (
+            "crossbeam_bounded1",
+            Box::new(|| per_round_trip(crossbeam_round_trips(N, 1), N)),
+        ),
+    ];
+    report(
+        "events_round_trip",
+        "ns",
+        &rows,
+        &["raw_spin", "crossbeam_bounded1"],
+        rounds,
+    )
 }
 
 fn round_trip(rounds: usize) -> String {
@@ -342,7 +379,8 @@ fn main() {
     let rounds = args
         .get(1)
         .map_or(40, |s| s.parse().expect("rounds: a number"));
-    let groups: [Group; 6] = [
+    let groups: [Group; 7] = [
+        ("events", events_round_trip),
         ("round_trip", round_trip),
         ("bulk", bulk),
         ("bulk_u64", bulk_u64),

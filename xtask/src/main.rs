@@ -1053,7 +1053,7 @@ median ratios (robust to a shared machine's swings) are a second table of the re
 the targets they compare; their CSV is target/interleaved.csv.
 
 Options:
-  (none)            quick profile, under 3 minutes on a 2-core machine: criterion's
+  (none)            quick profile, about 3 minutes on a 2-core machine: criterion's
                     --warm-up-time 0.3 --measurement-time 1 --sample-size 10
                     --nresamples 10000, and bulk transfers of
                     NATIVE_STREAM_BENCH_BYTES=16Mi bytes and NATIVE_STREAM_BENCH_ELEMS=2Mi
