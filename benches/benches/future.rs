@@ -43,9 +43,8 @@ use std::time::{Duration, Instant};
 
 #[cfg(target_os = "linux")]
 use benches::{ping_pong, RawFutex};
-use benches::{pipelined_box, pop_spin, push_spin, two_threads, PIPELINE};
+use benches::{pipelined_box, pipelined_ring, two_threads};
 use criterion::{BenchmarkId, Criterion};
-use rtrb::RingBuffer;
 use stream_events::{Backend, Futex, Listener, Spin};
 use stream_future::{future_with, FutureReader, FutureWriter};
 
@@ -189,50 +188,19 @@ fn create_send_recv_box(iters: u64) -> Duration {
 // pipelined
 
 fn pipelined<O: Oneshot>(iters: u64) -> Duration {
-    let (mut producer, mut consumer) = RingBuffer::<O::Rx<u64>>::new(PIPELINE);
-    let (elapsed, ()) = two_threads(
-        move |gate| {
-            let start = gate.open();
-            for i in 0..iters {
-                let rx = pop_spin(&mut consumer).expect("producer gone early");
-                assert_eq!(O::recv(rx), Some(i));
-            }
-            let elapsed = start.elapsed();
-            assert!(pop_spin(&mut consumer).is_none(), "more items than sent");
-            elapsed
+    pipelined_ring(
+        iters,
+        |i| {
+            let (tx, rx) = O::channel::<u64>();
+            O::send(tx, i);
+            rx
         },
-        move |gate| {
-            gate.open();
-            for i in 0..iters {
-                let (tx, rx) = O::channel::<u64>();
-                O::send(tx, i);
-                assert!(push_spin(&mut producer, rx), "consumer gone");
-            }
-        },
-    );
-    elapsed
+        |rx| O::recv(rx).expect("sender dropped without sending"),
+    )
 }
 
 fn pipelined_queue_only(iters: u64) -> Duration {
-    let (mut producer, mut consumer) = RingBuffer::<u64>::new(PIPELINE);
-    let (elapsed, ()) = two_threads(
-        move |gate| {
-            let start = gate.open();
-            for i in 0..iters {
-                assert_eq!(pop_spin(&mut consumer), Some(i));
-            }
-            let elapsed = start.elapsed();
-            assert!(pop_spin(&mut consumer).is_none(), "more items than sent");
-            elapsed
-        },
-        move |gate| {
-            gate.open();
-            for i in 0..iters {
-                assert!(push_spin(&mut producer, i), "consumer gone");
-            }
-        },
-    );
-    elapsed
+    pipelined_ring(iters, |i| i, |i| i)
 }
 
 // ---------------------------------------------------------------------------------------------

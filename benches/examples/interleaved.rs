@@ -34,11 +34,9 @@ use std::time::Duration;
 
 use benches::{
     bulk_async, bulk_u64_native, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy,
-    bulk_u8_read_ahead, bulk_u8_stream, crossbeam_round_trips, ping_pong, pipelined_box, pop_spin,
-    push_spin, round_trip_native, two_threads, BytePattern, EventSignal, RawSpin, ReadMode,
-    PIPELINE,
+    bulk_u8_read_ahead, bulk_u8_stream, crossbeam_round_trips, ping_pong, pipelined_box,
+    pipelined_ring, round_trip_native, BytePattern, EventSignal, RawSpin, ReadMode,
 };
-use rtrb::RingBuffer;
 use stream_events::{Backend, Futex, Listener, Spin};
 
 /// One row: a name and a run that returns its figure for one round (lower is better for
@@ -275,32 +273,22 @@ fn create_send_recv(rounds: usize) -> String {
     report("future/create_send_recv", "ns", &rows, &["oneshot"], rounds)
 }
 
-/// `n` futures through the `future/pipelined` pattern with `make`, `send` and `recv`; returns
-/// nanoseconds per future.
+/// `n` futures through the `future/pipelined` pattern ([`pipelined_ring`]) with `make`,
+/// `send` and `recv`; returns nanoseconds per future.
 fn pipelined_with<Tx, Rx: Send>(
     n: u64,
     make: impl Fn() -> (Tx, Rx) + Send,
     send: impl Fn(Tx, u64) + Send,
     recv: impl Fn(Rx) -> Option<u64>,
 ) -> f64 {
-    let (mut producer, mut consumer) = RingBuffer::<Rx>::new(PIPELINE);
-    let (elapsed, ()) = two_threads(
-        move |gate| {
-            let start = gate.open();
-            for i in 0..n {
-                let rx = pop_spin(&mut consumer).expect("producer gone early");
-                assert_eq!(recv(rx), Some(i));
-            }
-            start.elapsed()
+    let elapsed = pipelined_ring(
+        n,
+        move |i| {
+            let (tx, rx) = make();
+            send(tx, i);
+            rx
         },
-        move |gate| {
-            gate.open();
-            for i in 0..n {
-                let (tx, rx) = make();
-                send(tx, i);
-                assert!(push_spin(&mut producer, rx), "consumer gone");
-            }
-        },
+        |rx| recv(rx).expect("sender dropped without sending"),
     );
     per_round_trip(elapsed, n)
 }

@@ -740,25 +740,27 @@ pub fn pop_spin<T>(consumer: &mut Consumer<T>) -> Option<T> {
 /// Slots of the rtrb ring that carries receivers (or boxes) in `future/pipelined`.
 pub const PIPELINE: usize = 64;
 
-/// The allocation floor of `future/pipelined` for a block of `W` words: the partner thread
-/// boxes `[i; W]` (writing every word, as a future's creation initialises its block) and
-/// pushes the box into a [`PIPELINE`]-slot ring; the timed thread pops it, asserts word 0 and
-/// frees it. The same allocation, cross-thread free and ring as a one-shot channel, without
-/// the channel.
+/// The `future/pipelined` pattern: the partner thread makes an item for each `i` with
+/// `make(i)` and pushes it into a [`PIPELINE`]-slot rtrb ring (spinning while it is full);
+/// the timed thread pops each item (spinning while the ring is empty), asserts that
+/// `take(item)` gives `i` back, and drops what is left of it. Returns the timed thread's
+/// elapsed time.
 ///
-/// Two sizes tell what a future's block costs against `oneshot`'s: `W = 5` (40 bytes) comes
-/// from glibc's 48-byte chunks, as `oneshot`'s channel of a `u64` (32 to 40 bytes) does;
-/// `W = 14` (112 bytes, a 128-byte chunk) is the block of a `stream_future` future of a
-/// `u64`: the 64-byte, 64-byte-aligned stream header placed in a 16-byte-aligned block, up
-/// to 48 bytes in.
-pub fn pipelined_box<const W: usize>(iters: u64) -> Duration {
-    let (mut producer, mut consumer) = RingBuffer::<Box<[u64; W]>>::new(PIPELINE);
+/// # Panics
+///
+/// When an item gives back the wrong value, or a side leaves early.
+pub fn pipelined_ring<T: Send>(
+    iters: u64,
+    mut make: impl FnMut(u64) -> T + Send,
+    mut take: impl FnMut(T) -> u64,
+) -> Duration {
+    let (mut producer, mut consumer) = RingBuffer::<T>::new(PIPELINE);
     let (elapsed, ()) = two_threads(
         move |gate| {
             let start = gate.open();
             for i in 0..iters {
-                let block = pop_spin(&mut consumer).expect("producer gone early");
-                assert_eq!(block[0], i);
+                let item = pop_spin(&mut consumer).expect("producer gone early");
+                assert_eq!(take(item), i);
             }
             let elapsed = start.elapsed();
             assert!(pop_spin(&mut consumer).is_none(), "more items than sent");
@@ -767,11 +769,26 @@ pub fn pipelined_box<const W: usize>(iters: u64) -> Duration {
         move |gate| {
             gate.open();
             for i in 0..iters {
-                assert!(push_spin(&mut producer, Box::new([i; W])), "consumer gone");
+                assert!(push_spin(&mut producer, make(i)), "consumer gone");
             }
         },
     );
     elapsed
+}
+
+/// The allocation floor of `future/pipelined` for a block of `W` words
+/// ([`pipelined_ring`]): the partner thread boxes `[i; W]` (writing every word, as a
+/// future's creation initialises its block); the timed thread reads word 0 and frees the
+/// box. The same allocation, cross-thread free and ring as a one-shot channel, without the
+/// channel.
+///
+/// Two sizes tell what a future's block costs against `oneshot`'s: `W = 5` (40 bytes) comes
+/// from glibc's 48-byte chunks, as `oneshot`'s channel of a `u64` (32 to 40 bytes) does;
+/// `W = 14` (112 bytes, a 128-byte chunk) is the block of a `stream_future` future of a
+/// `u64`: the 64-byte, 64-byte-aligned stream header placed in a 16-byte-aligned block, up
+/// to 48 bytes in.
+pub fn pipelined_box<const W: usize>(iters: u64) -> Duration {
+    pipelined_ring(iters, |i| Box::new([i; W]), |block| block[0])
 }
 
 /// Copies `src` into the front of `dst`, initialising it.

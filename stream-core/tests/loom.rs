@@ -17,7 +17,9 @@ use common::matrix::{
     WRITER_ACTIONS,
 };
 use common::Drops;
-use stream_core::{stream_with, BufferedReader, ReadAhead, ReadError, TryReadError, WriteError};
+use stream_core::{
+    stream_with, BufferedReader, ReadAhead, ReadError, TryReadError, WriteError, Writer,
+};
 use stream_events::Futex;
 
 /// Runs `f` under loom and returns how many interleavings it explored.
@@ -52,6 +54,22 @@ fn pair(wa: WriterAction, ra: ReaderAction) -> usize {
         let w = writer.join().unwrap();
         check(wa, ra, w, r, &drops);
     })
+}
+
+/// Sends `0..n` until the reader end closes; a value the closed stream refused must come back
+/// to the sender. Returns how many were sent.
+fn send_until_closed(w: &mut Writer<u32, Futex>, n: u32) -> usize {
+    for v in 0..n {
+        match w.send(v) {
+            Ok(()) => {}
+            Err(WriteError::Closed(back)) => {
+                assert_eq!(back, v);
+                return v as usize;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    n as usize
 }
 
 /// Every pair of the matrix. Pairs in which neither side waits for the other explore few
@@ -417,20 +435,7 @@ fn buffered_reader_dropped_while_lent() {
 fn read_ahead_dropped_while_lent() {
     let n = model("read-ahead dropped while lent", || {
         let (mut w, r) = stream_with::<u32, Futex>();
-        let writer = loom::thread::spawn(move || {
-            let mut sent = 0;
-            for v in 0..2 {
-                match w.send(v) {
-                    Ok(()) => sent += 1,
-                    Err(WriteError::Closed(back)) => {
-                        assert_eq!(back, v);
-                        break;
-                    }
-                    Err(e) => panic!("{e:?}"),
-                }
-            }
-            sent
-        });
+        let writer = loom::thread::spawn(move || send_until_closed(&mut w, 2));
         let mut reader = ReadAhead::new(r, 1);
         assert_eq!(reader.next_chunk().unwrap(), [0]);
         // The second buffer is lent now (or the stream closed): drop with it pending.
@@ -480,20 +485,7 @@ fn read_ahead_closed_by_a_clone() {
     let n = model_bounded("read-ahead closed by a clone", 2, || {
         let (mut w, r) = stream_with::<u32, Futex>();
         let closer = r.clone();
-        let writer = loom::thread::spawn(move || {
-            let mut sent = 0;
-            for v in 0..2 {
-                match w.send(v) {
-                    Ok(()) => sent += 1,
-                    Err(WriteError::Closed(back)) => {
-                        assert_eq!(back, v);
-                        break;
-                    }
-                    Err(e) => panic!("{e:?}"),
-                }
-            }
-            sent
-        });
+        let writer = loom::thread::spawn(move || send_until_closed(&mut w, 2));
         let closing = loom::thread::spawn(move || {
             closer.close();
         });
@@ -504,7 +496,10 @@ fn read_ahead_closed_by_a_clone() {
         }
         closing.join().unwrap();
         let sent = writer.join().unwrap();
-        assert_eq!(got, (0..sent).collect::<Vec<u32>>());
+        assert!(
+            got.iter().copied().eq(0..sent as u32),
+            "sent {sent}, got {got:?}"
+        );
     });
     assert!(n >= 100, "too weak: {n}");
 }
