@@ -8,8 +8,8 @@ use crate::sync::yield_now;
 use crate::Backend;
 
 /// How many times the spin backend checks its condition before it falls back to [`Backoff`]:
-/// 1, 2, 4, then 8 `spin_loop` hints apart, about 1000 hints in all (20-60 µs, depending on
-/// the CPU's pause).
+/// 1, then 2 `spin_loop` hints apart, 255 hints in all (5-15 µs, depending on the CPU's
+/// pause).
 const TIGHT_CHECKS: u32 = 1 << 7;
 
 /// Waits by spinning with crossbeam-utils [`Backoff`], after a short tight phase: a few rounds of growing busy-waits,
@@ -41,16 +41,19 @@ impl Backend for Spin {
         // A tight first phase answers a partner that is running now within a few
         // nanoseconds (Backoff's growing pauses would add up to a microsecond per wake-up);
         // then Backoff's spin-and-yield, bounded per step, for as long as it takes. The
-        // checks of the tight phase are spaced out to 8 hints as the phase goes on: each
-        // check pulls the state's cache line away from the partner that is about to change
-        // it, and checking after every hint tripled the round trip of a stream (1.2 µs
-        // against 0.33 µs, `stream_round_trip/spin`).
+        // checks of the tight phase are 2 hints apart: each check pulls the state's cache
+        // line away from the partner that is about to change it, and checking after every
+        // hint tripled the round trip of a stream (1.2 µs against 0.33 µs,
+        // `stream_round_trip/spin`); spacing them out further, to 4 and 8 hints, cost the
+        // round trips more than it saved (interleaved A/B, 2026-11-27: events 1.24-1.51x
+        // `raw_spin` at 2 hints against 1.73-2.18x at 8, streams 130-155 ns against
+        // 157-175 ns).
         if !cfg!(stream_loom) && deadline.is_none() {
             for i in 0..TIGHT_CHECKS {
                 if cond() {
                     return true;
                 }
-                for _ in 0..1u32 << i.min(3) {
+                for _ in 0..1u32 << i.min(1) {
                     core::hint::spin_loop();
                 }
             }
