@@ -35,10 +35,11 @@
 use std::time::{Duration, Instant};
 
 use benches::{
-    bulk_u64_native, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead,
-    bulk_u8_stream, copy_to_uninit, crossbeam_round_trips, env_amount, ping_pong, pop_spin,
-    push_spin, round_trip_native, round_trips, two_threads, AlignedBlock, ByteCheck, BytePattern,
-    RawSpin, U64Check, BLOCK, DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, PAGE, U64_BATCH,
+    bulk_u64_native, bulk_u64_one_by_one, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy,
+    bulk_u8_read_ahead, bulk_u8_stream, copy_to_uninit, crossbeam_round_trips, env_amount,
+    ping_pong, pop_spin, push_spin, round_trip_native, round_trips, two_threads, AlignedBlock,
+    ByteCheck, BytePattern, RawSpin, BLOCK, DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, PAGE,
+    U64_BATCH,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
 use rtrb::RingBuffer;
@@ -227,25 +228,7 @@ fn stream_bulk_u8(c: &mut Criterion) {
 
 fn bulk_u64_crossbeam(total: u64) -> Duration {
     let (tx, rx) = crossbeam_channel::bounded::<u64>(U64_BATCH);
-    let (elapsed, ()) = two_threads(
-        move |gate| {
-            let mut check = U64Check::new();
-            let start = gate.open();
-            while let Ok(v) = rx.recv() {
-                check.check_one(v);
-            }
-            let elapsed = start.elapsed();
-            check.finish(total);
-            elapsed
-        },
-        move |gate| {
-            gate.open();
-            for v in 0..total {
-                tx.send(v).unwrap();
-            }
-        },
-    );
-    elapsed
+    bulk_u64_one_by_one(total, move |v| tx.send(v).unwrap(), move || rx.recv().ok())
 }
 
 fn stream_bulk_u64(c: &mut Criterion) {

@@ -560,11 +560,26 @@ fn drain_read_ahead<T: Copy, B: Backend>(
 /// spinning; the timed thread checks them with [`U64Check`].
 pub fn bulk_u64_rtrb(total: u64) -> Duration {
     let (mut producer, mut consumer) = RingBuffer::<u64>::new(U64_BATCH);
+    bulk_u64_one_by_one(
+        total,
+        move |v| assert!(push_spin(&mut producer, v)),
+        move || pop_spin(&mut consumer),
+    )
+}
+
+/// `total` `u64`s sent one at a time: the partner `send`s `0..total` and drops `send` (which
+/// must end the stream); the timed thread takes them with `recv` until it returns `None`
+/// and checks them with [`U64Check`].
+pub fn bulk_u64_one_by_one(
+    total: u64,
+    mut send: impl FnMut(u64) + Send,
+    mut recv: impl FnMut() -> Option<u64> + Send,
+) -> Duration {
     let (elapsed, ()) = two_threads(
         move |gate| {
             let mut check = U64Check::new();
             let start = gate.open();
-            while let Some(v) = pop_spin(&mut consumer) {
+            while let Some(v) = recv() {
                 check.check_one(v);
             }
             let elapsed = start.elapsed();
@@ -574,7 +589,7 @@ pub fn bulk_u64_rtrb(total: u64) -> Duration {
         move |gate| {
             gate.open();
             for v in 0..total {
-                assert!(push_spin(&mut producer, v));
+                send(v);
             }
         },
     );
