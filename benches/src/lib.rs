@@ -27,6 +27,10 @@
 //! cargo bench -p benches --bench stream -- --warm-up-time 0.5 --measurement-time 2 --sample-size 10
 //! # The full-size bulk run:
 //! NATIVE_STREAM_BENCH_BYTES=1Gi cargo bench -p benches --bench stream -- stream_bulk_u8
+//! # Ratios with every row run in turn, round by round (what `cargo xtask bench` decides by):
+//! cargo run --release -p benches --example interleaved -- bulk 15
+//! # Where the time of a bulk row goes, per 64 KiB block and side:
+//! cargo run --release -p benches --example bulk_breakdown
 //! ```
 //!
 //! Environment variables (read by the `stream` target; a plain number or one with a `K`,
@@ -444,17 +448,31 @@ pub fn bulk_u8_crossbeam_copy(pattern: &BytePattern, total: u64) -> Duration {
 
 /// [`bulk_u8_crossbeam`], or with `copy_out` [`bulk_u8_crossbeam_copy`].
 fn bulk_u8_crossbeam_with(pattern: &BytePattern, total: u64, copy_out: bool) -> Duration {
+    bulk_u8_crossbeam_laps::<()>(pattern, total, copy_out).elapsed
+}
+
+/// The crossbeam rows with the time of each side split by `L` (see [`BulkLaps`]): the
+/// reader waits in `recv` and works on copying out (with `copy_out`), returning and checking
+/// the block; the writer waits for an empty block and works on filling and sending it.
+fn bulk_u8_crossbeam_laps<L: Laps>(
+    pattern: &BytePattern,
+    total: u64,
+    copy_out: bool,
+) -> BulkLaps<L> {
     let (full_tx, full_rx) = crossbeam_channel::bounded::<AlignedBlock>(CROSSBEAM_POOL);
     let (empty_tx, empty_rx) = crossbeam_channel::bounded::<AlignedBlock>(CROSSBEAM_POOL);
     for _ in 0..CROSSBEAM_POOL {
         empty_tx.send(AlignedBlock::new()).unwrap();
     }
-    let (elapsed, ()) = two_threads(
+    let ((elapsed, reader), writer) = two_threads(
         move |gate| {
             let mut check = ByteCheck::new(pattern);
             let mut own = AlignedBlock::new();
+            let mut laps = L::default();
             let start = gate.open();
+            laps.start();
             while let Ok(block) = full_rx.recv() {
+                laps.waited();
                 if copy_out {
                     own.fill_from(block.as_bytes());
                     // Fails only once the writer is done and gone; the block is then not
@@ -465,26 +483,36 @@ fn bulk_u8_crossbeam_with(pattern: &BytePattern, total: u64, copy_out: bool) -> 
                     check.check(block.as_bytes());
                     let _ = empty_tx.send(block);
                 }
+                laps.worked();
             }
             let elapsed = start.elapsed();
             check.finish(total);
-            elapsed
+            (elapsed, laps)
         },
         move |gate| {
+            let mut laps = L::default();
             gate.open();
+            laps.start();
             let mut offset = 0u64;
             while offset < total {
                 let rest = pattern.rest_of_block(offset);
                 let want = rest.len().min((total - offset) as usize);
                 let mut block = empty_rx.recv().unwrap();
+                laps.waited();
                 block.fill_from(&rest[..want]);
                 full_tx.send(block).unwrap();
+                laps.worked();
                 offset += want as u64;
             }
             // Dropping `full_tx` disconnects: the reader's loop ends.
+            laps
         },
     );
-    elapsed
+    BulkLaps {
+        elapsed,
+        reader,
+        writer,
+    }
 }
 
 /// Elements per lent buffer (and rtrb / crossbeam capacity) in `stream_bulk_u64`.
@@ -612,26 +640,46 @@ pub fn bulk_u8_read_ahead<B: Backend>(pattern: &BytePattern, total: u64) -> Dura
 
 /// [`bulk_u8_stream`], or with `read_ahead` [`bulk_u8_read_ahead`].
 fn bulk_u8_native<B: Backend>(pattern: &BytePattern, total: u64, read_ahead: bool) -> Duration {
+    bulk_u8_native_laps::<B, ()>(pattern, total, read_ahead).elapsed
+}
+
+/// The native rows with the time of each side split by `L` (see [`BulkLaps`]): the reader
+/// waits for a chunk and works on checking it; the writer waits for a loan and works on
+/// copying into it and committing (what `write_slice` does, in two steps).
+fn bulk_u8_native_laps<B: Backend, L: Laps>(
+    pattern: &BytePattern,
+    total: u64,
+    read_ahead: bool,
+) -> BulkLaps<L> {
     let (mut writer, mut reader) = stream_with::<u8, B>();
-    let (elapsed, ()) = two_threads(
+    let ((elapsed, reader), writer) = two_threads(
         move |gate| {
             let mut check = ByteCheck::new(pattern);
+            let mut laps = L::default();
             if read_ahead {
                 let mut reader = ReadAhead::new(reader, BLOCK);
                 let start = gate.open();
-                drain_read_ahead(&mut reader, |chunk| check.check(chunk));
+                laps.start();
+                drain_read_ahead(&mut reader, |chunk| {
+                    laps.waited();
+                    check.check(chunk);
+                    laps.worked();
+                });
                 let elapsed = start.elapsed();
                 check.finish(total);
-                return elapsed;
+                return (elapsed, laps);
             }
             let mut buf = AlignedBlock::new();
             let start = gate.open();
+            laps.start();
             loop {
                 match reader.read(buf.as_uninit_mut()) {
                     Ok(n) => {
+                        laps.waited();
                         // SAFETY: `read` initialised the first `n` bytes of the block.
                         unsafe { buf.set_len(n) };
                         check.check(buf.as_bytes());
+                        laps.worked();
                     }
                     Err(ReadError::Closed) => break,
                     Err(e) => panic!("read failed: {e:?}"),
@@ -639,20 +687,146 @@ fn bulk_u8_native<B: Backend>(pattern: &BytePattern, total: u64, read_ahead: boo
             }
             let elapsed = start.elapsed();
             check.finish(total);
-            elapsed
+            (elapsed, laps)
         },
         move |gate| {
+            let mut laps = L::default();
             gate.open();
+            laps.start();
             let mut offset = 0u64;
             while offset < total {
                 let rest = pattern.rest_of_block(offset);
                 let want = rest.len().min((total - offset) as usize);
-                offset += writer.write_slice(&rest[..want]).unwrap() as u64;
+                let loan = writer.loan().unwrap();
+                laps.waited();
+                offset += loan.copy_from_slice(&rest[..want]) as u64;
+                laps.worked();
             }
             // Dropping `writer` closes the stream: the reader's next read is `Closed`.
+            laps
         },
     );
-    elapsed
+    BulkLaps {
+        elapsed,
+        reader,
+        writer,
+    }
+}
+
+/// A row of [`bulk_u8_breakdown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkRow {
+    /// [`bulk_u8_read_ahead`].
+    ReadAhead,
+    /// [`bulk_u8_stream`].
+    OneBuffer,
+    /// [`bulk_u8_crossbeam`].
+    CrossbeamInPlace,
+    /// [`bulk_u8_crossbeam_copy`].
+    CrossbeamCopy,
+}
+
+/// Runs one `stream_bulk_u8` row (the native ones with backend `B`) with each side's time
+/// split into waiting for a block and working on it: where a row's time goes, block by block,
+/// for the `bulk_breakdown` example.
+///
+/// The rows run the same loops as the benches: those instantiate them with laps that do
+/// nothing, this with [`Stopwatch`] laps (two clock reads per 64 KiB block and side).
+pub fn bulk_u8_breakdown<B: Backend>(
+    pattern: &BytePattern,
+    total: u64,
+    row: BulkRow,
+) -> BulkLaps<Stopwatch> {
+    match row {
+        BulkRow::ReadAhead => bulk_u8_native_laps::<B, _>(pattern, total, true),
+        BulkRow::OneBuffer => bulk_u8_native_laps::<B, _>(pattern, total, false),
+        BulkRow::CrossbeamInPlace => bulk_u8_crossbeam_laps(pattern, total, false),
+        BulkRow::CrossbeamCopy => bulk_u8_crossbeam_laps(pattern, total, true),
+    }
+}
+
+/// A bulk row's time (the reader's, as the benches time it) and each side's [`Laps`].
+#[derive(Debug)]
+pub struct BulkLaps<L> {
+    /// From the gate to the reader's end of stream.
+    pub elapsed: Duration,
+    /// The reader's laps.
+    pub reader: L,
+    /// The writer's laps.
+    pub writer: L,
+}
+
+/// Splits one side of a bulk row into waiting for each block and working on it.
+///
+/// The bulk loops call [`start`](Laps::start) at the gate, then for each block
+/// [`waited`](Laps::waited) when the block is theirs and [`worked`](Laps::worked) when they
+/// are done with it. The benches use `()`, which does nothing (and compiles to nothing).
+pub trait Laps: Default + Send {
+    /// The side leaves the gate.
+    fn start(&mut self);
+    /// The wait for a block ends; the work on it starts.
+    fn waited(&mut self);
+    /// The work on a block ends; the wait for the next starts.
+    fn worked(&mut self);
+}
+
+impl Laps for () {
+    #[inline(always)]
+    fn start(&mut self) {}
+    #[inline(always)]
+    fn waited(&mut self) {}
+    #[inline(always)]
+    fn worked(&mut self) {}
+}
+
+/// [`Laps`] that sum the time spent waiting and working, and count the blocks.
+#[derive(Debug, Default)]
+pub struct Stopwatch {
+    last: Option<Instant>,
+    wait: Duration,
+    work: Duration,
+    blocks: u64,
+}
+
+impl Stopwatch {
+    fn lap(&mut self) -> Duration {
+        let now = Instant::now();
+        let lap = self.last.map_or(Duration::ZERO, |last| now - last);
+        self.last = Some(now);
+        lap
+    }
+
+    /// Mean wait per block.
+    pub fn wait_per_block(&self) -> Duration {
+        self.wait / self.blocks.max(1) as u32
+    }
+
+    /// Mean work per block.
+    pub fn work_per_block(&self) -> Duration {
+        self.work / self.blocks.max(1) as u32
+    }
+
+    /// Blocks worked on.
+    pub fn blocks(&self) -> u64 {
+        self.blocks
+    }
+}
+
+impl Laps for Stopwatch {
+    fn start(&mut self) {
+        self.lap();
+    }
+
+    fn waited(&mut self) {
+        let lap = self.lap();
+        self.wait += lap;
+    }
+
+    fn worked(&mut self) {
+        let lap = self.lap();
+        self.work += lap;
+        self.blocks += 1;
+    }
 }
 
 /// How the reader of an async bulk row takes the bytes.
@@ -1249,5 +1423,39 @@ mod tests {
         ping_pong::<RawFutex>(1000);
         ping_pong::<EventSignal<stream_events::Futex>>(1000);
         assert!(crossbeam_round_trips(1000, 1) > Duration::ZERO);
+    }
+
+    #[test]
+    fn breakdown_laps_every_block_of_every_row() {
+        let pattern = BytePattern::new();
+        // Ten and a half blocks: the last one is short.
+        let total = 10 * BLOCK as u64 + BLOCK as u64 / 2;
+        for row in [
+            BulkRow::ReadAhead,
+            BulkRow::OneBuffer,
+            BulkRow::CrossbeamInPlace,
+            BulkRow::CrossbeamCopy,
+        ] {
+            // The rows check every byte themselves (and panic on a wrong one).
+            let laps = bulk_u8_breakdown::<stream_events::Spin>(&pattern, total, row);
+            assert_eq!(laps.reader.blocks(), 11, "{row:?}");
+            assert_eq!(laps.writer.blocks(), 11, "{row:?}");
+            let reader_time = laps.reader.wait + laps.reader.work;
+            assert!(reader_time > Duration::ZERO, "{row:?}");
+            // The reader's laps cover its timed region, up to its last lap.
+            assert!(reader_time <= laps.elapsed, "{row:?}: {laps:?}");
+        }
+    }
+
+    #[test]
+    fn stopwatch_splits_waits_from_work() {
+        let mut watch = Stopwatch::default();
+        watch.start();
+        std::thread::sleep(Duration::from_millis(2));
+        watch.waited();
+        watch.worked();
+        assert_eq!(watch.blocks(), 1);
+        assert!(watch.wait_per_block() >= Duration::from_millis(2));
+        assert!(watch.work_per_block() < watch.wait_per_block());
     }
 }
