@@ -50,7 +50,10 @@
 //! writer would then write into memory the caller got back. So an [`AsyncReader`] owns its
 //! buffer (a [`BufferedReader`], allocated once): it lends that, and elements are taken from
 //! it. Each element is still written once by the writer, into the reader's memory; the byte
-//! interfaces copy it once more into the caller's buffer, as any buffered reader does.
+//! interfaces copy it once more into the caller's buffer, as any buffered reader does. An
+//! [`AsyncRead`](futures_lite::AsyncRead) read that empties the reader's buffer lends it again
+//! before it returns, so that the writer's copy into it overlaps the caller's work on the
+//! bytes it got (`cargo xtask bench` measures this as `async_bulk_u8/async_io`).
 //!
 //! # Stream items
 //!
@@ -85,8 +88,8 @@
 //!
 //! Polling the reader as a `Stream`, through `AsyncRead`/`AsyncBufRead` or with
 //! [`poll_fill`](AsyncReader::poll_fill) keeps the buffer lent between polls (there is no
-//! future to drop); the next poll continues that read, and [`AsyncReader::cancel`] or the
-//! reader's drop ends it.
+//! future to drop), and so does an `AsyncRead` read that empties the buffer; the next poll
+//! continues that read, and [`AsyncReader::cancel`] or the reader's drop ends it.
 //!
 //! # Example
 //!

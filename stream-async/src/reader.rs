@@ -275,6 +275,12 @@ fn io_error(e: ReadError) -> io::Error {
 
 /// Bytes: a read copies buffered bytes into the caller's buffer (lending the reader's own
 /// buffer when it is empty). End of stream, or a closed reader end, reads 0.
+///
+/// A read that empties the reader's buffer lends it again before it returns, without
+/// waiting: the writer refills it while the caller works on the bytes it just read (one
+/// buffer of read-ahead, as a `BufReader` reads ahead). The next read continues that read;
+/// [`AsyncReader::cancel`] or the reader's drop ends it. A read that leaves bytes in the
+/// buffer lends nothing.
 impl<B: AsyncBackend> AsyncRead for AsyncReader<u8, B> {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -290,6 +296,13 @@ impl<B: AsyncBackend> AsyncRead for AsyncReader<u8, B> {
                 let n = this.buffer().len().min(buf.len());
                 buf[..n].copy_from_slice(&this.buffer()[..n]);
                 this.consume(n);
+                if this.buffer().is_empty() {
+                    // Lend the buffer again now rather than at the next read, so that the
+                    // writer's copy overlaps the caller's work. `Empty` (the usual answer)
+                    // leaves the read pending; a count is buffered for the next read; `Closed`
+                    // and `Busy` change nothing, and the next read reports them.
+                    let _ = this.inner.try_fill();
+                }
                 Poll::Ready(Ok(n))
             }
             Poll::Ready(Err(ReadError::Closed)) => Poll::Ready(Ok(0)),

@@ -462,6 +462,54 @@ fn bytes_through_async_read_and_write_on_one_thread() {
     }
 }
 
+/// An `AsyncRead` read that empties the reader's buffer lends it again before it returns, so
+/// the writer refills it while the caller works on what it read; a read that leaves bytes
+/// behind does not.
+#[test]
+fn async_read_lends_again_when_it_empties_the_buffer() {
+    let (mut w, mut r) = stream_async::stream::<u8>(4);
+    let t = Task::new();
+    let cx = &mut Context::from_waker(&t.waker);
+    let mut buf = [0u8; 3];
+    assert!(Pin::new(&mut r).poll_read(cx, &mut buf).is_pending());
+    assert!(matches!(
+        Pin::new(&mut w).poll_write(cx, b"abcd"),
+        Poll::Ready(Ok(4))
+    ));
+    // Three of four: a byte stays buffered, and nothing is lent.
+    assert!(matches!(
+        Pin::new(&mut r).poll_read(cx, &mut buf),
+        Poll::Ready(Ok(3))
+    ));
+    assert_eq!(&buf, b"abc");
+    assert!(!r.is_pending());
+    assert!(Pin::new(&mut w).poll_write(cx, b"ef").is_pending());
+    // The last byte empties the buffer: lent again at once, and the writer needs no further
+    // poll of the reader.
+    assert!(matches!(
+        Pin::new(&mut r).poll_read(cx, &mut buf),
+        Poll::Ready(Ok(1))
+    ));
+    assert_eq!(buf[0], b'd');
+    assert!(r.is_pending());
+    assert!(matches!(
+        Pin::new(&mut w).poll_write(cx, b"ef"),
+        Poll::Ready(Ok(2))
+    ));
+    assert!(matches!(
+        Pin::new(&mut r).poll_read(cx, &mut buf),
+        Poll::Ready(Ok(2))
+    ));
+    assert_eq!(&buf[..2], b"ef");
+    // End of stream is still seen, with the buffer lent when the writer leaves.
+    assert!(r.is_pending());
+    drop(w);
+    assert!(matches!(
+        Pin::new(&mut r).poll_read(cx, &mut buf),
+        Poll::Ready(Ok(0))
+    ));
+}
+
 /// A read future dropped while the writer holds a loan of the buffer on the same thread does
 /// not wait for the loan (which would never end): the read stays pending, and the elements
 /// committed later arrive in the reader's buffer.
