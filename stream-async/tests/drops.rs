@@ -462,52 +462,101 @@ fn bytes_through_async_read_and_write_on_one_thread() {
     }
 }
 
+/// Polls `r`'s `AsyncRead` as task `t`.
+fn poll_read(t: &Task, r: &mut AsyncReader<u8>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
+    Pin::new(r).poll_read(&mut Context::from_waker(&t.waker), buf)
+}
+
+/// Polls `w`'s `AsyncWrite` as task `t`.
+fn poll_write(t: &Task, w: &mut AsyncWriter<u8>, bytes: &[u8]) -> Poll<std::io::Result<usize>> {
+    Pin::new(w).poll_write(&mut Context::from_waker(&t.waker), bytes)
+}
+
 /// An `AsyncRead` read that empties the reader's buffer lends it again before it returns, so
 /// the writer refills it while the caller works on what it read; a read that leaves bytes
-/// behind does not.
+/// behind does not. The read-ahead lend wakes a waiting writer, and its commit wakes a reader
+/// that polled in between.
 #[test]
 fn async_read_lends_again_when_it_empties_the_buffer() {
     let (mut w, mut r) = stream_async::stream::<u8>(4);
-    let t = Task::new();
-    let cx = &mut Context::from_waker(&t.waker);
+    let (rt, wt) = (Task::new(), Task::new());
     let mut buf = [0u8; 3];
-    assert!(Pin::new(&mut r).poll_read(cx, &mut buf).is_pending());
+    assert!(poll_read(&rt, &mut r, &mut buf).is_pending());
     assert!(matches!(
-        Pin::new(&mut w).poll_write(cx, b"abcd"),
+        poll_write(&wt, &mut w, b"abcd"),
         Poll::Ready(Ok(4))
     ));
-    // Three of four: a byte stays buffered, and nothing is lent.
+    assert_eq!(rt.wakes(), 1);
+    // Three of four: a byte stays buffered, nothing is lent, and a write waits.
     assert!(matches!(
-        Pin::new(&mut r).poll_read(cx, &mut buf),
+        poll_read(&rt, &mut r, &mut buf),
         Poll::Ready(Ok(3))
     ));
     assert_eq!(&buf, b"abc");
     assert!(!r.is_pending());
-    assert!(Pin::new(&mut w).poll_write(cx, b"ef").is_pending());
-    // The last byte empties the buffer: lent again at once, and the writer needs no further
-    // poll of the reader.
+    assert!(poll_write(&wt, &mut w, b"ef").is_pending());
+    assert_eq!(wt.wakes(), 0);
+    // The last byte empties the buffer: lent again at once, which wakes the writer.
     assert!(matches!(
-        Pin::new(&mut r).poll_read(cx, &mut buf),
+        poll_read(&rt, &mut r, &mut buf),
         Poll::Ready(Ok(1))
     ));
     assert_eq!(buf[0], b'd');
     assert!(r.is_pending());
+    assert_eq!(wt.wakes(), 1, "the read-ahead lend wakes the writer");
+    // A read before the writer writes continues the pending read and waits for the commit.
+    assert!(poll_read(&rt, &mut r, &mut buf).is_pending());
+    assert_eq!(rt.wakes(), 1);
+    assert!(matches!(poll_write(&wt, &mut w, b"ef"), Poll::Ready(Ok(2))));
+    assert_eq!(rt.wakes(), 2, "the commit wakes the reader");
     assert!(matches!(
-        Pin::new(&mut w).poll_write(cx, b"ef"),
-        Poll::Ready(Ok(2))
-    ));
-    assert!(matches!(
-        Pin::new(&mut r).poll_read(cx, &mut buf),
+        poll_read(&rt, &mut r, &mut buf),
         Poll::Ready(Ok(2))
     ));
     assert_eq!(&buf[..2], b"ef");
-    // End of stream is still seen, with the buffer lent when the writer leaves.
+    // The writer leaves while the buffer is lent: end of stream, and it stays so, for
+    // `AsyncBufRead` too.
     assert!(r.is_pending());
     drop(w);
+    for _ in 0..2 {
+        assert!(matches!(
+            poll_read(&rt, &mut r, &mut buf),
+            Poll::Ready(Ok(0))
+        ));
+    }
+    match Pin::new(&mut r).poll_fill_buf(&mut Context::from_waker(&rt.waker)) {
+        Poll::Ready(Ok(b)) => assert!(b.is_empty()),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Closing the reader while a read-ahead lend is pending keeps what the writer delivered into
+/// it: the next reads return those bytes, then end of stream; the writer's next write fails.
+#[test]
+fn async_read_ahead_keeps_its_bytes_across_a_close() {
+    let (mut w, mut r) = stream_async::stream::<u8>(4);
+    let (rt, wt) = (Task::new(), Task::new());
+    let mut buf = [0u8; 4];
+    assert!(poll_read(&rt, &mut r, &mut buf).is_pending());
+    assert!(matches!(poll_write(&wt, &mut w, b"ab"), Poll::Ready(Ok(2))));
     assert!(matches!(
-        Pin::new(&mut r).poll_read(cx, &mut buf),
+        poll_read(&rt, &mut r, &mut buf),
+        Poll::Ready(Ok(2))
+    ));
+    assert!(r.is_pending());
+    assert!(matches!(poll_write(&wt, &mut w, b"cd"), Poll::Ready(Ok(2))));
+    r.close();
+    // `close` takes `&self`: the pending read ends at the next read, with its count.
+    assert!(matches!(
+        poll_read(&rt, &mut r, &mut buf),
+        Poll::Ready(Ok(2))
+    ));
+    assert_eq!(&buf[..2], b"cd");
+    assert!(matches!(
+        poll_read(&rt, &mut r, &mut buf),
         Poll::Ready(Ok(0))
     ));
+    assert!(matches!(poll_write(&wt, &mut w, b"e"), Poll::Ready(Err(_))));
 }
 
 /// A read future dropped while the writer holds a loan of the buffer on the same thread does
