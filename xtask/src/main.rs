@@ -1294,7 +1294,7 @@ const BENCH_TARGETS_MET: &[(&str, &[&str], Goal, &str)] = {
 /// Ceilings of throughput targets: (group, reference, ceiling row). The ceiling row is a peer
 /// that does the native rows' work with one copy per byte (as a stream does), so its ratio to
 /// the reference in the same round is as far as any one-copy transport got on this host in
-/// that run. The interleaved report shows it beside every ratio it bounds, and beside a miss.
+/// that run. The interleaved report shows it beside each verdict of that target, met or missed.
 ///
 /// `crossbeam_recycled` checks each block in place, where `crossbeam_recycled_copy` copies it
 /// out first: when the host's cross-core traffic rather than the copies sets the pace, their
@@ -1525,12 +1525,9 @@ fn interleaved_report(csv: &str, rounds: usize) -> Result<InterleavedReport, Str
         {
             let text = goal.text(reference);
             let ok = goal.is_met(ratio);
-            let bound = match ceiling(group, reference) {
-                Some((ceiling_row, c)) if ceiling_row != row => {
-                    format!("; one-copy ceiling {ceiling_row} {c:.2}×")
-                }
-                _ => String::new(),
-            };
+            let bound = ceiling(group, reference).map_or(String::new(), |(ceiling_row, c)| {
+                format!("; one-copy ceiling {ceiling_row} {c:.2}×")
+            });
             if !ok {
                 misses.push(format!(
                     "{group}/{row} (interleaved): {text}, measured {ratio:.2}×{bound}"
@@ -1886,8 +1883,8 @@ fn bench_report(measured: &[Measured], all: bool, header: &str) -> (String, Stri
 mod tests {
     use super::*;
 
-    /// Two rounds' worth of the interleaved example's CSV for `stream_bulk_u8`, with the native
-    /// rows at `native` times `crossbeam_recycled_copy` and the in-place row at `ceiling`.
+    /// The interleaved example's CSV for `stream_bulk_u8`, with the native rows at `native`
+    /// times `crossbeam_recycled_copy` and the in-place row at `ceiling` times it.
     fn bulk_csv(native: f64, ceiling: f64) -> String {
         let mut csv = String::from("group,row,median,unit,reference,ratio\n");
         for row in ["spin", "futex", "listener"] {
