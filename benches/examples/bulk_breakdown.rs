@@ -14,8 +14,9 @@
 //!   lent back or the block it returned), which costs more than a local copy of the same
 //!   bytes: every line has to leave the reader's cache first;
 //! * `crossbeam_recycled` does what a stream does, one copy per byte, so its ratio to
-//!   `crossbeam_recycled_copy` (the "ceiling" column) is what removing crossbeam's second copy
-//!   is worth on this host at that moment. When that is below 1.3, so is every one-copy row.
+//!   `crossbeam_recycled_copy` (its `x` column; `cargo xtask bench` calls it the one-copy
+//!   ceiling) is what removing crossbeam's second copy is worth on this host at that moment.
+//!   The native row's ratio stays close to it, below 1.3 as well as above.
 //!
 //! Run: `cargo run --release -p benches --example bulk_breakdown -- [ROUNDS]` (5 by default;
 //! 64 MiB per row and round, spin backend).
