@@ -1,0 +1,234 @@
+//! The padded allocation of a one-element future ([`Shared::create_padded`]): the header at a
+//! 64-byte boundary inside a block from the allocator's plain path, its offset kept in bits of
+//! the state word, and the slot in the header's inline word when it fits.
+
+use core::ptr::NonNull;
+
+use stream_abi::{ACTIVE_READER_ONE, ACTIVE_WRITER_ONE};
+use stream_events::Backend;
+
+#[cfg(stream_loom)]
+use super::super::handles::check_unshared;
+use super::super::handles::release;
+use super::super::{inline_fits, RawStream, Shared};
+use crate::sync::Ordering;
+
+// loom's allocation functions track leaks: a model that leaves a future's allocation behind
+// fails.
+#[cfg(stream_loom)]
+use loom::alloc::{alloc, dealloc};
+#[cfg(not(stream_loom))]
+use std::alloc::{alloc, dealloc};
+
+/// The alignment that [`Shared::create_padded`] asks of the global allocator: what `malloc`
+/// gives on the usual 64-bit targets, so that the request takes the allocator's plain path.
+const PLAIN_ALIGN: usize = 16;
+
+/// Padded allocations only (state bits, set at creation and never changed): where the header
+/// is in the block, in units of [`PLAIN_ALIGN`] bytes from its start.
+pub(super) const PADDED_OFFSET_SHIFT: usize = 8;
+
+/// Mask of the padded offset bits (after the shift): offsets below 64 bytes in 16-byte units.
+pub(super) const PADDED_OFFSET_MASK: usize = 0b11;
+
+impl<B: Backend, X> Shared<B, X> {
+    /// Like [`create`](Self::create), for one-element futures: the same header and `extra`,
+    /// allocated through the global allocator's plain path instead of its over-aligned one,
+    /// in a block no larger than needed.
+    ///
+    /// The header keeps its 64-byte alignment (the [`stream_abi::StreamHeader`] layout). The
+    /// block is asked for with the alignment `malloc` gives anyway (16 bytes on 64-bit
+    /// targets), and the header is placed at the first 64-byte boundary in it, at most 48
+    /// bytes in; the offset is kept in bits of `state` that no transition changes, for the
+    /// free. An `extra` of at most one `u64` in size and alignment lives in the header's last
+    /// word (the tail padding of the `StreamHeader` layout), so that header and slot share one
+    /// cache line and the block is at most 112 bytes; a larger one follows the header. glibc
+    /// serves an over-aligned request by carving a larger chunk under the arena lock, with no
+    /// thread cache, several times the cost of a plain `malloc`; and a small block (up to
+    /// 120 bytes) is freed from another thread without the arena lock.
+    ///
+    /// The block does not hold a whole `Self`: never make a `&Shared` of it (no
+    /// [`header`](Self::header), [`extra`](Self::extra)); use
+    /// [`header_of`](Self::header_of) and [`extra_of`](Self::extra_of). Release the handles
+    /// with [`release_reader_padded`](Self::release_reader_padded) and
+    /// [`release_writer_padded`](Self::release_writer_padded), or free it with
+    /// [`free_padded`](Self::free_padded); never with the functions for `create`.
+    pub fn create_padded(extra: X) -> NonNull<Self> {
+        const {
+            assert!(PLAIN_ALIGN >= core::mem::size_of::<usize>());
+            assert!(PLAIN_ALIGN.is_power_of_two());
+            assert!(core::mem::align_of::<Self>() > PLAIN_ALIGN);
+        }
+        const {
+            assert!(core::mem::align_of::<Self>() / PLAIN_ALIGN <= PADDED_OFFSET_MASK + 1);
+        }
+        let layout = Self::padded_layout();
+        // SAFETY: the layout's size is not zero: it holds a header.
+        let base = unsafe { alloc(layout) };
+        if base.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // Only the address is used (no pointer is made from an integer): the distance to the
+        // next boundary of the header's alignment. The block is `PLAIN_ALIGN`-aligned, so the
+        // offset is a multiple of it, below the alignment (it fits the state bits: asserted).
+        let align = core::mem::align_of::<Self>();
+        let offset = (align - (base as usize & (align - 1))) & (align - 1);
+        let header = RawStream::with_state((offset / PLAIN_ALIGN) << PADDED_OFFSET_SHIFT);
+        // The header ends at most `align - PLAIN_ALIGN + size_of::<RawStream<B>>()` bytes
+        // into the block, and an `extra` outside it at most `offset_of!(Self, extra) +
+        // size_of::<X>()` past the header (`padded_layout` adds the largest offset).
+        // SAFETY: so the header and `extra` lie in the block, aligned (the header at an
+        // alignment boundary; `extra` in the inline word, whose alignment is at least its
+        // own, or at its offset in `Self`).
+        unsafe {
+            let this = base.add(offset).cast::<Self>();
+            core::ptr::addr_of_mut!((*this).header).write(header);
+            Self::extra_ptr(this).write(extra);
+            NonNull::new_unchecked(this)
+        }
+    }
+
+    /// Whether `extra` of a padded allocation lives in the header's inline word.
+    const INLINE: bool = inline_fits::<X>();
+
+    /// Where `extra` lives in a padded block: the header's inline word if it fits
+    /// ([`INLINE`](Self::INLINE)), else its place in `Self`, after the header.
+    ///
+    /// # Safety
+    ///
+    /// `this` is the `Shared` of a block from [`create_padded`](Self::create_padded) (the
+    /// pointer may come before the header is written: only addresses are computed).
+    unsafe fn extra_ptr(this: *mut Self) -> *mut X {
+        if Self::INLINE {
+            // SAFETY: by the caller, the header lies in the block; a place projection, no
+            // reference.
+            unsafe { core::ptr::addr_of_mut!((*this).header.inline).cast::<X>() }
+        } else {
+            // SAFETY: as above; `padded_layout` makes room for `extra` after the header.
+            unsafe { core::ptr::addr_of_mut!((*this).extra) }
+        }
+    }
+
+    /// The block of [`create_padded`](Self::create_padded).
+    fn padded_layout() -> std::alloc::Layout {
+        let largest_offset = core::mem::align_of::<Self>() - PLAIN_ALIGN;
+        let end = if Self::INLINE {
+            core::mem::size_of::<RawStream<B>>()
+        } else {
+            core::mem::offset_of!(Self, extra) + core::mem::size_of::<X>()
+        };
+        std::alloc::Layout::from_size_align(largest_offset + end, PLAIN_ALIGN)
+            .expect("future too large")
+    }
+
+    /// The extra data of `this`, for a [`create_padded`](Self::create_padded) allocation
+    /// (for one from [`create`](Self::create), use [`extra`](Self::extra): the two keep a
+    /// small `extra` in different places).
+    ///
+    /// # Safety
+    ///
+    /// `this` came from `create_padded` and stays alive for `'a`.
+    pub unsafe fn extra_of<'a>(this: NonNull<Self>) -> &'a X {
+        // SAFETY: by the caller, the block is alive for 'a, and `extra` is where
+        // `create_padded` put it; no reference to the whole `Shared` is made.
+        unsafe { &*Self::extra_ptr(this.as_ptr()) }
+    }
+
+    /// For a [`create_padded`](Self::create_padded) block that this thread is about to read
+    /// and free: hints the CPU to fetch the cache line just before the header, where the
+    /// allocator keeps the block's size (the block starts at most 48 bytes before the header).
+    /// `free` reads that word; on a block made on another thread it is a cache miss of its
+    /// own, which this lets overlap with the miss on the header. Only a hint: it reads
+    /// nothing in the program's sense, and does nothing off x86-64.
+    #[inline(always)]
+    pub fn prefetch_block_start(this: NonNull<Self>) {
+        #[cfg(all(target_arch = "x86_64", not(miri), not(stream_loom)))]
+        {
+            let before = this.as_ptr().cast::<i8>().wrapping_sub(1);
+            // SAFETY: a prefetch is a hint: it accesses no memory, whatever the address.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(before)
+            };
+        }
+        #[cfg(not(all(target_arch = "x86_64", not(miri), not(stream_loom))))]
+        let _ = this;
+    }
+
+    /// Releases one reader handle of a [`create_padded`](Self::create_padded) allocation: see
+    /// [`RawStream::release_reader`].
+    ///
+    /// # Safety
+    ///
+    /// As for [`RawStream::release_reader`]; `this` came from `create_padded`.
+    pub unsafe fn release_reader_padded(this: NonNull<Self>) {
+        // SAFETY: forwarded from the caller; the last handle frees the padded block.
+        unsafe {
+            if release(this, ACTIVE_READER_ONE) {
+                free_padded(this);
+            }
+        }
+    }
+
+    /// Releases one writer handle of a [`create_padded`](Self::create_padded) allocation: see
+    /// [`RawStream::release_writer`].
+    ///
+    /// # Safety
+    ///
+    /// As for [`RawStream::release_writer`]; `this` came from `create_padded`.
+    pub unsafe fn release_writer_padded(this: NonNull<Self>) {
+        // SAFETY: forwarded from the caller; the last handle frees the padded block.
+        unsafe {
+            if release(this, ACTIVE_WRITER_ONE) {
+                free_padded(this);
+            }
+        }
+    }
+
+    /// Drops the `Shared` (header and `extra`) of a [`create_padded`](Self::create_padded)
+    /// allocation and frees it, whatever `active_instances` says. For a future's reader once
+    /// the writer has released its handle in its delivery
+    /// ([`deliver_future`](Self::deliver_future) returned `Ok(true)`), which leaves the reader the only
+    /// user of the allocation.
+    ///
+    /// # Safety
+    ///
+    /// `this` came from `create_padded`; no other thread uses it or will (every other handle
+    /// is gone, and what they did happens before this call); the caller does not use it
+    /// afterwards.
+    pub unsafe fn free_padded(this: NonNull<Self>) {
+        // SAFETY: forwarded from the caller.
+        unsafe { free_padded(this) }
+    }
+}
+
+/// Frees an allocation from [`Shared::create_padded`].
+///
+/// # Safety
+///
+/// No handle is left (or the caller owns every one: see [`Shared::free_padded`]); `this` came
+/// from `Shared::create_padded`.
+#[inline]
+unsafe fn free_padded<B: Backend, X>(this: NonNull<Shared<B, X>>) {
+    let layout = Shared::<B, X>::padded_layout();
+    let this = this.as_ptr();
+    // SAFETY: by the caller the header is alive and ours alone.
+    let state = unsafe { &(*this).header.state };
+    // ORDERING: Relaxed: the caller's handles (or its Acquire of the writer's release) already
+    // order every other use of the header before this; the offset bits never change.
+    let offset =
+        (state.load(Ordering::Relaxed) >> PADDED_OFFSET_SHIFT & PADDED_OFFSET_MASK) * PLAIN_ALIGN;
+    // SAFETY: `this` is `offset` bytes into the block, so the start is in bounds, with the
+    // block's provenance.
+    let base = unsafe { this.cast::<u8>().sub(offset) };
+    #[cfg(stream_loom)]
+    // SAFETY: by the caller, nothing else refers to the allocation any more.
+    check_unshared(unsafe { &mut (*this).header });
+    // SAFETY: by the caller, header and `extra` are ours alone and initialised (by
+    // `create_padded`), and dropped once, here, field by field (the block holds no whole
+    // `Shared`); then the block goes back with the layout it was allocated with.
+    unsafe {
+        core::ptr::drop_in_place(Shared::extra_ptr(this));
+        core::ptr::drop_in_place(core::ptr::addr_of_mut!((*this).header));
+        dealloc(base, layout);
+    }
+}

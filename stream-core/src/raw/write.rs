@@ -1,0 +1,302 @@
+//! The writer side of [`RawStream`]: taking the lent buffer (at once or after a wait),
+//! committing a count, returning a loan, and closing the writer end. It touches the buffer
+//! fields and the buffer only in phase `WRITING`, which it owns (`crate::state`).
+
+use core::ffi::c_void;
+
+use stream_abi::CLOSED;
+use stream_events::Backend;
+
+use super::{RawStream, StartWriteError, Wait};
+use crate::state::{phase, CLOSED_ANY, DONE, LENT, PHASE, WRITER_BUSY, WRITER_CLOSED, WRITING};
+use crate::sync::{ord, Ordering};
+
+impl<B: Backend> RawStream<B> {
+    /// Takes the lent buffer without blocking: returns its address and capacity, and the
+    /// caller owns it until [`finish_writing`](Self::finish_writing).
+    ///
+    /// A zero capacity is a reader's readiness probe: answer it with `finish_writing(0)`.
+    ///
+    /// # Errors
+    ///
+    /// [`StartWriteError::Blocked`] when no buffer is lent, [`StartWriteError::Busy`] when
+    /// another write is in progress, [`StartWriteError::Closed`] when either end is closed.
+    ///
+    /// # Safety
+    ///
+    /// The caller acts for a writer handle that it holds, and ends the write with
+    /// [`finish_writing`](Self::finish_writing) (a count, or 0 to return the buffer) before it
+    /// releases that handle. (The last writer handle's release returns a buffer left taken,
+    /// trusting that its releaser took it.)
+    pub unsafe fn start_writing(&self) -> Result<(*mut c_void, usize), StartWriteError> {
+        let mut s = self.load();
+        loop {
+            if s & CLOSED_ANY != 0 {
+                return Err(StartWriteError::Closed);
+            }
+            if s & WRITER_BUSY != 0 {
+                return Err(StartWriteError::Busy);
+            }
+            if phase(s) != LENT {
+                return Err(StartWriteError::Blocked);
+            }
+            // ORDERING: Acquire pairs with the reader's Release lend: the buffer fields and
+            // the buffer are ours after it. LENT -> WRITING | WRITER_BUSY.
+            match self.state.compare_exchange_weak(
+                s,
+                s ^ (LENT ^ WRITING) | WRITER_BUSY,
+                ord("start-writing-acquire", Ordering::Acquire),
+                ord("start-writing-acquire", Ordering::Acquire),
+            ) {
+                // SAFETY: phase WRITING is ours.
+                Ok(_) => return Ok(unsafe { self.lent_buffer() }),
+                Err(actual) => s = actual,
+            }
+        }
+    }
+
+    /// Takes WRITER_BUSY for a write that will wait for a buffer, or takes the lent buffer at
+    /// once (`Ok(Some(..))`) if there is one.
+    pub(crate) fn acquire_writer(
+        &self,
+        take: bool,
+    ) -> Result<Option<(*mut c_void, usize)>, StartWriteError> {
+        let mut s = self.load();
+        loop {
+            if s & CLOSED_ANY != 0 {
+                return Err(StartWriteError::Closed);
+            }
+            if s & WRITER_BUSY != 0 {
+                return Err(StartWriteError::Busy);
+            }
+            let lent = take && phase(s) == LENT;
+            let next = if lent {
+                s ^ (LENT ^ WRITING) | WRITER_BUSY
+            } else {
+                s | WRITER_BUSY
+            };
+            // ORDERING: Acquire pairs with the reader's Release lend (when taking) and with the
+            // previous writer's Release commit or release of WRITER_BUSY.
+            // LENT -> WRITING | WRITER_BUSY, or any phase -> same phase | WRITER_BUSY.
+            match self.state.compare_exchange_weak(
+                s,
+                next,
+                ord("acquire-writer-acquire", Ordering::Acquire),
+                ord("acquire-writer-acquire", Ordering::Acquire),
+            ) {
+                // SAFETY: phase WRITING is ours when `lent`.
+                Ok(_) => return Ok(lent.then(|| unsafe { self.lent_buffer() })),
+                Err(actual) => s = actual,
+            }
+        }
+    }
+
+    /// With WRITER_BUSY held: waits for a lent buffer (or an end closing) and, if `take`,
+    /// takes it. Returns `Ok(Some(buffer))` when taken, `Ok(None)` when a buffer is lent and
+    /// `take` is false, and an error (with WRITER_BUSY released) otherwise.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds WRITER_BUSY and no buffer.
+    pub(crate) unsafe fn wait_writable(
+        &self,
+        wait: Wait,
+        take: bool,
+    ) -> Result<Option<(*mut c_void, usize)>, WaitWriteError> {
+        let deadline = wait.deadline();
+        loop {
+            let cond = || {
+                let s = self.load();
+                phase(s) == LENT || s & CLOSED_ANY != 0
+            };
+            let ready = match deadline {
+                None => {
+                    self.write_ready.wait_until(cond);
+                    true
+                }
+                Some(d) => self.write_ready.wait_until_deadline(cond, d),
+            };
+            let s = self.load();
+            if s & CLOSED_ANY != 0 {
+                // SAFETY: forwarded: we hold WRITER_BUSY and no buffer.
+                unsafe { self.release_writer_busy() };
+                return Err(WaitWriteError::Closed);
+            }
+            if phase(s) == LENT {
+                if !take {
+                    return Ok(None);
+                }
+                // ORDERING: Acquire pairs with the reader's Release lend.
+                // LENT | WRITER_BUSY -> WRITING | WRITER_BUSY.
+                if self
+                    .state
+                    .compare_exchange(
+                        s,
+                        s ^ (LENT ^ WRITING),
+                        ord("wait-take-acquire", Ordering::Acquire),
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+                {
+                    // SAFETY: phase WRITING is ours.
+                    return Ok(Some(unsafe { self.lent_buffer() }));
+                }
+                // The reader reclaimed it or a flag changed: look again.
+                continue;
+            }
+            if !ready {
+                // SAFETY: forwarded: we hold WRITER_BUSY and no buffer.
+                unsafe { self.release_writer_busy() };
+                return Err(WaitWriteError::Timeout);
+            }
+        }
+    }
+
+    /// Releases WRITER_BUSY without having written, and wakes a reader that lent only
+    /// because a writer was waiting (`try_start_reading`).
+    ///
+    /// # Safety
+    ///
+    /// The caller holds WRITER_BUSY and no buffer.
+    pub(crate) unsafe fn release_writer_busy(&self) {
+        // ORDERING: SeqCst, only so that the activation below may skip its write when nobody
+        // is parked (`activate_after_seqcst`). For the data, Relaxed would do: a writer that
+        // gives up without a buffer wrote nothing that the next writer or a probing reader
+        // could read; the flag itself is the only news.
+        self.state.fetch_and(!WRITER_BUSY, Ordering::SeqCst);
+        self.read_ready.activate_after_seqcst();
+    }
+
+    /// Reads the buffer fields of the buffer we just took.
+    ///
+    /// # Safety
+    ///
+    /// Phase is WRITING and the caller owns it.
+    unsafe fn lent_buffer(&self) -> (*mut c_void, usize) {
+        // SAFETY: in WRITING the fields are the writer's (the reader wrote them before its
+        // Release lend, which our Acquire CAS read from).
+        unsafe { (self.read_addr.with(|p| *p), self.read_size.with(|p| *p)) }
+    }
+
+    /// Whether a writer holds a taken buffer (between `start_writing` and `finish_writing`).
+    pub fn is_writing(&self) -> bool {
+        // ORDERING: Acquire, like every observation of the state.
+        phase(self.load()) == WRITING
+    }
+
+    /// Ends a write: commits `count` elements, or returns the buffer (`count` 0 on a buffer
+    /// with room); or, with [`CLOSED`], closes the writer end.
+    ///
+    /// * `count > 0`: the first `count` elements of the buffer are the reader's; `ready_size`
+    ///   takes `count` and *read ready* is activated.
+    /// * `count == 0` on a zero-capacity buffer: answers the reader's probe (it reads 0).
+    /// * `count == 0` on a buffer with room: the buffer goes back to the stream, the reader's
+    ///   read stays pending (it is not woken with a result).
+    /// * [`CLOSED`]: closes the writer end, as [`close_write`](Self::close_write), whether or
+    ///   not a write is in progress (the design's "set EOF independently of start_writing").
+    ///   It does not end a write in progress: finish a held buffer with a count first, or the
+    ///   reader waits for it until the last writer handle is released.
+    ///
+    /// Returns `false` (and changes nothing) for a count above the capacity or a negative
+    /// count other than `CLOSED`.
+    ///
+    /// # Safety
+    ///
+    /// Unless `count` is `CLOSED`, the caller owns a buffer from
+    /// [`start_writing`](Self::start_writing) and has initialised its first `count` elements.
+    pub unsafe fn finish_writing(&self, count: isize) -> bool {
+        if count == CLOSED {
+            self.close_write();
+            return true;
+        }
+        // SAFETY: the caller owns WRITING, so the size field is ours to read.
+        let capacity = unsafe { self.read_size.with(|p| *p) };
+        if count < 0 || count as usize > capacity {
+            return false;
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            if count == 0 && capacity > 0 {
+                self.return_buffer();
+            } else {
+                self.commit(count as usize, false);
+            }
+        }
+        true
+    }
+
+    /// Commits `count` elements: WRITING -> DONE, releasing WRITER_BUSY unless `keep_busy`.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns WRITING and initialised the first `count` elements of the buffer.
+    pub(crate) unsafe fn commit(&self, count: usize, keep_busy: bool) {
+        // SAFETY: in WRITING `ready_size` and the buffer fields are the writer's.
+        unsafe {
+            self.ready_size.with_mut(|p| *p = count as isize);
+            self.set_buffer(core::ptr::null_mut(), 0);
+        }
+        let busy = if keep_busy { 0 } else { WRITER_BUSY };
+        // ORDERING: Release publishes the elements and `ready_size` to the reader's Acquire
+        // load of DONE; SeqCst (beyond Release) lets the activation below skip its write when
+        // nobody is parked. WRITING | WRITER_BUSY -> DONE (| WRITER_BUSY if kept).
+        let prev = self.state.fetch_xor(
+            (WRITING ^ DONE) | busy,
+            ord("commit-release", Ordering::SeqCst),
+        );
+        debug_assert_eq!(
+            prev & (PHASE | WRITER_BUSY),
+            WRITING | WRITER_BUSY,
+            "commit from {prev:#x}"
+        );
+        self.read_ready.activate_after_seqcst();
+    }
+
+    /// Returns the held buffer: WRITING -> LENT, releasing WRITER_BUSY. The reader's read
+    /// stays pending; *read ready* is activated only so that a reader that is cancelling (and
+    /// waits for the writer to let go) can finish.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns WRITING.
+    pub(crate) unsafe fn return_buffer(&self) {
+        // ORDERING: Release: whatever we wrote into the buffer happens before the reader's
+        // Acquire reclaim of it; SeqCst (beyond Release) lets the activation below skip its
+        // write when nobody is parked. WRITING | WRITER_BUSY -> LENT.
+        let prev = self.state.fetch_xor(
+            (WRITING ^ LENT) | WRITER_BUSY,
+            ord("return-release", Ordering::SeqCst),
+        );
+        debug_assert_eq!(
+            prev & (PHASE | WRITER_BUSY),
+            WRITING | WRITER_BUSY,
+            "return from {prev:#x}"
+        );
+        self.read_ready.activate_after_seqcst();
+    }
+
+    /// Closes the writer end: end of stream after the elements already committed. Closing
+    /// twice is a no-op. A waiting reader wakes; a write in progress on another handle of
+    /// the writer end may still commit. Returns whether this call closed it (`false`: it was
+    /// closed already).
+    pub fn close_write(&self) -> bool {
+        // ORDERING: Release pairs with the Acquire loads of waiters that see the flag; SeqCst
+        // (beyond Release) lets the activations skip their writes when nobody is parked.
+        let prev = self
+            .state
+            .fetch_or(WRITER_CLOSED, ord("close-write-release", Ordering::SeqCst));
+        // Waiters wake for either flag: if one was already set, they woke then.
+        if prev & CLOSED_ANY == 0 {
+            self.read_ready.activate_after_seqcst();
+            self.write_ready.activate_after_seqcst();
+        }
+        prev & WRITER_CLOSED == 0
+    }
+}
+
+/// Why a writer's wait for a buffer ended without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WaitWriteError {
+    Closed,
+    Timeout,
+}
