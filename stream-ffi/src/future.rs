@@ -6,13 +6,14 @@ use core::ptr::NonNull;
 use std::alloc::{alloc, dealloc, handle_alloc_error};
 
 use stream_abi::{EventWord, StreamHeader, BLOCKED, CLOSED};
-use stream_core::Shared;
+use stream_core::{Shared, StartWriteError};
 use stream_events::Futex;
 
 use crate::status::{
-    check_out, guard, guard_ptr, stream, timeout, yes, Raw, NATIVE_STREAM_ERR_CLOSED,
-    NATIVE_STREAM_ERR_INVALID, NATIVE_STREAM_ERR_NULL, NATIVE_STREAM_ERR_RELEASED,
-    NATIVE_STREAM_ERR_TIMEOUT, NATIVE_STREAM_ERR_WOULD_BLOCK, NATIVE_STREAM_OK,
+    check_out, guard, guard_ptr, stream, timeout, yes, Raw, NATIVE_STREAM_ERR_BUSY,
+    NATIVE_STREAM_ERR_CLOSED, NATIVE_STREAM_ERR_INVALID, NATIVE_STREAM_ERR_NULL,
+    NATIVE_STREAM_ERR_RELEASED, NATIVE_STREAM_ERR_TIMEOUT, NATIVE_STREAM_ERR_WOULD_BLOCK,
+    NATIVE_STREAM_OK,
 };
 use crate::stream::{clone_end, handles, End};
 
@@ -96,12 +97,16 @@ pub extern "C" fn native_future_create(size: usize, align: usize) -> *mut Stream
 /// # Errors
 ///
 /// `NULL` (`f` or `value`); `INVALID` when `size` is not the element size; `CLOSED` when the
-/// reader end is closed (the value was not delivered) or the value was already written.
+/// reader end is closed (the value was not delivered), the writer end was closed, or a value
+/// was already delivered (also through `native_stream_start_writing`/`finish_writing`);
+/// `BUSY` when another writer holds the slot (between its `native_stream_start_writing` and
+/// `finish_writing`). On every error the slot and the future are left as they were: the value
+/// is copied only after this call has taken the slot.
 ///
 /// # Safety
 ///
-/// `f` is null or a live writer handle of a future from [`native_future_create`]; no other
-/// writer handle writes concurrently; `value` is null or readable for `size` bytes.
+/// `f` is null or a live writer handle of a future from [`native_future_create`]; `value` is
+/// null or readable for `size` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn native_future_write(
     f: *mut StreamHeader,
@@ -119,21 +124,25 @@ pub unsafe extern "C" fn native_future_write(
             return Err(NATIVE_STREAM_ERR_INVALID);
         }
         let header = shared.header();
-        if header.is_write_closed() || header.is_read_closed() || handles(header, End::Writer) == 0
-        {
+        if handles(header, End::Writer) == 0 {
             return Err(NATIVE_STREAM_ERR_CLOSED);
         }
-        // SAFETY: the writer end is open, so the value was not delivered: the slot is the
-        // writer's until `deliver_and_close` succeeds (the reader reads it only after DONE);
-        // `value` is readable for `size` bytes, the slot is `size` bytes, and they are
-        // distinct allocations.
-        unsafe { core::ptr::copy_nonoverlapping(value.cast::<u8>(), slot.ptr.as_ptr(), size) };
-        // SAFETY: the only writer (by the caller), one element written into the one-element
-        // slot, which the reader never reads unless the delivery succeeds.
-        if unsafe { header.deliver_and_close(1) } {
-            Ok(NATIVE_STREAM_OK)
-        } else {
-            Err(NATIVE_STREAM_ERR_CLOSED)
+        // Claim the slot, then copy into it, then deliver and close: if the value was
+        // delivered already, an end is closed or another writer holds the slot, nothing is
+        // written and nothing changes.
+        // SAFETY: the caller acts for a writer handle it holds (counted above); the copy
+        // writes `size` bytes, the slot's size, from `value`, readable for `size` bytes, into
+        // the taken slot (a distinct allocation), and does not unwind.
+        let written = unsafe {
+            header.write_and_close(|addr, _capacity| {
+                core::ptr::copy_nonoverlapping(value.cast::<u8>(), addr.cast::<u8>(), size);
+                1
+            })
+        };
+        match written {
+            Ok(_) => Ok(NATIVE_STREAM_OK),
+            Err(StartWriteError::Busy) => Err(NATIVE_STREAM_ERR_BUSY),
+            Err(_) => Err(NATIVE_STREAM_ERR_CLOSED),
         }
     })
 }

@@ -298,13 +298,37 @@ impl<T, B: Backend> FutureWriter<T, B> {
         // The handle is released below, by the delivery itself or explicitly: no `Drop`.
         let this = ManuallyDrop::new(self);
         let ptr = this.shared;
-        // SAFETY: until the delivery succeeds the slot is ours: the reader reads it only after
-        // seeing DONE, and we are the only writer (this handle is not clonable and `write`
-        // consumes it).
+        let header = this.header();
+        let slot = this.slot().with_mut(|p| p.cast::<core::ffi::c_void>());
+        // Claim the slot first (LENT -> WRITING), then write it: if the value was delivered
+        // already (through the stream functions on the header), an end is closed, or another
+        // writer holds the slot, the claim fails and the slot is left as it is.
+        // SAFETY: we act for our writer handle and end the write below (delivered, or the
+        // slot returned) before releasing the handle.
+        match unsafe { header.start_writing() } {
+            Ok((addr, 1)) if addr == slot => {}
+            Ok(_) => {
+                // A buffer that is not our slot: lent through the stream functions by someone
+                // acting for the reader end. Not ours to fill: hand it back untouched.
+                // SAFETY: we hold it, and write nothing into it.
+                unsafe { header.finish_writing(0) };
+                // SAFETY: our handle, released once (`Drop` does not run); no write is in
+                // progress any more.
+                unsafe { release_writer(ptr) };
+                return Err(WriteError(value));
+            }
+            Err(_) => {
+                // SAFETY: as above.
+                unsafe { release_writer(ptr) };
+                return Err(WriteError(value));
+            }
+        }
+        // SAFETY: phase WRITING is ours: the slot is this writer's until the delivery below;
+        // the reader reads it only after seeing DONE.
         this.slot().with_mut(|p| unsafe { (*p).write(value) });
-        // SAFETY: the only writer, one element written into the one-element slot, which the
-        // reader never reads unless the delivery succeeds; the reader frees the allocation
-        // with `free_padded` when the delivery releases our handle.
+        // SAFETY: we hold the slot (our `start_writing`), one element written into it, ours is
+        // the future's only writer handle; the reader frees the allocation with `free_padded`
+        // when the delivery releases our handle.
         match unsafe { Shared::deliver_future(ptr, 1) } {
             // Delivered and released: the reader may already have freed the allocation, so
             // nothing of it is touched again.
@@ -316,10 +340,14 @@ impl<T, B: Backend> FutureWriter<T, B> {
                 Ok(())
             }
             Err(_) => {
-                // SAFETY: the delivery failed, so the slot was never read: the value is still
-                // ours.
+                // The reader closed while we held the slot: nothing was delivered, and the
+                // slot is still ours (WRITING): take the value back, then return the slot.
+                // SAFETY: written above, never read by the reader.
                 let value = this.slot().with(|p| unsafe { (*p).assume_init_read() });
-                // SAFETY: as above.
+                // SAFETY: we hold the slot; returning it ends the write (the slot's bytes are
+                // now moved-from and never read: the reader's cancel reclaims it untouched).
+                unsafe { header.finish_writing(0) };
+                // SAFETY: our handle, released once; no write in progress any more.
                 unsafe { release_writer(ptr) };
                 Err(WriteError(value))
             }

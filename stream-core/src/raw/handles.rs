@@ -75,7 +75,7 @@ impl<B: Backend> RawStream<B> {
         // `Shared<B, ()>` (same address, same layout), freed as it was created once the last
         // handle is gone.
         unsafe {
-            if release(shared, ACTIVE_READER_ONE) {
+            if release(shared, ACTIVE_READER_ONE, true) {
                 free(shared);
             }
         }
@@ -92,30 +92,34 @@ impl<B: Backend> RawStream<B> {
         let shared = this.cast::<Shared<B, ()>>();
         // SAFETY: as for `release_reader`.
         unsafe {
-            if release(shared, ACTIVE_WRITER_ONE) {
+            if release(shared, ACTIVE_WRITER_ONE, true) {
                 free(shared);
             }
         }
     }
 
-    /// Closes one end on behalf of its last handle, ending an operation its owner left.
+    /// Closes one end on behalf of its last handle and, with `end_pending`, ends an
+    /// operation its owner left. (Without: the releasing handle is known to hold none, so an
+    /// operation in progress belongs to someone acting for the end, and is left to finish.)
     ///
     /// # Safety
     ///
-    /// The caller owns the end's pending operation, if any.
-    pub(crate) unsafe fn close_end(&self, reader: bool) {
+    /// With `end_pending`, the caller owns the end's pending operation, if any.
+    pub(crate) unsafe fn close_end(&self, reader: bool, end_pending: bool) {
         let s = self.load();
         if reader {
             if s & READER_CLOSED == 0 {
                 self.close_read();
             }
-            if s & READER_BUSY != 0 {
+            if end_pending && s & READER_BUSY != 0 {
                 // SAFETY: the caller owns the read: end it so the writer cannot write into a
                 // buffer that is about to be freed by its owner.
                 unsafe { self.end_read() };
             }
         } else {
-            if phase(s) == WRITING {
+            if !end_pending {
+                // Nothing of ours to end.
+            } else if phase(s) == WRITING {
                 // SAFETY: the caller owns the held buffer.
                 unsafe { self.return_buffer() };
             } else if s & WRITER_BUSY != 0 {
@@ -138,7 +142,11 @@ impl<B: Backend> RawStream<B> {
 /// As for [`RawStream::release_reader`] / [`RawStream::release_writer`]; `this` came from
 /// [`Shared::create`] or [`Shared::create_padded`].
 #[must_use]
-pub(super) unsafe fn release<B: Backend, X>(this: NonNull<Shared<B, X>>, one: usize) -> bool {
+pub(super) unsafe fn release<B: Backend, X>(
+    this: NonNull<Shared<B, X>>,
+    one: usize,
+    end_pending: bool,
+) -> bool {
     let shift = one.trailing_zeros();
     // SAFETY: our handle keeps the header alive until our decrement below. (No reference to
     // the whole `Shared`: a padded block does not hold one.)
@@ -157,7 +165,7 @@ pub(super) unsafe fn release<B: Backend, X>(this: NonNull<Shared<B, X>>, one: us
             // The last handle of this end: no other handle of it exists, so nobody else
             // can operate on this end. Close it while our count keeps the header alive.
             // SAFETY: forwarded from the caller.
-            unsafe { header.close_end(one == ACTIVE_READER_ONE) };
+            unsafe { header.close_end(one == ACTIVE_READER_ONE, end_pending) };
             break;
         }
         // ORDERING: Release, as in `Arc::drop`: our uses of the header happen before

@@ -50,7 +50,7 @@ impl<B: Backend, X> Shared<B, X> {
     pub unsafe fn release_reader(this: NonNull<Self>) {
         // SAFETY: forwarded from the caller; the last handle frees the `Box` of `create`.
         unsafe {
-            if release(this, ACTIVE_READER_ONE) {
+            if release(this, ACTIVE_READER_ONE, true) {
                 free(this);
             }
         }
@@ -64,7 +64,7 @@ impl<B: Backend, X> Shared<B, X> {
     pub unsafe fn release_writer(this: NonNull<Self>) {
         // SAFETY: forwarded from the caller; the last handle frees the `Box` of `create`.
         unsafe {
-            if release(this, ACTIVE_WRITER_ONE) {
+            if release(this, ACTIVE_WRITER_ONE, true) {
                 free(this);
             }
         }

@@ -7,6 +7,14 @@
 //! | `FUTURE_WRITER_GONE` (state bit 7) | [`Shared::deliver_future`] | the writer delivered and released its handle in one CAS; the reader frees |
 //! | padded offset (state bits 8-9) | `padded.rs` | where the header sits in its `malloc` block; set at creation, never changed |
 //! | the slot lent at creation | [`RawStream::lend_unshared`] | `LENT` with `READER_BUSY` before either handle exists |
+//! | commit and close in one step | [`Shared::deliver_future`], [`RawStream::write_and_close`] | `WRITING` \| `WRITER_BUSY` -> `DONE` \| `WRITER_CLOSED` (CAS; fails once `READER_CLOSED` is set, and the writer returns the buffer) |
+//!
+//! A future's writer writes its value the way any stream writer does: it first takes the
+//! lent slot (`LENT` -> `WRITING`, [`RawStream::start_writing`]) and only then writes it.
+//! Whatever another party did on the header before (a value already delivered through the
+//! stream functions, a closed end, a buffer taken by another writer), the take fails and the
+//! slot is left untouched: no side writes the slot, a lent buffer or `ready_size` before the
+//! phase gave it that memory.
 
 mod padded;
 
@@ -18,7 +26,7 @@ use stream_events::Backend;
 use self::padded::{PADDED_OFFSET_MASK, PADDED_OFFSET_SHIFT};
 use super::{RawStream, Shared, StartWriteError};
 use crate::state::{
-    phase, CLOSED_ANY, DONE, IDLE, LENT, PHASE, READER_BUSY, WRITER_BUSY, WRITER_CLOSED,
+    phase, DONE, IDLE, LENT, PHASE, READER_BUSY, READER_CLOSED, WRITER_BUSY, WRITER_CLOSED, WRITING,
 };
 use crate::sync::{ord, Ordering};
 
@@ -32,27 +40,30 @@ const FUTURE_READER_WAITS: usize = 1 << 6;
 const FUTURE_WRITER_GONE: usize = 1 << 7;
 
 impl<B: Backend, X> Shared<B, X> {
-    /// [`RawStream::deliver_and_close`] for a one-element future that also
-    /// releases its writer handle when it can, in the same step (LENT -> DONE |
-    /// WRITER_CLOSED, plus `FUTURE_WRITER_GONE` when no reader announced a wait).
+    /// Delivers `count` elements that the caller wrote into the buffer it took with
+    /// [`RawStream::start_writing`], and closes the writer end in the same step: WRITING |
+    /// WRITER_BUSY -> DONE | WRITER_CLOSED, plus `FUTURE_WRITER_GONE` (the writer handle is
+    /// released with it) when no reader announced a wait.
     ///
     /// * `Ok(true)`: delivered, and nobody can be waiting (the reader never called
-    ///   [`RawStream::announce_future_wait`]), so *read ready* is not
-    ///   activated and the writer handle is released: `active_instances` still counts it, but
-    ///   the reader frees the allocation alone ([`free_padded`](Self::free_padded)) once it
-    ///   sees [`RawStream::future_writer_released`]. The caller must not touch the stream
-    ///   again, nor release its handle.
+    ///   [`RawStream::announce_future_wait`]), so *read ready* is not activated and the
+    ///   writer handle is released: `active_instances` still counts it, but the reader frees
+    ///   the allocation alone ([`free_padded`](Self::free_padded)) once it sees
+    ///   [`RawStream::future_writer_released`]. The caller must not touch the stream again,
+    ///   nor release its handle.
     /// * `Ok(false)`: delivered, and *read ready* activated for the announced reader; the
     ///   caller still holds its writer handle and releases it as usual.
-    /// * `Err`: nothing changed, the elements are still the caller's
-    ///   ([`StartWriteError::Closed`] when an end is closed, `Busy` or `Blocked` when another
-    ///   writer took the buffer).
+    /// * `Err(StartWriteError::Closed)`: the reader end closed while the caller held the
+    ///   buffer; nothing was delivered. The caller still owns the buffer (phase WRITING): it
+    ///   takes its elements back and returns the buffer (`finish_writing(0)`).
     ///
     /// # Safety
     ///
-    /// As for `deliver_and_close`, acting for the caller's writer handle of `this`; and `this`
-    /// is a future whose reader frees it with `free_padded` when it sees the writer released
-    /// (it came from [`create_padded`](Self::create_padded)).
+    /// The caller acts for its writer handle of `this` and holds the buffer: its
+    /// `start_writing` succeeded and the write has not ended. It initialised `count` elements
+    /// (at most the capacity). `this` is a future whose reader frees it with `free_padded`
+    /// when it sees the writer released (it came from [`create_padded`](Self::create_padded)),
+    /// and the caller's is the future's only writer handle.
     ///
     /// `this` is a pointer, not a reference: with `Ok(true)`, the reader may free the
     /// allocation before this function returns.
@@ -60,44 +71,12 @@ impl<B: Backend, X> Shared<B, X> {
         this: NonNull<Self>,
         count: usize,
     ) -> Result<bool, StartWriteError> {
-        // SAFETY: the caller's writer handle keeps the allocation alive until the CAS below
-        // releases it; `header` is not used after a releasing CAS.
+        // SAFETY: the caller's writer handle keeps the allocation alive until the CAS in
+        // `commit_and_close` releases it; `header` is not used after a releasing CAS.
         let header = unsafe { Self::header_of(this) };
-        // SAFETY: outside DONE `ready_size` is the writer's, and we are the only writer.
-        unsafe { header.ready_size.with_mut(|p| *p = count as isize) };
-        let mut s = header.load();
-        loop {
-            if s & CLOSED_ANY != 0 {
-                return Err(StartWriteError::Closed);
-            }
-            if s & WRITER_BUSY != 0 {
-                return Err(StartWriteError::Busy);
-            }
-            if phase(s) != LENT {
-                return Err(StartWriteError::Blocked);
-            }
-            let gone = if s & FUTURE_READER_WAITS == 0 {
-                FUTURE_WRITER_GONE
-            } else {
-                0
-            };
-            // ORDERING: Release publishes the elements and `ready_size` to the reader's
-            // Acquire load of DONE; with FUTURE_WRITER_GONE it also orders every use of the
-            // header by this handle before the reader's free. SeqCst (beyond Release) lets
-            // the activation below skip its write when nobody is parked
-            // (`activate_after_seqcst`). On failure Acquire, as `load`.
-            // LENT -> DONE | WRITER_CLOSED (| FUTURE_WRITER_GONE).
-            match header.state.compare_exchange_weak(
-                s,
-                s ^ (LENT ^ DONE) | WRITER_CLOSED | gone,
-                ord("deliver-release", Ordering::SeqCst),
-                Ordering::Acquire,
-            ) {
-                Ok(_) => break,
-                Err(actual) => s = actual,
-            }
-        }
-        if s & FUTURE_READER_WAITS == 0 {
+        // SAFETY: forwarded from the caller: it holds the buffer (WRITING), wrote `count`.
+        let prev = unsafe { header.commit_and_close(count, true) }?;
+        if prev & FUTURE_READER_WAITS == 0 {
             // Released: the reader may free the header from here on.
             return Ok(true);
         }
@@ -126,41 +105,103 @@ impl<B: Backend> RawStream<B> {
         self.state.store(s | LENT | READER_BUSY, Ordering::Relaxed);
     }
 
-    /// Delivers `count` elements that the caller wrote into the lent buffer *without taking
-    /// it*, and closes the writer end, in one step: LENT -> DONE | WRITER_CLOSED. Returns
-    /// `false`, changing nothing, if no buffer is lent or an end is closed: the elements are
-    /// then still the caller's. Used by one-element futures, whose slot lives in the stream's
-    /// own allocation.
+    /// Writes a future's value and closes the writer end: takes the lent buffer (LENT ->
+    /// WRITING | WRITER_BUSY, as [`start_writing`](Self::start_writing)), lets `fill` write
+    /// into it (its address and capacity) and return how many elements it wrote, then
+    /// commits that count and closes the writer end in one step (-> DONE | WRITER_CLOSED) and
+    /// activates *read ready*. Claim first, then write: `fill` runs only once the buffer is
+    /// this writer's.
+    ///
+    /// # Errors
+    ///
+    /// As `start_writing` (nothing is written and nothing changes: the value was delivered
+    /// already, an end is closed, or another writer holds the buffer); or
+    /// [`StartWriteError::Closed`] when the reader end closed while `fill` ran: the buffer is
+    /// returned (its contents are the reader's to ignore) and nothing is delivered.
+    ///
+    /// # Panics
+    ///
+    /// If `fill` returns more than the capacity (the buffer is returned first).
     ///
     /// # Safety
     ///
-    /// The caller is the only writer handle and is not writing otherwise; `count` is at most
-    /// the lent capacity; and the lent buffer is memory the reader reads only after this call
-    /// succeeds (a reclaimed buffer is never read), so writing it before the transition races
-    /// with nobody.
-    pub unsafe fn deliver_and_close(&self, count: usize) -> bool {
-        // SAFETY: outside DONE `ready_size` is the writer's, and we are the only writer.
+    /// The caller acts for a writer handle that it holds; `fill` writes at most the capacity
+    /// it is given, initialises the elements it counts, and does not unwind.
+    pub unsafe fn write_and_close(
+        &self,
+        fill: impl FnOnce(*mut c_void, usize) -> usize,
+    ) -> Result<usize, StartWriteError> {
+        // SAFETY: forwarded from the caller; the write ends below, before we return.
+        let (addr, capacity) = unsafe { self.start_writing() }?;
+        let count = fill(addr, capacity);
+        if count > capacity {
+            // SAFETY: we hold the buffer; returning it ends the write.
+            unsafe { self.return_buffer() };
+            panic!("wrote {count} elements into a buffer of {capacity}");
+        }
+        // SAFETY: we hold the buffer and `fill` initialised `count` elements.
+        match unsafe { self.commit_and_close(count, false) } {
+            Ok(_) => {
+                self.read_ready.activate_after_seqcst();
+                Ok(count)
+            }
+            Err(e) => {
+                // SAFETY: still WRITING: the buffer is ours to return.
+                unsafe { self.return_buffer() };
+                Err(e)
+            }
+        }
+    }
+
+    /// Commits `count` elements and closes the writer end in one CAS: WRITING | WRITER_BUSY
+    /// -> DONE | WRITER_CLOSED, plus `FUTURE_WRITER_GONE` if `release` and no reader announced
+    /// a wait. Returns the state before. Fails with [`StartWriteError::Closed`], changing
+    /// nothing, once the reader end is closed: the caller still holds the buffer. Activates
+    /// nothing.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the buffer (phase WRITING, from its `start_writing`) and initialised
+    /// `count` elements of it.
+    unsafe fn commit_and_close(
+        &self,
+        count: usize,
+        release: bool,
+    ) -> Result<usize, StartWriteError> {
+        // SAFETY: in WRITING `ready_size` is the writer's, and the caller holds WRITING.
         unsafe { self.ready_size.with_mut(|p| *p = count as isize) };
         let mut s = self.load();
         loop {
-            if phase(s) != LENT || s & (CLOSED_ANY | WRITER_BUSY) != 0 {
-                return false;
+            debug_assert_eq!(
+                s & (PHASE | WRITER_BUSY),
+                WRITING | WRITER_BUSY,
+                "deliver from {s:#x}"
+            );
+            if s & READER_CLOSED != 0 {
+                return Err(StartWriteError::Closed);
             }
+            let gone = if release && s & FUTURE_READER_WAITS == 0 {
+                FUTURE_WRITER_GONE
+            } else {
+                0
+            };
             // ORDERING: Release publishes the elements and `ready_size` to the reader's
-            // Acquire load of DONE; SeqCst (beyond Release) lets the activation below skip
-            // its write when nobody is parked. LENT -> DONE | WRITER_CLOSED.
+            // Acquire load of DONE; with FUTURE_WRITER_GONE it also orders every use of the
+            // header by this handle before the reader's free. SeqCst (beyond Release) lets
+            // the caller's activation skip its write when nobody is parked
+            // (`activate_after_seqcst`). On failure Acquire, as `load`: only flags change
+            // meanwhile (READER_CLOSED, FUTURE_READER_WAITS), the phase is ours.
+            // WRITING | WRITER_BUSY -> DONE | WRITER_CLOSED (| FUTURE_WRITER_GONE).
             match self.state.compare_exchange_weak(
                 s,
-                s ^ (LENT ^ DONE) | WRITER_CLOSED,
+                (s ^ (WRITING ^ DONE) ^ WRITER_BUSY) | WRITER_CLOSED | gone,
                 ord("deliver-release", Ordering::SeqCst),
                 Ordering::Acquire,
             ) {
-                Ok(_) => break,
+                Ok(_) => return Ok(s),
                 Err(actual) => s = actual,
             }
         }
-        self.read_ready.activate_after_seqcst();
-        true
     }
 
     /// For a one-element future's reader, before it waits on *read ready* (blocking or

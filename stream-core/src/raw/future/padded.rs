@@ -163,22 +163,26 @@ impl<B: Backend, X> Shared<B, X> {
     pub unsafe fn release_reader_padded(this: NonNull<Self>) {
         // SAFETY: forwarded from the caller; the last handle frees the padded block.
         unsafe {
-            if release(this, ACTIVE_READER_ONE) {
+            if release(this, ACTIVE_READER_ONE, true) {
                 free_padded(this);
             }
         }
     }
 
     /// Releases one writer handle of a [`create_padded`](Self::create_padded) allocation: see
-    /// [`RawStream::release_writer`].
+    /// [`RawStream::release_writer`], except that the last writer handle only closes the
+    /// writer end: the releasing handle holds no buffer and no wait (a future's writer ends
+    /// its write before it releases), so a buffer taken meanwhile by someone acting for the
+    /// writer end through the stream functions is theirs to finish, not returned under them.
     ///
     /// # Safety
     ///
-    /// As for [`RawStream::release_writer`]; `this` came from `create_padded`.
+    /// As for [`RawStream::release_writer`]; `this` came from `create_padded`; the caller has
+    /// no write in progress.
     pub unsafe fn release_writer_padded(this: NonNull<Self>) {
         // SAFETY: forwarded from the caller; the last handle frees the padded block.
         unsafe {
-            if release(this, ACTIVE_WRITER_ONE) {
+            if release(this, ACTIVE_WRITER_ONE, false) {
                 free_padded(this);
             }
         }
