@@ -253,3 +253,17 @@ fn async_read_to_end_after_reader_side_close() {
     t.join().unwrap();
     assert_eq!(buf, [1; 40]);
 }
+
+/// A future of an element aligned above the stream header's 64 bytes, awaited.
+#[test]
+fn over_aligned_future_is_awaited() {
+    #[repr(align(256))]
+    #[derive(Debug, PartialEq)]
+    struct Page(u32);
+
+    let (writer, reader) = stream_async::future::<Page>();
+    let t = std::thread::spawn(move || writer.write(Page(5)).unwrap());
+    let got = future::block_on(async { reader.await });
+    t.join().unwrap();
+    assert_eq!(got, Ok(Page(5)));
+}

@@ -26,6 +26,19 @@
 //!   allocation exactly once and drops an undelivered value exactly once (a value written but
 //!   never read is dropped by the reader's drop).
 //! * Handles are one pointer wide.
+//! * Any element type works, also one aligned above 64 bytes (its block is then allocated with
+//!   its alignment).
+//!
+//! # Mixing with C
+//!
+//! The header is the `stream_abi::StreamHeader` layout, so C code can write a Rust future
+//! with the stream functions on [`FutureReader::raw`] (`start_writing`, copy the value,
+//! `finish_writing(1)`, `close_write`), or close either end. The Rust handles stay sound
+//! whatever such a sequence did before or does meanwhile: a [`FutureWriter::write`] that
+//! finds the value delivered, an end closed or the slot taken gives its value back untouched.
+//! The C code acts for a Rust handle: that handle must stay alive until the sequence ends
+//! (the header is freed with the last handle). A Rust future's handles are not counted from C
+//! (`retain`/`release`): its allocation is not the C library's.
 //!
 //! # Implementation notes
 //!
@@ -42,16 +55,22 @@
 //! future made on one thread and read on another used to contend for it (and sleep in
 //! `futex` on it).
 //!
-//! The writer writes the value into the slot and moves `LENT -> DONE | WRITER_CLOSED` in one
-//! compare-and-swap (`Shared::deliver_future`); if that fails because the reader closed, the
-//! slot was never read, and the writer moves the value back out. The reader polls with
+//! The writer first takes the slot like any stream writer (`LENT -> WRITING`, one
+//! compare-and-swap, `RawStream::start_writing`), then writes the value into it, then moves
+//! `WRITING -> DONE | WRITER_CLOSED` in one compare-and-swap (`Shared::deliver_future`). Claim
+//! first, then write: if the take fails (the value was delivered already through the stream
+//! functions on the header, an end is closed, or someone acting for the writer end through
+//! those functions holds the slot), the slot is not touched and the value comes back in the
+//! error. If the reader closes while the writer holds the slot, the delivery fails, the writer
+//! moves the value back out and returns the slot. The reader polls with
 //! `read_amount` (a count of 1, or `CLOSED` once the writer closed without writing) and waits
 //! on *read ready* in between. A reader dropped with the read pending closes its end and
 //! cancels the read: if the value had arrived, the cancel reports it and the drop drops it.
 //! The slot is read or written only by the side that the phase gives it to, and dropped
 //! nowhere else.
 //!
-//! The fast path: a write that nobody waits for is that one compare-and-swap and nothing else.
+//! The fast path: a write that nobody waits for is those two compare-and-swaps on the header's
+//! cache line and nothing else.
 //! Before it first waits (blocking, with a deadline, or polling), the reader sets a flag in
 //! the state word (`RawStream::announce_future_wait`, one `fetch_or`). A delivery that finds
 //! the flag clear activates no event (nobody can be parked: the flag and the delivery are

@@ -231,3 +231,52 @@ macro_rules! suite {
 suite!(spin, stream_events::Spin);
 suite!(futex, stream_events::Futex);
 suite!(listener, stream_events::Listener);
+
+/// An element aligned above the header's 64 bytes.
+#[repr(C, align(128))]
+#[derive(Debug)]
+struct Align128(u64, Counted);
+
+/// A page-aligned element, larger than the header.
+#[repr(C, align(4096))]
+#[derive(Debug)]
+struct Align4096([u8; 5000], Counted);
+
+fn over_aligned<B: Backend>() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    // Written and read on another thread.
+    let (w, r) = future_with::<Align128, B>();
+    let d = drops.clone();
+    let t = thread::spawn(move || w.write(Align128(7, Counted(1, d))).unwrap());
+    let v = r.read().unwrap();
+    t.join().unwrap();
+    assert_eq!((v.0, v.1 .0), (7, 1));
+    assert_eq!(core::ptr::from_ref(&v) as usize % 128, 0);
+    drop(v);
+    // Written and never read: dropped with the reader.
+    let (w, r) = future_with::<Align4096, B>();
+    w.write(Align4096([9; 5000], Counted(2, drops.clone())))
+        .unwrap();
+    drop(r);
+    // The reader gone first: the value comes back.
+    let (w, r) = future_with::<Align4096, B>();
+    drop(r);
+    let back = w
+        .write(Align4096([3; 5000], Counted(3, drops.clone())))
+        .unwrap_err()
+        .into_inner();
+    assert!(back.0.iter().all(|&b| b == 3));
+    drop(back);
+    // Closed without a value.
+    let (w, r) = future_with::<Align128, B>();
+    drop(w);
+    assert_eq!(r.read().unwrap_err(), ReadError);
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn over_aligned_elements() {
+    over_aligned::<stream_events::Spin>();
+    over_aligned::<stream_events::Futex>();
+    over_aligned::<stream_events::Listener>();
+}

@@ -8,8 +8,12 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
+use stream_core::RawStream;
 use stream_events::Futex;
 use stream_future::future_with;
+
+mod common;
+use common::mixed::{run_header_ops, Counted as Tagged, BY_HEADER, BY_RUST, CONCURRENT_OPS};
 
 /// A value that counts its drops.
 struct Counted(Arc<StdAtomicUsize>);
@@ -77,4 +81,64 @@ fn matrix() {
     }
     println!("loom future matrix: {total} interleavings in all");
     assert!(total >= 800, "too weak: {total}");
+}
+
+/// The mixed matrix under loom: the Rust writer's `write` beside each header-level sequence
+/// (C code acting for the writer end, `common/mixed.rs`), then the reader; and each sequence
+/// beside the reader's `try_read`. At most one value is delivered, the other comes back or
+/// is dropped by its writer, each is dropped once.
+#[test]
+fn mixed_matrix() {
+    let mut total = 0;
+    for ops in CONCURRENT_OPS {
+        total += model(&format!("future write beside {ops:?}"), move || {
+            let drops = Arc::new(StdAtomicUsize::new(0));
+            let (w, mut r) = future_with::<Tagged, Futex>();
+            let d = drops.clone();
+            let t = loom::thread::spawn(move || w.write(Tagged(BY_RUST, d)));
+            let header = run_header_ops(r.raw(), ops, &drops);
+            let rust = t.join().unwrap();
+            let got = r.try_read().ok();
+            assert!(!(header && rust.is_ok()));
+            match &got {
+                Some(v) if v.0 == BY_HEADER => assert!(header),
+                Some(_) => assert!(rust.is_ok()),
+                None => assert!(!header && rust.is_err()),
+            }
+            let created = 1 + usize::from(matches!(
+                ops,
+                common::mixed::HeaderOps::Write | common::mixed::HeaderOps::WriteClose
+            ));
+            drop((rust, got, r));
+            assert_eq!(drops.load(SeqCst), created);
+        });
+        total += model(&format!("future try_read beside {ops:?}"), move || {
+            let drops = Arc::new(StdAtomicUsize::new(0));
+            let (w, mut r) = future_with::<Tagged, Futex>();
+            let raw = r.raw() as *const RawStream<Futex> as usize;
+            let d = drops.clone();
+            let t = loom::thread::spawn(move || {
+                // SAFETY: the reader handle keeps the header alive until the join below; `w`
+                // (moved here) is the handle the sequence acts for, alive until it ends.
+                let header = run_header_ops(unsafe { &*(raw as *const RawStream<Futex>) }, ops, &d);
+                drop(w);
+                header
+            });
+            let got = r.try_read().ok();
+            let header = t.join().unwrap();
+            if let Some(v) = &got {
+                assert_eq!(v.0, BY_HEADER);
+                assert!(header);
+            }
+            drop((got, r));
+            assert_eq!(
+                drops.load(SeqCst),
+                usize::from(matches!(
+                    ops,
+                    common::mixed::HeaderOps::Write | common::mixed::HeaderOps::WriteClose
+                ))
+            );
+        });
+    }
+    println!("loom future mixed matrix: {total} interleavings in all");
 }

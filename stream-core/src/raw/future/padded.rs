@@ -47,6 +47,11 @@ impl<B: Backend, X> Shared<B, X> {
     /// thread cache, several times the cost of a plain `malloc`; and a small block (up to
     /// 120 bytes) is freed from another thread without the arena lock.
     ///
+    /// An `extra` aligned above the header's 64 bytes (a future of an over-aligned element)
+    /// cannot be placed by a 16-byte-aligned block with an offset of at most 48 bytes: its
+    /// block is asked for with the alignment of `Self`, and the header sits at its start
+    /// (offset 0).
+    ///
     /// The block does not hold a whole `Self`: never make a `&Shared` of it (no
     /// [`header`](Self::header), [`extra`](Self::extra)); use
     /// [`header_of`](Self::header_of) and [`extra_of`](Self::extra_of). Release the handles
@@ -57,10 +62,11 @@ impl<B: Backend, X> Shared<B, X> {
         const {
             assert!(PLAIN_ALIGN >= core::mem::size_of::<usize>());
             assert!(PLAIN_ALIGN.is_power_of_two());
-            assert!(core::mem::align_of::<Self>() > PLAIN_ALIGN);
+            assert!(core::mem::align_of::<RawStream<B>>() > PLAIN_ALIGN);
         }
         const {
-            assert!(core::mem::align_of::<Self>() / PLAIN_ALIGN <= PADDED_OFFSET_MASK + 1);
+            // Every offset below the header's alignment fits the state bits.
+            assert!(core::mem::align_of::<RawStream<B>>() / PLAIN_ALIGN <= PADDED_OFFSET_MASK + 1);
         }
         let layout = Self::padded_layout();
         // SAFETY: the layout's size is not zero: it holds a header.
@@ -70,7 +76,8 @@ impl<B: Backend, X> Shared<B, X> {
         }
         // Only the address is used (no pointer is made from an integer): the distance to the
         // next boundary of the header's alignment. The block is `PLAIN_ALIGN`-aligned, so the
-        // offset is a multiple of it, below the alignment (it fits the state bits: asserted).
+        // offset is a multiple of it, below the header's alignment (it fits the state bits:
+        // asserted); an over-aligned block is aligned for `Self` already, so its offset is 0.
         let align = core::mem::align_of::<Self>();
         let offset = (align - (base as usize & (align - 1))) & (align - 1);
         let header = RawStream::with_state((offset / PLAIN_ALIGN) << PADDED_OFFSET_SHIFT);
@@ -109,15 +116,24 @@ impl<B: Backend, X> Shared<B, X> {
         }
     }
 
+    /// Whether `extra` is aligned above the header (64 bytes): its block then has the
+    /// alignment of `Self`, and the header sits at its start.
+    const OVER_ALIGNED: bool =
+        core::mem::align_of::<Self>() > core::mem::align_of::<RawStream<B>>();
+
     /// The block of [`create_padded`](Self::create_padded).
     fn padded_layout() -> std::alloc::Layout {
-        let largest_offset = core::mem::align_of::<Self>() - PLAIN_ALIGN;
+        let (block_align, largest_offset) = if Self::OVER_ALIGNED {
+            (core::mem::align_of::<Self>(), 0)
+        } else {
+            (PLAIN_ALIGN, core::mem::align_of::<Self>() - PLAIN_ALIGN)
+        };
         let end = if Self::INLINE {
             core::mem::size_of::<RawStream<B>>()
         } else {
             core::mem::offset_of!(Self, extra) + core::mem::size_of::<X>()
         };
-        std::alloc::Layout::from_size_align(largest_offset + end, PLAIN_ALIGN)
+        std::alloc::Layout::from_size_align(largest_offset + end, block_align)
             .expect("future too large")
     }
 
