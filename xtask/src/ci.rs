@@ -1,0 +1,253 @@
+//! `cargo xtask ci`: the stages of `.ci/run` (format, clippy, docs, tests, the benchmark
+//! build, loom, Miri, ThreadSanitizer), the targets each runs, and the summary of a run.
+//!
+//! May touch: runs cargo (stable, and nightly through rustup, which may install nightly and
+//! its components) in the workspace; its builds go to `target/`, `target/loom`,
+//! `target/miri` and `target/tsan`. Writes no file of its own.
+
+use std::time::Instant;
+
+use crate::{cargo, nightly_cargo, nightly_with, root, run};
+
+/// The README's test command (keep the two in step).
+const TEST_COMMAND: &[&str] = &["test", "--workspace", "--all-features", "--locked"];
+
+/// The tests run under Miri (the C layout test compiles C, which Miri cannot run).
+const MIRI_TARGETS: &[&[&str]] = &[
+    &["-p", "stream-abi", "--lib"],
+    &["-p", "stream-events", "--test", "suite"],
+    &[
+        "-p",
+        "stream-core",
+        "--lib",
+        "--test",
+        "behaviour",
+        "--test",
+        "matrix",
+        "--test",
+        "stress",
+    ],
+    &[
+        "-p",
+        "stream-future",
+        "--lib",
+        "--test",
+        "future",
+        "--test",
+        "release",
+    ],
+    &[
+        "-p",
+        "stream-async",
+        "--lib",
+        "--test",
+        "drops",
+        "--test",
+        "executor",
+    ],
+];
+
+/// The threaded tests run under ThreadSanitizer.
+const TSAN_TARGETS: &[&[&str]] = &[
+    &["-p", "stream-events", "--test", "suite"],
+    &[
+        "-p",
+        "stream-core",
+        "--test",
+        "behaviour",
+        "--test",
+        "matrix",
+        "--test",
+        "stress",
+    ],
+    &["-p", "stream-future", "--test", "future"],
+    &["-p", "stream-async", "--test", "executor"],
+];
+
+/// Miri seeds run with Stacked Borrows; Tree Borrows runs the first of them.
+const MIRI_SEEDS: &[u32] = &[1, 2, 3];
+
+/// The outcome of one stage.
+enum Outcome {
+    Passed,
+    Skipped(String),
+}
+
+pub(crate) fn ci(args: &[String]) -> Result<(), String> {
+    type Stage = (&'static str, fn() -> Result<Outcome, String>);
+    let stages: [Stage; 8] = [
+        ("fmt", stage_fmt),
+        ("clippy", stage_clippy),
+        ("doc", stage_doc),
+        ("test", stage_test),
+        ("benches", stage_benches),
+        ("loom", stage_loom),
+        ("miri", stage_miri),
+        ("tsan", stage_tsan),
+    ];
+    let selected: Vec<&Stage> = match args.first().map(String::as_str) {
+        None => stages.iter().collect(),
+        Some("--quick") => stages.iter().take(5).collect(),
+        Some("--only") => {
+            let name = args.get(1).ok_or("--only needs a stage name")?;
+            let s: Vec<&Stage> = stages.iter().filter(|(n, _)| n == name).collect();
+            if s.is_empty() {
+                return Err(format!("no stage {name}"));
+            }
+            s
+        }
+        Some(other) => return Err(format!("unknown option {other}")),
+    };
+    let start = Instant::now();
+    let mut report = Vec::new();
+    let mut failed = None;
+    for (name, stage) in selected {
+        println!("==> stage {name}");
+        let t = Instant::now();
+        let outcome = stage();
+        let secs = t.elapsed().as_secs_f64();
+        match outcome {
+            Ok(Outcome::Passed) => report.push(format!("{name:<7} passed   {secs:>7.1} s")),
+            Ok(Outcome::Skipped(why)) => {
+                println!("SKIPPED: {name} ({why})");
+                report.push(format!("{name:<7} SKIPPED  {secs:>7.1} s  ({why})"));
+            }
+            Err(e) => {
+                report.push(format!("{name:<7} FAILED   {secs:>7.1} s"));
+                failed = Some(format!("stage {name}: {e}"));
+                break;
+            }
+        }
+    }
+    println!("==> summary");
+    for line in &report {
+        println!("  {line}");
+    }
+    println!("  total   {:.1} s", start.elapsed().as_secs_f64());
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn stage_fmt() -> Result<Outcome, String> {
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    Ok(Outcome::Passed)
+}
+
+fn stage_clippy() -> Result<Outcome, String> {
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    Ok(Outcome::Passed)
+}
+
+fn stage_doc() -> Result<Outcome, String> {
+    run(cargo()
+        .args([
+            "doc",
+            "--workspace",
+            "--no-deps",
+            "--all-features",
+            "--locked",
+        ])
+        .env("RUSTDOCFLAGS", "-D warnings"))?;
+    Ok(Outcome::Passed)
+}
+
+fn stage_test() -> Result<Outcome, String> {
+    run(cargo().args(TEST_COMMAND))?;
+    Ok(Outcome::Passed)
+}
+
+/// Builds the benchmarks (without running them) so that they never rot.
+fn stage_benches() -> Result<Outcome, String> {
+    run(cargo().args(["bench", "--locked", "-p", "benches", "--no-run"]))?;
+    Ok(Outcome::Passed)
+}
+
+fn stage_loom() -> Result<Outcome, String> {
+    let target = root().join("target").join("loom");
+    for (krate, test) in [
+        ("stream-events", "loom"),
+        ("stream-core", "loom"),
+        ("stream-future", "loom"),
+    ] {
+        run(cargo()
+            .args(["test", "--locked", "--release", "-p", krate, "--test", test])
+            .args(["--", "--nocapture", "--test-threads", "1"])
+            .env("RUSTFLAGS", "--cfg stream_loom")
+            .env("CARGO_TARGET_DIR", &target))?;
+    }
+    Ok(Outcome::Passed)
+}
+
+fn stage_miri() -> Result<Outcome, String> {
+    if let Err(why) = nightly_with(&["miri", "rust-src"]) {
+        return Ok(Outcome::Skipped(why));
+    }
+    let target = root().join("target").join("miri");
+    run(nightly_cargo()
+        .args(["miri", "setup"])
+        .env("CARGO_TARGET_DIR", &target))?;
+    let mut runs: Vec<(String, String)> = MIRI_SEEDS
+        .iter()
+        .map(|s| {
+            (
+                format!("stacked borrows, seed {s}"),
+                format!("-Zmiri-seed={s}"),
+            )
+        })
+        .collect();
+    runs.push((
+        format!("tree borrows, seed {}", MIRI_SEEDS[0]),
+        format!("-Zmiri-tree-borrows -Zmiri-seed={}", MIRI_SEEDS[0]),
+    ));
+    for (what, flags) in runs {
+        println!("  miri: {what}");
+        let flags = format!("-Zmiri-strict-provenance {flags}");
+        for targets in MIRI_TARGETS {
+            run(nightly_cargo()
+                .args(["miri", "test", "--locked"])
+                .args(*targets)
+                .env("MIRIFLAGS", &flags)
+                .env("CARGO_TARGET_DIR", &target))?;
+        }
+    }
+    Ok(Outcome::Passed)
+}
+
+fn stage_tsan() -> Result<Outcome, String> {
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        return Ok(Outcome::Skipped(
+            "ThreadSanitizer is run on x86_64 Linux only".into(),
+        ));
+    }
+    if let Err(why) = nightly_with(&["rust-src"]) {
+        return Ok(Outcome::Skipped(why));
+    }
+    let target = root().join("target").join("tsan");
+    for targets in TSAN_TARGETS {
+        run(nightly_cargo()
+            .args([
+                "test",
+                "--locked",
+                "-Zbuild-std",
+                "--target",
+                "x86_64-unknown-linux-gnu",
+            ])
+            .args(*targets)
+            .env("RUSTFLAGS", "-Zsanitizer=thread")
+            .env("TSAN_OPTIONS", "halt_on_error=1")
+            .env("STREAM_STRESS_ELEMENTS", "1000000")
+            .env("CARGO_TARGET_DIR", &target))?;
+    }
+    Ok(Outcome::Passed)
+}

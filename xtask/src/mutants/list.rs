@@ -1,0 +1,157 @@
+//! The mutants (their ids and what each changes) and the suites that run them: the loom
+//! models for every mutant, and under Miri only the tests of the code a mutant changes.
+//!
+//! May touch: nothing (tables and pure functions).
+
+/// The mutants: (id, what it changes). Each id is named at its site in the source.
+pub(crate) const MUTANTS: &[(&str, &str)] = &[
+    (
+        "state-load-acquire",
+        "stream-core: every Acquire load of `state` (waiters, polls) -> Relaxed",
+    ),
+    (
+        "acquire-reader-acquire",
+        "stream-core: CAS taking READER_BUSY, Acquire -> Relaxed",
+    ),
+    (
+        "lend-release",
+        "stream-core: IDLE -> LENT publishing the buffer, SeqCst -> Relaxed",
+    ),
+    (
+        "reclaim-acquire",
+        "stream-core: LENT -> IDLE reclaim CAS, Acquire -> Relaxed",
+    ),
+    (
+        "reclaim-release",
+        "stream-core: READER_BUSY release after a reclaim, Release -> Relaxed",
+    ),
+    (
+        "take-count-release",
+        "stream-core: DONE -> IDLE after taking the count, Release -> Relaxed",
+    ),
+    (
+        "relend-release",
+        "stream-core: DONE -> LENT relend of a read-ahead, SeqCst -> Relaxed",
+    ),
+    (
+        "close-read-release",
+        "stream-core: setting READER_CLOSED, SeqCst -> Relaxed",
+    ),
+    (
+        "start-writing-acquire",
+        "stream-core: LENT -> WRITING in `start_writing`, Acquire -> Relaxed",
+    ),
+    (
+        "acquire-writer-acquire",
+        "stream-core: CAS taking WRITER_BUSY (or the buffer), Acquire -> Relaxed",
+    ),
+    (
+        "wait-take-acquire",
+        "stream-core: LENT -> WRITING after a wait, Acquire -> Relaxed",
+    ),
+    (
+        "deliver-release",
+        "stream-core: future delivery LENT -> DONE, SeqCst -> Relaxed",
+    ),
+    (
+        "commit-release",
+        "stream-core: WRITING -> DONE commit, SeqCst -> Relaxed",
+    ),
+    (
+        "return-release",
+        "stream-core: WRITING -> LENT returned loan, SeqCst -> Relaxed",
+    ),
+    (
+        "close-write-release",
+        "stream-core: setting WRITER_CLOSED, SeqCst -> Relaxed",
+    ),
+    (
+        "release-count-release",
+        "stream-core: handle release that leaves others, Release -> Relaxed",
+    ),
+    (
+        "release-count-acquire",
+        "stream-core: the last-handle check's read of the count, Acquire -> Relaxed",
+    ),
+    (
+        "release-count-acqrel",
+        "stream-core: handle release fetch_sub, AcqRel -> Relaxed",
+    ),
+    (
+        "futex-activate-acqrel",
+        "stream-events: futex activate fetch_add, AcqRel -> Relaxed",
+    ),
+    (
+        "futex-park-fence",
+        "stream-events: futex park without the SeqCst fence after announcing",
+    ),
+    (
+        "futex-recheck",
+        "stream-events: futex park without re-checking the condition",
+    ),
+    (
+        "futex-compare",
+        "stream-events: futex (emulated) sleep without comparing the word",
+    ),
+    (
+        "listener-recheck",
+        "stream-events: listener park without re-checking the condition",
+    ),
+];
+
+/// Loom suites run per mutant: (crate, test).
+pub(crate) const MUTANT_LOOM: &[(&str, &str)] = &[
+    ("stream-events", "loom"),
+    ("stream-core", "loom"),
+    ("stream-future", "loom"),
+];
+
+/// The Miri suites run for `id`: the tests of the code the mutant changes.
+pub(crate) fn mutant_miri_suites(id: &str) -> &'static [&'static [&'static str]] {
+    const EVENTS: &[&[&str]] = &[
+        &["-p", "stream-events", "--test", "suite"],
+        &["-p", "stream-core", "--test", "matrix"],
+    ];
+    const CORE: &[&[&str]] = &[
+        &["-p", "stream-core", "--test", "matrix"],
+        &["-p", "stream-core", "--test", "behaviour"],
+    ];
+    const FUTURE: &[&[&str]] = &[&["-p", "stream-future", "--test", "future"]];
+    // The emulated futex is built for loom and for targets without futex(2): Miri interprets
+    // a macOS build of the suite (it needs no macOS machine, only that target's sysroot).
+    const EMULATED: &[&[&str]] = &[&[
+        "-p",
+        "stream-events",
+        "--test",
+        "suite",
+        "--target",
+        "x86_64-apple-darwin",
+    ]];
+    match id {
+        "futex-compare" => EMULATED,
+        "deliver-release" => FUTURE,
+        _ if id.starts_with("futex-") || id.starts_with("listener-") => EVENTS,
+        _ => CORE,
+    }
+}
+
+/// Every suite some mutant runs under Miri, once each (the baseline runs these).
+pub(crate) fn all_mutant_miri_suites() -> Vec<&'static [&'static str]> {
+    let mut all: Vec<&[&str]> = Vec::new();
+    for (id, _) in MUTANTS {
+        for suite in mutant_miri_suites(id) {
+            if !all.contains(suite) {
+                all.push(suite);
+            }
+        }
+    }
+    all
+}
+
+/// A test suite's label: `crate::test`, and the target when it is not the host.
+pub(crate) fn suite_label(suite: &[&str]) -> String {
+    match suite.iter().position(|a| *a == "--target") {
+        Some(i) => format!("{}::{} [{}]", suite[1], suite[3], suite[i + 1]),
+        None => format!("{}::{}", suite[1], suite[3]),
+    }
+}
