@@ -51,6 +51,15 @@ impl<T, B: Backend> Reader<T, B> {
         unsafe { self.raw.as_ref() }
     }
 
+    /// The header as a pointer, to hand to C code or to the handle functions of
+    /// [`RawStream`] (`retain_reader`, `release_reader`): unlike a pointer made from
+    /// [`raw`](Self::raw)'s reference, it may be used to free the stream when the handle it
+    /// stands for is the last one released. It stays valid while this handle (or another
+    /// counted handle) lives.
+    pub fn as_ptr(&self) -> NonNull<RawStream<B>> {
+        self.raw
+    }
+
     /// Reads into `buf`: lends it to the writer, blocks until the writer commits, and returns
     /// how many elements (from the start of `buf`) are now initialised.
     ///

@@ -73,6 +73,15 @@ impl<T, B: Backend> Writer<T, B> {
         unsafe { self.raw.as_ref() }
     }
 
+    /// The header as a pointer, to hand to C code or to the handle functions of
+    /// [`RawStream`] (`retain_writer`, `release_writer`): unlike a pointer made from
+    /// [`raw`](Self::raw)'s reference, it may be used to free the stream when the handle it
+    /// stands for is the last one released. It stays valid while this handle (or another
+    /// counted handle) lives.
+    pub fn as_ptr(&self) -> NonNull<RawStream<B>> {
+        self.raw
+    }
+
     /// Waits for the reader to lend a buffer and takes it.
     ///
     /// # Errors

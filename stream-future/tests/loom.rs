@@ -8,12 +8,13 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
-use stream_core::RawStream;
 use stream_events::Futex;
 use stream_future::future_with;
 
 mod common;
-use common::mixed::{run_header_ops, Counted as Tagged, BY_HEADER, BY_RUST, CONCURRENT_OPS};
+use common::mixed::{
+    run_header_ops, Counted as Tagged, HeaderPtr, BY_HEADER, BY_RUST, CONCURRENT_OPS,
+};
 
 /// A value that counts its drops.
 struct Counted(Arc<StdAtomicUsize>);
@@ -115,12 +116,12 @@ fn mixed_matrix() {
         total += model(&format!("future try_read beside {ops:?}"), move || {
             let drops = Arc::new(StdAtomicUsize::new(0));
             let (w, mut r) = future_with::<Tagged, Futex>();
-            let raw = r.raw() as *const RawStream<Futex> as usize;
+            let raw = HeaderPtr(r.raw());
             let d = drops.clone();
             let t = loom::thread::spawn(move || {
                 // SAFETY: the reader handle keeps the header alive until the join below; `w`
                 // (moved here) is the handle the sequence acts for, alive until it ends.
-                let header = run_header_ops(unsafe { &*(raw as *const RawStream<Futex>) }, ops, &d);
+                let header = run_header_ops(unsafe { raw.get() }, ops, &d);
                 drop(w);
                 header
             });
@@ -141,4 +142,5 @@ fn mixed_matrix() {
         });
     }
     println!("loom future mixed matrix: {total} interleavings in all");
+    assert!(total >= 200, "too weak: {total}");
 }

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use common::mixed::{run_header_ops, Counted, HeaderOps, BY_HEADER, BY_RUST, CONCURRENT_OPS};
+use common::mixed::{
+    run_header_ops, Counted, HeaderOps, HeaderPtr, BY_HEADER, BY_RUST, CONCURRENT_OPS,
+};
 use stream_events::{Backend, Futex, Listener, Spin};
 use stream_future::{future_with, FutureReader, WriteError};
 
@@ -49,14 +51,14 @@ fn write_after_a_delivery_through_the_header_gives_the_value_back() {
 fn write_after_an_open_delivery_through_the_header_races_with_nobody() {
     for close in [false, true] {
         let (writer, mut reader) = future_with::<String, Futex>();
-        let raw_addr = reader.raw() as *const _ as usize;
+        let raw_ptr = HeaderPtr(reader.raw());
         let t = thread::spawn(move || {
             let got = reader.read_timeout(Duration::from_secs(60));
             (got, reader)
         });
         // SAFETY: the reader handle (moved to the thread, returned by it) keeps the header
         // alive until the join below; we act for `writer`'s end.
-        let raw = unsafe { &*(raw_addr as *const stream_core::RawStream<Futex>) };
+        let raw = unsafe { raw_ptr.get() };
         // SAFETY: as in the test above.
         unsafe {
             let (addr, _) = raw.start_writing().unwrap();
@@ -193,12 +195,12 @@ fn concurrent_matrix<B: Backend>() {
                 for _ in 0..rounds() {
                     let drops = Arc::new(AtomicUsize::new(0));
                     let (writer, reader) = future_with::<Counted, B>();
-                    let raw_addr = reader.raw() as *const stream_core::RawStream<B> as usize;
+                    let raw_ptr = HeaderPtr(reader.raw());
                     let d = drops.clone();
                     let h = thread::spawn(move || {
                         // SAFETY: the reader handle keeps the header alive until this thread
                         // is joined (the reader is dropped only after the join).
-                        let raw = unsafe { &*(raw_addr as *const stream_core::RawStream<B>) };
+                        let raw = unsafe { raw_ptr.get() };
                         run_header_ops(raw, ops, &d)
                     });
                     let d = drops.clone();

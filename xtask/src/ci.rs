@@ -26,6 +26,8 @@ const MIRI_TARGETS: &[&[&str]] = &[
         "matrix",
         "--test",
         "stress",
+        "--test",
+        "mixed",
     ],
     &[
         "-p",
@@ -35,6 +37,8 @@ const MIRI_TARGETS: &[&[&str]] = &[
         "future",
         "--test",
         "release",
+        "--test",
+        "mixed",
     ],
     &[
         "-p",
@@ -59,8 +63,10 @@ const TSAN_TARGETS: &[&[&str]] = &[
         "matrix",
         "--test",
         "stress",
+        "--test",
+        "mixed",
     ],
-    &["-p", "stream-future", "--test", "future"],
+    &["-p", "stream-future", "--test", "future", "--test", "mixed"],
     &["-p", "stream-async", "--test", "executor"],
 ];
 

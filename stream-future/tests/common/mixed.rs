@@ -115,3 +115,23 @@ pub fn run_header_ops<B: Backend>(
         }
     }
 }
+
+/// A header pointer to hand to another thread (the test keeps the header alive meanwhile).
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderPtr<B: Backend>(pub *const RawStream<B>);
+
+// SAFETY: `RawStream` is `Sync`; the pointer is only dereferenced while a handle that the
+// test keeps keeps the header alive.
+unsafe impl<B: Backend> Send for HeaderPtr<B> {}
+
+impl<B: Backend> HeaderPtr<B> {
+    /// The header.
+    ///
+    /// # Safety
+    ///
+    /// The header is alive for `'a`.
+    pub unsafe fn get<'a>(self) -> &'a RawStream<B> {
+        // SAFETY: by the caller.
+        unsafe { &*self.0 }
+    }
+}
