@@ -5,7 +5,23 @@
 //! elements straight into it, stores how many in `ready_size` and signals *read ready*. This
 //! crate pins the `#[repr(C)]` header that both sides (Rust or C, linked into one process) agree
 //! on, and the sentinel values of `ready_size`. It has no behaviour: `stream-core` implements the
-//! protocol on top of it, and `include/native_stream.h` is the same layout for C.
+//! protocol on top of it, and `include/native_stream.h` is the same layout for C. Use it to
+//! check a layout from another language, or to read a count's sentinel; to use streams, use
+//! `stream-core` or the `native-stream` crate.
+//!
+//! # Examples
+//!
+//! ```
+//! use stream_abi::{StreamHeader, BLOCKED, CLOSED, LAYOUT};
+//!
+//! // The layout C code compiles against: 64 bytes, 64-byte aligned, seven words.
+//! assert_eq!((LAYOUT.size, LAYOUT.align), (64, 64));
+//! assert_eq!(LAYOUT.offsets[0], 0);
+//! // A new header has no count to take.
+//! let header = StreamHeader::new();
+//! assert_eq!(header.ready_size.into_inner(), BLOCKED);
+//! assert_eq!(CLOSED, isize::MIN); // end of stream
+//! ```
 //!
 //! # The header
 //!
@@ -19,35 +35,12 @@
 //! | `read_size`        | capacity of the lent buffer, in elements                         |
 //! | `ready_size`       | number of valid elements, or a sentinel                          |
 //! | `active_instances` | handles referring to the header; the last one frees it           |
-//! | `state`            | the protocol state (see below)                                   |
+//! | `state`            | the protocol state, owned by `stream-core`                       |
 //!
-//! ## Why one more word
-//!
-//! The design's fields cannot tell apart states that the protocol must distinguish:
-//!
-//! * "reader closed" and "reader idle" both have a null `read_addr`; a waiting writer must fail
-//!   in the first case and keep waiting in the second;
-//! * "buffer lent" and "buffer taken by the writer" both need `read_addr` to be meaningful to
-//!   one side only, and a cancelling reader must know which of the two it raced with;
-//! * end of stream must be sticky even while a count is still waiting to be taken.
-//!
-//! Deciding these with several independent atomics would make every transition a multi-word
-//! race. The `state` word makes each transition one atomic read-modify-write: it holds the
-//! phase of the current read (idle, lent, writing, done) and the closed flags of both ends. The
-//! design's fields keep their meaning and are plain data owned by one side in each phase; the
-//! exact encoding of `state` belongs to `stream-core` (its crate docs list the states).
-//!
-//! `active_instances` counts handles of both ends in one word: reader handles in the low half,
-//! writer handles in the high half (see [`ACTIVE_READER_ONE`] and [`ACTIVE_WRITER_ONE`]). The
-//! header is freed when the whole word reaches zero, and an end is closed when its half does.
-//!
-//! ## Event words
-//!
-//! The two event words have one size and alignment (one pointer) whatever the event backend,
-//! so a library built with any backend has the same layout. What a backend keeps in its word is
-//! private to it: a sequence number for the futex backend, a pointer for the event-listener
-//! backend, nothing for the spin backend. C code never touches an event word directly; it calls
-//! the exported event functions of the library that created the stream.
+//! `active_instances` counts reader handles in the low half and writer handles in the high
+//! half ([`ACTIVE_READER_ONE`], [`ACTIVE_WRITER_ONE`]). The two event words have one size and
+//! alignment (one pointer) whatever the event backend; C code never touches them directly, it
+//! calls the event functions of the library that created the stream.
 //!
 //! # Sentinels of `ready_size`
 //!
@@ -69,6 +62,19 @@
 //!
 //! [`CmResult`] translates to and from the Component Model's result encoding of `stream.read`
 //! and `stream.write`, so a runtime that speaks the canonical ABI can translate at its boundary.
+//!
+//! # Guarantees
+//!
+//! The layout is pinned: size, alignment and every field offset are asserted at compile time
+//! on 32- and 64-bit targets, and a test compiles `include/native_stream.h` with a C compiler
+//! and compares it with [`LAYOUT`]. The crate is `no_std` and has no `unsafe` code.
+//!
+//! # Features
+//!
+//! None.
+//!
+//! The design notes (why the header has a `state` word, what the event words hold) are in
+//! `docs/design.md` of the repository, section "stream-abi".
 #![no_std]
 
 mod cm;

@@ -1,15 +1,17 @@
 //! Native streams and futures from async Rust, on any executor.
 //!
-//! The blocking handles of `stream-core` and `stream-future` wait on their events by spinning
-//! and parking the thread. Here the same streams are used from async code: a pending
-//! operation registers the task's [`Waker`](core::task::Waker) with the stream's event and
-//! returns `Pending`; the other side's next action on the stream (a lend, a commit, a close)
-//! wakes it. Nothing here knows about an executor: it works under
-//! `futures_lite::future::block_on`, tokio, async-executor or any other.
+//! The blocking handles of `stream-core` and `stream-future` wait by spinning and parking the
+//! thread. Here the same streams are used from async code: a pending operation registers the
+//! task's [`Waker`](core::task::Waker) with the stream's event and returns `Pending`; the other
+//! side's next action on the stream (a lend, a commit, a close) wakes it. Nothing here knows
+//! about an executor: it works under `futures_lite::future::block_on`, tokio, async-executor or
+//! any other. The `native-stream` crate re-exports this crate as its `aio` module.
 //!
 //! The events are those of the [`Listener`] backend (event-listener), the one backend that
 //! wakes `Waker`s, so every type here is generic over an [`AsyncBackend`] and defaults to
-//! [`Listener`].
+//! [`Listener`]. The first poll of a wait may spin for up to
+//! [`SPIN_BUDGET`](stream_events::SPIN_BUDGET) (16 µs) before it registers, as the blocking
+//! waits do.
 //!
 //! # What is here
 //!
@@ -26,34 +28,30 @@
 //! * A [`FutureReader`] is awaited directly (it implements
 //!   `IntoFuture` in `stream-future`); [`future`] makes one with the `Listener` backend.
 //!
-//! # Wake-ups
+//! # Example
 //!
-//! A poll that cannot complete registers the task's waker with the stream's event and
-//! returns `Pending`; the other side's next action on the stream (a lend, a commit, a close)
-//! wakes it. It never wakes itself; a wake-up can be spurious (a loan given back also
-//! activates the event), after which the poll checks again and waits again.
+//! ```
+//! use futures_lite::{future, StreamExt};
 //!
-//! The first poll of a wait may spin first, for up to
-//! [`SPIN_BUDGET`](stream_events::SPIN_BUDGET) (16 µs), checking the stream's state, as the
-//! blocking waits do: a hand-off between two busy threads then costs about a microsecond
-//! instead of two thread wake-ups. The spin adapts (the `Listener` backend's docs say how):
-//! after a spin that did not see the other side act, the next waits of the same handle
-//! register at once, so a partner on the same executor thread, or one that answers slowly,
-//! costs little spinning. The `async_wake` benchmarks compare the event-listener
-//! registration used here with a dedicated waker slot
-//! (`cargo xtask bench --filter async_wake`).
+//! let (mut writer, reader) = stream_async::stream::<u32>(64);
+//! let t = std::thread::spawn(move || {
+//!     future::block_on(async {
+//!         writer.write_slice(&[1, 2, 3]).await.unwrap();
+//!         writer.send(4).await.unwrap();
+//!     })
+//! });
+//! let all: Vec<u32> = future::block_on(reader.collect());
+//! assert_eq!(all, [1, 2, 3, 4]);
+//! t.join().unwrap();
+//! ```
 //!
 //! # The reader's buffer
 //!
-//! A blocking read lends the caller's buffer and ends the read before it returns. An async
-//! read cannot: its future may be dropped, or leaked, while the buffer is lent, and the
-//! writer would then write into memory the caller got back. So an [`AsyncReader`] owns its
-//! buffer (a [`BufferedReader`], allocated once): it lends that, and elements are taken from
-//! it. Each element is still written once by the writer, into the reader's memory; the byte
-//! interfaces copy it once more into the caller's buffer, as any buffered reader does. An
-//! [`AsyncRead`](futures_lite::AsyncRead) read that empties the reader's buffer lends it again
-//! before it returns, so that the writer's copy into it overlaps the caller's work on the
-//! bytes it got (`cargo xtask bench` measures this as `async_bulk_u8/async_io`).
+//! An async read cannot lend the caller's buffer: its future may be dropped, or leaked, while
+//! the buffer is lent. So an [`AsyncReader`] owns its buffer (a [`BufferedReader`], allocated
+//! once with the capacity given to [`stream`]): it lends that, and elements are taken from it.
+//! Each element is still written once by the writer, into the reader's memory; the byte
+//! interfaces copy it once more into the caller's buffer, as any buffered reader does.
 //!
 //! # Stream items
 //!
@@ -91,30 +89,24 @@
 //! future to drop), and so does an `AsyncRead` read that empties the buffer; the next poll
 //! continues that read, and [`AsyncReader::cancel`] or the reader's drop ends it.
 //!
-//! # Example
+//! # Guarantees
 //!
-//! ```
-//! use futures_lite::{future, StreamExt};
-//!
-//! let (mut writer, reader) = stream_async::stream::<u32>(64);
-//! let t = std::thread::spawn(move || {
-//!     future::block_on(async {
-//!         writer.write_slice(&[1, 2, 3]).await.unwrap();
-//!         writer.send(4).await.unwrap();
-//!     })
-//! });
-//! let all: Vec<u32> = future::block_on(reader.collect());
-//! assert_eq!(all, [1, 2, 3, 4]);
-//! t.join().unwrap();
-//! ```
-//!
-//! # Safety
+//! Those of `stream-core` and `stream-future`, and the cancellation rules above. A poll never
+//! wakes itself; a wake-up can be spurious, after which the poll checks again.
 //!
 //! `#![forbid(unsafe_code)]`: everything unsafe (lending the owned buffer, taking a loan
 //! whose lifetime outlives one poll) is in `stream-core`'s safe API
 //! ([`BufferedReader`], [`Writer::poll_loan`](stream_core::Writer::poll_loan),
 //! [`Writer::loan_async`](stream_core::Writer::loan_async)) and `stream-future`'s
 //! [`FutureReader::poll_read`](stream_future::FutureReader::poll_read).
+//!
+//! # Features
+//!
+//! None. The crate always uses the `Listener` backend (it turns on the `listener` feature of
+//! `stream-core`, `stream-future` and `stream-events`).
+//!
+//! The design notes (wake-ups and the adaptive spin, why the reader owns its buffer) are in
+//! `docs/design.md` of the repository, section "stream-async".
 #![forbid(unsafe_code)]
 
 mod reader;

@@ -2,14 +2,27 @@
 //!
 //! The reader lends a buffer; the writer writes elements straight into it and commits a count;
 //! the reader takes the count. Each element is copied once, from the writer's hands into the
-//! reader's memory. The shared state is the [`stream_abi::StreamHeader`] layout, so the same
-//! stream object can be used from C through the low-level API of [`RawStream`].
+//! reader's memory. Use it for a stream of elements between two threads; the `native-stream`
+//! crate re-exports it with the futures, the async layer and the backends.
 //!
-//! # Usage
+//! [`stream`] makes a [`Writer`] and a [`Reader`]. Both block: the writer waits for a lent
+//! buffer, the reader for the writer's commit.
+//!
+//! | to                            | writer                                          | reader |
+//! |-------------------------------|-------------------------------------------------|--------|
+//! | move one element              | [`send`](Writer::send)                          | [`recv`](Reader::recv) |
+//! | move a batch                  | [`write`](Writer::write) (from a `Vec`), [`write_slice`](Writer::write_slice) | [`read_append`](Reader::read_append), [`read_init`](Reader::read_init), [`read`](Reader::read) |
+//! | write in place (zero copy)    | [`loan`](Writer::loan), then fill the [`Loan`]  | |
+//! | move bulk data                | [`write_slice`](Writer::write_slice)            | [`ReadAhead`] |
+//! | read from a `poll` function   |                                                 | [`BufferedReader`] |
+//!
+//! `read`, `write`, `send` and `loan` also have a `try_` form, which does not wait for the
+//! other side to arrive, and a `_timeout` form (`read` also a `_deadline` form); `recv`,
+//! `read_append`, `read_init` and `write_slice` only block.
+//!
+//! # Examples
 //!
 //! ```
-//! use std::mem::MaybeUninit;
-//!
 //! let (mut writer, mut reader) = stream_core::stream::<String>();
 //! let t = std::thread::spawn(move || {
 //!     let mut items = vec!["a".to_string(), "b".to_string()];
@@ -24,7 +37,7 @@
 //! t.join().unwrap();
 //! ```
 //!
-//! # Behaviour
+//! # Guarantees
 //!
 //! * **End of stream is sticky.** Elements committed before the writer closed are delivered
 //!   first; after that every read returns [`ReadError::Closed`] at once, without lending a
@@ -53,6 +66,8 @@
 //!   the reader's buffer after; each is dropped exactly once, whether delivered, given back or
 //!   never sent. Elements written into a loan that is dropped uncommitted are forgotten (the
 //!   buffer is `MaybeUninit`); the safe fillers never leave any.
+//! * **Happens-before.** Everything the writer did before a commit is visible to the reader
+//!   after its read returns.
 //! * **One operation at a time per end.** A second concurrent read (or write) through another
 //!   handle of the same end fails with `Busy`; it is never undefined behaviour.
 //! * `try_read` succeeds only if a writer is waiting to write (like a zero-capacity channel's
@@ -76,11 +91,15 @@
 //! A stream lends one buffer at a time, so with [`Reader::read`] the writer waits while the
 //! reader works on what it received. A [`ReadAhead`] owns two buffers and lends the second as
 //! it hands out the first: the writer's copy into one overlaps the reader's work on the other.
-//! Each element is still copied once, by the writer, into the reader's memory. Moving 64 KiB
-//! blocks of bytes that the reader checks, this took the throughput from that of crossbeam
-//! recycling blocks that the reader copies out (one buffer: 0.97x) to 1.27-1.30x of it,
-//! level with crossbeam blocks checked in place (`cargo run --release -p benches --example
-//! interleaved -- bulk`).
+//! Each element is still copied once, by the writer, into the reader's memory. `cargo xtask
+//! bench` measures it against crossbeam and rtrb; the README's performance table and
+//! `docs/performance.md` of the repository have the figures.
+//!
+//! # C and the low-level API
+//!
+//! The shared state is the [`stream_abi::StreamHeader`] layout, so the same stream object can
+//! be used from C through the low-level API of [`RawStream`] (every handle's header is
+//! [`Reader::raw`] or [`Writer::raw`]); the `stream-ffi` crate exports it.
 //!
 //! # Features
 //!
@@ -89,88 +108,9 @@
 //!
 //! # Implementation notes
 //!
-//! All protocol state is in the `state` word (the one word the header adds to the design's
-//! fields); every transition is one atomic read-modify-write on it. Bits:
-//!
-//! | bits | name            | meaning                                                     |
-//! |------|-----------------|-------------------------------------------------------------|
-//! | 0-1  | phase           | `IDLE` 0, `LENT` 1, `WRITING` 2, `DONE` 3                    |
-//! | 2    | `WRITER_CLOSED` | writer end closed (sticky)                                  |
-//! | 3    | `READER_CLOSED` | reader end closed (sticky)                                  |
-//! | 4    | `WRITER_BUSY`   | a write is in progress (waiting for, or holding, a buffer)  |
-//! | 5    | `READER_BUSY`   | a read is in progress (from before the lend to its end)     |
-//! | 6    | `FUTURE_READER_WAITS` | futures only: the reader may wait on *read ready* (sticky) |
-//! | 7    | `FUTURE_WRITER_GONE`  | futures only: the writer delivered and released its handle in one CAS; the reader frees |
-//! | 8-9  | padded offset   | futures only: where the header sits in its `malloc` block, in 16-byte units (set at creation, never changed) |
-//!
-//! Who owns what in each phase:
-//!
-//! | phase     | `read_addr`/`read_size` | buffer        | `ready_size` | who may change the phase |
-//! |-----------|-------------------------|---------------|--------------|--------------------------|
-//! | `IDLE`    | reader (with `READER_BUSY`) | reader    | writer       | reader                   |
-//! | `LENT`    | read-only for both      | nobody        | writer       | reader (CAS) or writer (CAS) |
-//! | `WRITING` | writer                  | writer        | writer       | writer                   |
-//! | `DONE`    | reader                  | reader        | reader       | reader                   |
-//!
-//! Transitions (each a Release or AcqRel RMW; the side that takes ownership acquires). Every
-//! transition followed by an activation is `SeqCst`, so that the activation can be
-//! [`Event::activate_after_seqcst`](stream_events::Event::activate_after_seqcst): with nobody
-//! parked, the futex backend then only reads its event word instead of writing it, and the
-//! cache line of the header stays with the side that is working on it.
-//!
-//! | from → to | by | how | then activates |
-//! |-----------|----|-----|----------------|
-//! | `IDLE` → `IDLE`+`READER_BUSY` | reader | CAS, fails with `Busy`/`Closed` | – |
-//! | `IDLE` → `LENT` | reader, after storing the buffer | `fetch_xor` | write ready |
-//! | `LENT` → `WRITING`+`WRITER_BUSY` | writer | CAS (needs no closed flag) | – |
-//! | `WRITING` → `DONE` (−`WRITER_BUSY`) | writer, after `ready_size` = n | `fetch_xor` | read ready |
-//! | `WRITING` → `LENT` (−`WRITER_BUSY`) | writer returning a loan | `fetch_xor` | read ready |
-//! | `DONE` → `IDLE` (−`READER_BUSY`) | reader, after taking `ready_size` | `fetch_xor` | – |
-//! | `DONE` → `LENT` (keeps `READER_BUSY`) | reader relending, after taking `ready_size` and storing the next buffer | CAS (needs no closed flag) | write ready |
-//! | `LENT` → `IDLE` (−`READER_BUSY`) | reader cancelling | CAS (fails if the writer took it) | – |
-//! | + `WRITER_BUSY` | writer starting a wait | CAS | – |
-//! | − `WRITER_BUSY` | writer giving up | `fetch_and` | read ready |
-//! | + `WRITER_CLOSED` / `READER_CLOSED` | close or last handle | `fetch_or` | both |
-//!
-//! The phase bits move by `fetch_xor` wherever only one side may move them (the other side
-//! only sets flags meanwhile), and by CAS where both may (`LENT`). A cancelling reader that
-//! finds `WRITING` waits on *read ready* for the writer's commit or return. A reader wait ends
-//! on `DONE` or a closed flag; a writer wait ends on `LENT` or a closed flag, and the writer's
-//! take CAS fails if a closed flag appeared, so a writer never takes a buffer from a closed
-//! reader.
-//!
-//! `active_instances` counts reader handles in its low half and writer handles in its high
-//! half. The last handle of an end closes the end *before* it gives up its count (so the
-//! header is still alive while it closes), and ends an operation its owner left pending; the
-//! handle that brings the whole word to zero frees the header (Release decrements, Acquire
-//! on the last, as `Arc`).
-//!
-//! The reader end's only handle, inside `&mut self`, lends with one CAS (IDLE → LENT |
-//! `READER_BUSY`, after storing the buffer fields), where a shared end needs two (take
-//! `READER_BUSY`, then lend): with no other reader handle (an Acquire count of one, which
-//! orders a dropped clone's last use of the fields before ours) nobody else can touch the
-//! fields in IDLE.
-//!
-//! [`ReadAhead`] ends each read and lends its other buffer in one CAS (`DONE` → `LENT`,
-//! keeping `READER_BUSY`): in `DONE` the reader owns `ready_size` and the buffer fields, so it
-//! takes the count, stores the next buffer and moves the phase, where ending the read and
-//! starting the next take two or three RMWs. The reader end is never free in between, so the
-//! relend needs no unique handle. The CAS fails only if a closed flag appeared; the read then
-//! ends as usual (`DONE` → `IDLE`) with nothing lent.
-//!
-//! The header's last word, tail padding in the `StreamHeader` layout, is an *inline word*: a
-//! one-element buffer in the header's own cache line. [`Reader::recv`] of an element of at
-//! most 8 bytes (and 8-byte alignment), by the only reader handle, lends it instead of a slot
-//! on its stack, so that the element travels with the state instead of in a cache line of
-//! its own: this halved the round trip of `stream_round_trip` (one element each way). It is
-//! a lent buffer like any other, under the same ownership rules; only the only reader handle
-//! may lend it, because the element is moved out after the read ended and the end is free
-//! again. A future whose slot fits keeps its slot there ([`Shared::create_padded`]).
-//!
-//! `read_addr` and `read_size` are cleared at the commit, not at the take, so that a returned
-//! loan leaves the buffer lent and `finish_writing` can check a count against the capacity.
-//! `ready_size` carries counts; end of stream is the `WRITER_CLOSED` bit, which
-//! [`RawStream::read_amount`] reports as [`stream_abi::CLOSED`].
+//! The design notes are in `docs/design.md` of the repository, section "stream-core": the
+//! bits of the `state` word, who owns which field in each phase, every transition, the
+//! handle count, the inline word and the read-ahead relend.
 
 mod buffered;
 mod error;

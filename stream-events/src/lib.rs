@@ -1,13 +1,34 @@
 //! The two events of a native stream, *read ready* and *write ready*, with interchangeable
 //! backends.
 //!
+//! One side changes shared state and calls [`activate`](Event::activate); the other waits
+//! until a condition on that state holds with [`wait_until`](Event::wait_until) (or its
+//! `_timeout` and `_deadline` forms, or [`poll_until`](Event::poll_until) from async code).
+//! The condition is the caller's: the event carries no data, so an activation can never be
+//! "consumed" by the wrong waiter, and a wait re-checks the condition after every wake-up,
+//! spurious or not. `stream-core` builds streams on two such events; use this crate directly
+//! to pick a backend, or to wait on state of your own.
+//!
 //! An [`Event`] lives in an event word of the stream header ([`stream_abi::EventWord`]: one
-//! pointer, whatever the backend). One side changes shared state and calls
-//! [`activate`](Event::activate); the other waits until a condition on that state holds with
-//! [`wait_until`](Event::wait_until) (or its `_timeout` and `_deadline` forms, or
-//! [`poll_until`](Event::poll_until) from async code). The condition is the caller's: the event
-//! carries no data, so an activation can never be "consumed" by the wrong waiter, and a wait
-//! re-checks the condition after every wake-up, spurious or not.
+//! pointer, whatever the backend).
+//!
+//! # Examples
+//!
+//! ```
+//! use std::sync::atomic::{AtomicBool, Ordering};
+//! use stream_events::{DefaultBackend, Event};
+//!
+//! let event = Event::<DefaultBackend>::new();
+//! let ready = AtomicBool::new(false);
+//! std::thread::scope(|s| {
+//!     s.spawn(|| {
+//!         ready.store(true, Ordering::Release);
+//!         event.activate(); // after the change that the waiter waits for
+//!     });
+//!     event.wait_until(|| ready.load(Ordering::Acquire));
+//! });
+//! assert!(ready.load(Ordering::Relaxed));
+//! ```
 //!
 //! # Backends
 //!
@@ -22,6 +43,14 @@
 //! A backend that cannot wake a `Waker` does not implement [`AsyncBackend`], so
 //! [`Event::poll_until`] does not exist for it: the mistake is a compile error, not a panic.
 //!
+//! # Guarantees
+//!
+//! No lost wake-up: if `activate` is called after a change that makes the condition true,
+//! every waiter whose wait began before the change returns (each backend's module docs say
+//! why). The same holds for [`activate_after_seqcst`](Event::activate_after_seqcst) when the
+//! change was a `SeqCst` atomic write and the condition reads the location it wrote. A wait
+//! with a deadline returns the condition's value at or after the deadline.
+//!
 //! An [`activate`](Event::activate) with nobody parked makes no syscall in any backend.
 //!
 //! # Features
@@ -31,17 +60,18 @@
 //! * [`DefaultBackend`] is the first enabled of `futex`, `listener`, `spin`. With none of them
 //!   enabled, [`Spin`] is still built (it has no dependencies) and is the default.
 //!
-//! # Guarantees
+//! The design notes are in `docs/design.md` of the repository, section "stream-events".
 //!
-//! No lost wake-up: if `activate` is called after a change that makes the condition true,
-//! every waiter whose wait began before the change returns (each backend's module docs say
-//! why). The same holds for [`activate_after_seqcst`](Event::activate_after_seqcst) when the
-//! change was a `SeqCst` atomic write and the condition reads the location it wrote. A wait with a deadline returns the condition's value at or after the deadline.
-//!
-//! # Loom
-//!
-//! With `--cfg stream_loom`, the atomics and the futex emulation are loom's; the listener
-//! backend is not available there (event-listener's internals are not loom's).
+// Without its feature a backend does not exist: its links point to the table above.
+#![cfg_attr(
+    not(any(feature = "spin", not(any(feature = "futex", feature = "listener")))),
+    doc = "[`Spin`]: #backends"
+)]
+#![cfg_attr(not(feature = "futex"), doc = "[`Futex`]: #backends")]
+#![cfg_attr(
+    not(all(feature = "listener", not(stream_loom))),
+    doc = "[`Listener`]: #backends"
+)]
 
 mod backend {
     #[cfg(feature = "futex")]
@@ -76,7 +106,10 @@ pub type DefaultBackend = Listener;
 #[cfg(all(not(feature = "futex"), any(not(feature = "listener"), stream_loom)))]
 pub type DefaultBackend = Spin;
 
-/// How an event waits and wakes. Implemented by [`Spin`], [`Futex`] and [`Listener`].
+/// How an event waits and wakes.
+///
+/// Implemented by `Spin`, `Futex` and `Listener`, the [backends](crate#backends) of
+/// `stream-events`, each behind its feature.
 pub trait Backend: Sized + Send + Sync + 'static {
     /// What the backend keeps in the event word. Outside loom models it has the size and
     /// alignment of [`stream_abi::EventWord`] (each backend asserts it at compile time).
