@@ -1,4 +1,4 @@
-//! Bits of the `state` word. The crate docs ("Implementation notes") describe the machine.
+//! Bits of the `state` word. The machine is described in `docs/design.md` ("stream-core").
 
 /// Mask of the phase of the current read.
 pub(crate) const PHASE: usize = 0b11;

@@ -40,57 +40,12 @@
 //! (the header is freed with the last handle). A Rust future's handles are not counted from C
 //! (`retain`/`release`): its allocation is not the C library's.
 //!
-//! # Implementation notes
+//! # Design
 //!
-//! Creation stores the slot's address and capacity 1 in the header and sets the phase to
-//! `LENT` with the reader end busy, before either handle exists (`RawStream::lend_unshared`).
-//! The allocation is `Shared::create_padded`: the header keeps the 64-byte alignment of the
-//! `StreamHeader` layout, but the block comes from the allocator's plain `malloc` path (asked
-//! with 16-byte alignment, at most 48 bytes longer than header and slot, the header placed at
-//! the first 64-byte boundary inside, its offset kept in bits of the state word). A slot of
-//! at most 8 bytes lives in the header's inline word (its tail padding), so header and value
-//! share one cache line and the block of a future of a `u64` is 112 bytes. glibc's
-//! over-aligned path was about 800 of the 1000 instructions of a create-write-read cycle, and
-//! a block of up to 120 bytes is freed from another thread without taking the arena lock: a
-//! future made on one thread and read on another used to contend for it (and sleep in
-//! `futex` on it).
-//!
-//! The writer first takes the slot like any stream writer (`LENT -> WRITING`, one
-//! compare-and-swap, `RawStream::start_writing`), then writes the value into it, then moves
-//! `WRITING -> DONE | WRITER_CLOSED` in one compare-and-swap (`Shared::deliver_future`). Claim
-//! first, then write: if the take fails (the value was delivered already through the stream
-//! functions on the header, an end is closed, or someone acting for the writer end through
-//! those functions holds the slot), the slot is not touched and the value comes back in the
-//! error. If the reader closes while the writer holds the slot, the delivery fails, the writer
-//! moves the value back out and returns the slot. The reader polls with
-//! `read_amount` (a count of 1, or `CLOSED` once the writer closed without writing) and waits
-//! on *read ready* in between. A reader dropped with the read pending closes its end and
-//! cancels the read: if the value had arrived, the cancel reports it and the drop drops it.
-//! The slot is read or written only by the side that the phase gives it to, and dropped
-//! nowhere else.
-//!
-//! The fast path: a write that nobody waits for is those two compare-and-swaps on the header's
-//! cache line and nothing else.
-//! Before it first waits (blocking, with a deadline, or polling), the reader sets a flag in
-//! the state word (`RawStream::announce_future_wait`, one `fetch_or`). A delivery that finds
-//! the flag clear activates no event (nobody can be parked: the flag and the delivery are
-//! ordered by the state word's modification order, so a reader that announces later sees
-//! `DONE` in its wait condition) and releases the writer handle in the same compare-and-swap,
-//! marking the state "writer released" instead of decrementing `active_instances`. From then
-//! on the writer touches nothing, and the reader is the allocation's only user: once it sees
-//! that mark (an Acquire load, after the writer's Release delivery) it moves the value out (or
-//! drops it, if the reader is dropped unread) and frees the allocation, without any further
-//! atomic operation. `read` checks for this first: delivered and writer released is one load,
-//! one move and a `free`. A delivery that finds the flag set activates *read ready* and
-//! leaves the writer handle counted; then, and when either end is dropped without a delivery,
-//! both handles are released as for a stream (close the end, decrement the count, the last
-//! frees).
-//!
-//! So *read ready* is activated only for a reader of this handle that waits in `read`,
-//! `read_timeout`, `read_deadline` or `poll_read`: code that waits on the header's event
-//! directly (through [`FutureReader::raw`]) is not woken by a write of [`FutureWriter`]. A
-//! write through the stream functions on the header (`start_writing`, `finish_writing`, as
-//! from C) activates it as for any stream.
+//! How the future is laid out, allocated and written (the claim before the write, the
+//! fast path, who frees) is described in `docs/design.md` of the repository, section
+//! "stream-future"; the state bits it adds to the stream's are listed in
+//! `stream-core/src/raw/future/mod.rs`.
 
 mod sync;
 
@@ -702,7 +657,7 @@ impl<T, B: Backend> FutureReader<T, B> {
     /// The stream header.
     ///
     /// Its *read ready* event is activated by [`FutureWriter::write`] only when this reader
-    /// waits in one of its own reads (see the crate docs, "Implementation notes"): wait for
+    /// waits in one of its own reads (see `docs/design.md`, "stream-future"): wait for
     /// the value through this handle, not on the event.
     pub fn raw(&self) -> &RawStream<B> {
         self.header()

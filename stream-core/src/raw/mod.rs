@@ -17,7 +17,7 @@
 //! | `future/` | what one-element futures add: their state bits, delivery, the padded allocation |
 //!
 //! The state bits and the phase-ownership table are in `crate::state`; the transitions are
-//! listed in the crate docs ("Implementation notes"), each next to the function that makes it.
+//! listed in `docs/design.md` ("stream-core"), each next to the function that makes it.
 
 mod future;
 mod handles;
@@ -68,7 +68,7 @@ pub struct RawStream<B: Backend> {
 // is only an address handed from reader to writer; the buffer behind it is accessed under
 // the same phase rules as the fields.
 // SAFETY: the atomics are `Sync`; each `UnsafeCell` field is accessed only by the side that
-// owns it in the current phase of `state` (crate docs, "Implementation notes"), and phases
+// owns it in the current phase of `state` (`docs/design.md`, "stream-core"), and phases
 // change by Release/Acquire read-modify-writes, so no two threads access one concurrently.
 unsafe impl<B: Backend> Sync for RawStream<B> {}
 // SAFETY: as for `Sync`: nothing in the header is tied to a thread (`Event<B>` is `Send` for

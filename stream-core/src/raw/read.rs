@@ -185,7 +185,7 @@ impl<B: Backend> RawStream<B> {
     ///
     /// # Safety
     ///
-    /// The caller owns the fields in the current phase (crate docs, "Implementation notes").
+    /// The caller owns the fields in the current phase (`docs/design.md`, "stream-core").
     pub(super) unsafe fn set_buffer(&self, addr: *mut c_void, size: usize) {
         // Counts travel in `ready_size`, an `isize` whose negative values are sentinels:
         // lend at most `isize::MAX` elements (only zero-sized elements get near it).
