@@ -114,6 +114,7 @@
 
 mod buffered;
 mod error;
+mod loan;
 mod raw;
 mod read_ahead;
 mod reader;
@@ -127,11 +128,12 @@ pub use buffered::BufferedReader;
 pub use error::{
     ReadError, ReadTimeoutError, TryReadError, TryWriteError, WriteError, WriteTimeoutError,
 };
+pub use loan::Loan;
 pub use raw::{RawStream, Shared, StartReadError, StartWriteError, TooManyHandles};
 pub use read_ahead::ReadAhead;
 pub use reader::Reader;
 pub use stream_events::{Backend, DefaultBackend};
-pub use writer::{Loan, LoanAsync, Writer};
+pub use writer::{LoanAsync, Writer};
 
 /// Creates a stream of `T` with the [`DefaultBackend`] events.
 ///

@@ -1,9 +1,9 @@
-//! The writing end and its zero-copy loan.
+//! The writing end: [`Writer`] and its waits (blocking, with a deadline, async); the loan it
+//! hands out is in `loan.rs`.
 
 use core::fmt;
 use core::future::Future;
 use core::marker::PhantomData;
-use core::mem::MaybeUninit;
 use core::pin::Pin;
 use core::ptr::NonNull;
 use core::task::{Context, Poll};
@@ -13,6 +13,7 @@ use stream_abi::{ACTIVE_READER_MASK, ACTIVE_WRITER_ONE};
 use stream_events::{AsyncBackend, Backend};
 
 use crate::error::{Kind, TryWriteError, WriteError, WriteTimeoutError};
+use crate::loan::Loan;
 use crate::raw::{RawStream, StartWriteError, Wait, WaitWriteError};
 
 /// The writing end of a stream: writes elements straight into the buffers the reader lends.
@@ -32,26 +33,6 @@ unsafe impl<T: Send, B: Backend> Send for Writer<T, B> {}
 // SAFETY: through `&Writer` only `close`, the predicates and `clone` are reachable; they are
 // atomic operations on the `Sync` header and move no `T`.
 unsafe impl<T: Send, B: Backend> Sync for Writer<T, B> {}
-
-/// A lent buffer, taken by the writer: fill a prefix of it, then [`commit`](Loan::commit).
-///
-/// Dropping a loan without committing returns the buffer to the stream: the reader's read
-/// stays pending and is not woken with a result. Elements written into a loan that is
-/// dropped are forgotten, not dropped (as with `MaybeUninit`); the safe fillers
-/// ([`fill_from_iter`](Loan::fill_from_iter), [`copy_from_slice`](Loan::copy_from_slice))
-/// commit what they write.
-///
-/// Forgetting a loan (`mem::forget`) is safe but leaves the buffer taken: the reader's read
-/// (and every other write) waits until the last writer handle is released, which returns it.
-///
-/// A loan never has zero capacity: a zero-capacity buffer is a reader's readiness probe, which
-/// [`Writer::loan`] answers by itself before waiting for a real buffer.
-pub struct Loan<'a, T, B: Backend> {
-    raw: &'a RawStream<B>,
-    buf: NonNull<MaybeUninit<T>>,
-    capacity: usize,
-    _writer: PhantomData<&'a mut [MaybeUninit<T>]>,
-}
 
 impl<T, B: Backend> Writer<T, B> {
     /// Wraps a writer handle.
@@ -473,147 +454,5 @@ impl<T, B: Backend> Drop for Writer<T, B> {
 impl<T, B: Backend> fmt::Debug for Writer<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Writer").field("raw", self.raw()).finish()
-    }
-}
-
-impl<'a, T, B: Backend> Loan<'a, T, B> {
-    /// # Safety
-    ///
-    /// The caller owns phase WRITING of `raw`; `buf` is the lent buffer of `capacity >= 1`
-    /// elements of `T`.
-    unsafe fn new(raw: &'a RawStream<B>, buf: *mut MaybeUninit<T>, capacity: usize) -> Self {
-        debug_assert!(capacity > 0);
-        Self {
-            raw,
-            // SAFETY: a lent buffer with room is a non-null address (`start_reading`'s
-            // contract; slices never have a null pointer).
-            buf: unsafe { NonNull::new_unchecked(buf) },
-            capacity,
-            _writer: PhantomData,
-        }
-    }
-
-    /// How many elements the buffer holds (at least 1).
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// The buffer, to be filled from the start.
-    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<T>] {
-        // SAFETY: we own the buffer (phase WRITING) until commit or drop; it holds `capacity`
-        // elements and the reader does not touch it meanwhile.
-        unsafe { core::slice::from_raw_parts_mut(self.buf.as_ptr(), self.capacity) }
-    }
-
-    /// Hands the first `count` elements to the reader and wakes it. `commit(0)` is the same as
-    /// dropping the loan: the buffer goes back and the read stays pending.
-    ///
-    /// # Panics
-    ///
-    /// If `count` exceeds [`capacity`](Self::capacity).
-    ///
-    /// # Safety
-    ///
-    /// The first `count` elements of the buffer are initialised. They now belong to the
-    /// reader (they will not be dropped by the writer).
-    pub unsafe fn commit(self, count: usize) {
-        assert!(count <= self.capacity, "commit beyond the loan's capacity");
-        if count == 0 {
-            return; // Drop returns the buffer.
-        }
-        let raw = self.raw;
-        core::mem::forget(self);
-        // SAFETY: we own WRITING (forgotten loan) and the caller initialised `count`.
-        unsafe { raw.commit(count, false) };
-    }
-
-    /// Writes elements from `iter` until the buffer is full or the iterator ends, and commits
-    /// them; returns how many. Elements the buffer had no room for stay in the iterator.
-    ///
-    /// If the iterator panics, the elements already written are dropped and the buffer goes
-    /// back to the stream.
-    pub fn fill_from_iter<I: IntoIterator<Item = T>>(mut self, iter: I) -> usize {
-        /// Drops the written prefix if `next` unwinds.
-        struct Written<'b, T>(&'b mut [MaybeUninit<T>], usize);
-        impl<T> Drop for Written<'_, T> {
-            fn drop(&mut self) {
-                for slot in &mut self.0[..self.1] {
-                    // SAFETY: the first `self.1` slots were written and not committed.
-                    unsafe { slot.assume_init_drop() };
-                }
-            }
-        }
-        let mut iter = iter.into_iter();
-        let capacity = self.capacity;
-        let mut written = Written(self.as_uninit_mut(), 0);
-        while written.1 < capacity {
-            match iter.next() {
-                Some(value) => {
-                    written.0[written.1].write(value);
-                    written.1 += 1;
-                }
-                None => break,
-            }
-        }
-        let n = written.1;
-        core::mem::forget(written);
-        // SAFETY: the first `n` elements were written above.
-        unsafe { self.commit(n) };
-        n
-    }
-
-    /// Copies as many elements of `items` as fit and commits them; returns how many.
-    pub fn copy_from_slice(mut self, items: &[T]) -> usize
-    where
-        T: Copy,
-    {
-        let n = self.capacity.min(items.len());
-        // SAFETY: `MaybeUninit<T>` has the layout of `T`; `n` fits both.
-        let src = unsafe { core::slice::from_raw_parts(items.as_ptr().cast(), n) };
-        self.as_uninit_mut()[..n].copy_from_slice(src);
-        // SAFETY: the first `n` elements were copied above.
-        unsafe { self.commit(n) };
-        n
-    }
-
-    /// Moves as many elements from the front of `items` as fit and commits them; the rest
-    /// stay in `items`, in order. Returns how many moved.
-    pub fn move_from_vec(self, items: &mut Vec<T>) -> usize {
-        let n = self.capacity.min(items.len());
-        let rest = items.len() - n;
-        // The first `n` elements are moved out bitwise; `set_len` then shrinks the Vec so
-        // they are not dropped twice, and the remaining `rest` are moved to the front.
-        // SAFETY: the loan's buffer has room for `n` elements and does not overlap `items`;
-        // the commit hands the `n` initialised elements to the reader (0: returns the buffer).
-        unsafe {
-            core::ptr::copy_nonoverlapping(items.as_ptr(), self.buf.as_ptr().cast::<T>(), n);
-            items.set_len(0);
-            core::ptr::copy(items.as_ptr().add(n), items.as_mut_ptr(), rest);
-            items.set_len(rest);
-            self.commit(n);
-        }
-        n
-    }
-
-    fn commit_one(mut self, value: T) {
-        self.as_uninit_mut()[0].write(value);
-        // SAFETY: element 0 was written just above; capacity is at least 1.
-        unsafe { self.commit(1) };
-    }
-}
-
-impl<T, B: Backend> Drop for Loan<'_, T, B> {
-    /// Returns the buffer to the stream; the reader's read stays pending.
-    fn drop(&mut self) {
-        // SAFETY: we own WRITING (the loan was neither committed nor forgotten).
-        unsafe { self.raw.return_buffer() };
-    }
-}
-
-impl<T, B: Backend> fmt::Debug for Loan<'_, T, B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Loan")
-            .field("capacity", &self.capacity)
-            .finish_non_exhaustive()
     }
 }

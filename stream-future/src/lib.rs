@@ -47,6 +47,7 @@
 //! "stream-future"; the state bits it adds to the stream's are listed in
 //! `stream-core/src/raw/future/mod.rs`.
 
+mod error;
 mod sync;
 
 use core::fmt;
@@ -62,6 +63,7 @@ use stream_abi::{BLOCKED, CLOSED};
 use stream_core::{RawStream, Shared};
 use stream_events::{AsyncBackend, Backend, DefaultBackend};
 
+pub use crate::error::{ReadError, ReadTimeoutError, TryReadError, WriteError};
 use crate::sync::UnsafeCell;
 
 type Slot<T> = UnsafeCell<MaybeUninit<T>>;
@@ -124,85 +126,6 @@ unsafe impl<T: Send, B: Backend> Sync for FutureWriter<T, B> {}
 unsafe impl<T: Send, B: Backend> Send for FutureReader<T, B> {}
 // SAFETY: `&FutureReader` reaches only `is_closed`-style atomic loads.
 unsafe impl<T: Send, B: Backend> Sync for FutureReader<T, B> {}
-
-/// The reader is gone: the value was not delivered and comes back with
-/// [`into_inner`](Self::into_inner).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct WriteError<T>(pub T);
-
-impl<T> WriteError<T> {
-    /// The value that was not delivered.
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T> fmt::Debug for WriteError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("WriteError(..)")
-    }
-}
-
-impl<T> fmt::Display for WriteError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the future's reader is gone")
-    }
-}
-
-impl<T> std::error::Error for WriteError<T> {}
-
-/// The future was closed without a value: its writer was dropped without writing (or the
-/// value was already read).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReadError;
-
-impl fmt::Display for ReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the future was closed without a value")
-    }
-}
-
-impl std::error::Error for ReadError {}
-
-/// Why [`FutureReader::try_read`] returned no value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TryReadError {
-    /// The value has not been written yet.
-    Empty,
-    /// Closed without a value.
-    Closed,
-}
-
-/// Why [`FutureReader::read_timeout`] returned no value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadTimeoutError {
-    /// The value was not written in time.
-    Timeout,
-    /// Closed without a value.
-    Closed,
-}
-
-impl fmt::Display for TryReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TryReadError::Empty => "the future has no value yet",
-            TryReadError::Closed => "the future was closed without a value",
-        })
-    }
-}
-
-impl std::error::Error for TryReadError {}
-
-impl fmt::Display for ReadTimeoutError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ReadTimeoutError::Timeout => "timed out",
-            ReadTimeoutError::Closed => "the future was closed without a value",
-        })
-    }
-}
-
-impl std::error::Error for ReadTimeoutError {}
 
 /// Creates a future of `T` with the [`DefaultBackend`] events.
 pub fn future<T>() -> (
