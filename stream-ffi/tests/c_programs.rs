@@ -297,7 +297,9 @@ fn rust_writer_feeds_c_reader() {
 #[test]
 fn c_writes_rust_future() {
     let write: FutureWriteFn = c_fn("c_write_rust_future");
-    let (writer, reader) = stream_future::future_with::<[u32; 3], Futex>();
+    let (mut writer, reader) = stream_future::future_with::<[u32; 3], Futex>();
+    // The writer end is the Rust writer's alone until it lets raw writers in.
+    writer.allow_raw_writes();
     let value = [7u32, 8, 9];
     let s = header_of(reader.raw());
     // SAFETY: `writer` keeps a writer handle (and `reader` the stream) alive while C writes

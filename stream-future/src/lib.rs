@@ -153,6 +153,9 @@ pub fn future_with<T, B: Backend>() -> (FutureWriter<T, B>, FutureReader<T, B>) 
     // SAFETY: the slot lives in the allocation, which outlives the read; the handles are not
     // shared yet. The address is only recorded: the slot itself is accessed through its cell.
     unsafe { header.lend_unshared(slot, 1) };
+    // SAFETY: as above; the reader frees the allocation with the functions of `create_padded`.
+    // The writer end is the `FutureWriter`'s alone until it allows raw writes.
+    unsafe { header.reserve_future_writer_unshared() };
     (
         FutureWriter {
             shared,
@@ -196,8 +199,37 @@ impl<T, B: Backend> FutureWriter<T, B> {
         let this = ManuallyDrop::new(self);
         let ptr = this.shared;
         let header = this.header();
+        if header.is_future_writer_reserved() {
+            // The writer end is ours alone since creation: the slot is ours to write.
+            // SAFETY: the reservation gives us the slot until the delivery below; the reader
+            // reads it only after seeing DONE.
+            this.slot().with_mut(|p| unsafe { (*p).write(value) });
+            // SAFETY: we hold the reservation and wrote one element; the allocation came
+            // from `create_padded`.
+            return match unsafe { Shared::deliver_reserved_future(ptr, 1) } {
+                // Delivered and released: nothing of the allocation is touched again.
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    // SAFETY: our handle, released once (`Drop` does not run).
+                    unsafe { release_writer(ptr) };
+                    Ok(())
+                }
+                Err(_) => {
+                    // An end closed: nothing was delivered, the value is still ours.
+                    // SAFETY: written above and never read by the reader (no DONE).
+                    let value = this.slot().with(|p| unsafe { (*p).assume_init_read() });
+                    // SAFETY: we hold the reservation and took the value back; then our
+                    // handle, released once.
+                    unsafe {
+                        header.release_future_reservation();
+                        release_writer(ptr);
+                    }
+                    Err(WriteError(value))
+                }
+            };
+        }
         let slot = this.slot().with_mut(|p| p.cast::<core::ffi::c_void>());
-        // Claim the slot first (LENT -> WRITING), then write it: if the value was delivered
+        // The reservation was given up (`allow_raw_writes`): claim the slot first (LENT -> WRITING), then write it: if the value was delivered
         // already (through the stream functions on the header), an end is closed, or another
         // writer holds the slot, the claim fails and the slot is left as it is.
         // SAFETY: we act for our writer handle and end the write below (delivered, or the
@@ -251,6 +283,35 @@ impl<T, B: Backend> FutureWriter<T, B> {
         }
     }
 
+    /// Lets code acting for this writer through the stream functions on the header (C code:
+    /// `start_writing`, copy, `finish_writing(1)`, `close_write`) take the slot. Until this is
+    /// called, the writer end is this handle's alone: such a `start_writing` gets `Busy` and
+    /// changes nothing, and [`write`](Self::write) is the value and one compare-and-swap.
+    /// Afterwards `write` takes the slot first, as a raw writer does, and gives its value
+    /// back if the slot was taken or the value delivered already. Keep this handle alive (and
+    /// do not drop it) until the raw writer's sequence has ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (mut writer, reader) = stream_future::future::<u64>();
+    /// writer.allow_raw_writes();
+    /// let raw = reader.raw();
+    /// // SAFETY: acting for `writer`, which stays alive; the slot holds one `u64`.
+    /// unsafe {
+    ///     let (addr, capacity) = raw.start_writing().unwrap();
+    ///     assert_eq!(capacity, 1);
+    ///     addr.cast::<u64>().write(7);
+    ///     assert!(raw.finish_writing(1));
+    /// }
+    /// assert_eq!(writer.write(8).unwrap_err().into_inner(), 8);
+    /// assert_eq!(reader.read(), Ok(7));
+    /// ```
+    pub fn allow_raw_writes(&mut self) {
+        // SAFETY: we are the future's writer handle and wrote nothing into the slot.
+        unsafe { self.header().release_future_reservation() };
+    }
+
     /// Whether the reader is gone (a write would fail).
     pub fn is_closed(&self) -> bool {
         self.header().is_read_closed()
@@ -260,8 +321,12 @@ impl<T, B: Backend> FutureWriter<T, B> {
 impl<T, B: Backend> Drop for FutureWriter<T, B> {
     /// Releases the writer; without a write, the reader sees the future closed.
     fn drop(&mut self) {
-        // SAFETY: our handle, released once; no write of ours is in progress.
-        unsafe { release_writer(self.shared) };
+        // SAFETY: we are the future's writer handle and wrote nothing into the slot; then our
+        // handle, released once; no write of ours is in progress.
+        unsafe {
+            self.header().release_future_reservation();
+            release_writer(self.shared);
+        }
     }
 }
 

@@ -91,55 +91,69 @@ fn matrix() {
 #[test]
 fn mixed_matrix() {
     let mut total = 0;
-    for ops in CONCURRENT_OPS {
-        total += model(&format!("future write beside {ops:?}"), move || {
-            let drops = Arc::new(StdAtomicUsize::new(0));
-            let (w, mut r) = future_with::<Tagged, Futex>();
-            let d = drops.clone();
-            let t = loom::thread::spawn(move || w.write(Tagged(BY_RUST, d)));
-            let header = run_header_ops(r.raw(), ops, &drops);
-            let rust = t.join().unwrap();
-            let got = r.try_read().ok();
-            assert!(!(header && rust.is_ok()));
-            match &got {
-                Some(v) if v.0 == BY_HEADER => assert!(header),
-                Some(_) => assert!(rust.is_ok()),
-                None => assert!(!header && rust.is_err()),
-            }
-            let created = 1 + usize::from(matches!(
-                ops,
-                common::mixed::HeaderOps::Write | common::mixed::HeaderOps::WriteClose
-            ));
-            drop((rust, got, r));
-            assert_eq!(drops.load(SeqCst), created);
-        });
-        total += model(&format!("future try_read beside {ops:?}"), move || {
-            let drops = Arc::new(StdAtomicUsize::new(0));
-            let (w, mut r) = future_with::<Tagged, Futex>();
-            let raw = HeaderPtr(r.raw());
-            let d = drops.clone();
-            let t = loom::thread::spawn(move || {
-                // SAFETY: the reader handle keeps the header alive until the join below; `w`
-                // (moved here) is the handle the sequence acts for, alive until it ends.
-                let header = run_header_ops(unsafe { raw.get() }, ops, &d);
-                drop(w);
-                header
-            });
-            let got = r.try_read().ok();
-            let header = t.join().unwrap();
-            if let Some(v) = &got {
-                assert_eq!(v.0, BY_HEADER);
-                assert!(header);
-            }
-            drop((got, r));
-            assert_eq!(
-                drops.load(SeqCst),
-                usize::from(matches!(
+    for (ops, open) in CONCURRENT_OPS
+        .into_iter()
+        .flat_map(|o| [(o, false), (o, true)])
+    {
+        total += model(
+            &format!("future write beside {ops:?}, open {open}"),
+            move || {
+                let drops = Arc::new(StdAtomicUsize::new(0));
+                let (mut w, mut r) = future_with::<Tagged, Futex>();
+                if open {
+                    w.allow_raw_writes();
+                }
+                let d = drops.clone();
+                let t = loom::thread::spawn(move || w.write(Tagged(BY_RUST, d)));
+                let header = run_header_ops(r.raw(), ops, &drops);
+                let rust = t.join().unwrap();
+                let got = r.try_read().ok();
+                assert!(!(header && rust.is_ok()));
+                match &got {
+                    Some(v) if v.0 == BY_HEADER => assert!(header),
+                    Some(_) => assert!(rust.is_ok()),
+                    None => assert!(!header && rust.is_err()),
+                }
+                let created = 1 + usize::from(matches!(
                     ops,
                     common::mixed::HeaderOps::Write | common::mixed::HeaderOps::WriteClose
-                ))
-            );
-        });
+                ));
+                drop((rust, got, r));
+                assert_eq!(drops.load(SeqCst), created);
+            },
+        );
+        total += model(
+            &format!("future try_read beside {ops:?}, open {open}"),
+            move || {
+                let drops = Arc::new(StdAtomicUsize::new(0));
+                let (mut w, mut r) = future_with::<Tagged, Futex>();
+                if open {
+                    w.allow_raw_writes();
+                }
+                let raw = HeaderPtr(r.raw());
+                let t = loom::thread::spawn(move || {
+                    let got = r.try_read().ok();
+                    (got, r)
+                });
+                // SAFETY: `w`, alive until after the join, keeps the header alive; the
+                // sequence acts for it.
+                let header = run_header_ops(unsafe { raw.get() }, ops, &drops);
+                let (got, r) = t.join().unwrap();
+                drop(w);
+                if let Some(v) = &got {
+                    assert_eq!(v.0, BY_HEADER);
+                    assert!(header);
+                }
+                drop((got, r));
+                assert_eq!(
+                    drops.load(SeqCst),
+                    usize::from(matches!(
+                        ops,
+                        common::mixed::HeaderOps::Write | common::mixed::HeaderOps::WriteClose
+                    ))
+                );
+            },
+        );
     }
     println!("loom future mixed matrix: {total} interleavings in all");
     assert!(total >= 200, "too weak: {total}");

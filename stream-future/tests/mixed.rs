@@ -30,7 +30,8 @@ fn rounds() -> usize {
 /// bits the reader then read again (a double free of the `String`).
 #[test]
 fn write_after_a_delivery_through_the_header_gives_the_value_back() {
-    let (writer, reader) = future_with::<String, Futex>();
+    let (mut writer, reader) = future_with::<String, Futex>();
+    writer.allow_raw_writes();
     let raw = reader.raw();
     // SAFETY: acting for `writer`'s end, which it keeps alive; the slot holds one `String`.
     unsafe {
@@ -50,7 +51,8 @@ fn write_after_a_delivery_through_the_header_gives_the_value_back() {
 #[test]
 fn write_after_an_open_delivery_through_the_header_races_with_nobody() {
     for close in [false, true] {
-        let (writer, mut reader) = future_with::<String, Futex>();
+        let (mut writer, mut reader) = future_with::<String, Futex>();
+        writer.allow_raw_writes();
         let raw_ptr = HeaderPtr(reader.raw());
         let t = thread::spawn(move || {
             let got = reader.read_timeout(Duration::from_secs(60));
@@ -80,7 +82,8 @@ fn write_after_an_open_delivery_through_the_header_races_with_nobody() {
 /// value untouched, and leaves that write to finish.
 #[test]
 fn write_while_the_slot_is_taken_gives_the_value_back() {
-    let (writer, reader) = future_with::<String, Spin>();
+    let (mut writer, reader) = future_with::<String, Spin>();
+    writer.allow_raw_writes();
     let raw = reader.raw();
     // SAFETY: acting for `writer`'s end; the buffer is finished below.
     let (addr, _) = unsafe { raw.start_writing() }.unwrap();
@@ -95,6 +98,19 @@ fn write_while_the_slot_is_taken_gives_the_value_back() {
         assert!(raw.finish_writing(1));
     }
     assert_eq!(reader.read().unwrap(), "header");
+}
+
+/// Until the writer allows raw writes, the writer end is its alone: a raw `start_writing` gets
+/// `Busy` and touches nothing, and the Rust write delivers.
+#[test]
+fn raw_writes_wait_for_the_writer_to_allow_them() {
+    let (writer, reader) = future_with::<String, Futex>();
+    let raw = reader.raw();
+    // SAFETY: the take must fail; nothing is written.
+    let taken = unsafe { raw.start_writing() };
+    assert_eq!(taken.unwrap_err(), stream_core::StartWriteError::Busy);
+    writer.write("rust".to_string()).unwrap();
+    assert_eq!(reader.read().unwrap(), "rust");
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,11 +180,14 @@ fn check(
 fn after_matrix<B: Backend>() {
     let mut all = CONCURRENT_OPS.to_vec();
     all.push(HeaderOps::ProbeRead);
-    for ops in all {
+    for (ops, open) in all.into_iter().flat_map(|o| [(o, false), (o, true)]) {
         for w in WRITER_OPS {
             for r in READER_OPS {
                 let drops = Arc::new(AtomicUsize::new(0));
-                let (writer, reader) = future_with::<Counted, B>();
+                let (mut writer, reader) = future_with::<Counted, B>();
+                if open {
+                    writer.allow_raw_writes();
+                }
                 let header = run_header_ops(reader.raw(), ops, &drops);
                 let rust = match w {
                     WriterOp::Write => Some(writer.write(Counted(BY_RUST, drops.clone()))),
@@ -189,12 +208,18 @@ fn after_matrix<B: Backend>() {
 }
 
 fn concurrent_matrix<B: Backend>() {
-    for ops in CONCURRENT_OPS {
+    for (ops, open) in CONCURRENT_OPS
+        .into_iter()
+        .flat_map(|o| [(o, false), (o, true)])
+    {
         for w in WRITER_OPS {
             for r in READER_OPS {
                 for _ in 0..rounds() {
                     let drops = Arc::new(AtomicUsize::new(0));
-                    let (writer, reader) = future_with::<Counted, B>();
+                    let (mut writer, reader) = future_with::<Counted, B>();
+                    if open {
+                        writer.allow_raw_writes();
+                    }
                     let raw_ptr = HeaderPtr(reader.raw());
                     let d = drops.clone();
                     let h = thread::spawn(move || {

@@ -5,16 +5,23 @@
 //! |----------|-------|------|
 //! | `FUTURE_READER_WAITS` (state bit 6) | [`RawStream::announce_future_wait`] | the reader may wait on *read ready*; sticky |
 //! | `FUTURE_WRITER_GONE` (state bit 7) | [`Shared::deliver_future`] | the writer delivered and released its handle in one CAS; the reader frees |
+//! | `FUTURE_WRITER_RESERVED` (state bit 10, with `WRITER_BUSY`) | [`RawStream::reserve_future_writer_unshared`] | the writer end is the future writer's alone: it writes the slot, then delivers in one CAS |
 //! | padded offset (state bits 8-9) | `padded.rs` | where the header sits in its `malloc` block; set at creation, never changed |
 //! | the slot lent at creation | [`RawStream::lend_unshared`] | `LENT` with `READER_BUSY` before either handle exists |
 //! | commit and close in one step | [`Shared::deliver_future`], [`RawStream::write_and_close`] | `WRITING` \| `WRITER_BUSY` -> `DONE` \| `WRITER_CLOSED` (CAS; fails once `READER_CLOSED` is set, and the writer returns the buffer) |
 //!
-//! A future's writer writes its value the way any stream writer does: it first takes the
-//! lent slot (`LENT` -> `WRITING`, [`RawStream::start_writing`]) and only then writes it.
-//! Whatever another party did on the header before (a value already delivered through the
-//! stream functions, a closed end, a buffer taken by another writer), the take fails and the
-//! slot is left untouched: no side writes the slot, a lent buffer or `ready_size` before the
-//! phase gave it that memory.
+//! Claim first, then write: no side writes the slot, a lent buffer or `ready_size` before the
+//! state gave it that memory. A future made by Rust reserves its writer end for its one
+//! writer handle at creation (`WRITER_BUSY` | `FUTURE_WRITER_RESERVED`, before the handles
+//! exist): the slot is that writer's from the start, so its write is the value and one CAS
+//! (`LENT` -> `DONE` | `WRITER_CLOSED`, [`Shared::deliver_reserved_future`]), and a raw
+//! `start_writing` (C acting for the writer end) gets `Busy` and touches nothing. Once the
+//! reservation is given up ([`RawStream::release_future_reservation`], to let C write), a
+//! writer takes the slot like any stream writer (`LENT` -> `WRITING`,
+//! [`RawStream::start_writing`]) before writing it, and delivers with
+//! [`Shared::deliver_future`]: whatever another party did on the header before (a value
+//! already delivered through the stream functions, a closed end, the slot taken), the take
+//! fails and the slot is left untouched.
 
 mod padded;
 
@@ -26,7 +33,8 @@ use stream_events::Backend;
 use self::padded::{PADDED_OFFSET_MASK, PADDED_OFFSET_SHIFT};
 use super::{RawStream, Shared, StartWriteError};
 use crate::state::{
-    phase, DONE, IDLE, LENT, PHASE, READER_BUSY, READER_CLOSED, WRITER_BUSY, WRITER_CLOSED, WRITING,
+    phase, CLOSED_ANY, DONE, IDLE, LENT, PHASE, READER_BUSY, READER_CLOSED, WRITER_BUSY,
+    WRITER_CLOSED, WRITING,
 };
 use crate::sync::{ord, Ordering};
 
@@ -39,7 +47,78 @@ const FUTURE_READER_WAITS: usize = 1 << 6;
 /// header no more, and the reader frees the allocation. Set with DONE; sticky.
 const FUTURE_WRITER_GONE: usize = 1 << 7;
 
+/// Future only (state bit, with `WRITER_BUSY`): the writer end is reserved for the future's
+/// own writer handle since creation ([`RawStream::reserve_future_writer_unshared`]): the slot
+/// is that writer's, and a raw `start_writing` gets `Busy`. Cleared by the delivery
+/// ([`Shared::deliver_reserved_future`]) or by [`RawStream::release_future_reservation`].
+const FUTURE_WRITER_RESERVED: usize = 1 << 10;
+
 impl<B: Backend, X> Shared<B, X> {
+    /// Delivers the value that the future's reserving writer wrote into the slot, and closes
+    /// the writer end, in one CAS: LENT | WRITER_BUSY | FUTURE_WRITER_RESERVED -> DONE |
+    /// WRITER_CLOSED, plus `FUTURE_WRITER_GONE` (the writer handle is released with it) when no
+    /// reader announced a wait. Results as [`deliver_future`](Self::deliver_future); on
+    /// `Err(StartWriteError::Closed)` (an end closed) nothing changed: the value is still in
+    /// the slot and the caller's, and the reservation still held.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the future's writer handle, holds the reservation
+    /// ([`RawStream::reserve_future_writer_unshared`], not given up), and wrote `count`
+    /// elements (at most 1) into the slot. `this` came from
+    /// [`create_padded`](Self::create_padded); with `Ok(true)` the reader may free it before
+    /// this function returns.
+    #[inline]
+    pub unsafe fn deliver_reserved_future(
+        this: NonNull<Self>,
+        count: usize,
+    ) -> Result<bool, StartWriteError> {
+        // SAFETY: the caller's writer handle keeps the allocation alive until the CAS below
+        // releases it; `header` is not used after a releasing CAS.
+        let header = unsafe { Self::header_of(this) };
+        // SAFETY: outside DONE `ready_size` is the writer's, and the reservation makes us the
+        // only writer.
+        unsafe { header.ready_size.with_mut(|p| *p = count as isize) };
+        let mut s = header.load();
+        loop {
+            debug_assert_eq!(
+                s & (WRITER_BUSY | FUTURE_WRITER_RESERVED),
+                WRITER_BUSY | FUTURE_WRITER_RESERVED,
+                "reserved delivery from {s:#x}"
+            );
+            // The phase leaves LENT only through the reader's reclaim, after it closed.
+            if s & CLOSED_ANY != 0 || phase(s) != LENT {
+                return Err(StartWriteError::Closed);
+            }
+            let gone = if s & FUTURE_READER_WAITS == 0 {
+                FUTURE_WRITER_GONE
+            } else {
+                0
+            };
+            // ORDERING: Release publishes the value and `ready_size` to the reader's Acquire
+            // load of DONE; with FUTURE_WRITER_GONE it also orders every use of the header by
+            // this handle before the reader's free. SeqCst (beyond Release) lets the
+            // activation below skip its write when nobody is parked. On failure Acquire, as
+            // `load`: only the reader's flags change meanwhile.
+            // LENT | WRITER_BUSY | FUTURE_WRITER_RESERVED -> DONE | WRITER_CLOSED (| GONE).
+            match header.state.compare_exchange_weak(
+                s,
+                (s ^ (LENT ^ DONE) ^ (WRITER_BUSY | FUTURE_WRITER_RESERVED)) | WRITER_CLOSED | gone,
+                ord("deliver-release", Ordering::SeqCst),
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
+        }
+        if s & FUTURE_READER_WAITS == 0 {
+            // Released: the reader may free the header from here on.
+            return Ok(true);
+        }
+        header.read_ready.activate_after_seqcst();
+        Ok(false)
+    }
+
     /// Delivers `count` elements that the caller wrote into the buffer it took with
     /// [`RawStream::start_writing`], and closes the writer end in the same step: WRITING |
     /// WRITER_BUSY -> DONE | WRITER_CLOSED, plus `FUTURE_WRITER_GONE` (the writer handle is
@@ -103,6 +182,54 @@ impl<B: Backend> RawStream<B> {
         // ORDERING: Relaxed: the handles reach other threads through a synchronising send
         // (thread spawn, channel), which publishes this store with the fields.
         self.state.store(s | LENT | READER_BUSY, Ordering::Relaxed);
+    }
+
+    /// Reserves the writer end of a future that no other thread can reach yet for its one
+    /// writer handle (WRITER_BUSY | FUTURE_WRITER_RESERVED): from now on the slot is that
+    /// writer's, it delivers with [`Shared::deliver_reserved_future`], and a raw
+    /// [`start_writing`](Self::start_writing) gets `Busy`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`lend_unshared`](Self::lend_unshared), after it; the future's reader frees it
+    /// with the functions of [`Shared::create_padded`].
+    pub unsafe fn reserve_future_writer_unshared(&self) {
+        let s = self.load();
+        debug_assert_eq!(phase(s), LENT);
+        // ORDERING: Relaxed, as in `lend_unshared`: the handles reach other threads through a
+        // synchronising send.
+        self.state
+            .store(s | WRITER_BUSY | FUTURE_WRITER_RESERVED, Ordering::Relaxed);
+    }
+
+    /// Whether the writer end is still reserved for the future's writer handle.
+    #[inline]
+    pub fn is_future_writer_reserved(&self) -> bool {
+        // ORDERING: Acquire, like every observation of the state (only the reserving handle
+        // clears the bit, so for that handle the answer cannot go stale).
+        self.load() & FUTURE_WRITER_RESERVED != 0
+    }
+
+    /// Gives up the future writer's reservation (WRITER_BUSY | FUTURE_WRITER_RESERVED -> neither):
+    /// from now on raw writers may take the slot, and the future's writer takes it as they do.
+    /// A no-op when not reserved.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the future's writer handle and wrote nothing into the slot that it has
+    /// not taken back.
+    pub unsafe fn release_future_reservation(&self) {
+        if !self.is_future_writer_reserved() {
+            return;
+        }
+        // ORDERING: Relaxed: the reservation publishes nothing. The writer gives it up either
+        // before it touched the slot (to let raw writers in) or after a failed delivery, when
+        // an end is closed and no raw writer can take the slot any more; and nobody waits for
+        // it (a future's reader end is busy from creation, so no reader probes for a waiting
+        // writer). A raw writer's take is a later RMW on the same word.
+        // Clears WRITER_BUSY | FUTURE_WRITER_RESERVED.
+        self.state
+            .fetch_and(!(WRITER_BUSY | FUTURE_WRITER_RESERVED), Ordering::Relaxed);
     }
 
     /// Writes a future's value and closes the writer end: takes the lent buffer (LENT ->
