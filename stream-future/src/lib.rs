@@ -150,12 +150,11 @@ pub fn future_with<T, B: Backend>() -> (FutureWriter<T, B>, FutureReader<T, B>) 
     // SAFETY: just created (with `create_padded`); nothing else refers to it yet.
     let (header, slot) = unsafe { (Shared::header_of(shared), Shared::extra_of(shared)) };
     let slot = slot.with_mut(|p| p.cast());
-    // SAFETY: the slot lives in the allocation, which outlives the read; the handles are not
-    // shared yet. The address is only recorded: the slot itself is accessed through its cell.
-    unsafe { header.lend_unshared(slot, 1) };
-    // SAFETY: as above; the reader frees the allocation with the functions of `create_padded`.
+    // The slot lives in the allocation, which outlives the read; the handles are not shared
+    // yet. The address is only recorded: the slot itself is accessed through its cell.
     // The writer end is the `FutureWriter`'s alone until it allows raw writes.
-    unsafe { header.reserve_future_writer_unshared() };
+    // SAFETY: as above; the reader frees the allocation with the functions of `create_padded`.
+    unsafe { header.lend_reserved_unshared(slot, 1) };
     (
         FutureWriter {
             shared,
@@ -228,8 +227,18 @@ impl<T, B: Backend> FutureWriter<T, B> {
                 }
             };
         }
+        Self::write_claiming(this, value)
+    }
+
+    /// `write` once the reservation was given up ([`allow_raw_writes`](Self::allow_raw_writes)):
+    /// takes the slot before writing it. Out of line: not the usual path.
+    #[cold]
+    #[inline(never)]
+    fn write_claiming(this: ManuallyDrop<Self>, value: T) -> Result<(), WriteError<T>> {
+        let ptr = this.shared;
+        let header = this.header();
         let slot = this.slot().with_mut(|p| p.cast::<core::ffi::c_void>());
-        // The reservation was given up (`allow_raw_writes`): claim the slot first (LENT -> WRITING), then write it: if the value was delivered
+        // Claim the slot first (LENT -> WRITING), then write it: if the value was delivered
         // already (through the stream functions on the header), an end is closed, or another
         // writer holds the slot, the claim fails and the slot is left as it is.
         // SAFETY: we act for our writer handle and end the write below (delivered, or the

@@ -5,7 +5,7 @@
 //! |----------|-------|------|
 //! | `FUTURE_READER_WAITS` (state bit 6) | [`RawStream::announce_future_wait`] | the reader may wait on *read ready*; sticky |
 //! | `FUTURE_WRITER_GONE` (state bit 7) | [`Shared::deliver_future`] | the writer delivered and released its handle in one CAS; the reader frees |
-//! | `FUTURE_WRITER_RESERVED` (state bit 10, with `WRITER_BUSY`) | [`RawStream::reserve_future_writer_unshared`] | the writer end is the future writer's alone: it writes the slot, then delivers in one CAS |
+//! | `FUTURE_WRITER_RESERVED` (state bit 10, with `WRITER_BUSY`) | [`RawStream::lend_reserved_unshared`] | the writer end is the future writer's alone: it writes the slot, then delivers in one CAS |
 //! | padded offset (state bits 8-9) | `padded.rs` | where the header sits in its `malloc` block; set at creation, never changed |
 //! | the slot lent at creation | [`RawStream::lend_unshared`] | `LENT` with `READER_BUSY` before either handle exists |
 //! | commit and close in one step | [`Shared::deliver_future`], [`RawStream::write_and_close`] | `WRITING` \| `WRITER_BUSY` -> `DONE` \| `WRITER_CLOSED` (CAS; fails once `READER_CLOSED` is set, and the writer returns the buffer) |
@@ -48,7 +48,7 @@ const FUTURE_READER_WAITS: usize = 1 << 6;
 const FUTURE_WRITER_GONE: usize = 1 << 7;
 
 /// Future only (state bit, with `WRITER_BUSY`): the writer end is reserved for the future's
-/// own writer handle since creation ([`RawStream::reserve_future_writer_unshared`]): the slot
+/// own writer handle since creation ([`RawStream::lend_reserved_unshared`]): the slot
 /// is that writer's, and a raw `start_writing` gets `Busy`. Cleared by the delivery
 /// ([`Shared::deliver_reserved_future`]) or by [`RawStream::release_future_reservation`].
 const FUTURE_WRITER_RESERVED: usize = 1 << 10;
@@ -64,7 +64,7 @@ impl<B: Backend, X> Shared<B, X> {
     /// # Safety
     ///
     /// The caller is the future's writer handle, holds the reservation
-    /// ([`RawStream::reserve_future_writer_unshared`], not given up), and wrote `count`
+    /// ([`RawStream::lend_reserved_unshared`], not given up), and wrote `count`
     /// elements (at most 1) into the slot. `this` came from
     /// [`create_padded`](Self::create_padded); with `Ok(true)` the reader may free it before
     /// this function returns.
@@ -175,31 +175,41 @@ impl<B: Backend> RawStream<B> {
     /// handles are not yet shared with another thread (so no read is pending and no end is
     /// closed).
     pub unsafe fn lend_unshared(&self, addr: *mut c_void, size: usize) {
-        let s = self.load();
+        // SAFETY: forwarded from the caller.
+        unsafe { self.lend_unshared_with(addr, size, 0) };
+    }
+
+    /// `lend_unshared`, also setting the bits `extra`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`lend_unshared`](Self::lend_unshared).
+    #[inline]
+    unsafe fn lend_unshared_with(&self, addr: *mut c_void, size: usize, extra: usize) {
+        // ORDERING: Relaxed: nobody else can reach the header yet.
+        let s = self.state.load(Ordering::Relaxed);
         debug_assert_eq!(s & !(PADDED_OFFSET_MASK << PADDED_OFFSET_SHIFT), IDLE);
         // SAFETY: nobody else can reach the header yet.
         unsafe { self.set_buffer(addr, size) };
         // ORDERING: Relaxed: the handles reach other threads through a synchronising send
         // (thread spawn, channel), which publishes this store with the fields.
-        self.state.store(s | LENT | READER_BUSY, Ordering::Relaxed);
+        self.state
+            .store(s | LENT | READER_BUSY | extra, Ordering::Relaxed);
     }
 
-    /// Reserves the writer end of a future that no other thread can reach yet for its one
-    /// writer handle (WRITER_BUSY | FUTURE_WRITER_RESERVED): from now on the slot is that
-    /// writer's, it delivers with [`Shared::deliver_reserved_future`], and a raw
-    /// [`start_writing`](Self::start_writing) gets `Busy`.
+    /// [`lend_unshared`](Self::lend_unshared) for a future made by Rust, which also reserves
+    /// the writer end for its one writer handle (WRITER_BUSY | FUTURE_WRITER_RESERVED), in the
+    /// same store: from then on the slot is that writer's, it delivers with
+    /// [`Shared::deliver_reserved_future`], and a raw [`start_writing`](Self::start_writing)
+    /// gets `Busy`.
     ///
     /// # Safety
     ///
-    /// As for [`lend_unshared`](Self::lend_unshared), after it; the future's reader frees it
-    /// with the functions of [`Shared::create_padded`].
-    pub unsafe fn reserve_future_writer_unshared(&self) {
-        let s = self.load();
-        debug_assert_eq!(phase(s), LENT);
-        // ORDERING: Relaxed, as in `lend_unshared`: the handles reach other threads through a
-        // synchronising send.
-        self.state
-            .store(s | WRITER_BUSY | FUTURE_WRITER_RESERVED, Ordering::Relaxed);
+    /// As for `lend_unshared`; the future's reader frees it with the functions of
+    /// [`Shared::create_padded`].
+    pub unsafe fn lend_reserved_unshared(&self, addr: *mut c_void, size: usize) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.lend_unshared_with(addr, size, WRITER_BUSY | FUTURE_WRITER_RESERVED) };
     }
 
     /// Whether the writer end is still reserved for the future's writer handle.
