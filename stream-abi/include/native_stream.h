@@ -2,15 +2,29 @@
  * native_stream.h - memory layout of a native stream header.
  *
  * Mirrors stream-abi/src/lib.rs (StreamHeader). The layout is pinned on the Rust side with
- * static assertions and checked against this file by stream-abi/tests/c_layout.rs.
- * Fields are accessed only through the library's functions; the header is here so that C
- * code can allocate, embed or inspect it with the same size, alignment and offsets.
+ * static assertions, here with the static assertions at the end, and checked against this
+ * file by stream-abi/tests/c_layout.rs. Fields are accessed only through the library's
+ * functions; the header is here so that C and C++ code can allocate, embed or inspect it
+ * with the same size, alignment and offsets.
+ *
+ * Valid C11 and C++11 (and later): the alignment and the assertions use the spelling of
+ * the language that includes it.
  */
 #ifndef NATIVE_STREAM_H
 #define NATIVE_STREAM_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+#define NATIVE_STREAM_ALIGNAS(n) alignas(n)
+#define NATIVE_STREAM_ALIGNOF(t) alignof(t)
+#define NATIVE_STREAM_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define NATIVE_STREAM_ALIGNAS(n) _Alignas(n)
+#define NATIVE_STREAM_ALIGNOF(t) _Alignof(t)
+#define NATIVE_STREAM_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,7 +57,7 @@ typedef struct native_stream_event_word {
 } native_stream_event_word;
 
 typedef struct native_stream_header {
-    _Alignas(64) native_stream_event_word read_ready; /* data written, ready_size valid */
+    NATIVE_STREAM_ALIGNAS(64) native_stream_event_word read_ready; /* ready_size valid */
     native_stream_event_word write_ready;             /* buffer lent, read_addr/read_size valid */
     void *read_addr;                                  /* lent buffer, NULL when idle */
     size_t read_size;                                 /* capacity in elements, 0 when idle */
@@ -53,6 +67,29 @@ typedef struct native_stream_header {
     /* The bytes after `state` (tail padding up to 64) are reserved: stream-core lends them as
        a one-element buffer. Do not touch them. */
 } native_stream_header;
+
+/* The layout of stream-abi's StreamHeader: 64 bytes aligned to 64, one pointer-sized word
+ * per field. */
+NATIVE_STREAM_STATIC_ASSERT(sizeof(native_stream_event_word) == sizeof(void *),
+                            "an event word is one pointer");
+NATIVE_STREAM_STATIC_ASSERT(sizeof(native_stream_header) == 64, "the header is 64 bytes");
+NATIVE_STREAM_STATIC_ASSERT(NATIVE_STREAM_ALIGNOF(native_stream_header) == 64,
+                            "the header is aligned to 64 bytes");
+NATIVE_STREAM_STATIC_ASSERT(offsetof(native_stream_header, read_ready) == 0 * sizeof(void *),
+                            "read_ready is word 0");
+NATIVE_STREAM_STATIC_ASSERT(offsetof(native_stream_header, write_ready) == 1 * sizeof(void *),
+                            "write_ready is word 1");
+NATIVE_STREAM_STATIC_ASSERT(offsetof(native_stream_header, read_addr) == 2 * sizeof(void *),
+                            "read_addr is word 2");
+NATIVE_STREAM_STATIC_ASSERT(offsetof(native_stream_header, read_size) == 3 * sizeof(void *),
+                            "read_size is word 3");
+NATIVE_STREAM_STATIC_ASSERT(offsetof(native_stream_header, ready_size) == 4 * sizeof(void *),
+                            "ready_size is word 4");
+NATIVE_STREAM_STATIC_ASSERT(offsetof(native_stream_header, active_instances) ==
+                                5 * sizeof(void *),
+                            "active_instances is word 5");
+NATIVE_STREAM_STATIC_ASSERT(offsetof(native_stream_header, state) == 6 * sizeof(void *),
+                            "state is word 6");
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,9 @@
-//! Compiles a C program against `include/native_stream.h` and checks that its view of the
-//! header (size, alignment, every offset) and of the constants equals the Rust one.
+//! Compiles a program against `include/native_stream.h` as C11, C++11 and C++17 (with
+//! `-Wall -Wextra -Werror`) and checks that each compiler's view of the header (size,
+//! alignment, every offset) and of the constants equals the Rust one.
+//!
+//! The compilers are the ones the `cc` crate finds (`CC`/`CXX`, else `cc`/`c++`). A missing
+//! C++ compiler fails the C++ tests unless `NATIVE_STREAM_CXX=0` is set.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -9,9 +13,12 @@ use stream_abi::{
     CM_COMPLETED, CM_DROPPED, CM_MAX_COUNT, IDLE_READY_SIZE, IDLE_READ_SIZE, LAYOUT,
 };
 
+/// Valid C11 and C++11: `alignof` is a keyword in C++ and a macro of `<stdalign.h>` in C.
 const PROGRAM: &str = r#"
 #include <stdio.h>
+#ifndef __cplusplus
 #include <stdalign.h>
+#endif
 #include "native_stream.h"
 int main(void) {
     printf("size %zu\n", sizeof(native_stream_header));
@@ -35,13 +42,17 @@ int main(void) {
 }
 "#;
 
-fn run_c_program() -> String {
+/// Builds and runs [`PROGRAM`] in the standard `std` (`c11`, `c++11`, ...); `None` when it
+/// is C++, no C++ compiler runs and `NATIVE_STREAM_CXX=0` says to skip.
+fn run_program(std: &str) -> Option<String> {
+    let cpp = std.starts_with("c++");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c_layout");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let src = out_dir.join("layout.c");
+    let name = format!("layout_{}", std.replace('+', "x"));
+    let src = out_dir.join(format!("{name}.{}", if cpp { "cpp" } else { "c" }));
     std::fs::write(&src, PROGRAM).unwrap();
-    let exe = out_dir.join("layout");
+    let exe = out_dir.join(&name);
 
     let target = std::env::var("TARGET").unwrap_or_else(|_| current_target());
     let compiler = cc::Build::new()
@@ -50,18 +61,46 @@ fn run_c_program() -> String {
         .opt_level(0)
         .cargo_metadata(false)
         .out_dir(&out_dir)
-        .std("c11")
+        .cpp(cpp)
+        .std(std)
         .include(root.join("include"))
-        .warnings_into_errors(true)
         .try_get_compiler()
-        .expect("a C compiler");
+        .ok()
+        .filter(|tool| {
+            Command::new(tool.path())
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    let Some(compiler) = compiler else {
+        if cpp && std::env::var("NATIVE_STREAM_CXX").as_deref() == Ok("0") {
+            eprintln!("SKIPPED: {std} (NATIVE_STREAM_CXX=0): no C++ compiler runs");
+            return None;
+        }
+        panic!(
+            "no {} compiler runs: install gcc and g++{}",
+            if cpp { "C++" } else { "C" },
+            if cpp {
+                ", or set NATIVE_STREAM_CXX=0 to skip the C++ checks"
+            } else {
+                ""
+            }
+        );
+    };
     let mut cmd = compiler.to_command();
-    cmd.arg(&src).arg("-o").arg(&exe);
-    let status = cmd.status().expect("run the C compiler");
-    assert!(status.success(), "C compilation failed: {cmd:?}");
-    let out = Command::new(&exe).output().expect("run the C program");
+    cmd.args(["-Wall", "-Wextra", "-Werror"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe);
+    let out = cmd.output().expect("run the compiler");
+    assert!(
+        out.status.success(),
+        "{std} compilation failed: {cmd:?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(&exe).output().expect("run the program");
     assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
+    Some(String::from_utf8(out.stdout).unwrap())
 }
 
 fn current_target() -> String {
@@ -87,8 +126,24 @@ fn nums(out: &str, key: &str) -> Vec<i128> {
 }
 
 #[test]
-fn c_header_matches_rust_layout_and_constants() {
-    let out = run_c_program();
+fn c11_view_matches_rust_layout_and_constants() {
+    check_view("c11");
+}
+
+#[test]
+fn cxx11_view_matches_rust_layout_and_constants() {
+    check_view("c++11");
+}
+
+#[test]
+fn cxx17_view_matches_rust_layout_and_constants() {
+    check_view("c++17");
+}
+
+fn check_view(std: &str) {
+    let Some(out) = run_program(std) else {
+        return;
+    };
     assert_eq!(nums(&out, "size "), [LAYOUT.size as i128]);
     assert_eq!(nums(&out, "align "), [LAYOUT.align as i128]);
     let offsets: Vec<i128> = LAYOUT.offsets.iter().map(|&o| o as i128).collect();

@@ -6,9 +6,7 @@ use core::ptr::NonNull;
 use stream_abi::EventWord;
 use stream_events::{Event, Futex};
 
-use crate::status::{
-    guard, timeout, NATIVE_STREAM_ERR_NULL, NATIVE_STREAM_ERR_TIMEOUT, NATIVE_STREAM_OK,
-};
+use crate::status::{guard, wait_on, NATIVE_STREAM_ERR_NULL, NATIVE_STREAM_OK};
 
 /// A condition for [`native_stream_event_wait`]: returns non-zero once it holds. Called any
 /// number of times, on the waiting thread only; it must not unwind (throw) into the library.
@@ -50,9 +48,9 @@ pub unsafe extern "C" fn native_stream_event_activate(e: *mut EventWord) -> i32 
 }
 
 /// Blocks until `cond(ctx)` returns non-zero (`OK`) or `timeout_ns` nanoseconds have passed
-/// (`TIMEOUT`; negative waits forever, 0 checks once). The condition is re-checked after
-/// every wake-up, spurious or not; no activation that follows a change making it true is
-/// lost.
+/// (`TIMEOUT`); a negative timeout waits forever, 0 checks once and does not wait
+/// (`WOULD_BLOCK` when the condition does not hold). The condition is re-checked after every
+/// wake-up, spurious or not; no activation that follows a change making it true is lost.
 ///
 /// On a stream's own events, the library activates after changing the stream's state word,
 /// in a way that only guarantees the wake-up to a condition that reads that word: ask through
@@ -61,7 +59,8 @@ pub unsafe extern "C" fn native_stream_event_activate(e: *mut EventWord) -> i32 
 ///
 /// # Errors
 ///
-/// `NULL` (`e` or `cond`); `TIMEOUT`.
+/// `NULL` (`e` or `cond`); `WOULD_BLOCK` (timeout 0) or `TIMEOUT` (a positive timeout) when
+/// the condition did not hold.
 ///
 /// # Safety
 ///
@@ -80,17 +79,7 @@ pub unsafe extern "C" fn native_stream_event_wait(
         let cond = cond.ok_or(NATIVE_STREAM_ERR_NULL)?;
         // SAFETY: callable with `ctx` on this thread, by the caller.
         let check = || unsafe { cond(ctx) } != 0;
-        let held = match timeout(timeout_ns) {
-            None => {
-                ev.wait_until(check);
-                true
-            }
-            Some(t) => ev.wait_until_timeout(check, t),
-        };
-        if held {
-            Ok(NATIVE_STREAM_OK)
-        } else {
-            Err(NATIVE_STREAM_ERR_TIMEOUT)
-        }
+        wait_on(ev, timeout_ns, check)?;
+        Ok(NATIVE_STREAM_OK)
     })
 }

@@ -3,19 +3,17 @@
 use core::alloc::Layout;
 use core::ffi::c_void;
 use core::ptr::NonNull;
-use std::alloc::{alloc, dealloc, handle_alloc_error};
+use std::alloc::{alloc, dealloc};
 
-use stream_abi::{EventWord, StreamHeader, BLOCKED, CLOSED};
+use stream_abi::{EventWord, StreamHeader, BLOCKED};
 use stream_core::{Shared, StartWriteError};
 use stream_events::Futex;
 
 use crate::status::{
-    check_out, guard, guard_ptr, stream, timeout, yes, Raw, NATIVE_STREAM_ERR_BUSY,
-    NATIVE_STREAM_ERR_CLOSED, NATIVE_STREAM_ERR_INVALID, NATIVE_STREAM_ERR_NULL,
-    NATIVE_STREAM_ERR_RELEASED, NATIVE_STREAM_ERR_TIMEOUT, NATIVE_STREAM_ERR_WOULD_BLOCK,
-    NATIVE_STREAM_OK,
+    guard, guard_ptr, stream, wait_on, yes, Raw, NATIVE_STREAM_ERR_BUSY, NATIVE_STREAM_ERR_CLOSED,
+    NATIVE_STREAM_ERR_INVALID, NATIVE_STREAM_ERR_NULL, NATIVE_STREAM_OK,
 };
-use crate::stream::{clone_end, handles, End};
+use crate::stream::{acting_for, clone_end, End};
 
 /// The slot of a C future: `layout.size()` bytes on the heap, owned by the allocation.
 #[derive(Debug)]
@@ -31,17 +29,49 @@ unsafe impl Send for ByteSlot {}
 unsafe impl Sync for ByteSlot {}
 
 impl ByteSlot {
-    fn new(layout: Layout) -> Self {
+    /// The slot, or `None` when the allocator has no memory for it (a C caller asking for an
+    /// absurd size gets null back, not an aborted process).
+    fn new(layout: Layout) -> Option<Self> {
         let ptr = if layout.size() == 0 {
-            // A dangling, aligned address: never read or written (copies of 0 bytes).
+            // A dangling, aligned address: never read or written (no copy touches it).
             // SAFETY: `align` is a non-zero power of two, so the address is non-null.
             unsafe { NonNull::new_unchecked(layout.align() as *mut u8) }
         } else {
             // SAFETY: the size is non-zero.
-            let p = unsafe { alloc(layout) };
-            NonNull::new(p).unwrap_or_else(|| handle_alloc_error(layout))
+            NonNull::new(unsafe { alloc(layout) })?
         };
-        Self { ptr, layout }
+        Some(Self { ptr, layout })
+    }
+
+    /// Copies the slot's `layout.size()` bytes from `src` into the slot. A zero-size slot
+    /// copies nothing, so `src` may then be null (`copy_nonoverlapping` wants non-null
+    /// pointers even for 0 bytes).
+    ///
+    /// # Safety
+    ///
+    /// Unless the size is 0: `src` is readable for the size, and the caller owns the slot's
+    /// bytes (it holds the slot as its taken buffer).
+    unsafe fn fill_from(&self, src: *const u8) {
+        if self.layout.size() != 0 {
+            // SAFETY: by the caller; the slot is the library's own allocation, distinct
+            // from `src`.
+            unsafe { core::ptr::copy_nonoverlapping(src, self.ptr.as_ptr(), self.layout.size()) };
+        }
+    }
+
+    /// Copies the slot's `layout.size()` bytes into `dst`; a zero-size slot copies nothing,
+    /// so `dst` may then be null.
+    ///
+    /// # Safety
+    ///
+    /// Unless the size is 0: `dst` is writable for the size, and the caller owns the slot's
+    /// bytes (it took the delivered count).
+    unsafe fn copy_to(&self, dst: *mut u8) {
+        if self.layout.size() != 0 {
+            // SAFETY: by the caller; the slot is the library's own allocation, distinct
+            // from `dst`.
+            unsafe { core::ptr::copy_nonoverlapping(self.ptr.as_ptr(), dst, self.layout.size()) };
+        }
     }
 }
 
@@ -71,14 +101,16 @@ unsafe fn future<'a>(f: *mut StreamHeader) -> Result<&'a FutureShared, i32> {
 
 /// Creates a future of one element of `size` bytes aligned to `align`, with one reader
 /// handle and one writer handle. The slot lives with the header and is lent at creation, so
-/// the write never blocks.
+/// the write never blocks. A `size` of 0 makes a future that carries no bytes, only the fact
+/// that it was written.
 ///
-/// Returns null when `align` is not a power of two or the size overflows, or on a panic.
+/// Returns null when `align` is not a power of two, the size overflows or cannot be
+/// allocated, or on a panic.
 #[no_mangle]
 pub extern "C" fn native_future_create(size: usize, align: usize) -> *mut StreamHeader {
     guard_ptr(|| {
         let layout = Layout::from_size_align(size, align).ok()?;
-        let shared = FutureShared::create(ByteSlot::new(layout));
+        let shared = FutureShared::create(ByteSlot::new(layout)?);
         // SAFETY: just created; nothing else refers to it yet.
         let s = unsafe { shared.as_ref() };
         // SAFETY: the slot lives as long as the allocation, which outlives the read; the
@@ -92,16 +124,23 @@ pub extern "C" fn native_future_create(size: usize, align: usize) -> *mut Stream
 }
 
 /// Writes the value (`size` bytes at `value`, the future's element size) and closes the
-/// writer end. Never blocks.
+/// writer *end*: the reader sees the value, then the end. Never blocks.
+///
+/// The writer *handle* stays counted: release it with `native_future_release_writer` as
+/// after any other call (the future is freed only when both handles are released).
 ///
 /// # Errors
 ///
-/// `NULL` (`f` or `value`); `INVALID` when `size` is not the element size; `CLOSED` when the
+/// `NULL` (`f`, or `value` with a non-zero `size`: a zero-size future is written with a null
+/// `value`); `INVALID` when `size` is not the element size, or when the future's slot is no
+/// longer its pending read (its read was ended, and another buffer lent, through the stream
+/// functions: nothing is written into that buffer, its read ends with 0 elements and the
+/// writer end is closed); `RELEASED` when every writer handle was released; `CLOSED` when the
 /// reader end is closed (the value was not delivered), the writer end was closed, or a value
 /// was already delivered (also through `native_stream_start_writing`/`finish_writing`);
 /// `BUSY` when another writer holds the slot (between its `native_stream_start_writing` and
-/// `finish_writing`). On every error the slot and the future are left as they were: the value
-/// is copied only after this call has taken the slot.
+/// `finish_writing`). On `NULL`, `RELEASED`, `CLOSED` and `BUSY` the slot and the future are
+/// left as they were: the value is copied only after this call has taken the slot.
 ///
 /// # Safety
 ///
@@ -116,45 +155,51 @@ pub unsafe extern "C" fn native_future_write(
     guard(|| {
         // SAFETY: forwarded from the caller.
         let shared = unsafe { future(f) }?;
-        if value.is_null() {
-            return Err(NATIVE_STREAM_ERR_NULL);
-        }
         let slot = shared.extra();
         if size != slot.layout.size() {
             return Err(NATIVE_STREAM_ERR_INVALID);
         }
-        let header = shared.header();
-        if handles(header, End::Writer) == 0 {
-            return Err(NATIVE_STREAM_ERR_CLOSED);
+        if value.is_null() && size != 0 {
+            return Err(NATIVE_STREAM_ERR_NULL);
         }
+        let header = shared.header();
+        acting_for(header, End::Writer)?;
         // Claim the slot, then copy into it, then deliver and close: if the value was
         // delivered already, an end is closed or another writer holds the slot, nothing is
-        // written and nothing changes.
-        // SAFETY: the caller acts for a writer handle it holds (counted above); the copy
-        // writes `size` bytes, the slot's size, from `value`, readable for `size` bytes, into
-        // the taken slot (a distinct allocation), and does not unwind.
-        let written = unsafe {
-            header.write_and_close(|addr, _capacity| {
-                core::ptr::copy_nonoverlapping(value.cast::<u8>(), addr.cast::<u8>(), size);
-                1
-            })
+        // written and nothing changes. A taken buffer that is not the slot (lent by a stream
+        // reader on this header) is answered with 0 elements, untouched.
+        let fill = |addr: *mut c_void, capacity: usize| {
+            if addr != slot.ptr.as_ptr().cast::<c_void>() || capacity != 1 {
+                return 0;
+            }
+            // SAFETY: `value` is readable for `size` bytes, the slot's size, or that size is
+            // 0; the slot is the buffer `write_and_close` took, so its bytes are ours.
+            unsafe { slot.fill_from(value.cast::<u8>()) };
+            1
         };
+        // SAFETY: the caller acts for a writer handle it holds (counted above); `fill` writes
+        // only into the slot and only once it is the taken buffer (checked by its address and
+        // capacity), counts what it wrote (1 element or none), and does not unwind.
+        let written = unsafe { header.write_and_close(fill) };
         match written {
-            Ok(_) => Ok(NATIVE_STREAM_OK),
+            Ok(1) => Ok(NATIVE_STREAM_OK),
+            Ok(_) => Err(NATIVE_STREAM_ERR_INVALID),
             Err(StartWriteError::Busy) => Err(NATIVE_STREAM_ERR_BUSY),
             Err(_) => Err(NATIVE_STREAM_ERR_CLOSED),
         }
     })
 }
 
-/// Waits at most `timeout_ns` nanoseconds (negative: forever; 0: do not wait) for the value
-/// and copies it (`size` bytes) to `out`.
+/// Waits at most `timeout_ns` nanoseconds (negative: forever; 0: check once, do not wait) for
+/// the value and copies it (`size` bytes) to `out`.
 ///
 /// # Errors
 ///
-/// `NULL` (`f` or `out`); `INVALID` when `size` is not the element size; `CLOSED` when the
-/// writer closed without a value or the value was already read; `WOULD_BLOCK` (timeout 0) or
-/// `TIMEOUT` when not written yet (the future stays readable).
+/// `NULL` (`f`, or `out` with a non-zero `size`: a zero-size future is read with a null
+/// `out`); `INVALID` when `size` is not the element size; `RELEASED` when every reader handle
+/// was released; `CLOSED` when the writer closed without a value or the value was already
+/// read; `WOULD_BLOCK` (timeout 0) or `TIMEOUT` (a positive timeout) when not written yet
+/// (the future stays readable).
 ///
 /// # Safety
 ///
@@ -170,48 +215,38 @@ pub unsafe extern "C" fn native_future_read(
     guard(|| {
         // SAFETY: forwarded from the caller.
         let shared = unsafe { future(f) }?;
-        // SAFETY: forwarded from the caller.
-        unsafe { check_out(out) }?;
         let slot = shared.extra();
         if size != slot.layout.size() {
             return Err(NATIVE_STREAM_ERR_INVALID);
         }
+        if out.is_null() && size != 0 {
+            return Err(NATIVE_STREAM_ERR_NULL);
+        }
         let header = shared.header();
+        acting_for(header, End::Reader)?;
         if !header.is_read_pending() {
             return Err(NATIVE_STREAM_ERR_CLOSED);
         }
         let mut amount = BLOCKED;
-        let mut poll = || {
+        wait_on(header.read_ready_event(), timeout_ns, || {
             // SAFETY: the slot lent at creation is the pending read, owned by the reader end,
             // and the caller is its only reader; once it ended the wait stops calling us.
             amount = unsafe { header.read_amount() };
             amount != BLOCKED
-        };
-        let ready = poll()
-            || match timeout(timeout_ns) {
-                Some(t) if t.is_zero() => false,
-                None => {
-                    header.read_ready_event().wait_until(&mut poll);
-                    true
-                }
-                Some(t) => header.read_ready_event().wait_until_timeout(&mut poll, t),
-            };
+        })?;
         match amount {
             1 => {
                 // SAFETY: `read_amount` took the count (DONE -> IDLE): the writer's copy
                 // happened before its Release delivery, which we acquired; `out` is writable
-                // for `size` bytes.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(slot.ptr.as_ptr(), out.cast::<u8>(), size)
-                };
+                // for `size` bytes (or `size` is 0).
+                unsafe { slot.copy_to(out.cast::<u8>()) };
                 Ok(NATIVE_STREAM_OK)
             }
-            CLOSED => Err(NATIVE_STREAM_ERR_CLOSED),
-            _ if timeout_ns == 0 => Err(NATIVE_STREAM_ERR_WOULD_BLOCK),
-            _ => {
-                debug_assert!(!ready);
-                Err(NATIVE_STREAM_ERR_TIMEOUT)
-            }
+            // The read ended without the value: closed before a write (CLOSED), or answered
+            // with 0 elements (a write that found another buffer lent in the slot's place);
+            // or it was not the slot's read at all (another count: a buffer lent in its
+            // place and written through the stream functions).
+            _ => Err(NATIVE_STREAM_ERR_CLOSED),
         }
     })
 }
@@ -302,8 +337,9 @@ pub unsafe extern "C" fn native_future_release_reader(f: *mut StreamHeader) -> i
     unsafe { release(f, End::Reader) }
 }
 
-/// Releases one writer handle of the future. The last one closes the writer end: without a
-/// write, the reader sees the future closed.
+/// Releases one writer handle of the future. The last one closes the writer end if
+/// `native_future_write` has not (without a write, the reader sees the future closed). Needed
+/// after a write too: writing closes the end, not the handle.
 ///
 /// # Errors
 ///
@@ -327,9 +363,7 @@ unsafe fn release(f: *mut StreamHeader, end: End) -> i32 {
     guard(|| {
         // SAFETY: forwarded from the caller.
         let raw = unsafe { stream(f) }?;
-        if handles(raw, end) == 0 {
-            return Err(NATIVE_STREAM_ERR_RELEASED);
-        }
+        acting_for(raw, end)?;
         let p = NonNull::from(raw).cast::<FutureShared>();
         // SAFETY: a handle of `end` is counted and the caller gives it up; the allocation is
         // a `Shared<Futex, ByteSlot>` from `native_future_create`. The last reader handle owns

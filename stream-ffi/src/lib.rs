@@ -4,7 +4,9 @@
 //! functions under the prefixes `native_stream_` (streams and events) and `native_future_`
 //! (futures). The C declarations are in `include/native_stream_ffi.h`, which includes the
 //! layout header of `stream-abi` (`native_stream.h`); `wit/native-stream.wit` describes the
-//! same interface in WIT. A test keeps the three function lists equal (`tests/exports.rs`).
+//! same interface in WIT. Tests keep the three function lists equal (`tests/exports.rs` parses
+//! the WIT, `tests/c_programs.rs` lists the `cdylib`'s symbols) and compile the headers as
+//! C11, C++11 and C++17 (`tests/headers.rs`).
 //!
 //! # Handles
 //!
@@ -40,22 +42,46 @@
 //! the event getters (a pointer, null for a null handle). Predicates return 1 or 0. Counts and
 //! addresses come back through out-parameters.
 //!
-//! | code | name                | meaning                                                  |
-//! |------|---------------------|----------------------------------------------------------|
-//! | 0    | `OK`                | done                                                     |
-//! | -1   | `ERR_NULL`          | a handle, buffer or out-parameter was null               |
-//! | -2   | `ERR_CLOSED`        | end closed / end of stream; also a second close          |
-//! | -3   | `ERR_BUSY`          | another read (write) is in progress on the end           |
-//! | -4   | `ERR_WOULD_BLOCK`   | a non-blocking call found nothing to do yet              |
-//! | -5   | `ERR_TIMEOUT`       | a wait ended before its condition held                   |
-//! | -6   | `ERR_INVALID`       | count above the lent capacity, negative, wrong size       |
-//! | -7   | `ERR_NOT_PENDING`   | no read pending / no buffer taken                        |
-//! | -8   | `ERR_RELEASED`      | every handle of that end was already released            |
-//! | -9   | `ERR_TOO_MANY_HANDLES` | the end's half of `active_instances` is full          |
-//! | -10  | `ERR_PANIC`         | a panic inside the library was caught                    |
+//! | code | name                   | meaning                                                 |
+//! |------|------------------------|---------------------------------------------------------|
+//! | 0    | `OK`                   | done                                                    |
+//! | -1   | `ERR_NULL`             | a handle, out-parameter or (non-empty) buffer was null  |
+//! | -2   | `ERR_CLOSED`           | end closed / end of stream; also a second close         |
+//! | -3   | `ERR_BUSY`             | another read (write) is in progress on the end          |
+//! | -4   | `ERR_WOULD_BLOCK`      | nothing to do yet: a non-blocking call, or a timeout 0  |
+//! | -5   | `ERR_TIMEOUT`          | a positive timeout passed before the condition held     |
+//! | -6   | `ERR_INVALID`          | count above the lent capacity or negative, wrong size   |
+//! | -7   | `ERR_NOT_PENDING`      | no read pending / no buffer taken                       |
+//! | -8   | `ERR_RELEASED`         | every handle of the end the call acts for was released  |
+//! | -9   | `ERR_TOO_MANY_HANDLES` | the end's half of `active_instances` is full            |
+//! | -10  | `ERR_PANIC`            | a panic inside the library was caught                   |
 //!
 //! No error changes the stream, except that the operations that close do close. Every export
-//! body runs under [`std::panic::catch_unwind`]: no panic crosses the boundary.
+//! body runs under [`std::panic::catch_unwind`]: no panic crosses the boundary, and no misuse
+//! that the library can see aborts the process (only running out of memory for a header
+//! does, as in Rust).
+//!
+//! One rule per situation:
+//!
+//! * **Timeouts** (`native_stream_wait_read`, `native_stream_wait_writable`,
+//!   `native_stream_event_wait`, `native_future_read`), in nanoseconds: a negative timeout
+//!   waits until the condition holds; 0 checks once and does not wait, and a check that finds
+//!   nothing ready returns `ERR_WOULD_BLOCK` (as the non-blocking calls do); a positive
+//!   timeout that passes first returns `ERR_TIMEOUT`. Either way the operation stays as it
+//!   was: wait again, or give up (`native_stream_cancel_read` for a pending read).
+//! * **Null pointers**: a null handle or out-parameter is `ERR_NULL`; so is a null buffer,
+//!   except where the size is 0 and the pointer would only be copied from or to: a zero-size
+//!   future is written and read with a null `value`/`out`. A zero-count
+//!   `native_stream_start_reading` (a readiness probe) still needs a non-null, aligned
+//!   address, because the writer receives it as a buffer address.
+//! * **Released ends**: a call that acts for an end (`start_reading`, `read_amount`,
+//!   `wait_read`, `cancel_read`, `start_writing`, `finish_writing`, `native_future_read`,
+//!   `native_future_write`, and the clones and releases) returns `ERR_RELEASED` once every
+//!   handle of that end is released, while the other end keeps the header alive. The closes,
+//!   `native_stream_wait_writable` and the predicates report the end as closed, as they do
+//!   for any closed end.
+//! * **Out-parameters** are written only on `OK`, except `native_stream_wait_read`'s
+//!   `*amount`, which is `NATIVE_STREAM_BLOCKED` after `ERR_WOULD_BLOCK` or `ERR_TIMEOUT`.
 //!
 //! # Misuse that cannot be detected
 //!
@@ -72,6 +98,21 @@
 //!   allocation with the wrong layout. Nothing in the header records what the allocation
 //!   around it is; the stream operations themselves (`start_writing`, `read_amount`, ...)
 //!   are fine on a future's header.
+//! * **Retaining or releasing the handles of a future created by Rust**
+//!   (`stream_future::future_with`) from C, with `native_stream_clone_*`/`release_*` or
+//!   `native_future_*`: its allocation is of another family (the Rust future's own block,
+//!   which its last Rust handle frees), so C may only act on its header with the stream
+//!   operations while a Rust handle keeps it alive.
+//! * **C acting for a Rust handle that is used or dropped meanwhile**: C code that acts for
+//!   a Rust `Reader`, `Writer` or future handle (on `reader.raw()` and the like, without a
+//!   counted handle of its own) must have that Rust handle kept alive and unused until its
+//!   sequence (`start_writing` ... `finish_writing` ... `close_write`, or `start_reading` ...
+//!   the read's end) is over: the Rust handle does not know what C started in its name, and
+//!   dropping it ends the end's operations, or frees the stream, under C's feet.
+//! * **Lending another buffer on a future's header** after its slot's read was ended through
+//!   the stream functions: `native_future_write` sees the foreign buffer and refuses it
+//!   (`ERR_INVALID`, see its docs), but if a stream writer commits exactly one element into
+//!   it, `native_future_read` takes that count as the slot's and copies the slot's bytes.
 //! * **`read_amount`/`cancel_read` by a handle that did not start the pending read**: one
 //!   read at a time per end is enforced (`ERR_BUSY` on a second `start_reading`), but who
 //!   started it is not recorded.
@@ -84,14 +125,17 @@
 //! * **A future's element size that differs from the Rust peer's `T`**, and a stream made with
 //!   a backend other than `Futex`.
 //! * **A condition callback that unwinds** (a C++ exception) through `native_stream_event_wait`.
+//! * **`cancel_read` on the thread that holds the taken buffer**: the cancel waits for the
+//!   writer to commit or return it (a writer never blocks while it holds one), so it waits
+//!   forever when the writer is the cancelling thread itself.
 //!
 //! # Events and event loops
 //!
 //! `native_stream_read_ready_event`/`write_ready_event` return a pointer to the event word;
 //! `native_stream_event_activate` wakes its waiters and `native_stream_event_wait` blocks
-//! until a condition callback returns non-zero or a timeout (nanoseconds; negative waits
-//! forever, 0 checks once). `native_stream_wait_read` and `native_stream_wait_writable` are
-//! the two waits a reader and a writer need, with the conditions built in.
+//! until a condition callback returns non-zero or a timeout passes (the timeout rule above).
+//! `native_stream_wait_read` and `native_stream_wait_writable` are the two waits a reader
+//! and a writer need, with the conditions built in.
 //!
 //! To plug a stream into the caller's own event loop (poll/epoll/kqueue, a GUI loop):
 //!
@@ -110,12 +154,27 @@
 //!
 //! `native_future_create(size, align)` makes a future of one element of `size` bytes whose
 //! slot lives with the header (`stream_core::Shared`) and is lent at creation:
-//! `native_future_write` never blocks and closes the writer end in the same step,
-//! `native_future_read` waits with a timeout. The `native_future_*` functions work only on
-//! futures created by `native_future_create` (the slot's size is stored with it). A Rust
-//! `stream_future::FutureReader<T, Futex>` can be written from C with the stream functions on
-//! its header (`start_writing`, copy `sizeof(T)` bytes, `finish_writing(1)`, `close_write`)
-//! while the Rust handle keeps it alive.
+//! `native_future_write` never blocks and closes the writer *end* in the same step (the
+//! reader sees the value, then the end), `native_future_read` waits with a timeout. A size of
+//! 0 is allowed: such a future carries only the fact that it was written, and is written and
+//! read with null pointers.
+//!
+//! Writing closes the end, not the handle: like every handle, the writer handle is given up
+//! only by `native_future_release_writer`, and the future is freed when both its reader and
+//! its writer handles are released. The full sequence is
+//!
+//! ```c
+//! native_stream_header *f = native_future_create(sizeof(v), alignof(v));
+//! native_future_write(f, &v, sizeof(v));    /* writer side */
+//! native_future_release_writer(f);
+//! native_future_read(f, &out, sizeof(out), -1); /* reader side */
+//! native_future_release_reader(f);
+//! ```
+//!
+//! The `native_future_*` functions work only on futures created by `native_future_create`
+//! (the slot's size is stored with it). A Rust `stream_future::FutureReader<T, Futex>` can be
+//! written from C with the stream functions on its header (`start_writing`, copy `sizeof(T)`
+//! bytes, `finish_writing(1)`, `close_write`) while the Rust handle keeps it alive.
 //!
 //! # Features
 //!

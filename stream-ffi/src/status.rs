@@ -1,4 +1,5 @@
-//! Status codes and the guard that keeps panics from crossing the boundary.
+//! Status codes, the guard that keeps panics from crossing the boundary, and the one timeout
+//! rule of every waiting export.
 
 use core::panic::AssertUnwindSafe;
 use core::ptr::NonNull;
@@ -7,7 +8,7 @@ use std::panic::catch_unwind;
 
 use stream_abi::StreamHeader;
 use stream_core::RawStream;
-use stream_events::Futex;
+use stream_events::{Event, Futex};
 
 /// The stream type behind every handle of this library.
 pub(crate) type Raw = RawStream<Futex>;
@@ -21,9 +22,10 @@ pub const NATIVE_STREAM_ERR_CLOSED: i32 = -2;
 /// Another operation is in progress on the same end (a second `start_reading`, a second
 /// `start_writing`).
 pub const NATIVE_STREAM_ERR_BUSY: i32 = -3;
-/// A non-blocking call found nothing to do yet (no buffer lent, no value written).
+/// A non-blocking call found nothing to do yet (no buffer lent, no value written); also a
+/// wait with a timeout of 0, which checks once and does not wait.
 pub const NATIVE_STREAM_ERR_WOULD_BLOCK: i32 = -4;
-/// A wait with a timeout ended before its condition held.
+/// A wait with a positive timeout ended before its condition held.
 pub const NATIVE_STREAM_ERR_TIMEOUT: i32 = -5;
 /// An argument is out of range: a count above the lent capacity, a negative count, a size
 /// that is not the future's element size, an invalid alignment.
@@ -31,7 +33,8 @@ pub const NATIVE_STREAM_ERR_INVALID: i32 = -6;
 /// The call needs an operation in progress that is not: `read_amount`/`cancel_read`/
 /// `wait_read` without a pending read, `finish_writing` without a taken buffer.
 pub const NATIVE_STREAM_ERR_NOT_PENDING: i32 = -7;
-/// Every handle of this end was already released (the other end keeps the header alive).
+/// Every handle of the end the call acts for was already released (the other end keeps the
+/// header alive).
 pub const NATIVE_STREAM_ERR_RELEASED: i32 = -8;
 /// The end already has the largest number of handles `active_instances` can count.
 pub const NATIVE_STREAM_ERR_TOO_MANY_HANDLES: i32 = -9;
@@ -117,6 +120,30 @@ pub(crate) fn timeout(ns: i64) -> Option<Duration> {
     u64::try_from(ns).ok().map(Duration::from_nanos)
 }
 
+/// The timeout rule of every waiting export: checks `ready` once and, if it does not hold,
+/// waits on `event` for it: forever for a negative `timeout_ns`, not at all for 0
+/// ([`NATIVE_STREAM_ERR_WOULD_BLOCK`]), at most `timeout_ns` nanoseconds otherwise
+/// ([`NATIVE_STREAM_ERR_TIMEOUT`] when they pass first). `ready` is re-checked after every
+/// wake-up.
+pub(crate) fn wait_on(
+    event: &Event<Futex>,
+    timeout_ns: i64,
+    mut ready: impl FnMut() -> bool,
+) -> Result<(), i32> {
+    if ready() {
+        return Ok(());
+    }
+    match timeout(timeout_ns) {
+        None => {
+            event.wait_until(ready);
+            Ok(())
+        }
+        Some(t) if t.is_zero() => Err(NATIVE_STREAM_ERR_WOULD_BLOCK),
+        Some(t) if event.wait_until_timeout(ready, t) => Ok(()),
+        Some(_) => Err(NATIVE_STREAM_ERR_TIMEOUT),
+    }
+}
+
 /// A C boolean answer.
 #[inline]
 pub(crate) fn yes(b: bool) -> i32 {
@@ -142,5 +169,28 @@ mod tests {
         assert_eq!(timeout(-1), None);
         assert_eq!(timeout(0), Some(Duration::ZERO));
         assert_eq!(timeout(1_500), Some(Duration::from_nanos(1_500)));
+    }
+
+    #[test]
+    fn one_timeout_rule() {
+        let event = Event::<Futex>::new();
+        let checks = core::cell::Cell::new(0);
+        let never = || {
+            checks.set(checks.get() + 1);
+            false
+        };
+        assert_eq!(
+            wait_on(&event, 0, never),
+            Err(NATIVE_STREAM_ERR_WOULD_BLOCK)
+        );
+        assert_eq!(checks.get(), 1, "a zero timeout checks exactly once");
+        assert_eq!(
+            wait_on(&event, 1_000_000, never),
+            Err(NATIVE_STREAM_ERR_TIMEOUT)
+        );
+        assert!(checks.get() >= 2, "a positive timeout checks again");
+        for ns in [-1, 0, 1_000_000] {
+            assert_eq!(wait_on(&event, ns, || true), Ok(()));
+        }
     }
 }

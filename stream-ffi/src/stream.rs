@@ -7,10 +7,10 @@ use stream_abi::{EventWord, StreamHeader, ACTIVE_READER_MASK, ACTIVE_WRITER_ONE,
 use stream_core::{StartReadError, StartWriteError};
 
 use crate::status::{
-    check_out, guard, guard_ptr, stream, timeout, yes, Raw, NATIVE_STREAM_ERR_BUSY,
+    check_out, guard, guard_ptr, stream, wait_on, yes, Raw, NATIVE_STREAM_ERR_BUSY,
     NATIVE_STREAM_ERR_CLOSED, NATIVE_STREAM_ERR_INVALID, NATIVE_STREAM_ERR_NOT_PENDING,
-    NATIVE_STREAM_ERR_NULL, NATIVE_STREAM_ERR_RELEASED, NATIVE_STREAM_ERR_TIMEOUT,
-    NATIVE_STREAM_ERR_TOO_MANY_HANDLES, NATIVE_STREAM_ERR_WOULD_BLOCK, NATIVE_STREAM_OK,
+    NATIVE_STREAM_ERR_NULL, NATIVE_STREAM_ERR_RELEASED, NATIVE_STREAM_ERR_TOO_MANY_HANDLES,
+    NATIVE_STREAM_ERR_WOULD_BLOCK, NATIVE_STREAM_OK,
 };
 
 /// Which end a handle belongs to.
@@ -29,6 +29,16 @@ pub(crate) fn handles(raw: &Raw, end: End) -> usize {
     }
 }
 
+/// [`NATIVE_STREAM_ERR_RELEASED`] when every handle of `end` was released: a call that acts
+/// for that end has no handle to act for.
+pub(crate) fn acting_for(raw: &Raw, end: End) -> Result<(), i32> {
+    if handles(raw, end) == 0 {
+        Err(NATIVE_STREAM_ERR_RELEASED)
+    } else {
+        Ok(())
+    }
+}
+
 /// Counts one more handle of `end`.
 ///
 /// # Safety
@@ -38,9 +48,7 @@ pub(crate) unsafe fn clone_end(s: *mut StreamHeader, end: End) -> i32 {
     guard(|| {
         // SAFETY: forwarded from the caller.
         let raw = unsafe { stream(s) }?;
-        if handles(raw, end) == 0 {
-            return Err(NATIVE_STREAM_ERR_RELEASED);
-        }
+        acting_for(raw, end)?;
         let p = NonNull::from(raw);
         // SAFETY: the end has a handle (checked above; the caller acts for it), so the header
         // is alive.
@@ -113,9 +121,7 @@ pub unsafe extern "C" fn native_stream_release_reader(s: *mut StreamHeader) -> i
     guard(|| {
         // SAFETY: forwarded from the caller.
         let raw = unsafe { stream(s) }?;
-        if handles(raw, End::Reader) == 0 {
-            return Err(NATIVE_STREAM_ERR_RELEASED);
-        }
+        acting_for(raw, End::Reader)?;
         // SAFETY: a reader handle is counted and the caller gives it up; if it is the last,
         // the caller owns the pending read, if any.
         unsafe { Raw::release_reader(NonNull::from(raw)) };
@@ -138,9 +144,7 @@ pub unsafe extern "C" fn native_stream_release_writer(s: *mut StreamHeader) -> i
     guard(|| {
         // SAFETY: forwarded from the caller.
         let raw = unsafe { stream(s) }?;
-        if handles(raw, End::Writer) == 0 {
-            return Err(NATIVE_STREAM_ERR_RELEASED);
-        }
+        acting_for(raw, End::Writer)?;
         // SAFETY: a writer handle is counted and the caller gives it up.
         unsafe { Raw::release_writer(NonNull::from(raw)) };
         Ok(NATIVE_STREAM_OK)
@@ -160,12 +164,15 @@ fn read_error(e: StartReadError) -> i32 {
 /// The element size is agreed between reader and writer; the library never looks into the
 /// buffer. End the read with `native_stream_read_amount`/`native_stream_wait_read` returning
 /// a count or `NATIVE_STREAM_CLOSED`, or with `native_stream_cancel_read`, before reusing or
-/// freeing the buffer. A `count` of 0 is a readiness probe.
+/// freeing the buffer. A `count` of 0 is a readiness probe; its `addr` is still handed to the
+/// writer, so it must be a non-null address aligned for the element type.
 ///
 /// # Errors
 ///
-/// `NULL` (`s` or `addr`); `CLOSED` at end of stream or on a closed reader end; `BUSY` when a
-/// read is already pending.
+/// `NULL` (`s` or `addr`, whatever `count`); `INVALID` for a `count` above `PTRDIFF_MAX` (a
+/// committed count must fit `ptrdiff_t`); `RELEASED` when every reader handle was released;
+/// `CLOSED` at end of stream or on a closed reader end; `BUSY` when a read is already
+/// pending.
 ///
 /// # Safety
 ///
@@ -183,6 +190,10 @@ pub unsafe extern "C" fn native_stream_start_reading(
         if addr.is_null() {
             return Err(NATIVE_STREAM_ERR_NULL);
         }
+        if isize::try_from(count).is_err() {
+            return Err(NATIVE_STREAM_ERR_INVALID);
+        }
+        acting_for(raw, End::Reader)?;
         // SAFETY: the buffer is valid until the read ends, by the caller.
         unsafe { raw.start_reading(addr, count) }.map_err(read_error)?;
         Ok(NATIVE_STREAM_OK)
@@ -196,7 +207,8 @@ pub unsafe extern "C" fn native_stream_start_reading(
 ///
 /// # Errors
 ///
-/// `NULL` (`s` or `amount`); `NOT_PENDING` when no read is pending.
+/// `NULL` (`s` or `amount`); `RELEASED` when every reader handle was released;
+/// `NOT_PENDING` when no read is pending.
 ///
 /// # Safety
 ///
@@ -212,6 +224,7 @@ pub unsafe extern "C" fn native_stream_read_amount(
         let raw = unsafe { stream(s) }?;
         // SAFETY: forwarded from the caller.
         unsafe { check_out(amount) }?;
+        acting_for(raw, End::Reader)?;
         if !raw.is_read_pending() {
             return Err(NATIVE_STREAM_ERR_NOT_PENDING);
         }
@@ -223,14 +236,15 @@ pub unsafe extern "C" fn native_stream_read_amount(
     })
 }
 
-/// Waits at most `timeout_ns` nanoseconds (negative: forever; 0: do not wait) for the pending
-/// read to end, then reports as `native_stream_read_amount` (`*amount` is a count or
-/// `NATIVE_STREAM_CLOSED`).
+/// Waits at most `timeout_ns` nanoseconds (negative: forever; 0: check once, do not wait) for
+/// the pending read to end, then reports as `native_stream_read_amount` (`*amount` is a count
+/// or `NATIVE_STREAM_CLOSED`).
 ///
 /// # Errors
 ///
-/// `NULL`, `NOT_PENDING` as `native_stream_read_amount`; `TIMEOUT` when the read is still
-/// pending at the deadline (`*amount` is then `NATIVE_STREAM_BLOCKED`; wait again or cancel).
+/// `NULL`, `RELEASED`, `NOT_PENDING` as `native_stream_read_amount`; `WOULD_BLOCK` (timeout
+/// 0) or `TIMEOUT` (a positive timeout) when the read is still pending (`*amount` is then
+/// `NATIVE_STREAM_BLOCKED`; wait again or cancel).
 ///
 /// # Safety
 ///
@@ -246,31 +260,20 @@ pub unsafe extern "C" fn native_stream_wait_read(
         let raw = unsafe { stream(s) }?;
         // SAFETY: forwarded from the caller.
         unsafe { check_out(amount) }?;
+        acting_for(raw, End::Reader)?;
         if !raw.is_read_pending() {
             return Err(NATIVE_STREAM_ERR_NOT_PENDING);
         }
         let mut n = BLOCKED;
-        let mut poll = || {
+        let waited = wait_on(raw.read_ready_event(), timeout_ns, || {
             // SAFETY: a read is pending and the caller started it; once it has ended (`n` is
             // not BLOCKED) the wait stops calling us.
             n = unsafe { raw.read_amount() };
             n != BLOCKED
-        };
-        let done = poll()
-            || match timeout(timeout_ns) {
-                None => {
-                    raw.read_ready_event().wait_until(&mut poll);
-                    true
-                }
-                Some(t) => raw.read_ready_event().wait_until_timeout(&mut poll, t),
-            };
+        });
         // SAFETY: checked non-null; writable by the caller.
         unsafe { amount.write(n) };
-        if done {
-            Ok(NATIVE_STREAM_OK)
-        } else {
-            Err(NATIVE_STREAM_ERR_TIMEOUT)
-        }
+        waited.map(|()| NATIVE_STREAM_OK)
     })
 }
 
@@ -281,7 +284,8 @@ pub unsafe extern "C" fn native_stream_wait_read(
 ///
 /// # Errors
 ///
-/// `NULL` (`s`); `NOT_PENDING` when no read is pending.
+/// `NULL` (`s`); `RELEASED` when every reader handle was released; `NOT_PENDING` when no read
+/// is pending.
 ///
 /// # Safety
 ///
@@ -295,6 +299,7 @@ pub unsafe extern "C" fn native_stream_cancel_read(
     guard(|| {
         // SAFETY: forwarded from the caller.
         let raw = unsafe { stream(s) }?;
+        acting_for(raw, End::Reader)?;
         if !raw.is_read_pending() {
             return Err(NATIVE_STREAM_ERR_NOT_PENDING);
         }
@@ -314,9 +319,9 @@ pub unsafe extern "C" fn native_stream_cancel_read(
 ///
 /// # Errors
 ///
-/// `NULL` (`s`, `addr` or `capacity`); `WOULD_BLOCK` when no buffer is lent (wait with
-/// `native_stream_wait_writable`); `BUSY` when another write is in progress; `CLOSED` when
-/// either end is closed.
+/// `NULL` (`s`, `addr` or `capacity`); `RELEASED` when every writer handle was released;
+/// `CLOSED` when either end is closed; `BUSY` when another write is in progress;
+/// `WOULD_BLOCK` when no buffer is lent (wait with `native_stream_wait_writable`).
 ///
 /// # Safety
 ///
@@ -335,6 +340,7 @@ pub unsafe extern "C" fn native_stream_start_writing(
         unsafe { check_out(addr) }?;
         // SAFETY: forwarded from the caller.
         unsafe { check_out(capacity) }?;
+        acting_for(raw, End::Writer)?;
         // SAFETY: the caller acts for a writer handle and finishes the write.
         let (a, n) = unsafe { raw.start_writing() }.map_err(|e| match e {
             StartWriteError::Closed => NATIVE_STREAM_ERR_CLOSED,
@@ -350,13 +356,14 @@ pub unsafe extern "C" fn native_stream_start_writing(
     })
 }
 
-/// Waits at most `timeout_ns` nanoseconds (negative: forever; 0: do not wait) until a buffer
-/// is lent (`OK`: `native_stream_start_writing` will find it, unless another writer handle
-/// takes it first) or an end is closed.
+/// Waits at most `timeout_ns` nanoseconds (negative: forever; 0: check once, do not wait)
+/// until a buffer is lent (`OK`: `native_stream_start_writing` will find it, unless another
+/// writer handle takes it first) or an end is closed.
 ///
 /// # Errors
 ///
-/// `NULL`; `CLOSED` when either end is closed; `TIMEOUT`.
+/// `NULL`; `CLOSED` when either end is closed; `WOULD_BLOCK` (timeout 0) or `TIMEOUT` (a
+/// positive timeout) when no buffer is lent.
 ///
 /// # Safety
 ///
@@ -366,21 +373,14 @@ pub unsafe extern "C" fn native_stream_wait_writable(s: *mut StreamHeader, timeo
     guard(|| {
         // SAFETY: forwarded from the caller.
         let raw = unsafe { stream(s) }?;
-        let cond = || raw.is_ready_to_write() || raw.is_read_closed() || raw.is_write_closed();
-        let done = cond()
-            || match timeout(timeout_ns) {
-                None => {
-                    raw.write_ready_event().wait_until(cond);
-                    true
-                }
-                Some(t) => raw.write_ready_event().wait_until_timeout(cond, t),
-            };
-        if raw.is_read_closed() || raw.is_write_closed() {
+        let closed = || raw.is_read_closed() || raw.is_write_closed();
+        let waited = wait_on(raw.write_ready_event(), timeout_ns, || {
+            raw.is_ready_to_write() || closed()
+        });
+        if closed() {
             Err(NATIVE_STREAM_ERR_CLOSED)
-        } else if done {
-            Ok(NATIVE_STREAM_OK)
         } else {
-            Err(NATIVE_STREAM_ERR_TIMEOUT)
+            waited.map(|()| NATIVE_STREAM_OK)
         }
     })
 }
@@ -391,10 +391,11 @@ pub unsafe extern "C" fn native_stream_wait_writable(s: *mut StreamHeader, timeo
 ///
 /// # Errors
 ///
-/// `NULL`; `INVALID` for a count above the capacity or negative (the buffer stays taken:
-/// finish again with a valid count); `NOT_PENDING` when no buffer is taken, as far as the
-/// state shows (see the crate docs for the cases it cannot see); for `NATIVE_STREAM_CLOSED`,
-/// the codes of `native_stream_close_write`.
+/// `NULL`; `RELEASED` when every writer handle was released; `INVALID` for a count above the
+/// capacity or negative (the buffer stays taken: finish again with a valid count);
+/// `NOT_PENDING` when no buffer is taken, as far as the state shows (see the crate docs for
+/// the cases it cannot see); for `NATIVE_STREAM_CLOSED`, the codes of
+/// `native_stream_close_write`.
 ///
 /// # Safety
 ///
@@ -409,6 +410,7 @@ pub unsafe extern "C" fn native_stream_finish_writing(s: *mut StreamHeader, coun
         if count == CLOSED {
             return close_write(raw);
         }
+        acting_for(raw, End::Writer)?;
         if count < 0 {
             return Err(NATIVE_STREAM_ERR_INVALID);
         }

@@ -5,17 +5,23 @@
 //!   on `PATH` (set `NATIVE_STREAM_FFI_VALGRIND=0` to skip valgrind, `=1` to require it);
 //! * loads it as a shared object and runs its functions in this process against Rust
 //!   `Reader`s, `Writer`s and futures on the same stream objects;
-//! * checks that every function of the header resolves in the `cdylib`.
+//! * checks that the functions the `cdylib` exports are exactly the header's.
 //!
-//! The C code is compiled at test time with the compiler the `cc` crate finds and linked
-//! against `libstream_ffi.so`, which cargo builds with the rest of the library's crate types
-//! before it builds this test (it sits in the test's own `deps` directory).
+//! The C code is compiled at test time as C11 with `-Wall -Wextra -Werror` by the compiler the
+//! `cc` crate finds and linked against `libstream_ffi.so`, which cargo builds with the rest of
+//! the library's crate types before it builds this test (it sits in the test's own `deps`
+//! directory).
 
+mod common;
+
+use std::collections::BTreeSet;
 use std::ffi::{c_void, CString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::ptr::NonNull;
 use std::sync::OnceLock;
+
+use common::{compiler, dylib_name, lib_dir, manifest_dir, run, tmp_dir, Lang};
 
 use stream_abi::StreamHeader;
 use stream_core::RawStream;
@@ -32,70 +38,11 @@ fn checksum_of(n: u64) -> u64 {
     (0..n).fold(0, mix)
 }
 
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The directory holding `libstream_ffi.so` for this build (the test binary's `deps`).
-fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let deps = exe.parent().expect("deps dir").to_path_buf();
-    for dir in [
-        deps.clone(),
-        deps.parent().expect("profile dir").to_path_buf(),
-    ] {
-        if dir.join(dylib_name()).exists() {
-            return dir;
-        }
-    }
-    panic!(
-        "{} not found next to {}; build the library first (`cargo build -p stream-ffi`)",
-        dylib_name(),
-        exe.display()
-    );
-}
-
-fn dylib_name() -> &'static str {
-    if cfg!(target_os = "macos") {
-        "libstream_ffi.dylib"
-    } else {
-        "libstream_ffi.so"
-    }
-}
-
-fn current_target() -> String {
-    let arch = std::env::consts::ARCH;
-    match std::env::consts::OS {
-        "linux" => format!("{arch}-unknown-linux-gnu"),
-        "macos" => format!("{arch}-apple-darwin"),
-        other => panic!("no default target triple for {other}; set TARGET"),
-    }
-}
-
 /// Compiles `ffi_test.c` with `extra` arguments into `out`.
 fn compile(out: &Path, extra: &[&str]) {
-    let root = manifest_dir();
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stream-ffi-c");
-    std::fs::create_dir_all(&tmp).unwrap();
-    let target = std::env::var("TARGET").unwrap_or_else(|_| current_target());
-    let compiler = cc::Build::new()
-        .target(&target)
-        .host(&target)
-        .opt_level(1)
-        .debug(true)
-        .cargo_metadata(false)
-        .out_dir(&tmp)
-        .std("c11")
-        .include(root.join("include"))
-        .include(root.join("../stream-abi/include"))
-        .warnings(true)
-        .extra_warnings(true)
-        .warnings_into_errors(true)
-        .try_get_compiler()
-        .expect("a C compiler");
+    let mut cmd = compiler(Lang::C11, &out_dir()).expect("C is never skipped");
     let lib = lib_dir();
-    let mut cmd = compiler.to_command();
-    cmd.arg(root.join("tests/c/ffi_test.c"))
+    cmd.arg(manifest_dir().join("tests/c/ffi_test.c"))
         .args(extra)
         .arg("-o")
         .arg(out)
@@ -103,14 +50,11 @@ fn compile(out: &Path, extra: &[&str]) {
         .arg(format!("-Wl,-rpath,{}", lib.display()))
         .arg("-lstream_ffi")
         .arg("-lpthread");
-    let status = cmd.status().expect("run the C compiler");
-    assert!(status.success(), "C compilation failed: {cmd:?}");
+    run(&mut cmd, "compiling ffi_test.c");
 }
 
 fn out_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stream-ffi-c");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    tmp_dir("stream-ffi-c")
 }
 
 /// The C program, compiled once per test run.
@@ -344,24 +288,56 @@ fn c_stream_read_by_rust_through_exports() {
     }
 }
 
-/// Every function the header declares resolves in the built `cdylib`.
+/// Every function the header declares resolves in the built `cdylib`, and the `cdylib`
+/// exports no other function (its dynamic symbol table, as `nm` lists it).
 #[test]
-fn header_functions_resolve_in_cdylib() {
-    let lib = Lib::open(&lib_dir().join(dylib_name()));
+fn cdylib_exports_exactly_the_header_functions() {
+    let path = lib_dir().join(dylib_name());
+    let lib = Lib::open(&path);
     let header =
         std::fs::read_to_string(manifest_dir().join("include/native_stream_ffi.h")).unwrap();
     let names = header_function_names(&header);
     assert!(names.len() > 30);
-    for name in names {
+    for name in &names {
         assert!(
-            lib.sym(&name).is_some(),
+            lib.sym(name).is_some(),
             "{name} is not exported by the cdylib"
         );
     }
+    let exported = exported_functions(&path);
+    let only_lib: Vec<_> = exported.difference(&names).collect();
+    let only_header: Vec<_> = names.difference(&exported).collect();
+    assert!(
+        only_lib.is_empty() && only_header.is_empty(),
+        "exported but not declared: {only_lib:?}; declared but not exported: {only_header:?}"
+    );
+}
+
+/// The functions a shared library defines in its dynamic symbol table (`nm`, from the
+/// binutils that come with the C compiler).
+fn exported_functions(lib: &Path) -> BTreeSet<String> {
+    let mut cmd = Command::new("nm");
+    if cfg!(target_os = "macos") {
+        cmd.args(["-g", "-U"]);
+    } else {
+        cmd.args(["-D", "--defined-only"]);
+    }
+    let out = run(cmd.arg(lib), "listing the cdylib's symbols");
+    let names: BTreeSet<String> = out
+        .lines()
+        .filter_map(|l| {
+            // `address type name`; functions are in the text section (`T`).
+            let mut f = l.split_whitespace();
+            let (_, kind, name) = (f.next()?, f.next()?, f.next()?);
+            (kind == "T").then(|| name.trim_start_matches('_').to_string())
+        })
+        .collect();
+    assert!(!names.is_empty(), "no function symbols in:\n{out}");
+    names
 }
 
 /// Function names declared in the header (`name(` after a return type at line start).
-fn header_function_names(header: &str) -> Vec<String> {
+fn header_function_names(header: &str) -> BTreeSet<String> {
     header
         .lines()
         .filter(|l| !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with("typedef"))

@@ -217,9 +217,16 @@ int32_t c_bad_input(void) {
     row("start_writing_nothing_lent", native_stream_start_writing(s, &addr, &cap),
         NATIVE_STREAM_ERR_WOULD_BLOCK);
     row("wait_writable_timeout", native_stream_wait_writable(s, 1000000), NATIVE_STREAM_ERR_TIMEOUT);
+    row("wait_writable_timeout_0", native_stream_wait_writable(s, 0),
+        NATIVE_STREAM_ERR_WOULD_BLOCK);
     row("event_wait_timeout",
         native_stream_event_wait(native_stream_write_ready_event(s), never, NULL, 1000000),
         NATIVE_STREAM_ERR_TIMEOUT);
+    row("event_wait_timeout_0",
+        native_stream_event_wait(native_stream_write_ready_event(s), never, NULL, 0),
+        NATIVE_STREAM_ERR_WOULD_BLOCK);
+    row("start_reading_count_too_big",
+        native_stream_start_reading(s, buf, (size_t)PTRDIFF_MAX + 1u), NATIVE_STREAM_ERR_INVALID);
 
     /* A read pending. */
     row("start_reading", native_stream_start_reading(s, buf, 4), NATIVE_STREAM_OK);
@@ -228,6 +235,9 @@ int32_t c_bad_input(void) {
     row("finish_writing_buffer_not_taken", native_stream_finish_writing(s, 1),
         NATIVE_STREAM_ERR_NOT_PENDING);
     row("wait_read_timeout", native_stream_wait_read(s, 1000000, &amount), NATIVE_STREAM_ERR_TIMEOUT);
+    row("wait_read_timeout_0", native_stream_wait_read(s, 0, &amount),
+        NATIVE_STREAM_ERR_WOULD_BLOCK);
+    row("wait_read_timeout_0_blocked", amount == NATIVE_STREAM_BLOCKED ? 0 : -100, 0);
     row("start_writing", native_stream_start_writing(s, &addr, &cap), NATIVE_STREAM_OK);
     row("start_writing_while_writing", native_stream_start_writing(s, &addr, &cap),
         NATIVE_STREAM_ERR_BUSY);
@@ -262,7 +272,12 @@ int32_t c_bad_input(void) {
     row("release_reader", native_stream_release_reader(s), NATIVE_STREAM_OK);
     row("release_reader_twice", native_stream_release_reader(s), NATIVE_STREAM_ERR_RELEASED);
     row("clone_released_reader", native_stream_clone_reader(s), NATIVE_STREAM_ERR_RELEASED);
-    row("start_reading_released", native_stream_start_reading(s, buf, 4), NATIVE_STREAM_ERR_CLOSED);
+    row("start_reading_released", native_stream_start_reading(s, buf, 4),
+        NATIVE_STREAM_ERR_RELEASED);
+    row("read_amount_released", native_stream_read_amount(s, &amount), NATIVE_STREAM_ERR_RELEASED);
+    row("wait_read_released", native_stream_wait_read(s, 0, &amount), NATIVE_STREAM_ERR_RELEASED);
+    row("cancel_read_released", native_stream_cancel_read(s, &delivered),
+        NATIVE_STREAM_ERR_RELEASED);
     row("clone_writer", native_stream_clone_writer(s), NATIVE_STREAM_OK);
     row("release_writer_clone", native_stream_release_writer(s), NATIVE_STREAM_OK);
     row("release_writer_last", native_stream_release_writer(s), NATIVE_STREAM_OK);
@@ -303,7 +318,61 @@ int32_t c_bad_input(void) {
     row("future_read_twice", native_future_read(f, &buf[1], 8, 0), NATIVE_STREAM_ERR_CLOSED);
     row("future_release_writer", native_future_release_writer(f), NATIVE_STREAM_OK);
     row("future_release_writer_twice", native_future_release_writer(f), NATIVE_STREAM_ERR_RELEASED);
+    row("future_write_released", native_future_write(f, buf, 8), NATIVE_STREAM_ERR_RELEASED);
     row("future_release_reader", native_future_release_reader(f), NATIVE_STREAM_OK);
+
+    /* A value delivered through the stream functions is not overwritten by a later
+     * native_future_write (which used to copy before it looked at the phase). */
+    uint64_t first = 0x1111222233334444u, second = 0x5555666677778888u, got = 0;
+    f = native_future_create(8, 8);
+    if (f == NULL) return 100;
+    row("delivered_start_writing", native_stream_start_writing(f, &addr, &cap), NATIVE_STREAM_OK);
+    row("delivered_capacity", (int32_t)cap, 1);
+    memcpy(addr, &first, sizeof first);
+    row("delivered_finish_writing", native_stream_finish_writing(f, 1), NATIVE_STREAM_OK);
+    row("delivered_future_write", native_future_write(f, &second, 8), NATIVE_STREAM_ERR_CLOSED);
+    row("delivered_close_write", native_stream_close_write(f), NATIVE_STREAM_OK);
+    row("delivered_future_write_closed", native_future_write(f, &second, 8),
+        NATIVE_STREAM_ERR_CLOSED);
+    row("delivered_future_read", native_future_read(f, &got, 8, 0), NATIVE_STREAM_OK);
+    row("delivered_first_value", got == first ? 0 : -100, 0);
+    row("delivered_release_writer", native_future_release_writer(f), NATIVE_STREAM_OK);
+    row("delivered_release_reader", native_future_release_reader(f), NATIVE_STREAM_OK);
+
+    /* native_future_write while a start_writing holds the slot: BUSY, and the held write
+     * still finishes and is read. */
+    f = native_future_create(8, 8);
+    if (f == NULL) return 100;
+    row("held_start_writing", native_stream_start_writing(f, &addr, &cap), NATIVE_STREAM_OK);
+    memcpy(addr, &first, sizeof first);
+    row("held_future_write", native_future_write(f, &second, 8), NATIVE_STREAM_ERR_BUSY);
+    row("held_not_ready", native_future_read(f, &got, 8, 0), NATIVE_STREAM_ERR_WOULD_BLOCK);
+    row("held_finish_writing", native_stream_finish_writing(f, 1), NATIVE_STREAM_OK);
+    row("held_close_write", native_stream_close_write(f), NATIVE_STREAM_OK);
+    got = 0;
+    row("held_future_read", native_future_read(f, &got, 8, -1), NATIVE_STREAM_OK);
+    row("held_first_value", got == first ? 0 : -100, 0);
+    row("held_release_writer", native_future_release_writer(f), NATIVE_STREAM_OK);
+    row("held_release_reader", native_future_release_reader(f), NATIVE_STREAM_OK);
+
+    /* A zero-size future needs no pointers; a null pointer with a size does. */
+    f = native_future_create(0, 1);
+    if (f == NULL) return 100;
+    row("zero_size_read_timeout_0", native_future_read(f, NULL, 0, 0),
+        NATIVE_STREAM_ERR_WOULD_BLOCK);
+    row("zero_size_read_timeout", native_future_read(f, NULL, 0, 1000000),
+        NATIVE_STREAM_ERR_TIMEOUT);
+    row("zero_size_write", native_future_write(f, NULL, 0), NATIVE_STREAM_OK);
+    row("zero_size_read", native_future_read(f, NULL, 0, -1), NATIVE_STREAM_OK);
+    row("zero_size_read_twice", native_future_read(f, NULL, 0, -1), NATIVE_STREAM_ERR_CLOSED);
+    row("zero_size_release_writer", native_future_release_writer(f), NATIVE_STREAM_OK);
+    row("zero_size_release_reader", native_future_release_reader(f), NATIVE_STREAM_OK);
+    f = native_future_create(8, 8);
+    if (f == NULL) return 100;
+    row("future_read_null_out", native_future_read(f, NULL, 8, 0), NATIVE_STREAM_ERR_NULL);
+    row("future_release_reader_first", native_future_release_reader(f), NATIVE_STREAM_OK);
+    row("future_read_released", native_future_read(f, &got, 8, 0), NATIVE_STREAM_ERR_RELEASED);
+    row("future_release_writer_last", native_future_release_writer(f), NATIVE_STREAM_OK);
 
     return failures;
 }
