@@ -174,7 +174,10 @@
 //! The `native_future_*` functions work only on futures created by `native_future_create`
 //! (the slot's size is stored with it). A Rust `stream_future::FutureReader<T, Futex>` can be
 //! written from C with the stream functions on its header (`start_writing`, copy `sizeof(T)`
-//! bytes, `finish_writing(1)`, `close_write`) while the Rust handle keeps it alive.
+//! bytes, `finish_writing(1)`, `close_write`) once its Rust writer has called
+//! `FutureWriter::allow_raw_writes`, and while that Rust handle keeps it alive. Until then the
+//! writer end is the Rust writer's alone: `native_stream_start_writing` returns `ERR_BUSY` and
+//! changes nothing.
 //!
 //! # Features
 //!
