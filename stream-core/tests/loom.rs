@@ -549,3 +549,94 @@ fn read_ahead_with_a_reading_clone() {
     });
     assert!(n >= 100, "too weak: {n}");
 }
+
+/// The mixed matrix under loom: a Rust handle on one end (on a loom thread) beside C code on
+/// the other end acting through the stream functions with its own counted handle
+/// (`retain_*` / `release_*`, as stream-ffi documents). Every element the Rust writer had
+/// accepted reaches the C reader, in order; what the C writer committed reaches the Rust
+/// reader.
+#[test]
+fn mixed_header_sequences() {
+    let mut total = 0;
+    for cancel in [false, true] {
+        total += model(
+            &format!("mixed: Rust send x C read (cancel {cancel})"),
+            move || {
+                let (mut w, r) = stream_with::<u32, Futex>();
+                let h = r.as_ptr();
+                // SAFETY: `r` is a live reader handle; the new one is ours (the C side's).
+                unsafe { stream_core::RawStream::retain_reader(h) }.unwrap();
+                drop(r);
+                let writer = loom::thread::spawn(move || send_until_closed(&mut w, 2));
+                // SAFETY: our counted handle keeps the header alive until its release below.
+                let raw = unsafe { h.as_ref() };
+                let mut buf = [MaybeUninit::<u32>::uninit(); 2];
+                let mut got = Vec::new();
+                loop {
+                    // SAFETY: `buf` outlives the read, which ends below.
+                    if unsafe { raw.start_reading(buf.as_mut_ptr().cast(), buf.len()) }.is_err() {
+                        break;
+                    }
+                    let n = if cancel {
+                        // SAFETY: our read, pending.
+                        (unsafe { raw.cancel_read() }) as isize
+                    } else {
+                        let mut n = stream_abi::BLOCKED;
+                        raw.read_ready_event().wait_until(|| {
+                            // SAFETY: our read is pending until a count or CLOSED comes back.
+                            n = unsafe { raw.read_amount() };
+                            n != stream_abi::BLOCKED
+                        });
+                        n
+                    };
+                    if n == stream_abi::CLOSED {
+                        break;
+                    }
+                    // SAFETY: the writer initialised the `n` elements it committed.
+                    got.extend(buf[..n as usize].iter().map(|e| unsafe { e.assume_init() }));
+                    if cancel {
+                        break;
+                    }
+                }
+                // SAFETY: our counted handle, given up; no read of ours is pending.
+                unsafe { stream_core::RawStream::release_reader(h) };
+                let sent = writer.join().unwrap();
+                assert_eq!(got, (0..sent as u32).collect::<Vec<_>>());
+                if !cancel {
+                    assert_eq!(sent, 2);
+                }
+            },
+        );
+    }
+    total += model("mixed: Rust recv x C write", || {
+        let (w, mut r) = stream_with::<u32, Futex>();
+        let h = w.as_ptr();
+        // SAFETY: `w` is a live writer handle; the new one is ours (the C side's).
+        unsafe { stream_core::RawStream::retain_writer(h) }.unwrap();
+        drop(w);
+        let reader = loom::thread::spawn(move || {
+            let mut got = Vec::new();
+            while let Ok(v) = r.recv() {
+                got.push(v);
+            }
+            got
+        });
+        // SAFETY: our counted handle keeps the header alive until its release below.
+        let raw = unsafe { h.as_ref() };
+        raw.write_ready_event()
+            .wait_until(|| raw.is_ready_to_write() || raw.is_read_closed());
+        // SAFETY: our writer handle; the write ends with `finish_writing`.
+        let (addr, cap) = unsafe { raw.start_writing() }.unwrap();
+        assert!(cap >= 1);
+        // SAFETY: the taken buffer holds at least one `u32`; one element initialised.
+        unsafe {
+            addr.cast::<u32>().write(7);
+            assert!(raw.finish_writing(1));
+            assert!(raw.finish_writing(stream_abi::CLOSED));
+            stream_core::RawStream::release_writer(h);
+        }
+        assert_eq!(reader.join().unwrap(), [7]);
+    });
+    println!("loom stream mixed matrix: {total} interleavings in all");
+    assert!(total >= 100, "too weak: {total}");
+}
