@@ -51,7 +51,7 @@ pub(crate) const MUTANTS: &[(&str, &str)] = &[
     ),
     (
         "deliver-release",
-        "stream-core: future delivery LENT -> DONE, SeqCst -> Relaxed",
+        "stream-core: future delivery (reserved LENT -> DONE, claimed WRITING -> DONE), SeqCst -> Relaxed",
     ),
     (
         "commit-release",
