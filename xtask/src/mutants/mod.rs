@@ -77,8 +77,9 @@ fn mutant_options(args: &[String]) -> Result<MutantOptions, String> {
     Ok(opts)
 }
 
-/// The loom and unit cells of `docs/mutants.md`'s table, by mutant id (for `--miri-only`).
-fn previous_columns(doc: &Path) -> std::collections::HashMap<String, (String, String)> {
+/// The loom, unit and Miri cells of `docs/mutants.md`'s table, by mutant id (kept by
+/// `--miri-only` and `--no-miri` for the columns they do not rerun).
+fn previous_columns(doc: &Path) -> std::collections::HashMap<String, (String, String, String)> {
     let text = std::fs::read_to_string(doc).unwrap_or_default();
     let mut cells = std::collections::HashMap::new();
     for line in text.lines() {
@@ -86,9 +87,13 @@ fn previous_columns(doc: &Path) -> std::collections::HashMap<String, (String, St
             continue;
         };
         let parts: Vec<&str> = row.split(" | ").collect();
-        if let [id, _what, loom, unit, ..] = parts.as_slice() {
+        if let [id, _what, loom, unit, miri, ..] = parts.as_slice() {
             if let Some(id) = id.strip_suffix('`') {
-                cells.insert(id.to_string(), (loom.to_string(), unit.to_string()));
+                let miri = miri.strip_suffix(" |").unwrap_or(miri);
+                cells.insert(
+                    id.to_string(),
+                    (loom.to_string(), unit.to_string(), miri.to_string()),
+                );
             }
         }
     }
@@ -208,13 +213,18 @@ pub(crate) fn mutants(args: &[String]) -> Result<(), String> {
         } else {
             previous
                 .get(*id)
-                .cloned()
+                .map(|(loom, unit, _)| (loom.clone(), unit.clone()))
                 .unwrap_or_else(|| ("not run".into(), "not run".into()))
         };
         let miri_cell = if miri {
             miri_mutant(id, &opts, &miri_cmd, &miri_target)?
         } else {
-            MiriVerdict::NotRun("not run".into())
+            // Not rerun: the previous table's cell, which counts as no catch here.
+            MiriVerdict::NotRun(
+                previous
+                    .get(*id)
+                    .map_or_else(|| "not run".into(), |(_, _, miri)| miri.clone()),
+            )
         };
         println!(
             "  loom: {loom_cell}; unit: {unit_cell}; miri: {} ({:.0} s)",
@@ -282,11 +292,14 @@ pub(crate) fn mutants(args: &[String]) -> Result<(), String> {
          Last run on {date} (UTC) with `{command}`: {total:.0} s ({minutes:.0} min) in all, the \
          unmutated baseline included.{kept}\n{notes}",
         rows.join("\n"),
-        kept = if opts.loom {
-            ""
-        } else {
+        kept = if !opts.loom {
             " The loom and unit columns were not rerun (`--miri-only`): they are the previous \
              table's (see the notes)."
+        } else if !miri {
+            " The Miri column was not rerun (`--no-miri`, or Miri could not be had): it is the \
+             previous table's (see the notes)."
+        } else {
+            ""
         },
         notes = notes.map(|n| format!("\n{n}")).unwrap_or_default(),
         seeds = opts.seeds,
@@ -335,4 +348,33 @@ fn today_utc() -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previous_columns_reads_every_cell_of_a_row() {
+        let dir = std::env::temp_dir().join(format!("xtask-mutants-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let doc = dir.join("mutants.md");
+        std::fs::write(
+            &doc,
+            "| mutant | what | loom | unit | miri |\n|---|---|---|---|---|\n\
+             | `a-b` | x -> y | t1, t2 | — | m: data race (seed 1, 8 s) |\n",
+        )
+        .unwrap();
+        let cells = previous_columns(&doc);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            cells.get("a-b"),
+            Some(&(
+                "t1, t2".to_string(),
+                "—".to_string(),
+                "m: data race (seed 1, 8 s)".to_string()
+            ))
+        );
+        assert_eq!(cells.len(), 1);
+    }
 }
