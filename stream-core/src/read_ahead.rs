@@ -6,7 +6,7 @@ use core::fmt;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
-use stream_events::Backend;
+use stream_events::{Backend, DefaultBackend};
 
 use crate::buffered::{alloc_buffer, free_buffer};
 use crate::error::ReadError;
@@ -50,7 +50,7 @@ use crate::Reader;
 /// assert_eq!(got, b"abcde");
 /// t.join().unwrap();
 /// ```
-pub struct ReadAhead<T: Copy, B: Backend> {
+pub struct ReadAhead<T: Copy, B: Backend = DefaultBackend> {
     reader: Reader<T, B>,
     /// Two buffers of `capacity` slots each, from `buffer_layout`; raw pointers (not `Box`es)
     /// so that moving the reader never asserts unique access to memory the writer may be

@@ -8,7 +8,7 @@ use core::ptr::NonNull;
 use std::time::{Duration, Instant};
 
 use stream_abi::ACTIVE_READER_MASK;
-use stream_events::Backend;
+use stream_events::{Backend, DefaultBackend};
 
 use crate::error::{Kind, ReadError, ReadTimeoutError, TryReadError};
 use crate::raw::{inline_fits, RawStream, StartReadError, Wait};
@@ -19,7 +19,7 @@ use crate::raw::{inline_fits, RawStream, StartReadError, Wait};
 /// closed when [`close`](Self::close) is called or its last handle is dropped, and the writer
 /// then sees "closed". One read at a time per end: a read started while another handle's read
 /// is in progress fails with `Busy`.
-pub struct Reader<T, B: Backend> {
+pub struct Reader<T, B: Backend = DefaultBackend> {
     raw: NonNull<RawStream<B>>,
     _elements: PhantomData<T>,
 }

@@ -10,7 +10,7 @@ use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use stream_abi::{ACTIVE_READER_MASK, ACTIVE_WRITER_ONE};
-use stream_events::{AsyncBackend, Backend};
+use stream_events::{AsyncBackend, Backend, DefaultBackend};
 
 use crate::error::{Kind, TryWriteError, WriteError, WriteTimeoutError};
 use crate::loan::Loan;
@@ -22,7 +22,7 @@ use crate::raw::{RawStream, StartWriteError, Wait, WaitWriteError};
 /// [`close`](Self::close) is called or its last handle is dropped, and the reader then reads
 /// what was committed, then end of stream. One write at a time per end: a write started while
 /// another handle's write is in progress fails with `Busy`.
-pub struct Writer<T, B: Backend> {
+pub struct Writer<T, B: Backend = DefaultBackend> {
     raw: NonNull<RawStream<B>>,
     _elements: PhantomData<T>,
 }
