@@ -224,7 +224,7 @@ impl<T, B: AsyncBackend> fmt::Debug for SendFuture<'_, T, B> {
 fn io_error(e: WriteError) -> io::Error {
     match e {
         WriteError::Closed(()) => io::Error::new(io::ErrorKind::BrokenPipe, e),
-        WriteError::Busy(()) => io::Error::other(e),
+        _ => io::Error::other(e),
     }
 }
 

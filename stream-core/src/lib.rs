@@ -119,6 +119,8 @@
 
 mod buffered;
 mod error;
+mod io;
+mod iter;
 mod loan;
 mod raw;
 mod read_ahead;
@@ -133,6 +135,7 @@ pub use buffered::BufferedReader;
 pub use error::{
     ReadError, ReadTimeoutError, TryReadError, TryWriteError, WriteError, WriteTimeoutError,
 };
+pub use iter::{IntoIter, Iter};
 pub use loan::Loan;
 pub use raw::{RawStream, Shared, StartReadError, StartWriteError, TooManyHandles};
 pub use read_ahead::ReadAhead;

@@ -451,17 +451,13 @@ impl<T, B: AsyncBackend> fmt::Debug for ReadFuture<T, B> {
 
 impl<T, B: Backend> fmt::Debug for FutureWriter<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FutureWriter")
-            .field("header", self.header())
-            .finish()
+        self.header().fmt_end(f, "FutureWriter", false)
     }
 }
 
 impl<T, B: Backend> fmt::Debug for FutureReader<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FutureReader")
-            .field("header", self.header())
-            .finish()
+        self.header().fmt_end(f, "FutureReader", true)
     }
 }
 

@@ -29,6 +29,8 @@ const MIRI_TARGETS: &[&[&str]] = &[
         "stress",
         "--test",
         "mixed",
+        "--test",
+        "conventions",
     ],
     &[
         "-p",
@@ -66,6 +68,8 @@ const TSAN_TARGETS: &[&[&str]] = &[
         "stress",
         "--test",
         "mixed",
+        "--test",
+        "conventions",
     ],
     &["-p", "stream-future", "--test", "future", "--test", "mixed"],
     &["-p", "stream-async", "--test", "executor"],
