@@ -67,6 +67,8 @@
 //!   type or removes a method.
 //! * `aio`: the [`aio`] module (the `stream-async` crate). It turns on `listener`, the
 //!   backend that wakes tasks.
+//! * `tokio` (off by default): tokio's `AsyncRead`, `AsyncBufRead` and `AsyncWrite` for the
+//!   `aio` byte reader and writer (feature `tokio` of `stream-async`); turns on `aio`.
 //!
 // Without a feature, its item does not exist: its links point to the list above.
 #![cfg_attr(not(feature = "spin"), doc = "[`Spin`]: #features")]

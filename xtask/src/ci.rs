@@ -51,6 +51,8 @@ const MIRI_TARGETS: &[&[&str]] = &[
         "drops",
         "--test",
         "executor",
+        "--test",
+        "conventions",
     ],
 ];
 
@@ -148,9 +150,9 @@ const FEATURE_SETS: &[(&str, &[&str])] = &[
     ("stream-events", &["spin", "futex", "listener"]),
     ("stream-core", &["spin", "futex", "listener"]),
     ("stream-future", &["spin", "futex", "listener"]),
-    ("stream-async", &[]),
+    ("stream-async", &["tokio"]),
     ("stream-ffi", &[]),
-    ("native-stream", &["spin", "futex", "listener", "aio"]),
+    ("native-stream", &["spin", "futex", "listener", "aio", "tokio"]),
 ];
 
 /// Features are additive: every subset of each library crate's features builds (with
