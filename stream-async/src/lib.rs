@@ -25,8 +25,11 @@
 //! * [`AsyncWriter`]: [`loan`](AsyncWriter::loan), [`write`](AsyncWriter::write),
 //!   [`write_slice`](AsyncWriter::write_slice), [`send`](AsyncWriter::send); for bytes,
 //!   [`AsyncWrite`](futures_lite::AsyncWrite), so `futures_lite::io::copy` works.
-//! * A [`FutureReader`] is awaited directly (it implements
-//!   `IntoFuture` in `stream-future`); [`future`] makes one with the `Listener` backend.
+//! * [`future`] makes a one-element future whose reader, an [`AsyncFutureReader`], is a
+//!   `Future` itself: `reader.await`, `block_on(reader)`, `&mut reader` in a `select!`.
+//!   Awaiting it gives [`FutureReadError`] when the writer left without a value.
+//! * Every handle closes its end with `close`; `closed()` resolves once either end is
+//!   closed.
 //!
 //! # Example
 //!
