@@ -61,15 +61,17 @@
 //! Each feature is the feature of the same name in the layered crates. All are on by default;
 //! every combination builds.
 //!
-//! * `spin`, `futex`, `listener`: the [`Spin`], [`Futex`] and [`Listener`] backends.
-//!   [`DefaultBackend`] is the first enabled of `futex`, `listener`, `spin`; with none of
-//!   them, it is `Spin` (in [`events`]).
+//! * `spin`, `listener`: the [`Spin`] and [`Listener`] backends. [`Futex`] is always there
+//!   (its `futex` feature is kept and changes nothing), and [`DefaultBackend`] is `Futex` in
+//!   every build: enabling a feature anywhere in a build adds a backend, never changes a
+//!   type or removes a method.
 //! * `aio`: the [`aio`] module (the `stream-async` crate). It turns on `listener`, the
 //!   backend that wakes tasks.
+//! * `tokio` (off by default): tokio's `AsyncRead`, `AsyncBufRead` and `AsyncWrite` for the
+//!   `aio` byte reader and writer (feature `tokio` of `stream-async`); turns on `aio`.
 //!
 // Without a feature, its item does not exist: its links point to the list above.
 #![cfg_attr(not(feature = "spin"), doc = "[`Spin`]: #features")]
-#![cfg_attr(not(feature = "futex"), doc = "[`Futex`]: #features")]
 #![cfg_attr(
     not(all(feature = "listener", not(stream_loom))),
     doc = "[`Listener`]: #features"
@@ -80,14 +82,11 @@ pub use stream_core::{
     stream, stream_with, BufferedReader, Loan, LoanAsync, ReadAhead, ReadError, ReadTimeoutError,
     Reader, TryReadError, TryWriteError, WriteError, WriteTimeoutError, Writer,
 };
-pub use stream_events::{AsyncBackend, Backend, DefaultBackend};
-
-#[cfg(feature = "futex")]
-pub use stream_events::Futex;
 #[cfg(all(feature = "listener", not(stream_loom)))]
 pub use stream_events::Listener;
 #[cfg(feature = "spin")]
 pub use stream_events::Spin;
+pub use stream_events::{AsyncBackend, Backend, DefaultBackend, Futex};
 
 pub mod future {
     //! One-element futures: a value written once and read once (the `stream-future` crate).

@@ -25,8 +25,11 @@
 //! * [`AsyncWriter`]: [`loan`](AsyncWriter::loan), [`write`](AsyncWriter::write),
 //!   [`write_slice`](AsyncWriter::write_slice), [`send`](AsyncWriter::send); for bytes,
 //!   [`AsyncWrite`](futures_lite::AsyncWrite), so `futures_lite::io::copy` works.
-//! * A [`FutureReader`] is awaited directly (it implements
-//!   `IntoFuture` in `stream-future`); [`future`] makes one with the `Listener` backend.
+//! * [`future`] makes a one-element future whose reader, an [`AsyncFutureReader`], is a
+//!   `Future` itself: `reader.await`, `block_on(reader)`, `&mut reader` in a `select!`.
+//!   Awaiting it gives [`FutureReadError`] when the writer left without a value.
+//! * Every handle closes its end with `close`; `closed()` resolves once either end is
+//!   closed.
 //!
 //! # Example
 //!
@@ -102,21 +105,36 @@
 //!
 //! # Features
 //!
-//! None. The crate always uses the `Listener` backend (it turns on the `listener` feature of
+//! * `tokio` (off by default): tokio's `AsyncRead`, `AsyncBufRead` and `AsyncWrite` for
+//!   [`AsyncReader<u8>`](AsyncReader) and [`AsyncWriter<u8>`](AsyncWriter), beside the
+//!   `futures-io` ones, so `tokio::io::copy` works without a compat layer.
+//!
+//! The crate always uses the `Listener` backend (it turns on the `listener` feature of
 //! `stream-core`, `stream-future` and `stream-events`).
 //!
 //! The design notes (wake-ups and the adaptive spin, why the reader owns its buffer) are in
 //! `docs/design.md` of the repository, section "stream-async".
 #![forbid(unsafe_code)]
 
+mod closed;
+mod future;
 mod reader;
+#[cfg(feature = "tokio")]
+mod tokio_io;
 mod writer;
 
+pub use closed::Closed;
+pub use future::AsyncFutureReader;
 pub use reader::{AsyncReader, FillFuture, ReadAppendFuture, RecvFuture};
 pub use stream_core::{BufferedReader, Loan, LoanAsync, ReadError, WriteError};
 pub use stream_events::{AsyncBackend, Listener};
-pub use stream_future::{FutureReader, FutureWriter, ReadFuture};
-pub use writer::{AsyncWriter, SendFuture, WriteFuture, WriteSliceFuture};
+/// The errors of a future: awaiting an [`AsyncFutureReader`] gives `FutureReadError`, a
+/// failed [`FutureWriter::write`] gives `FutureWriteError` (with the value).
+pub use stream_future::{
+    FutureReader, FutureWriter, ReadError as FutureReadError, ReadFuture,
+    WriteError as FutureWriteError,
+};
+pub use writer::{AsyncWriter, CloseDone, SendFuture, WriteFuture, WriteSliceFuture};
 
 /// Why a handle could not be made async: it is not the only handle of its end (another
 /// handle could start an operation on the end while an async one is pending). The handle
@@ -174,15 +192,16 @@ pub fn stream<T>(capacity: usize) -> (AsyncWriter<T, Listener>, AsyncReader<T, L
     )
 }
 
-/// Creates a one-element future of `T` whose reader can be awaited.
+/// Creates a one-element future of `T` whose reader is a `Future`.
 ///
 /// # Examples
 ///
 /// ```
 /// let (writer, reader) = stream_async::future::<u64>();
 /// std::thread::spawn(move || writer.write(7).unwrap());
-/// assert_eq!(futures_lite::future::block_on(async { reader.await }), Ok(7));
+/// assert_eq!(futures_lite::future::block_on(reader), Ok(7));
 /// ```
-pub fn future<T>() -> (FutureWriter<T, Listener>, FutureReader<T, Listener>) {
-    stream_future::future_with::<T, Listener>()
+pub fn future<T>() -> (FutureWriter<T, Listener>, AsyncFutureReader<T, Listener>) {
+    let (writer, reader) = stream_future::future_with::<T, Listener>();
+    (writer, AsyncFutureReader::new(reader))
 }

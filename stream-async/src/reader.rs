@@ -10,7 +10,7 @@ use futures_lite::{AsyncBufRead, AsyncRead, Stream};
 use stream_core::{BufferedReader, ReadError, Reader};
 use stream_events::{AsyncBackend, Listener};
 
-use crate::NotUnique;
+use crate::{Closed, NotUnique};
 
 /// The reading end of a stream, for async code.
 ///
@@ -143,6 +143,21 @@ impl<T, B: AsyncBackend> AsyncReader<T, B> {
     /// Whether the reader end is closed.
     pub fn is_closed(&self) -> bool {
         self.inner.reader().is_closed()
+    }
+
+    /// Resolves once either end is closed: for example the writer was dropped, so the stream
+    /// ends once the buffered and delivered elements are taken. Cancel-safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (writer, reader) = stream_async::stream::<u8>(4);
+    /// std::thread::spawn(move || drop(writer));
+    /// futures_lite::future::block_on(reader.closed());
+    /// assert!(reader.is_write_closed());
+    /// ```
+    pub fn closed(&self) -> Closed<'_, B> {
+        Closed::new(self.inner.reader().raw())
     }
 
     /// Whether the writer end is closed (end of stream once the buffer is empty).

@@ -10,7 +10,7 @@ use futures_lite::AsyncWrite;
 use stream_core::{Loan, LoanAsync, WriteError, Writer};
 use stream_events::{AsyncBackend, Listener};
 
-use crate::NotUnique;
+use crate::{Closed, NotUnique};
 
 /// The writing end of a stream, for async code.
 ///
@@ -101,16 +101,66 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
         }
     }
 
-    /// Closes the writer end: the reader reads what was committed, then end of stream.
-    /// (Named so that it does not hide `AsyncWriteExt::close`, which does the same for byte
-    /// streams; dropping the writer closes the end too.)
+    /// Closes the writer end at once: the reader reads what was committed, then end of
+    /// stream. The same name as on every other handle (`Writer::close`, `Reader::close`,
+    /// `AsyncReader::close`); dropping the writer closes the end too.
+    ///
+    /// The end is closed by the call itself. It returns a future that is already complete
+    /// (`Ok(())`), so that the `AsyncWriteExt::close` idiom, `writer.close().await?`, which
+    /// this method hides on byte writers, works the same; ignoring it is fine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (writer, mut reader) = stream_async::stream::<u8>(4);
+    /// let _ = writer.close(); // closed now
+    /// futures_lite::future::block_on(async {
+    ///     writer.close().await.unwrap(); // closing twice is a no-op
+    ///     assert!(reader.recv().await.is_err()); // end of stream
+    /// });
+    /// ```
+    pub fn close(&self) -> CloseDone {
+        self.writer.close();
+        CloseDone(())
+    }
+
+    /// The old name of [`close`](Self::close).
+    #[deprecated(note = "use `close`, the name every handle uses")]
     pub fn close_write(&self) {
         self.writer.close();
+    }
+
+    /// Resolves once either end is closed: writes fail from then on (for example, the reader
+    /// was dropped). Cancel-safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (writer, reader) = stream_async::stream::<u8>(4);
+    /// std::thread::spawn(move || drop(reader));
+    /// futures_lite::future::block_on(writer.closed());
+    /// assert!(writer.is_closed());
+    /// ```
+    pub fn closed(&self) -> Closed<'_, B> {
+        Closed::new(self.writer.raw())
     }
 
     /// Whether writes fail because an end is closed.
     pub fn is_closed(&self) -> bool {
         self.writer.is_closed()
+    }
+}
+
+/// What [`AsyncWriter::close`] returns: the end is closed already; awaiting this gives
+/// `Ok(())` at once (for the `writer.close().await?` idiom of `AsyncWriteExt::close`).
+#[derive(Debug)]
+pub struct CloseDone(());
+
+impl Future for CloseDone {
+    type Output = io::Result<()>;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -224,7 +274,7 @@ impl<T, B: AsyncBackend> fmt::Debug for SendFuture<'_, T, B> {
 fn io_error(e: WriteError) -> io::Error {
     match e {
         WriteError::Closed(()) => io::Error::new(io::ErrorKind::BrokenPipe, e),
-        WriteError::Busy(()) => io::Error::other(e),
+        _ => io::Error::other(e),
     }
 }
 

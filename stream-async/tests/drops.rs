@@ -138,7 +138,7 @@ fn close_wakes_both_sides() {
     let rt = Task::new();
     let mut recv = r.recv();
     assert!(rt.poll(&mut recv).is_pending());
-    w.close_write();
+    w.close();
     assert_eq!(rt.wakes(), 1);
     assert_eq!(rt.poll(&mut recv), Poll::Ready(Err(ReadError::Closed)));
     drop(recv);

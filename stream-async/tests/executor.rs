@@ -196,7 +196,7 @@ fn futures_awaited_on_tokio() {
         let mut readers = Vec::new();
         for i in 0..1000u64 {
             let (writer, reader) = stream_async::future::<u64>();
-            readers.push(tokio::spawn(async move { reader.await }));
+            readers.push(tokio::spawn(reader));
             if i % 10 == 0 {
                 drop(writer); // closed without a value
             } else {
@@ -263,7 +263,7 @@ fn over_aligned_future_is_awaited() {
 
     let (writer, reader) = stream_async::future::<Page>();
     let t = std::thread::spawn(move || writer.write(Page(5)).unwrap());
-    let got = future::block_on(async { reader.await });
+    let got = future::block_on(reader);
     t.join().unwrap();
     assert_eq!(got, Ok(Page(5)));
 }

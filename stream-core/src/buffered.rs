@@ -7,7 +7,7 @@ use core::ptr::NonNull;
 use core::task::{Context, Poll};
 
 use stream_abi::{BLOCKED, CLOSED};
-use stream_events::{AsyncBackend, Backend};
+use stream_events::{AsyncBackend, Backend, DefaultBackend};
 
 use crate::error::{ReadError, TryReadError};
 use crate::raw::{RawStream, StartReadError};
@@ -48,7 +48,7 @@ const PAGE: usize = 4096;
 /// assert_eq!(t.join().unwrap(), Ok(3));
 /// assert!(reader.fill().is_err()); // the writer was dropped: end of stream
 /// ```
-pub struct BufferedReader<T, B: Backend> {
+pub struct BufferedReader<T, B: Backend = DefaultBackend> {
     reader: Reader<T, B>,
     /// `capacity` slots, from `Box<[MaybeUninit<T>]>`; kept as a raw pointer (not a `Box`)
     /// so that moving the reader never asserts unique access to memory the writer may be

@@ -17,6 +17,7 @@ macro_rules! read_error {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $msg:literal),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[non_exhaustive]
         pub enum $name {
             $($(#[$vdoc])* $variant,)*
         }
@@ -48,6 +49,7 @@ macro_rules! write_error {
         /// The value that was not written comes back with [`into_inner`](Self::into_inner)
         /// (for writes from a `Vec` it is `()`: the elements stayed in the `Vec`).
         #[derive(Clone, Copy, PartialEq, Eq)]
+        #[non_exhaustive]
         pub enum $name<T = ()> {
             $($(#[$vdoc])* $variant(T),)*
         }

@@ -82,7 +82,7 @@
 //! ended by its drop before the buffer is freed, even if the caller's future was leaked. A
 //! writer never needs that: [`Writer::poll_loan`] and [`Writer::loan_async`] take a buffer
 //! only when one is lent and hold nothing while pending. The `poll_` forms need an
-//! [`AsyncBackend`](stream_events::AsyncBackend) (the `Listener` backend); the
+//! [`AsyncBackend`] (the `Listener` backend); the
 //! `stream-async` crate builds `Future`, `Stream`, `AsyncRead` and `AsyncWrite` on them
 //! without `unsafe` code.
 //!
@@ -103,8 +103,13 @@
 //!
 //! # Features
 //!
-//! `spin`, `futex`, `listener` enable the event backends of `stream-events` (all by default).
-//! [`stream`] uses [`DefaultBackend`]; [`stream_with`] names one.
+//! `spin` and `listener` add the `Spin` and `Listener` backends of `stream-events` (both by
+//! default); [`Futex`] is always built, and its `futex` feature changes nothing.
+//! [`stream`] uses [`DefaultBackend`], which is `Futex` in every build, and the handle types
+//! default to it (`Reader<u8>` is `Reader<u8, Futex>`); [`stream_with`] names another. So
+//! features are additive: enabling one anywhere in a build adds a backend and never changes a
+//! type or removes a method. Async code names `Listener` (`stream_with::<T, Listener>()`),
+//! the backend that wakes `Waker`s.
 //!
 //! # Implementation notes
 //!
@@ -114,6 +119,8 @@
 
 mod buffered;
 mod error;
+mod io;
+mod iter;
 mod loan;
 mod raw;
 mod read_ahead;
@@ -128,11 +135,16 @@ pub use buffered::BufferedReader;
 pub use error::{
     ReadError, ReadTimeoutError, TryReadError, TryWriteError, WriteError, WriteTimeoutError,
 };
+pub use iter::{IntoIter, Iter};
 pub use loan::Loan;
 pub use raw::{RawStream, Shared, StartReadError, StartWriteError, TooManyHandles};
 pub use read_ahead::ReadAhead;
 pub use reader::Reader;
-pub use stream_events::{Backend, DefaultBackend};
+#[cfg(all(feature = "listener", not(stream_loom)))]
+pub use stream_events::Listener;
+#[cfg(feature = "spin")]
+pub use stream_events::Spin;
+pub use stream_events::{AsyncBackend, Backend, DefaultBackend, Futex};
 pub use writer::{LoanAsync, Writer};
 
 /// Creates a stream of `T` with the [`DefaultBackend`] events.

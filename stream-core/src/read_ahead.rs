@@ -6,7 +6,7 @@ use core::fmt;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
-use stream_events::Backend;
+use stream_events::{Backend, DefaultBackend};
 
 use crate::buffered::{alloc_buffer, free_buffer};
 use crate::error::ReadError;
@@ -50,7 +50,7 @@ use crate::Reader;
 /// assert_eq!(got, b"abcde");
 /// t.join().unwrap();
 /// ```
-pub struct ReadAhead<T: Copy, B: Backend> {
+pub struct ReadAhead<T: Copy, B: Backend = DefaultBackend> {
     reader: Reader<T, B>,
     /// Two buffers of `capacity` slots each, from `buffer_layout`; raw pointers (not `Box`es)
     /// so that moving the reader never asserts unique access to memory the writer may be
@@ -61,6 +61,10 @@ pub struct ReadAhead<T: Copy, B: Backend> {
     current: usize,
     /// The other buffer (`1 - current`) is lent: a read is pending, owned by us.
     pending: bool,
+    /// The last chunk's length in buffer `current`, and how much of it `BufRead` has consumed
+    /// (`chunk_pos == chunk_len` once `next_chunk` handed it out whole, or nothing is held).
+    chunk_len: usize,
+    chunk_pos: usize,
 }
 
 // SAFETY: the reader moves `T`s between threads as a `Reader` does (`T: Send`); the buffers are
@@ -80,6 +84,8 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
             capacity,
             current: 0,
             pending: false,
+            chunk_len: 0,
+            chunk_pos: 0,
         }
     }
 
@@ -108,7 +114,9 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
     /// [`ReadError::Busy`] when another handle of the reader end is reading.
     pub fn next_chunk(&mut self) -> Result<&[T], ReadError> {
         // The last chunk is done with (its borrow of `self` has ended): its buffer may be lent
-        // from now on.
+        // from now on, so nothing of it is held any more.
+        self.chunk_len = 0;
+        self.chunk_pos = 0;
         let mut next = 1 - self.current;
         let n = loop {
             if !self.pending {
@@ -153,11 +161,40 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
                 }
             }
         };
+        // Handed out whole: `BufRead` sees it consumed.
+        self.chunk_len = n;
+        self.chunk_pos = n;
         // SAFETY: the writer initialised the first `n` slots of buffer `next` before its
         // Release commit, which `end_read_and_lend` acquired; that buffer is not lent (the
         // other one is, or none), and the borrow of `self` keeps it from being lent until the
         // chunk is gone.
         Ok(unsafe { core::slice::from_raw_parts(self.bufs[next].as_ptr().cast::<T>(), n) })
+    }
+
+    /// For `BufRead`: the unconsumed rest of the last chunk, after fetching the next chunk
+    /// if nothing is left.
+    pub(crate) fn fill_rest(&mut self) -> Result<&[T], ReadError> {
+        if self.chunk_pos >= self.chunk_len {
+            self.next_chunk()?;
+            self.chunk_pos = 0;
+        }
+        // SAFETY: `chunk_pos < chunk_len` only after a successful `next_chunk`, whose chunk
+        // (the first `chunk_len` slots of buffer `current`, initialised) stays unlent until
+        // the next `next_chunk`, which clears both fields before it lends anything.
+        Ok(unsafe {
+            core::slice::from_raw_parts(
+                self.bufs[self.current]
+                    .as_ptr()
+                    .cast::<T>()
+                    .add(self.chunk_pos),
+                self.chunk_len - self.chunk_pos,
+            )
+        })
+    }
+
+    /// For `BufRead`: marks `n` more elements of the last chunk consumed (at most the rest).
+    pub(crate) fn consume_rest(&mut self, n: usize) {
+        self.chunk_pos = (self.chunk_pos + n).min(self.chunk_len);
     }
 
     /// Ends a pending read, as [`BufferedReader::cancel`](crate::BufferedReader::cancel):

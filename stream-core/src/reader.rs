@@ -8,7 +8,7 @@ use core::ptr::NonNull;
 use std::time::{Duration, Instant};
 
 use stream_abi::ACTIVE_READER_MASK;
-use stream_events::Backend;
+use stream_events::{Backend, DefaultBackend};
 
 use crate::error::{Kind, ReadError, ReadTimeoutError, TryReadError};
 use crate::raw::{inline_fits, RawStream, StartReadError, Wait};
@@ -19,7 +19,7 @@ use crate::raw::{inline_fits, RawStream, StartReadError, Wait};
 /// closed when [`close`](Self::close) is called or its last handle is dropped, and the writer
 /// then sees "closed". One read at a time per end: a read started while another handle's read
 /// is in progress fails with `Busy`.
-pub struct Reader<T, B: Backend> {
+pub struct Reader<T, B: Backend = DefaultBackend> {
     raw: NonNull<RawStream<B>>,
     _elements: PhantomData<T>,
 }
@@ -184,6 +184,62 @@ impl<T, B: Backend> Reader<T, B> {
     ///
     /// As [`read`](Self::read).
     pub fn recv(&mut self) -> Result<T, ReadError> {
+        self.recv_inner(Wait::Block).map_err(Into::into)
+    }
+
+    /// Reads one element if a writer is waiting to write (as [`try_read`](Self::try_read)).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_read`](Self::try_read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stream_core::TryReadError;
+    /// let (writer, mut reader) = stream_core::stream::<u32>();
+    /// assert_eq!(reader.try_recv(), Err(TryReadError::Empty));
+    /// drop(writer);
+    /// assert_eq!(reader.try_recv(), Err(TryReadError::Closed));
+    /// ```
+    pub fn try_recv(&mut self) -> Result<T, TryReadError> {
+        self.recv_inner(Wait::Try).map_err(Into::into)
+    }
+
+    /// Reads one element, waiting at most `timeout` for the writer.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_timeout`](Self::read_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use stream_core::ReadTimeoutError;
+    /// let (mut writer, mut reader) = stream_core::stream::<u32>();
+    /// assert_eq!(reader.recv_timeout(Duration::from_millis(1)), Err(ReadTimeoutError::Timeout));
+    /// let t = std::thread::spawn(move || writer.send(5));
+    /// assert_eq!(reader.recv_timeout(Duration::from_secs(60)), Ok(5));
+    /// t.join().unwrap().unwrap();
+    /// ```
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<T, ReadTimeoutError> {
+        let wait = Instant::now()
+            .checked_add(timeout)
+            .map_or(Wait::Block, Wait::Until);
+        self.recv_inner(wait).map_err(Into::into)
+    }
+
+    /// Reads one element, waiting for the writer until `deadline`.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_timeout`](Self::read_timeout).
+    pub fn recv_deadline(&mut self, deadline: Instant) -> Result<T, ReadTimeoutError> {
+        self.recv_inner(Wait::Until(deadline)).map_err(Into::into)
+    }
+
+    fn recv_inner(&mut self, wait: Wait) -> Result<T, Kind> {
         let raw = self.raw();
         if inline_fits::<T>() && raw.active_instances_acquire() & ACTIVE_READER_MASK == 1 {
             // Lend the header's inline word: the element then travels in the cache line that
@@ -192,9 +248,9 @@ impl<T, B: Backend> Reader<T, B> {
             // SAFETY: the inline word is valid for one `T` (at most its size and alignment:
             // `inline_fits`) for as long as the header lives, which our handle ensures; the
             // read ends before `read_raw` returns; and the Acquire count of one reader handle,
-            // ours, borrowed mutably, means no other read can lend the word meanwhile.
-            let read = unsafe { self.read_raw(slot, 1, Wait::Block, true) };
-            let n = read.map_err(ReadError::from)?;
+            // ours, borrowed mutably, means no other read can lend the word meanwhile (so
+            // `unique` holds too, for a wait other than `Try`).
+            let n = unsafe { self.read_raw(slot, 1, wait, wait != Wait::Try) }?;
             assert_eq!(n, 1, "a one-element read returned {n}");
             // SAFETY: the read delivered one element into the word, and it ended; nobody else
             // can lend the word before we moved the element out (we are the only reader
@@ -202,12 +258,12 @@ impl<T, B: Backend> Reader<T, B> {
             return Ok(unsafe { slot.cast::<T>().read() });
         }
         let mut slot = [MaybeUninit::uninit()];
-        let n = self.read(&mut slot)?;
+        let n = self.read_inner(&mut slot, wait)?;
         // A read of one slot delivers one element: a writer with nothing to write returns the
         // buffer instead of committing 0 (only a zero-capacity probe is answered with 0).
         assert_eq!(n, 1, "a one-element read returned {n}");
         let [slot] = slot;
-        // SAFETY: `read` returned 1 for a one-element buffer: the element is initialised.
+        // SAFETY: the read returned 1 for a one-element buffer: the element is initialised.
         Ok(unsafe { slot.assume_init() })
     }
 
@@ -323,6 +379,6 @@ impl<T, B: Backend> Drop for Reader<T, B> {
 
 impl<T, B: Backend> fmt::Debug for Reader<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Reader").field("raw", self.raw()).finish()
+        self.raw().fmt_end(f, "Reader", true)
     }
 }

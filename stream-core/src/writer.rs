@@ -10,7 +10,7 @@ use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use stream_abi::{ACTIVE_READER_MASK, ACTIVE_WRITER_ONE};
-use stream_events::{AsyncBackend, Backend};
+use stream_events::{AsyncBackend, Backend, DefaultBackend};
 
 use crate::error::{Kind, TryWriteError, WriteError, WriteTimeoutError};
 use crate::loan::Loan;
@@ -22,7 +22,7 @@ use crate::raw::{RawStream, StartWriteError, Wait, WaitWriteError};
 /// [`close`](Self::close) is called or its last handle is dropped, and the reader then reads
 /// what was committed, then end of stream. One write at a time per end: a write started while
 /// another handle's write is in progress fails with `Busy`.
-pub struct Writer<T, B: Backend> {
+pub struct Writer<T, B: Backend = DefaultBackend> {
     raw: NonNull<RawStream<B>>,
     _elements: PhantomData<T>,
 }
@@ -114,6 +114,19 @@ impl<T, B: Backend> Writer<T, B> {
             .map_err(|k| WriteTimeoutError::new(k, ()))
     }
 
+    /// Like [`loan_timeout`](Self::loan_timeout), waiting until `deadline`.
+    ///
+    /// # Errors
+    ///
+    /// As [`loan_timeout`](Self::loan_timeout).
+    pub fn loan_deadline(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<Loan<'_, T, B>, WriteTimeoutError> {
+        self.loan_inner(Wait::Until(deadline))
+            .map_err(|k| WriteTimeoutError::new(k, ()))
+    }
+
     /// Moves elements from the front of `items` into the next lent buffer, as many as it
     /// holds; the rest stay in `items`, in order. Returns how many moved.
     ///
@@ -149,6 +162,20 @@ impl<T, B: Backend> Writer<T, B> {
         timeout: Duration,
     ) -> Result<usize, WriteTimeoutError> {
         self.write_inner(items, wait_for(timeout))
+            .map_err(|k| WriteTimeoutError::new(k, ()))
+    }
+
+    /// Like [`write`](Self::write), waiting until `deadline` for a buffer.
+    ///
+    /// # Errors
+    ///
+    /// As [`loan_timeout`](Self::loan_timeout); `items` is unchanged on error.
+    pub fn write_deadline(
+        &mut self,
+        items: &mut Vec<T>,
+        deadline: Instant,
+    ) -> Result<usize, WriteTimeoutError> {
+        self.write_inner(items, Wait::Until(deadline))
             .map_err(|k| WriteTimeoutError::new(k, ()))
     }
 
@@ -201,6 +228,25 @@ impl<T, B: Backend> Writer<T, B> {
         }
     }
 
+    /// Writes one element, waiting until `deadline` for a buffer.
+    ///
+    /// # Errors
+    ///
+    /// As [`loan_timeout`](Self::loan_timeout); the error gives `value` back.
+    pub fn send_deadline(
+        &mut self,
+        value: T,
+        deadline: Instant,
+    ) -> Result<(), WriteTimeoutError<T>> {
+        match self.loan_inner(Wait::Until(deadline)) {
+            Ok(loan) => {
+                loan.commit_one(value);
+                Ok(())
+            }
+            Err(k) => Err(WriteTimeoutError::new(k, value)),
+        }
+    }
+
     /// Copies elements from the front of `items` into the next lent buffer; returns how many.
     ///
     /// # Errors
@@ -210,10 +256,75 @@ impl<T, B: Backend> Writer<T, B> {
     where
         T: Copy,
     {
+        self.write_slice_inner(items, Wait::Block)
+            .map_err(|k| WriteError::new(k, ()))
+    }
+
+    /// Like [`write_slice`](Self::write_slice), only if a buffer is lent now.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_loan`](Self::try_loan).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (mut writer, reader) = stream_core::stream::<u8>();
+    /// // Nobody has lent a buffer yet.
+    /// assert_eq!(writer.try_write_slice(b"hi"), Err(stream_core::TryWriteError::NotReady(())));
+    /// drop(reader);
+    /// assert!(matches!(writer.try_write_slice(b"hi"), Err(stream_core::TryWriteError::Closed(()))));
+    /// ```
+    pub fn try_write_slice(&mut self, items: &[T]) -> Result<usize, TryWriteError>
+    where
+        T: Copy,
+    {
+        self.write_slice_inner(items, Wait::Try)
+            .map_err(|k| TryWriteError::new(k, ()))
+    }
+
+    /// Like [`write_slice`](Self::write_slice), waiting at most `timeout` for a buffer.
+    ///
+    /// # Errors
+    ///
+    /// As [`loan_timeout`](Self::loan_timeout).
+    pub fn write_slice_timeout(
+        &mut self,
+        items: &[T],
+        timeout: Duration,
+    ) -> Result<usize, WriteTimeoutError>
+    where
+        T: Copy,
+    {
+        self.write_slice_inner(items, wait_for(timeout))
+            .map_err(|k| WriteTimeoutError::new(k, ()))
+    }
+
+    /// Like [`write_slice`](Self::write_slice), waiting until `deadline` for a buffer.
+    ///
+    /// # Errors
+    ///
+    /// As [`loan_timeout`](Self::loan_timeout).
+    pub fn write_slice_deadline(
+        &mut self,
+        items: &[T],
+        deadline: Instant,
+    ) -> Result<usize, WriteTimeoutError>
+    where
+        T: Copy,
+    {
+        self.write_slice_inner(items, Wait::Until(deadline))
+            .map_err(|k| WriteTimeoutError::new(k, ()))
+    }
+
+    fn write_slice_inner(&mut self, items: &[T], wait: Wait) -> Result<usize, Kind>
+    where
+        T: Copy,
+    {
         if items.is_empty() {
-            return self.write(&mut Vec::new());
+            return self.probe(wait);
         }
-        Ok(self.loan()?.copy_from_slice(items))
+        Ok(self.loan_inner(wait)?.copy_from_slice(items))
     }
 
     fn write_inner(&mut self, items: &mut Vec<T>, wait: Wait) -> Result<usize, Kind> {
@@ -453,6 +564,6 @@ impl<T, B: Backend> Drop for Writer<T, B> {
 
 impl<T, B: Backend> fmt::Debug for Writer<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Writer").field("raw", self.raw()).finish()
+        self.raw().fmt_end(f, "Writer", false)
     }
 }

@@ -55,30 +55,26 @@
 //!
 //! # Features
 //!
-//! * `spin`, `futex`, `listener`: the backends above (all on by default). Features are
-//!   additive; every combination builds.
-//! * [`DefaultBackend`] is the first enabled of `futex`, `listener`, `spin`. With none of them
-//!   enabled, [`Spin`] is still built (it has no dependencies) and is the default.
+//! * `spin`, `listener`: add the backends above (both on by default). [`Futex`] is always
+//!   built (its `futex` feature is kept, on by default, and changes nothing).
+//! * [`DefaultBackend`] is [`Futex`] in every build. Features are additive: enabling one
+//!   anywhere in a build adds a backend and never changes a type or removes a method, and
+//!   every combination builds.
 //!
 //! The design notes are in `docs/design.md` of the repository, section "stream-events".
 //!
 // Without its feature a backend does not exist: its links point to the table above.
-#![cfg_attr(
-    not(any(feature = "spin", not(any(feature = "futex", feature = "listener")))),
-    doc = "[`Spin`]: #backends"
-)]
-#![cfg_attr(not(feature = "futex"), doc = "[`Futex`]: #backends")]
+#![cfg_attr(not(feature = "spin"), doc = "[`Spin`]: #backends")]
 #![cfg_attr(
     not(all(feature = "listener", not(stream_loom))),
     doc = "[`Listener`]: #backends"
 )]
 
 mod backend {
-    #[cfg(feature = "futex")]
     pub(crate) mod futex;
     #[cfg(all(feature = "listener", not(stream_loom)))]
     pub(crate) mod listener;
-    #[cfg(any(feature = "spin", not(any(feature = "futex", feature = "listener"))))]
+    #[cfg(feature = "spin")]
     pub(crate) mod spin;
 }
 mod spin_phase;
@@ -88,23 +84,17 @@ use core::fmt;
 use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-#[cfg(feature = "futex")]
 pub use backend::futex::Futex;
 #[cfg(all(feature = "listener", not(stream_loom)))]
 pub use backend::listener::{Listener, Registration as ListenerRegistration};
-#[cfg(any(feature = "spin", not(any(feature = "futex", feature = "listener"))))]
+#[cfg(feature = "spin")]
 pub use backend::spin::Spin;
 pub use spin_phase::{spin_until, SPIN_BUDGET};
 
-/// The backend used when none is named: the first enabled of `futex`, `listener`, `spin`.
-#[cfg(feature = "futex")]
+/// The backend used when none is named: [`Futex`], whatever features are enabled (a feature
+/// only adds a backend, it never changes this type). Name `Listener` (`listener` feature)
+/// where a `Waker` must be woken, as in async code.
 pub type DefaultBackend = Futex;
-/// The backend used when none is named: the first enabled of `futex`, `listener`, `spin`.
-#[cfg(all(not(feature = "futex"), feature = "listener", not(stream_loom)))]
-pub type DefaultBackend = Listener;
-/// The backend used when none is named: the first enabled of `futex`, `listener`, `spin`.
-#[cfg(all(not(feature = "futex"), any(not(feature = "listener"), stream_loom)))]
-pub type DefaultBackend = Spin;
 
 /// How an event waits and wakes.
 ///

@@ -13,11 +13,10 @@ pub const SPIN_BUDGET: Duration = Duration::from_micros(16);
 /// Spins until `cond` holds (returns `true`), [`SPIN_BUDGET`] is spent or `deadline` passes
 /// (returns `false`). Never yields or sleeps.
 ///
-/// This is the spin phase every parking backend runs before it parks (and the [`Listener`]
+/// This is the spin phase every parking backend runs before it parks (and the `Listener`
 /// backend before an async registration), public so that code waiting by other means (an
 /// event loop, a benchmark of another waker) can use the same policy.
 ///
-/// [`Listener`]: crate::Listener
 #[inline]
 pub fn spin_until(cond: &mut impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
     if cond() {
@@ -31,7 +30,6 @@ pub fn spin_until(cond: &mut impl FnMut() -> bool, deadline: Option<Instant>) ->
     spin_slow(cond, deadline)
 }
 
-#[cfg_attr(not(any(feature = "futex", feature = "listener")), allow(dead_code))]
 #[cold]
 fn spin_slow(cond: &mut impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
     let start = Instant::now();

@@ -2,37 +2,26 @@
 //! loom's model-checked versions.
 
 #[cfg(not(stream_loom))]
-#[cfg_attr(not(feature = "futex"), allow(unused_imports))]
 pub(crate) use core::sync::atomic::AtomicU32;
 #[cfg(not(stream_loom))]
-#[cfg_attr(
-    all(any(feature = "futex", feature = "listener"), not(feature = "spin")),
-    allow(unused_imports)
-)]
+#[cfg_attr(not(feature = "spin"), allow(unused_imports))]
 pub(crate) use std::thread::yield_now;
 
 #[cfg(stream_loom)]
-#[cfg_attr(not(feature = "futex"), allow(unused_imports))]
 pub(crate) use loom::sync::atomic::AtomicU32;
 
 #[cfg(not(stream_loom))]
-#[cfg_attr(not(feature = "futex"), allow(unused_imports))]
 pub(crate) use core::sync::atomic::fence;
 #[cfg(stream_loom)]
-#[cfg_attr(not(feature = "futex"), allow(unused_imports))]
 pub(crate) use loom::sync::atomic::fence;
 #[cfg(stream_loom)]
-#[cfg_attr(
-    all(any(feature = "futex", feature = "listener"), not(feature = "spin")),
-    allow(unused_imports)
-)]
+#[cfg_attr(not(feature = "spin"), allow(unused_imports))]
 pub(crate) use loom::thread::yield_now;
 
 pub(crate) use core::sync::atomic::Ordering;
 
 /// Whether this is a mutant build (`--cfg stream_mutants`) whose environment variable
 /// `STREAM_MUTANT` names `id` (`cargo xtask mutants`).
-#[cfg_attr(not(any(feature = "futex", feature = "listener")), allow(dead_code))]
 #[inline(always)]
 pub(crate) fn mutant(id: &'static str) -> bool {
     #[cfg(stream_mutants)]
@@ -44,7 +33,6 @@ pub(crate) fn mutant(id: &'static str) -> bool {
 }
 
 /// `order`, or `Relaxed` when the mutant `id` is active (see [`mutant`]).
-#[cfg_attr(not(feature = "futex"), allow(dead_code))]
 #[inline(always)]
 pub(crate) fn ord(id: &'static str, order: Ordering) -> Ordering {
     if mutant(id) {

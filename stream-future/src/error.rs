@@ -43,6 +43,7 @@ impl std::error::Error for ReadError {}
 
 /// Why [`FutureReader::try_read`](crate::FutureReader::try_read) returned no value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TryReadError {
     /// The value has not been written yet.
     Empty,
@@ -52,6 +53,7 @@ pub enum TryReadError {
 
 /// Why [`FutureReader::read_timeout`](crate::FutureReader::read_timeout) returned no value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReadTimeoutError {
     /// The value was not written in time.
     Timeout,

@@ -107,13 +107,13 @@ impl<B: AsyncBackend> PollEvent<B> for Poller<'_, B> {
 struct Poller<'a, B: AsyncBackend>(&'a mut B::Registration);
 
 /// The writing end of a future: writes its one value.
-pub struct FutureWriter<T, B: Backend> {
+pub struct FutureWriter<T, B: Backend = DefaultBackend> {
     shared: NonNull<Shared<B, Slot<T>>>,
     _value: PhantomData<T>,
 }
 
 /// The reading end of a future: reads its one value.
-pub struct FutureReader<T, B: Backend> {
+pub struct FutureReader<T, B: Backend = DefaultBackend> {
     shared: NonNull<Shared<B, Slot<T>>>,
     _value: PhantomData<T>,
 }
@@ -391,9 +391,8 @@ impl<T, B: Backend> Drop for FutureReader<T, B> {
 }
 
 /// Awaiting a `FutureReader` reads its value, with the results of [`FutureReader::read`],
-/// without blocking the thread (the backend must wake `Waker`s: [`Listener`]).
-///
-/// [`Listener`]: stream_events::Listener
+/// without blocking the thread (the backend must wake `Waker`s: `Listener`, feature
+/// `listener`).
 ///
 /// # Examples
 ///
@@ -452,17 +451,13 @@ impl<T, B: AsyncBackend> fmt::Debug for ReadFuture<T, B> {
 
 impl<T, B: Backend> fmt::Debug for FutureWriter<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FutureWriter")
-            .field("header", self.header())
-            .finish()
+        self.header().fmt_end(f, "FutureWriter", false)
     }
 }
 
 impl<T, B: Backend> fmt::Debug for FutureReader<T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FutureReader")
-            .field("header", self.header())
-            .finish()
+        self.header().fmt_end(f, "FutureReader", true)
     }
 }
 

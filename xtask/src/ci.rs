@@ -1,9 +1,10 @@
 //! `cargo xtask ci`: the stages of `.ci/run` (format, clippy, docs, tests, the benchmark
-//! build, loom, Miri, ThreadSanitizer), the targets each runs, and the summary of a run.
+//! build, feature sets, loom, Miri, ThreadSanitizer), the targets each runs, and the summary
+//! of a run.
 //!
 //! May touch: runs cargo (stable, and nightly through rustup, which may install nightly and
 //! its components) in the workspace; its builds go to `target/`, `target/loom`,
-//! `target/miri` and `target/tsan`. Writes no file of its own.
+//! `target/miri`, `target/tsan` and `target/features`. Writes no file of its own.
 
 use std::time::Instant;
 
@@ -28,6 +29,8 @@ const MIRI_TARGETS: &[&[&str]] = &[
         "stress",
         "--test",
         "mixed",
+        "--test",
+        "conventions",
     ],
     &[
         "-p",
@@ -48,6 +51,8 @@ const MIRI_TARGETS: &[&[&str]] = &[
         "drops",
         "--test",
         "executor",
+        "--test",
+        "conventions",
     ],
 ];
 
@@ -65,6 +70,8 @@ const TSAN_TARGETS: &[&[&str]] = &[
         "stress",
         "--test",
         "mixed",
+        "--test",
+        "conventions",
     ],
     &["-p", "stream-future", "--test", "future", "--test", "mixed"],
     &["-p", "stream-async", "--test", "executor"],
@@ -81,12 +88,13 @@ enum Outcome {
 
 pub(crate) fn ci(args: &[String]) -> Result<(), String> {
     type Stage = (&'static str, fn() -> Result<Outcome, String>);
-    let stages: [Stage; 8] = [
+    let stages: [Stage; 9] = [
         ("fmt", stage_fmt),
         ("clippy", stage_clippy),
         ("doc", stage_doc),
         ("test", stage_test),
         ("benches", stage_benches),
+        ("features", stage_features),
         ("loom", stage_loom),
         ("miri", stage_miri),
         ("tsan", stage_tsan),
@@ -134,6 +142,59 @@ pub(crate) fn ci(args: &[String]) -> Result<(), String> {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// Each library crate's own features (the default ones off), every subset of them checked.
+const FEATURE_SETS: &[(&str, &[&str])] = &[
+    ("stream-abi", &[]),
+    ("stream-events", &["spin", "futex", "listener"]),
+    ("stream-core", &["spin", "futex", "listener"]),
+    ("stream-future", &["spin", "futex", "listener"]),
+    ("stream-async", &["tokio"]),
+    ("stream-ffi", &[]),
+    ("native-stream", &["spin", "futex", "listener", "aio", "tokio"]),
+];
+
+/// Features are additive: every subset of each library crate's features builds (with
+/// `--no-default-features`), and in `tests/feature-union` two crates that choose different
+/// features of stream-core each build alone and together (Cargo's union of features), where
+/// the program using both runs.
+fn stage_features() -> Result<Outcome, String> {
+    let target = root().join("target").join("features");
+    let mut checked = 0;
+    for (krate, features) in FEATURE_SETS {
+        for mask in 0..1u32 << features.len() {
+            let chosen: Vec<&str> = features
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, f)| *f)
+                .collect();
+            run(cargo()
+                .args(["check", "--locked", "--quiet", "--lib", "-p", krate])
+                .args(["--no-default-features", "--features", &chosen.join(",")])
+                .env("CARGO_TARGET_DIR", &target))?;
+            checked += 1;
+        }
+    }
+    println!("  {checked} feature sets checked");
+    let manifest = root()
+        .join("tests")
+        .join("feature-union")
+        .join("Cargo.toml");
+    let union = |args: &[&str]| {
+        let mut cmd = cargo();
+        cmd.args(args)
+            .arg("--locked")
+            .arg("--manifest-path")
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", &target);
+        cmd
+    };
+    run(&mut union(&["check", "-p", "listener-only"]))?;
+    run(&mut union(&["check", "-p", "spin-futex"]))?;
+    run(&mut union(&["run", "-p", "app"]))?;
+    Ok(Outcome::Passed)
 }
 
 fn stage_fmt() -> Result<Outcome, String> {

@@ -1,8 +1,8 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! * `ci`: everything `.ci/run` checks, stage by stage, with each stage's duration: format,
-//!   clippy, docs, the README's test command, building the benchmarks, the loom models, Miri (stacked and tree
-//!   borrows, several seeds) and ThreadSanitizer. A stage whose tool cannot be had prints a
+//!   clippy, docs, the README's test command, building the benchmarks, every feature set,
+//!   the loom models, Miri (stacked and tree borrows, several seeds) and ThreadSanitizer. A stage whose tool cannot be had prints a
 //!   loud `SKIPPED: <stage> (<reason>)` line and the run goes on; a stage is never reported
 //!   as passed when it did not run.
 //!
@@ -21,7 +21,7 @@
 //!   `target/criterion/report/`). A missed target is reported, not an error.
 //!
 //! Options of `ci`: `--quick` runs only format, clippy, docs, tests and the benchmark build;
-//! `--only <stage>` runs one stage (`fmt`, `clippy`, `doc`, `test`, `benches`, `loom`,
+//! `--only <stage>` runs one stage (`fmt`, `clippy`, `doc`, `test`, `benches`, `features`, `loom`,
 //! `miri`, `tsan`). Options of `bench`: see
 //! `cargo xtask bench --help` ([`BENCH_HELP`](bench::BENCH_HELP)).
 //!

@@ -31,7 +31,7 @@ use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use std::time::Instant;
 
-use stream_abi::{ACTIVE_READER_ONE, ACTIVE_WRITER_ONE, BLOCKED};
+use stream_abi::{ACTIVE_READER_MASK, ACTIVE_READER_ONE, ACTIVE_WRITER_ONE, BLOCKED};
 use stream_events::{Backend, Event};
 
 use crate::state::{
@@ -238,6 +238,39 @@ impl<B: Backend> RawStream<B> {
         // (a writer handle's retain or release, or a reader retain that only a handle we
         // would know of could make), which continues the release sequence.
         self.active_instances.load(Ordering::Acquire)
+    }
+}
+
+impl<B: Backend> RawStream<B> {
+    /// Formats one end of the stream as its handle's `Debug` shows it: `name { backend,
+    /// closed, <other end>_closed, busy, handles }`, the facts a user can act on (is this
+    /// end or the other closed, is an operation in progress, how many handles share the end).
+    pub fn fmt_end(&self, f: &mut fmt::Formatter<'_>, name: &str, reader_end: bool) -> fmt::Result {
+        // ORDERING: Relaxed: a snapshot for display.
+        let s = self.state.load(Ordering::Relaxed);
+        let active = self.active_instances();
+        let (closed, other, busy, one) = if reader_end {
+            (READER_CLOSED, WRITER_CLOSED, READER_BUSY, ACTIVE_READER_ONE)
+        } else {
+            (WRITER_CLOSED, READER_CLOSED, WRITER_BUSY, ACTIVE_WRITER_ONE)
+        };
+        f.debug_struct(name)
+            .field("backend", &B::NAME)
+            .field("closed", &(s & closed != 0))
+            .field(
+                if reader_end {
+                    "writer_closed"
+                } else {
+                    "reader_closed"
+                },
+                &(s & other != 0),
+            )
+            .field("busy", &(s & busy != 0))
+            .field(
+                "handles",
+                &((active >> one.trailing_zeros()) & ACTIVE_READER_MASK),
+            )
+            .finish()
     }
 }
 

@@ -1,0 +1,225 @@
+//! `std::io` for byte streams: `Read` for [`Reader<u8>`](Reader), `Write` for
+//! [`Writer<u8>`](Writer), `BufRead` (and `Read`) for [`BufferedReader<u8>`](BufferedReader)
+//! and [`ReadAhead<u8>`](ReadAhead), and [`Loan::read_from`], a safe fill of a lent buffer
+//! from any `io::Read`.
+//!
+//! End of stream reads `Ok(0)`; a write after the reader end closed is
+//! [`io::ErrorKind::BrokenPipe`]; `Busy` (another handle of the same end is mid-operation) is
+//! [`io::ErrorKind::Other`] with the stream's error inside.
+
+use std::io;
+use std::mem::MaybeUninit;
+
+use stream_events::Backend;
+
+use crate::{BufferedReader, Loan, ReadAhead, ReadError, Reader, WriteError, Writer};
+
+/// The stack buffer one `Read::read` of a [`Reader<u8>`](Reader) lends (the caller's `&mut
+/// [u8]` cannot be lent: the writer may write uninitialised bytes into a lent buffer).
+const READ_CHUNK: usize = 8 * 1024;
+
+fn read_error(e: ReadError) -> io::Result<usize> {
+    match e {
+        ReadError::Closed => Ok(0),
+        e => Err(io::Error::other(e)),
+    }
+}
+
+fn write_error(e: WriteError) -> io::Error {
+    match e {
+        WriteError::Closed(()) => io::Error::new(io::ErrorKind::BrokenPipe, e),
+        e => io::Error::other(e),
+    }
+}
+
+/// Reads bytes: lends a buffer of at most 8 KiB (of the caller's length) on the stack and
+/// copies what the writer delivered into `buf`. For zero-copy reads, use
+/// [`Reader::read`] with your own `MaybeUninit` buffer, or a [`BufferedReader`] /
+/// [`ReadAhead`] through `BufRead`.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Read;
+/// let (mut writer, mut reader) = stream_core::stream::<u8>();
+/// let t = std::thread::spawn(move || std::io::Write::write_all(&mut writer, b"hello"));
+/// let mut got = Vec::new();
+/// reader.read_to_end(&mut got).unwrap(); // ends at end of stream
+/// assert_eq!(got, b"hello");
+/// t.join().unwrap().unwrap();
+/// ```
+impl<B: Backend> io::Read for Reader<u8, B> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut tmp = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+        let len = buf.len().min(READ_CHUNK);
+        match self.read_init(&mut tmp[..len]) {
+            Ok(got) => {
+                buf[..got.len()].copy_from_slice(got);
+                Ok(got.len())
+            }
+            Err(e) => read_error(e),
+        }
+    }
+}
+
+/// Writes bytes: each `write` waits for the reader's next buffer and copies as much as fits
+/// ([`Writer::write_slice`]); `flush` has nothing to do (a write returns once its bytes are
+/// the reader's).
+///
+/// # Examples
+///
+/// ```
+/// let (mut writer, reader) = stream_core::stream::<u8>();
+/// let t = std::thread::spawn(move || {
+///     let mut reader = reader;
+///     let mut got = Vec::new();
+///     std::io::copy(&mut reader, &mut got).unwrap();
+///     got
+/// });
+/// std::io::copy(&mut &b"some bytes"[..], &mut writer).unwrap();
+/// drop(writer); // end of stream
+/// assert_eq!(t.join().unwrap(), b"some bytes");
+/// ```
+impl<B: Backend> io::Write for Writer<u8, B> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.write_slice(buf).map_err(write_error)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `BufRead` over the reader's own buffer: `fill_buf` blocks until bytes are delivered (an
+/// empty slice at end of stream), `consume` drops them.
+impl<B: Backend> io::BufRead for BufferedReader<u8, B> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if let Err(e) = self.fill() {
+            read_error(e)?;
+        }
+        Ok(self.buffer())
+    }
+
+    fn consume(&mut self, amt: usize) {
+        BufferedReader::consume(self, amt.min(self.buffer().len()));
+    }
+}
+
+/// `Read` through `BufRead` (one copy out of the reader's buffer).
+impl<B: Backend> io::Read for BufferedReader<u8, B> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        copy_from_buf_read(self, buf)
+    }
+}
+
+/// `BufRead` over the read-ahead chunks: `fill_buf` returns the rest of the current chunk,
+/// or blocks for the next (the writer meanwhile fills the other buffer); an empty slice at
+/// end of stream. Mixing it with [`ReadAhead::next_chunk`] is allowed: `next_chunk` drops
+/// what `BufRead` left of the current chunk.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::BufRead;
+/// let (mut writer, reader) = stream_core::stream::<u8>();
+/// let t = std::thread::spawn(move || {
+///     for line in [&b"one\ntw"[..], b"o\nthree\n"] {
+///         writer.write_slice(line).unwrap();
+///     }
+/// });
+/// let reader = stream_core::ReadAhead::new(reader, 4096);
+/// let lines: Vec<String> = reader.lines().map(Result::unwrap).collect();
+/// assert_eq!(lines, ["one", "two", "three"]);
+/// t.join().unwrap();
+/// ```
+impl<B: Backend> io::BufRead for ReadAhead<u8, B> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match self.fill_rest() {
+            Ok(rest) => Ok(rest),
+            Err(ReadError::Closed) => Ok(&[]),
+            Err(e) => Err(io::Error::other(e)),
+        }
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.consume_rest(amt);
+    }
+}
+
+/// `Read` through `BufRead` (one copy out of the read-ahead buffers).
+impl<B: Backend> io::Read for ReadAhead<u8, B> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        copy_from_buf_read(self, buf)
+    }
+}
+
+fn copy_from_buf_read(r: &mut impl io::BufRead, buf: &mut [u8]) -> io::Result<usize> {
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    let rest = r.fill_buf()?;
+    let n = rest.len().min(buf.len());
+    buf[..n].copy_from_slice(&rest[..n]);
+    r.consume(n);
+    Ok(n)
+}
+
+impl<B: Backend> Loan<'_, u8, B> {
+    /// Fills the loan from `source` with one `read` and commits what it read: the bytes go
+    /// from `source` straight into the reader's buffer, with no copy in between. The loan is
+    /// zeroed first (`io::Read` takes initialised memory), one pass over its capacity.
+    ///
+    /// Returns how many bytes were committed; `Ok(0)` when `source` is at its end (the loan is
+    /// then returned to the stream, the reader's read stays pending).
+    ///
+    /// # Errors
+    ///
+    /// What `source` returned; the loan is returned to the stream, nothing is committed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (mut writer, mut reader) = stream_core::stream::<u8>();
+    /// let t = std::thread::spawn(move || {
+    ///     let mut source = &b"from a file"[..];
+    ///     let mut sent = 0;
+    ///     // A loan per read; the source's end (0) or the reader's end (no loan) stops it.
+    ///     while let Ok(loan) = writer.loan() {
+    ///         match loan.read_from(&mut source).unwrap() {
+    ///             0 => break,
+    ///             n => sent += n,
+    ///         }
+    ///     }
+    ///     sent
+    /// });
+    /// let mut got = Vec::new();
+    /// while got.len() < 11 {
+    ///     reader.read_append(&mut got, 64).unwrap();
+    /// }
+    /// assert_eq!(got, b"from a file");
+    /// drop(reader);
+    /// assert_eq!(t.join().unwrap(), 11);
+    /// ```
+    pub fn read_from(mut self, source: &mut impl io::Read) -> io::Result<usize> {
+        let buf = self.as_uninit_mut();
+        buf.fill(MaybeUninit::new(0));
+        // SAFETY: every byte was just initialised; `MaybeUninit<u8>` has the layout of `u8`.
+        let buf = unsafe { &mut *(core::ptr::from_mut(buf) as *mut [u8]) };
+        let n = source.read(buf)?;
+        assert!(
+            n <= buf.len(),
+            "a reader returned {n} for {} bytes",
+            buf.len()
+        );
+        // SAFETY: the first `n` bytes (the whole buffer) are initialised: zeroed, then read
+        // into.
+        unsafe { self.commit(n) };
+        Ok(n)
+    }
+}
