@@ -152,7 +152,10 @@ const FEATURE_SETS: &[(&str, &[&str])] = &[
     ("stream-future", &["spin", "futex", "listener"]),
     ("stream-async", &["tokio"]),
     ("stream-ffi", &[]),
-    ("native-stream", &["spin", "futex", "listener", "aio", "tokio"]),
+    (
+        "native-stream",
+        &["spin", "futex", "listener", "aio", "tokio"],
+    ),
 ];
 
 /// Features are additive: every subset of each library crate's features builds (with
