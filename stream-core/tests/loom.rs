@@ -526,6 +526,7 @@ fn read_ahead_with_a_reading_clone() {
                 Ok(1) => Some(unsafe { buf[0].assume_init() }),
                 Ok(n) => panic!("clone read {n}"),
                 Err(ReadError::Busy | ReadError::Closed) => None,
+                Err(e) => panic!("clone read: {e:?}"),
             };
             drop(other);
             got
@@ -537,6 +538,7 @@ fn read_ahead_with_a_reading_clone() {
                 Ok(chunk) => got.extend_from_slice(chunk),
                 Err(ReadError::Busy) => loom::thread::yield_now(),
                 Err(ReadError::Closed) => break,
+                Err(e) => panic!("read-ahead: {e:?}"),
             }
         }
         assert!(!reader.is_pending());
