@@ -117,14 +117,12 @@
 #![forbid(unsafe_code)]
 
 mod closed;
-mod future;
 mod reader;
 #[cfg(feature = "tokio")]
 mod tokio_io;
 mod writer;
 
 pub use closed::Closed;
-pub use future::AsyncFutureReader;
 pub use reader::{AsyncReader, FillFuture, ReadAppendFuture, RecvFuture};
 pub use stream_core::{BufferedReader, Loan, LoanAsync, ReadError, WriteError};
 pub use stream_events::{AsyncBackend, Listener};
@@ -135,6 +133,22 @@ pub use stream_future::{
     WriteError as FutureWriteError,
 };
 pub use writer::{AsyncWriter, CloseDone, SendFuture, WriteFuture, WriteSliceFuture};
+
+/// The reading end of a one-element future in async code, a `Future` itself (`stream-future`'s
+/// [`ReadFuture`]): `reader.await`, `block_on(reader)`, or `&mut reader` in a `select!` (it
+/// is `Unpin`; a lost select leaves it readable). Resolves to the value, or
+/// [`FutureReadError`] when the writer was dropped without writing; polled again after that,
+/// `Err` (the value is read once). [`into_inner`](ReadFuture::into_inner) gives the blocking
+/// reader back.
+///
+/// # Examples
+///
+/// ```
+/// let (writer, reader) = stream_async::future::<u64>();
+/// std::thread::spawn(move || writer.write(7).unwrap());
+/// assert_eq!(futures_lite::future::block_on(reader), Ok(7));
+/// ```
+pub type AsyncFutureReader<T, B = Listener> = ReadFuture<T, B>;
 
 /// Why a handle could not be made async: it is not the only handle of its end (another
 /// handle could start an operation on the end while an async one is pending). The handle
@@ -203,5 +217,5 @@ pub fn stream<T>(capacity: usize) -> (AsyncWriter<T, Listener>, AsyncReader<T, L
 /// ```
 pub fn future<T>() -> (FutureWriter<T, Listener>, AsyncFutureReader<T, Listener>) {
     let (writer, reader) = stream_future::future_with::<T, Listener>();
-    (writer, AsyncFutureReader::new(reader))
+    (writer, core::future::IntoFuture::into_future(reader))
 }

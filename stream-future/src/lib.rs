@@ -416,13 +416,15 @@ impl<T, B: AsyncBackend> IntoFuture for FutureReader<T, B> {
     }
 }
 
-/// The future of an awaited [`FutureReader`]: resolves to the value, or [`ReadError`] when
-/// the writer was dropped without writing.
+/// The future of an awaited [`FutureReader`] (its `into_future`): resolves to the value, or
+/// [`ReadError`] when the writer was dropped without writing. `stream-async` hands it out as
+/// `AsyncFutureReader`.
 ///
-/// Dropping it at any point is safe and drops the reader (the writer's write then fails and
-/// gives its value back; a value already written is dropped with the reader). It is not
-/// cancel-safe in the sense that the value can be read later: the reader is inside it. To
-/// keep the reader across a cancelled wait, poll [`FutureReader::poll_read`] instead.
+/// It is `Unpin`, so `&mut fut` can be polled: a `select!` that takes another branch leaves
+/// it, and the reader inside, for a later poll. After it resolved, a poll returns
+/// `Ready(Err(ReadError))`: the value is read once. Dropping it at any point is safe and drops
+/// the reader (the writer's write then fails and gives its value back; a value already
+/// written is dropped with the reader).
 #[must_use = "futures do nothing unless polled"]
 pub struct ReadFuture<T, B: AsyncBackend> {
     reader: FutureReader<T, B>,
@@ -431,6 +433,18 @@ pub struct ReadFuture<T, B: AsyncBackend> {
 
 // The value is never pinned: it moves out of the shared slot only when it is returned.
 impl<T, B: AsyncBackend> Unpin for ReadFuture<T, B> {}
+
+impl<T, B: AsyncBackend> ReadFuture<T, B> {
+    /// The reader inside (its `try_read`, `read_timeout`, `raw`).
+    pub fn into_inner(self) -> FutureReader<T, B> {
+        self.reader
+    }
+
+    /// Whether the value can be read now or the future is closed (a poll would not wait).
+    pub fn is_ready(&self) -> bool {
+        self.reader.is_ready()
+    }
+}
 
 impl<T, B: AsyncBackend> Future for ReadFuture<T, B> {
     type Output = Result<T, ReadError>;
