@@ -245,11 +245,10 @@ impl<T, B: Backend> Reader<T, B> {
             // Lend the header's inline word: the element then travels in the cache line that
             // the state moves in anyway, one line fewer per element than a slot on our stack.
             let slot = raw.inline_slot();
-            // SAFETY: the inline word is valid for one `T` (at most its size and alignment:
-            // `inline_fits`) for as long as the header lives, which our handle ensures; the
-            // read ends before `read_raw` returns; and the Acquire count of one reader handle,
-            // ours, borrowed mutably, means no other read can lend the word meanwhile (so
-            // `unique` holds too, for a wait other than `Try`).
+            // `unique` holds for a wait other than `Try`: ours is the only reader handle.
+            // SAFETY: the inline word is valid for one `T` (`inline_fits`) while the header
+            // lives (our handle); the read ends before `read_raw` returns; the Acquire count
+            // of one reader handle, ours, borrowed mutably, keeps other reads from the word.
             let n = unsafe { self.read_raw(slot, 1, wait, wait != Wait::Try) }?;
             assert_eq!(n, 1, "a one-element read returned {n}");
             // SAFETY: the read delivered one element into the word, and it ended; nobody else
