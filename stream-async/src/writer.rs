@@ -271,13 +271,6 @@ impl<T, B: AsyncBackend> fmt::Debug for SendFuture<'_, T, B> {
     }
 }
 
-fn io_error(e: WriteError) -> io::Error {
-    match e {
-        WriteError::Closed(()) => io::Error::new(io::ErrorKind::BrokenPipe, e),
-        _ => io::Error::other(e),
-    }
-}
-
 /// Bytes: a write waits for a lent buffer and copies as much as fits (so `poll_write`
 /// returns only once the bytes are the reader's); `poll_flush` has nothing to do;
 /// `poll_close` closes the writer end. A closed reader end is `BrokenPipe`.
@@ -293,7 +286,7 @@ impl<B: AsyncBackend> AsyncWrite for AsyncWriter<u8, B> {
         }
         this.poll_loan(cx)
             .map_ok(|loan| loan.copy_from_slice(buf))
-            .map_err(io_error)
+            .map_err(io::Error::from)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -25,10 +25,15 @@ fn read_error(e: ReadError) -> io::Result<usize> {
     }
 }
 
-fn write_error(e: WriteError) -> io::Error {
-    match e {
-        WriteError::Closed(()) => io::Error::new(io::ErrorKind::BrokenPipe, e),
-        e => io::Error::other(e),
+/// A write error as `std::io` reports it: a closed stream is
+/// [`BrokenPipe`](io::ErrorKind::BrokenPipe), anything else [`Other`](io::ErrorKind::Other),
+/// with the stream's error inside.
+impl From<WriteError> for io::Error {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Closed(()) => io::Error::new(io::ErrorKind::BrokenPipe, e),
+            e => io::Error::other(e),
+        }
     }
 }
 
@@ -88,7 +93,7 @@ impl<B: Backend> io::Write for Writer<u8, B> {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.write_slice(buf).map_err(write_error)
+        self.write_slice(buf).map_err(io::Error::from)
     }
 
     fn flush(&mut self) -> io::Result<()> {
