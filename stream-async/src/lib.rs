@@ -11,7 +11,9 @@
 //! wakes `Waker`s, so every type here is generic over an [`AsyncBackend`] and defaults to
 //! [`Listener`]. The first poll of a wait may spin for up to
 //! [`SPIN_BUDGET`](stream_events::SPIN_BUDGET) (16 µs) before it registers, as the blocking
-//! waits do.
+//! waits do, but only while spins pay: after a few spins that saw nothing (always the case
+//! when both tasks run on one thread, as on tokio's `current_thread` runtime) a wait registers
+//! at once, with one short probe every 32 waits ([`SpinHistory`](stream_events::SpinHistory)).
 //!
 //! # What is here
 //!

@@ -40,6 +40,13 @@
 //! | [`Futex`]    | `futex`    | spin up to [`SPIN_BUDGET`], then `futex(2)`  | no             |
 //! | [`Listener`] | `listener` | spin up to [`SPIN_BUDGET`], then event-listener | yes         |
 //!
+//! The parking backends spin only while it pays: a [`SpinHistory`] (one per thread for
+//! blocking waits, one per registration for async ones) halves the next spin after each spin
+//! that saw nothing, down to no spin, and restores the full budget after a spin that caught
+//! its partner (or a blocking wait that parked and still ended within twice the budget). On a
+//! busy machine or a one-thread executor, where the partner cannot answer during the spin,
+//! waits then park or register at once.
+//!
 //! A backend that cannot wake a `Waker` does not implement [`AsyncBackend`], so
 //! [`Event::poll_until`] does not exist for it: the mistake is a compile error, not a panic.
 //!
@@ -89,7 +96,7 @@ pub use backend::futex::Futex;
 pub use backend::listener::{Listener, Registration as ListenerRegistration};
 #[cfg(feature = "spin")]
 pub use backend::spin::Spin;
-pub use spin_phase::{spin_until, SPIN_BUDGET};
+pub use spin_phase::{spin_until, SpinHistory, SPIN_BUDGET};
 
 /// The backend used when none is named: [`Futex`], whatever features are enabled (a feature
 /// only adds a backend, it never changes this type). Name `Listener` (`listener` feature)

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use event_listener::{listener, Event, EventListener, Listener as _};
 
-use crate::spin_phase::spin_until;
+use crate::spin_phase::{spin_adaptive_then, SpinHistory};
 use crate::sync::mutant;
 use crate::{AsyncBackend, Backend};
 
@@ -53,11 +53,10 @@ impl Backend for Listener {
     }
 
     #[inline]
-    fn wait(word: &Event, mut cond: impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
-        if spin_until(&mut cond, deadline) {
-            return true;
-        }
-        park_until(word, cond, deadline)
+    fn wait(word: &Event, cond: impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
+        spin_adaptive_then(cond, deadline, |cond, deadline| {
+            park_until(word, cond, deadline)
+        })
     }
 }
 
@@ -90,19 +89,10 @@ impl AsyncBackend for Listener {
         mut cond: impl FnMut() -> bool,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
-        // The first poll of a wait spins first, as a blocking wait does, unless recent spins
-        // of this registration missed (see `Registration`).
-        if registration.listener.is_none() {
-            if registration.skip == 0 {
-                if spin_until(&mut cond, None) {
-                    registration.misses = 0;
-                    return Poll::Ready(());
-                }
-                registration.misses = registration.misses.saturating_add(1);
-                registration.skip = (1u8 << registration.misses.min(MAX_SKIP_SHIFT)) - 1;
-            } else {
-                registration.skip -= 1;
-            }
+        // The first poll of a wait spins first, as a blocking wait does, for as long as this
+        // registration's recent spins say (see `Registration`).
+        if registration.listener.is_none() && registration.history.spin(&mut cond, None) {
+            return Poll::Ready(());
         }
         loop {
             if cond() {
@@ -127,27 +117,20 @@ impl Registration {
     }
 }
 
-/// At most `2^4 - 1 = 15` waits register without spinning after a run of missed spins.
-const MAX_SKIP_SHIFT: u8 = 4;
-
 /// What an async wait of the [`Listener`] backend keeps between polls: its event-listener
-/// entry while it is registered, and the spin history of the waits that used it.
+/// entry while it is registered, and the history of its spins.
 ///
-/// The first poll of a wait spins for up to [`SPIN_BUDGET`](crate::SPIN_BUDGET) before it
-/// registers, so that a partner on another thread that answers within microseconds is caught
-/// without a wake-up. A spin that sees nothing is wasted time of the executor thread (always,
-/// when the partner runs on the same thread), so spins back off: after `k` misses in a row,
-/// the next `2^k - 1` waits (at most 15) register at once; a spin that succeeds resets the
-/// count. Keep one registration per event and per waiting operation (a stream's reader keeps
-/// one for *read ready*, its writer one for *write ready*): its entry listens to the event it
-/// was made for.
+/// The first poll of a wait spins before it registers, so that a partner on another thread
+/// that answers within microseconds is caught without a wake-up, for as long as the
+/// [`SpinHistory`] of this registration says: a spin that sees nothing is wasted time of the
+/// executor thread (always, when the partner runs on the same thread), so after a few misses
+/// in a row a wait registers at once, with one short probe every 32 waits. Keep one
+/// registration per event and per waiting operation (a stream's reader keeps one for *read
+/// ready*, its writer one for *write ready*): its entry listens to the event it was made for.
 #[derive(Debug, Default)]
 pub struct Registration {
     listener: Option<EventListener>,
-    /// Spins in a row that saw nothing.
-    misses: u8,
-    /// Waits left that register without spinning.
-    skip: u8,
+    history: SpinHistory,
 }
 
 #[cfg(test)]
@@ -162,59 +145,39 @@ mod tests {
         fn wake(self: Arc<Self>) {}
     }
 
-    /// A spin that sees nothing makes the next waits of the registration register at once,
-    /// for 1, 3, 7, then at most 15 waits; a spin that succeeds resets the back-off.
+    /// An async wait that misses its spins registers at once after a few of them: on a
+    /// one-thread executor the partner cannot answer during a poll.
     #[test]
-    fn async_spins_back_off_after_misses() {
+    fn async_spins_stop_after_misses() {
         let word = Listener::new_word();
         let waker = Waker::from(Arc::new(NoWake));
         let mut cx = Context::from_waker(&waker);
         let mut reg = Registration::default();
-        let mut spins = 0u32;
-        let mut wait_that_misses = |reg: &mut Registration| {
-            let mut first_check = true;
-            // Counts the waits that spun: a spin calls the condition many times, a wait that
-            // registers at once calls it twice (before and after listening).
+        // Counts the condition's checks per wait: a wait that registers at once checks it
+        // three times (before the spin phase, before and after listening).
+        let mut checks = Vec::new();
+        for _ in 0..40 {
             let mut calls = 0u32;
             let poll = Listener::poll_wait(
                 &word,
-                reg,
+                &mut reg,
                 || {
                     calls += 1;
-                    first_check = false;
                     false
                 },
                 &mut cx,
             );
             assert!(poll.is_pending());
-            assert!(!first_check);
-            if calls > 2 {
-                spins += 1;
-            }
+            assert!(reg.is_registered());
+            checks.push(calls);
             // The partner acts: the wait ends.
-            assert!(Listener::poll_wait(&word, reg, || true, &mut cx).is_ready());
+            assert!(Listener::poll_wait(&word, &mut reg, || true, &mut cx).is_ready());
             assert!(!reg.is_registered());
-        };
-        // Miss 1 -> skip 1; miss 2 -> skip 3; miss 3 -> skip 7: 3 spins in 1 + 1 + 1 + 3 + 1 + 7
-        // waits.
-        for _ in 0..14 {
-            wait_that_misses(&mut reg);
         }
-        assert_eq!(spins, 3);
-        assert_eq!((reg.misses, reg.skip), (3, 0));
-        // A spin that succeeds resets the count.
-        let mut n = 0;
-        let ready = Listener::poll_wait(
-            &word,
-            &mut reg,
-            || {
-                n += 1;
-                n > 3
-            },
-            &mut cx,
-        );
-        assert!(ready.is_ready());
-        assert_eq!((reg.misses, reg.skip), (0, 0));
+        let spun = checks.iter().filter(|&&c| c > 3).count();
+        // Six spins of shrinking budget, then one probe in 32 waits.
+        assert_eq!(spun, 7, "{checks:?}");
+        assert!(checks[6..].iter().filter(|&&c| c > 3).count() == 1);
     }
 
     /// The "check again" step: a change made after the caller's last check but before the

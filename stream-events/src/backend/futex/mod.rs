@@ -8,7 +8,8 @@
 //! * `activate`: one read-modify-write bumps the epoch by 2 and clears `WAITERS`; only if the
 //!   previous value had `WAITERS` set does it make the wake syscall. An activate with nobody
 //!   parked is one uncontended compare-and-swap and no syscall.
-//! * `wait`: spin for [`SPIN_BUDGET`](crate::SPIN_BUDGET) re-checking the condition; then loop:
+//! * `wait`: spin for up to [`SPIN_BUDGET`](crate::SPIN_BUDGET), as the thread's recent spins
+//!   say ([`SpinHistory`](crate::SpinHistory)), re-checking the condition; then loop:
 //!   `fetch_or(WAITERS)` (which returns the epoch `e` to sleep on), check the condition again,
 //!   and sleep with `futex_wait(word, e | WAITERS)`. A `SeqCst` fence follows the `fetch_or`
 //!   (for the next point; it also gives the `fetch_or` its Acquire).
@@ -61,7 +62,7 @@ mod sys;
 
 use std::time::Instant;
 
-use crate::spin_phase::spin_until;
+use crate::spin_phase::spin_adaptive_then;
 use crate::sync::{fence, mutant, ord, AtomicU32, Ordering};
 use crate::Backend;
 
@@ -126,11 +127,10 @@ impl Backend for Futex {
     }
 
     #[inline]
-    fn wait(word: &FutexWord, mut cond: impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
-        if spin_until(&mut cond, deadline) {
-            return true;
-        }
-        park_until(word, cond, deadline)
+    fn wait(word: &FutexWord, cond: impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
+        spin_adaptive_then(cond, deadline, |cond, deadline| {
+            park_until(word, cond, deadline)
+        })
     }
 }
 
