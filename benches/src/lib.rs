@@ -63,24 +63,30 @@
 //! Every item is public at the crate root; the modules only sort them by group: `threads`
 //! ([`Gate`], [`two_threads`]), `ping_pong` (`events_round_trip` and the futex floor of
 //! `future/reader_waiting`), `round_trip` (`stream_round_trip`), `bulk_u8` and `bulk_u64`
-//! (`stream_bulk_u8`, `stream_bulk_u64`), `breakdown` (the `bulk_breakdown` example's laps),
+//! (`stream_bulk_u8`, `stream_bulk_u64`), `load` (the loaded profile: busy processes or
+//! threads, context switches, and its bulk peers), `async_tokio` (elements between two tasks of
+//! a tokio runtime), `breakdown` (the `bulk_breakdown` example's laps),
 //! `async_bulk` (`async_bulk_u8`), `pipelined` (rtrb rings and `future/pipelined`), `block`
 //! ([`AlignedBlock`] and the copies into uninitialised memory) and `check` (the byte pattern
 //! and the readers' checks). This file holds the bulk sizes and [`env_amount`], the only
 //! place that reads the environment; it touches nothing else.
 
 mod async_bulk;
+mod async_tokio;
 mod block;
 mod breakdown;
 mod bulk_u64;
 mod bulk_u8;
 mod check;
+#[cfg(target_os = "linux")]
+mod load;
 mod ping_pong;
 mod pipelined;
 mod round_trip;
 mod threads;
 
 pub use async_bulk::{bulk_async, ReadMode};
+pub use async_tokio::{async_elements, AsyncRow, Runtime, ASYNC_CAPACITY};
 pub use block::{assume_init, copy_to_uninit, AlignedBlock, PAGE};
 pub use breakdown::{bulk_u8_breakdown, BulkLaps, BulkRow, Laps, Stopwatch};
 pub use bulk_u64::{bulk_u64_native, bulk_u64_one_by_one, bulk_u64_rtrb, U64_BATCH};
@@ -88,6 +94,11 @@ pub use bulk_u8::{
     bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead, bulk_u8_stream, CROSSBEAM_POOL,
 };
 pub use check::{byte_sum, ByteCheck, BytePattern, U64Check};
+#[cfg(target_os = "linux")]
+pub use load::{
+    bulk_u8_recycled, burn_if_asked, context_switches, BlockChannel, Load, LoadKind, BURN_ARG,
+    RECYCLED_POOL,
+};
 #[cfg(target_os = "linux")]
 pub use ping_pong::RawFutex;
 pub use ping_pong::{ping_pong, EventSignal, RawSpin, Side, Signal};

@@ -129,6 +129,8 @@ pub(crate) enum Goal {
     TimeBelow,
     /// Throughput at least this many times the reference's.
     ThroughputAtLeast(f64),
+    /// Context switches per transfer at most this many times the reference's.
+    SwitchesAtMost(f64),
 }
 
 impl Goal {
@@ -139,6 +141,7 @@ impl Goal {
             Goal::TimeAtMost(f) => format!("time ≤ {f}× {reference}"),
             Goal::TimeBelow => format!("time < {reference}"),
             Goal::ThroughputAtLeast(f) => format!("throughput ≥ {f}× {reference}"),
+            Goal::SwitchesAtMost(f) => format!("context switches ≤ {f}× {reference}"),
         }
     }
 
@@ -151,7 +154,7 @@ impl Goal {
     /// meets the goal.
     pub(crate) fn is_met(self, ratio: f64) -> bool {
         match self {
-            Goal::TimeAtMost(f) => ratio <= f,
+            Goal::TimeAtMost(f) | Goal::SwitchesAtMost(f) => ratio <= f,
             Goal::TimeBelow => ratio < 1.0,
             Goal::ThroughputAtLeast(f) => ratio >= f,
         }
@@ -218,6 +221,51 @@ pub(crate) const BENCH_TARGETS_MET: &[(&str, &[&str], Goal, &str)] = {
             &["async_io", "async_bufread"],
             Goal::ThroughputAtLeast(0.5),
             "blocking",
+        ),
+    ]
+};
+
+/// The targets of the loaded profile (`cargo xtask bench --load`), for every kind of load
+/// (`*`): (group pattern, rows, goal, reference row), within one run. The `Spin` backend has
+/// none on a busy machine: it never parks, by design (it is for partners on their own cores).
+pub(crate) const LOADED_TARGETS: &[(&str, &[&str], Goal, &str)] = {
+    const PARKING: &[&str] = &["futex", "listener"];
+    &[
+        (
+            "loaded/*/stream_bulk_u8",
+            PARKING,
+            Goal::ThroughputAtLeast(1.0),
+            "crossbeam_bounded4",
+        ),
+        (
+            "loaded/*/stream_bulk_u8",
+            PARKING,
+            Goal::ThroughputAtLeast(1.0),
+            "sync_channel4",
+        ),
+        (
+            "loaded/*/stream_bulk_u8/csw",
+            PARKING,
+            Goal::SwitchesAtMost(2.0),
+            "crossbeam_bounded4",
+        ),
+        (
+            "loaded/*/stream_bulk_u8/csw",
+            PARKING,
+            Goal::SwitchesAtMost(2.0),
+            "sync_channel4",
+        ),
+        (
+            "loaded/*/stream_round_trip",
+            PARKING,
+            Goal::TimeAtMost(1.0),
+            "crossbeam_bounded1",
+        ),
+        (
+            "loaded/*/async_current_thread",
+            &["native_sink"],
+            Goal::ThroughputAtLeast(1.0),
+            "tokio_mpsc256",
         ),
     ]
 };
