@@ -79,8 +79,9 @@
 #![cfg_attr(not(feature = "aio"), doc = "[`aio`]: #features")]
 
 pub use stream_core::{
-    stream, stream_with, BufferedReader, IntoIter, Iter, Loan, LoanAsync, ReadAhead, ReadError,
-    ReadTimeoutError, Reader, TryReadError, TryWriteError, WriteError, WriteTimeoutError, Writer,
+    stream, stream_with, BatchWriter, BufferedReader, IntoIter, Iter, Loan, LoanAsync, ReadAhead,
+    ReadError, ReadTimeoutError, Reader, TryReadError, TryWriteError, WriteError,
+    WriteTimeoutError, Writer,
 };
 #[cfg(all(feature = "listener", not(stream_loom)))]
 pub use stream_events::Listener;

@@ -25,7 +25,8 @@
 //!   elements; for bytes, [`AsyncRead`](futures_lite::AsyncRead) and
 //!   [`AsyncBufRead`](futures_lite::AsyncBufRead).
 //! * [`AsyncWriter`]: [`loan`](AsyncWriter::loan), [`write`](AsyncWriter::write),
-//!   [`write_slice`](AsyncWriter::write_slice), [`send`](AsyncWriter::send); for bytes,
+//!   [`write_slice`](AsyncWriter::write_slice), [`send`](AsyncWriter::send); a
+//!   [`Sink`](futures_sink::Sink) of elements (see [Sink](#sink)); for bytes,
 //!   [`AsyncWrite`](futures_lite::AsyncWrite), so `futures_lite::io::copy` works.
 //! * [`future`] makes a one-element future whose reader, an [`AsyncFutureReader`], is a
 //!   `Future` itself: `reader.await`, `block_on(reader)`, `&mut reader` in a `select!`.
@@ -67,6 +68,46 @@
 //! [`fill`](AsyncReader::fill) with [`buffer`](AsyncReader::buffer) and
 //! [`consume`](AsyncReader::consume), or [`read_append`](AsyncReader::read_append).
 //!
+//! # Sink
+//!
+//! An [`AsyncWriter`] is a [`Sink`](futures_sink::Sink) of elements. `start_send` puts each
+//! element straight into the buffer the reader lent, and the writer keeps that buffer
+//! between polls: it is committed (the reader sees its elements) when it is full or at
+//! `poll_flush`. So `SinkExt::feed` batches elements into the reader's buffer, and
+//! `SinkExt::send`, which flushes, delivers each element on its own (`send_all` flushes
+//! whenever its stream is pending, and at its end). `poll_ready` reports a closed reader as
+//! [`WriteError::Closed`] before an element is handed over. The inherent
+//! [`send`](AsyncWriter::send) and [`close`](AsyncWriter::close) shadow `SinkExt`'s in method
+//! calls: write `SinkExt::send(&mut writer, x)` and `SinkExt::close(&mut writer)`.
+//!
+//! Elements given to `start_send` were accepted: they are never lost or dropped twice. The
+//! writer's other writes ([`write`](AsyncWriter::write), [`send`](AsyncWriter::send),
+//! [`loan`](AsyncWriter::loan), ...), [`into_inner`](AsyncWriter::into_inner) and **the
+//! drop commit them first**, so they keep their order and reach the reader (which drops
+//! them if it closed without reading them). [`close`](AsyncWriter::close) takes `&self` and
+//! cannot commit; held elements still come before the end of stream, at the next flush,
+//! write or drop: `SinkExt::close` flushes, then closes.
+//!
+//! Between `feed` and the flush the writer holds the reader's buffer as a [`Loan`] would:
+//! the reader sees nothing of it yet, and a reader that cancels its read or is dropped
+//! waits for the commit. Flush before awaiting anything the reader's task may wait on.
+//!
+//! ```
+//! use futures::{SinkExt, StreamExt};
+//!
+//! let (mut writer, reader) = stream_async::stream::<u32>(64);
+//! let t = std::thread::spawn(move || futures_lite::future::block_on(async move {
+//!     for i in 1..=3 {
+//!         writer.feed(i).await.unwrap(); // into the reader's buffer, not committed yet
+//!     }
+//!     writer.flush().await.unwrap(); // the reader gets 1, 2, 3 in one batch
+//!     SinkExt::send(&mut writer, 4).await.unwrap(); // fed and flushed
+//! })); // the drop closes the writer end
+//! let all: Vec<u32> = futures_lite::future::block_on(reader.collect());
+//! assert_eq!(all, [1, 2, 3, 4]);
+//! t.join().unwrap();
+//! ```
+//!
 //! # Cancellation
 //!
 //! Dropping a future of this crate at any poll point is safe and loses no element that was
@@ -83,7 +124,9 @@
 //!   `Vec` or slice) until the future resolves. [`write`](AsyncWriter::write),
 //!   [`write_slice`](AsyncWriter::write_slice) and [`loan`](AsyncWriter::loan) are
 //!   cancel-safe. [`send`](AsyncWriter::send) owns its value: a dropped `send` future drops
-//!   it undelivered (it was never in the stream), so `send` is not cancel-safe.
+//!   it undelivered (it was never in the stream), so `send` is not cancel-safe. The same
+//!   holds for the futures of `SinkExt` that own an element not yet given to `start_send`;
+//!   elements given to it stay with the writer (see [Sink](#sink)).
 //! * The [`ReadFuture`] of an awaited [`FutureReader`] owns the reader: dropping it drops a
 //!   value already written, as dropping the reader would (see its docs).
 //! * A [`Loan`] is not a future: commit or drop it before the next `.await`, because a reader
@@ -100,8 +143,10 @@
 //! wakes itself; a wake-up can be spurious, after which the poll checks again.
 //!
 //! `#![forbid(unsafe_code)]`: everything unsafe (lending the owned buffer, taking a loan
-//! whose lifetime outlives one poll) is in `stream-core`'s safe API
-//! ([`BufferedReader`], [`Writer::poll_loan`](stream_core::Writer::poll_loan),
+//! whose lifetime outlives one poll, keeping a taken buffer between polls) is in
+//! `stream-core`'s safe API ([`BufferedReader`],
+//! [`BatchWriter`](stream_core::BatchWriter),
+//! [`Writer::poll_loan`](stream_core::Writer::poll_loan),
 //! [`Writer::loan_async`](stream_core::Writer::loan_async)) and `stream-future`'s
 //! [`FutureReader::poll_read`](stream_future::FutureReader::poll_read).
 //!
@@ -120,6 +165,7 @@
 
 mod closed;
 mod reader;
+mod sink;
 #[cfg(feature = "tokio")]
 mod tokio_io;
 mod writer;

@@ -7,7 +7,7 @@ use core::task::{Context, Poll};
 use std::io;
 
 use futures_lite::AsyncWrite;
-use stream_core::{Loan, LoanAsync, WriteError, Writer};
+use stream_core::{BatchWriter, Loan, LoanAsync, WriteError, Writer};
 use stream_events::{AsyncBackend, Listener};
 
 use crate::{Closed, NotUnique};
@@ -15,10 +15,14 @@ use crate::{Closed, NotUnique};
 /// The writing end of a stream, for async code.
 ///
 /// A write waits (without blocking the thread) for the reader to lend a buffer, then writes
-/// into it and commits in the same poll: the writer never holds a buffer between polls.
+/// into it and commits in the same poll: a write never holds a buffer between polls. The
+/// [`Sink`](futures_sink::Sink) interface does: elements given to `start_send` go into the
+/// held buffer and are committed when it is full or at `poll_flush` (see the crate docs,
+/// "Sink"). Every other write, [`into_inner`](Self::into_inner) and the drop commit them
+/// first, so they keep their order and are never lost.
 pub struct AsyncWriter<T, B: AsyncBackend = Listener> {
-    writer: Writer<T, B>,
-    registration: B::Registration,
+    pub(crate) writer: BatchWriter<T, B>,
+    pub(crate) registration: B::Registration,
 }
 
 // Nothing in an `AsyncWriter` is pinned: elements are moved in by value.
@@ -35,40 +39,46 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
             return Err(NotUnique(writer));
         }
         Ok(Self {
-            writer,
+            writer: BatchWriter::new(writer),
             registration: Default::default(),
         })
     }
 
-    /// Returns the blocking writer inside.
+    /// Returns the blocking writer inside, after committing the elements the `Sink` holds.
     pub fn into_inner(self) -> Writer<T, B> {
-        self.writer
+        self.writer.into_inner()
     }
 
-    /// Polls for the next lent buffer (see [`Writer::poll_loan`]).
+    /// Polls for the next lent buffer (see [`Writer::poll_loan`]), after committing the
+    /// elements the `Sink` holds.
     ///
     /// # Errors
     ///
     /// [`WriteError::Closed`] when the reader end (or this end) is closed.
     pub fn poll_loan(&mut self, cx: &mut Context<'_>) -> Poll<Result<Loan<'_, T, B>, WriteError>> {
-        self.writer.poll_loan(&mut self.registration, cx)
+        self.writer
+            .writer_mut()
+            .poll_loan(&mut self.registration, cx)
     }
 
     /// Waits for the reader to lend a buffer and resolves to a [`Loan`] of it: fill it and
     /// commit, or drop it to give it back. Commit or drop it before the next `.await` (a
     /// reader that cancels its read waits for the loan to end).
     ///
-    /// Cancel-safe: nothing is taken until it resolves.
+    /// Cancel-safe: nothing is taken until it resolves. Elements the `Sink` holds are
+    /// committed by the call, before the loan.
     pub fn loan(&mut self) -> LoanAsync<'_, T, B> {
-        self.writer.loan_async()
+        self.writer.writer_mut().loan_async()
     }
 
     /// Moves as many elements from the front of `items` as the next lent buffer holds;
     /// resolves to how many (the rest stay in `items`, in order). An empty `items` resolves
     /// to `Ok(0)` at once.
     ///
-    /// Cancel-safe: elements leave `items` only when it resolves.
+    /// Cancel-safe: elements leave `items` only when it resolves. Elements the `Sink` holds
+    /// are committed by the call, before these (so for `write_slice` and `send`).
     pub fn write<'a>(&'a mut self, items: &'a mut Vec<T>) -> WriteFuture<'a, T, B> {
+        self.writer.flush();
         WriteFuture {
             writer: self,
             items,
@@ -83,6 +93,7 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
     where
         T: Copy,
     {
+        self.writer.flush();
         WriteSliceFuture {
             writer: self,
             items,
@@ -95,6 +106,7 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
     /// was never in the stream). Use [`write`](Self::write) with a `Vec` to keep elements
     /// across cancellation.
     pub fn send(&mut self, value: T) -> SendFuture<'_, T, B> {
+        self.writer.flush();
         SendFuture {
             writer: self,
             value: Some(value),
@@ -104,6 +116,11 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
     /// Closes the writer end at once: the reader reads what was committed, then end of
     /// stream. The same name as on every other handle (`Writer::close`, `Reader::close`,
     /// `AsyncReader::close`); dropping the writer closes the end too.
+    ///
+    /// Elements the `Sink` holds (given to `start_send`, not yet flushed) are still
+    /// delivered, before the end of stream: this call cannot commit them (it takes `&self`),
+    /// so the reader gets them at the writer's next `poll_flush`, `poll_close`, write or
+    /// drop. `SinkExt::close` flushes, then closes.
     ///
     /// The end is closed by the call itself. It returns a future that is already complete
     /// (`Ok(())`), so that the `AsyncWriteExt::close` idiom, `writer.close().await?`, which
@@ -120,14 +137,14 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
     /// });
     /// ```
     pub fn close(&self) -> CloseDone {
-        self.writer.close();
+        self.writer.writer().close();
         CloseDone(())
     }
 
     /// The old name of [`close`](Self::close).
     #[deprecated(note = "use `close`, the name every handle uses")]
     pub fn close_write(&self) {
-        self.writer.close();
+        self.writer.writer().close();
     }
 
     /// Resolves once either end is closed: writes fail from then on (for example, the reader
@@ -142,12 +159,12 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
     /// assert!(writer.is_closed());
     /// ```
     pub fn closed(&self) -> Closed<'_, B> {
-        Closed::new(self.writer.raw())
+        Closed::new(self.writer.writer().raw())
     }
 
     /// Whether writes fail because an end is closed.
     pub fn is_closed(&self) -> bool {
-        self.writer.is_closed()
+        self.writer.writer().is_closed()
     }
 }
 
@@ -272,8 +289,9 @@ impl<T, B: AsyncBackend> fmt::Debug for SendFuture<'_, T, B> {
 }
 
 /// Bytes: a write waits for a lent buffer and copies as much as fits (so `poll_write`
-/// returns only once the bytes are the reader's); `poll_flush` has nothing to do;
-/// `poll_close` closes the writer end. A closed reader end is `BrokenPipe`.
+/// returns only once the bytes are the reader's); `poll_flush` has nothing to do but commit
+/// bytes the `Sink` holds; `poll_close` does that and closes the writer end. A closed reader
+/// end is `BrokenPipe`.
 impl<B: AsyncBackend> AsyncWrite for AsyncWriter<u8, B> {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -290,11 +308,14 @@ impl<B: AsyncBackend> AsyncWrite for AsyncWriter<u8, B> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().writer.flush();
         Poll::Ready(Ok(()))
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.writer.close();
+        let this = self.get_mut();
+        this.writer.flush();
+        this.writer.writer().close();
         Poll::Ready(Ok(()))
     }
 }

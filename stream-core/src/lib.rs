@@ -13,6 +13,7 @@
 //! | move one element              | [`send`](Writer::send)                          | [`recv`](Reader::recv) |
 //! | move a batch                  | [`write`](Writer::write) (from a `Vec`), [`write_slice`](Writer::write_slice) | [`read_append`](Reader::read_append), [`read_init`](Reader::read_init), [`read`](Reader::read) |
 //! | write in place (zero copy)    | [`loan`](Writer::loan), then fill the [`Loan`]  | |
+//! | batch single elements         | [`BatchWriter`]: push into the held buffer, flush | |
 //! | move bulk data                | [`write_slice`](Writer::write_slice)            | [`ReadAhead`] |
 //! | read from a `poll` function   |                                                 | [`BufferedReader`] |
 //!
@@ -51,7 +52,8 @@
 //!   gets it back at once with 0 elements; if the writer holds it, the cancel waits for the
 //!   writer's commit and returns the count delivered. The writer never blocks while it holds
 //!   a buffer, so that wait is as long as the writer's copy (or as long as the user holds a
-//!   [`Loan`]). When a cancel returns, nothing refers to the buffer.
+//!   [`Loan`], or a [`BatchWriter`] holds pushed elements). When a cancel returns, nothing
+//!   refers to the buffer.
 //! * **Cancelling a write** (a [`Loan`] dropped without commit, or committed with 0): the
 //!   buffer goes back to the stream and the reader's read stays pending; the reader is not
 //!   woken with a result.
@@ -117,6 +119,7 @@
 //! bits of the `state` word, who owns which field in each phase, every transition, the
 //! handle count, the inline word and the read-ahead relend.
 
+mod batch;
 mod buffered;
 mod error;
 mod io;
@@ -131,6 +134,7 @@ mod writer;
 
 use core::ptr::NonNull;
 
+pub use batch::BatchWriter;
 pub use buffered::BufferedReader;
 pub use error::{
     ReadError, ReadTimeoutError, TryReadError, TryWriteError, WriteError, WriteTimeoutError,

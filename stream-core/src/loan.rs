@@ -152,6 +152,16 @@ impl<'a, T, B: Backend> Loan<'a, T, B> {
         n
     }
 
+    /// Dissolves the loan without ending the write: returns the buffer's address and capacity.
+    /// The caller now owns phase WRITING and must end it, through [`Loan::new`] and a
+    /// commit or drop of that loan, before the writer handle is released or used for another
+    /// write (`BatchWriter` keeps a buffer between calls this way).
+    pub(crate) fn into_raw_parts(self) -> (NonNull<MaybeUninit<T>>, usize) {
+        let parts = (self.buf, self.capacity);
+        core::mem::forget(self);
+        parts
+    }
+
     pub(crate) fn commit_one(mut self, value: T) {
         self.as_uninit_mut()[0].write(value);
         // SAFETY: element 0 was written just above; capacity is at least 1.

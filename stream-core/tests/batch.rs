@@ -1,0 +1,163 @@
+//! `BatchWriter`: elements pushed one at a time into the held buffer, committed when it is
+//! full, at `flush`, `writer_mut`, `into_inner` and the drop; each dropped exactly once, on
+//! every backend (and under Miri).
+#![cfg(not(stream_loom))]
+
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use stream_core::{stream_with, Backend, BatchWriter, Futex, Listener, Spin, WriteError};
+
+/// An element that logs its drop.
+struct Counted {
+    id: usize,
+    log: Arc<Mutex<Vec<usize>>>,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.log.lock().unwrap().push(self.id);
+    }
+}
+
+fn counted(ids: std::ops::Range<usize>, log: &Arc<Mutex<Vec<usize>>>) -> Vec<Counted> {
+    ids.map(|id| Counted {
+        id,
+        log: log.clone(),
+    })
+    .collect()
+}
+
+fn assert_dropped_once(log: &Mutex<Vec<usize>>, n: usize) {
+    let mut log = log.lock().unwrap().clone();
+    log.sort_unstable();
+    assert_eq!(log, (0..n).collect::<Vec<_>>());
+}
+
+/// Pushes `n` elements through a reader buffer of 16: batches of 16, in order.
+fn pushes_in_batches<B: Backend>() {
+    let n = if cfg!(miri) { 101 } else { 10_003 }; // not a multiple of 16
+    let log = Arc::default();
+    let items = counted(0..n, &log);
+    let (w, mut r) = stream_with::<Counted, B>();
+    let t = thread::spawn(move || {
+        let mut w = BatchWriter::new(w);
+        for item in items {
+            assert!(w.hold().unwrap() > 0);
+            assert!(w.push(item).is_ok());
+        }
+        w.flush();
+    });
+    let (mut got, mut batches) = (Vec::new(), Vec::new());
+    while let Ok(k) = r.read_append(&mut got, 16) {
+        batches.push(k);
+    }
+    t.join().unwrap();
+    assert!(got.iter().map(|c| c.id).eq(0..n));
+    let (last, full) = batches.split_last().unwrap();
+    assert!(full.iter().all(|&k| k == 16), "{batches:?}");
+    assert_eq!(*last, n % 16);
+    drop(got);
+    assert_dropped_once(&log, n);
+}
+
+#[test]
+fn pushes_in_batches_spin() {
+    pushes_in_batches::<Spin>();
+}
+
+#[test]
+fn pushes_in_batches_futex() {
+    pushes_in_batches::<Futex>();
+}
+
+#[test]
+fn pushes_in_batches_listener() {
+    pushes_in_batches::<Listener>();
+}
+
+#[test]
+fn push_without_a_buffer_gives_the_value_back() {
+    let (w, _r) = stream_with::<u32, Spin>();
+    let mut w = BatchWriter::new(w);
+    assert_eq!((w.pushed(), w.room()), (0, 0));
+    assert_eq!(w.push(7), Err(7));
+    assert_eq!(w.flush(), 0);
+}
+
+/// Held elements are committed by `flush`, `writer_mut`, `into_inner` and the drop, before
+/// anything written after them; a closed reader drops what it never read.
+#[test]
+fn held_elements_are_committed_in_order() {
+    let log = Arc::default();
+    let n = 8;
+    let mut items = counted(0..n, &log).into_iter();
+    let (w, mut r) = stream_with::<Counted, Spin>();
+    let t = thread::spawn(move || {
+        let mut w = BatchWriter::new(w);
+        w.hold().unwrap();
+        w.push(items.next().unwrap()).ok().unwrap();
+        assert_eq!(w.pushed(), 1);
+        assert_eq!(w.flush(), 1);
+        w.hold().unwrap();
+        w.push(items.next().unwrap()).ok().unwrap();
+        // Another write comes after the held element.
+        w.writer_mut().send(items.next().unwrap()).ok().unwrap();
+        w.hold().unwrap();
+        w.push(items.next().unwrap()).ok().unwrap();
+        let mut inner = w.into_inner();
+        inner.send(items.next().unwrap()).ok().unwrap();
+        let mut w = BatchWriter::new(inner);
+        w.hold().unwrap();
+        w.push(items.next().unwrap()).ok().unwrap();
+        // A `close` through `&Writer` leaves the held element to the drop, before the end.
+        w.writer().close();
+        assert_eq!(w.hold(), Err(WriteError::Closed(())));
+        assert_eq!(w.pushed(), 0);
+        drop(w);
+        items
+    });
+    let mut got = Vec::new();
+    while r.read_append(&mut got, 4).is_ok() {}
+    let rest = t.join().unwrap();
+    assert!(got.iter().map(|c| c.id).eq(0..6));
+    drop((got, rest));
+    assert_dropped_once(&log, n);
+
+    // Pushed, then the writer dropped: delivered; the reader drops them unread.
+    let log = Arc::default();
+    let (w, mut r) = stream_with::<Counted, Spin>();
+    let t = thread::spawn(move || {
+        let mut got = Vec::new();
+        let _ = r.read_append(&mut got, 4);
+        got
+    });
+    let mut w = BatchWriter::new(w);
+    w.hold().unwrap();
+    for item in counted(0..3, &log) {
+        w.push(item).ok().unwrap();
+    }
+    drop(w);
+    let got = t.join().unwrap();
+    assert!(got.iter().map(|c| c.id).eq(0..3));
+    drop(got);
+    assert_dropped_once(&log, 3);
+}
+
+#[test]
+fn a_second_handle_is_busy_while_a_buffer_is_held() {
+    let (w, mut r) = stream_with::<u32, Spin>();
+    let other = w.clone();
+    let t = thread::spawn(move || {
+        let mut got = Vec::new();
+        r.read_append(&mut got, 4).unwrap();
+        got
+    });
+    let mut w = BatchWriter::new(w);
+    w.hold().unwrap();
+    w.push(1).unwrap();
+    let mut other = other;
+    assert_eq!(other.try_send(2).map_err(|e| e.into_inner()), Err(2));
+    drop(w);
+    assert_eq!(t.join().unwrap(), [1]);
+}
