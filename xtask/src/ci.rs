@@ -31,6 +31,8 @@ const MIRI_TARGETS: &[&[&str]] = &[
         "mixed",
         "--test",
         "conventions",
+        "--test",
+        "batch",
     ],
     &[
         "-p",
@@ -53,6 +55,8 @@ const MIRI_TARGETS: &[&[&str]] = &[
         "executor",
         "--test",
         "conventions",
+        "--test",
+        "sink",
     ],
 ];
 
@@ -72,9 +76,11 @@ const TSAN_TARGETS: &[&[&str]] = &[
         "mixed",
         "--test",
         "conventions",
+        "--test",
+        "batch",
     ],
     &["-p", "stream-future", "--test", "future", "--test", "mixed"],
-    &["-p", "stream-async", "--test", "executor"],
+    &["-p", "stream-async", "--test", "executor", "--test", "sink"],
 ];
 
 /// Miri seeds run with Stacked Borrows; Tree Borrows runs the first of them.
