@@ -25,8 +25,9 @@
 //!   every byte. Context switches are per 64 KiB block.
 //! * `async_current_thread`, `async_multi_thread`: 200,000 `u64`s from a writer task to a
 //!   reader task of a tokio runtime of that kind ([`benches::async_elements`]): one element at
-//!   a time (`native_send`, `tokio_mpsc256`) and in batches of 256 (`native_batch`,
-//!   `tokio_mpsc_batch`).
+//!   a time (`native_send`: one hand-off per element; `native_sink`: `SinkExt::feed` into the
+//!   reader's buffer, one hand-off per 256; `tokio_mpsc256`) and in batches of 256
+//!   (`native_batch`, `tokio_mpsc_batch`).
 
 use std::time::Duration;
 
@@ -153,6 +154,7 @@ fn main() {
         transfers: ELEMS,
         rows: [
             ("native_send", AsyncRow::NativeSend),
+            ("native_sink", AsyncRow::NativeSink),
             ("tokio_mpsc256", AsyncRow::TokioMpsc),
             ("native_batch", AsyncRow::NativeBatch),
             ("tokio_mpsc_batch", AsyncRow::TokioMpscBatch),

@@ -7,6 +7,8 @@
 
 use std::time::{Duration, Instant};
 
+use futures::SinkExt;
+
 use crate::U64Check;
 
 /// The runtime of an async row.
@@ -44,6 +46,10 @@ pub enum AsyncRow {
     /// Native stream, reader buffer [`ASYNC_CAPACITY`]: the writer `send`s each element (one
     /// hand-off per element), the reader `recv`s each.
     NativeSend,
+    /// Native stream, reader buffer [`ASYNC_CAPACITY`]: the writer `feed`s each element
+    /// through its `Sink` (which fills the reader's buffer and commits it when full), then
+    /// `close`s; the reader `recv`s each.
+    NativeSink,
     /// Native stream, reader buffer [`ASYNC_CAPACITY`]: the writer `write_slice`s batches of
     /// [`ASYNC_CAPACITY`], the reader takes each batch it is given from its buffer.
     NativeBatch,
@@ -65,11 +71,16 @@ pub fn async_elements(runtime: Runtime, row: AsyncRow, n: u64) -> Duration {
     rt.block_on(async move {
         let start = Instant::now();
         let (writer, reader) = match row {
-            AsyncRow::NativeSend | AsyncRow::NativeBatch => {
+            AsyncRow::NativeSend | AsyncRow::NativeSink | AsyncRow::NativeBatch => {
                 let (mut w, mut r) = stream_async::stream::<u64>(ASYNC_CAPACITY);
                 let batch = row == AsyncRow::NativeBatch;
                 let writer = tokio::spawn(async move {
-                    if batch {
+                    if row == AsyncRow::NativeSink {
+                        for i in 0..n {
+                            w.feed(i).await.expect("reader gone");
+                        }
+                        SinkExt::close(&mut w).await.expect("reader gone");
+                    } else if batch {
                         let mut next = 0u64;
                         let mut items = Vec::with_capacity(ASYNC_CAPACITY);
                         while next < n {
