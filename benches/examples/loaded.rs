@@ -22,7 +22,9 @@
 //! * `bulk`: 64 MiB per row and round in 64 KiB blocks: the native rows `write_slice` into a
 //!   [`ReadAhead`](stream_core::ReadAhead) of two 64 KiB buffers, the peers recycle four blocks
 //!   over crossbeam `bounded(4)` and `std::sync::mpsc::sync_channel(4)`; every reader checks
-//!   every byte. Context switches are per 64 KiB block.
+//!   every byte. `futex_batched4` is the stream with the writer batching: a `ReadAhead` of
+//!   two 256 KiB buffers, filled with four 64 KiB blocks each by `BatchWriter::push_slice`
+//!   ([`benches::bulk_u8_batched`]). Context switches are per 64 KiB block.
 //! * `async_current_thread`, `async_multi_thread`: 200,000 `u64`s from a writer task to a
 //!   reader task of a tokio runtime of that kind ([`benches::async_elements`]): one element at
 //!   a time (`native_send`: one hand-off per element; `native_sink`: `SinkExt::feed` into the
@@ -32,9 +34,9 @@
 use std::time::Duration;
 
 use benches::{
-    async_elements, bulk_u8_read_ahead, bulk_u8_recycled, burn_if_asked, context_switches,
-    crossbeam_round_trips, round_trip_native, AsyncRow, BlockChannel, BytePattern, Load, LoadKind,
-    Runtime, BLOCK,
+    async_elements, bulk_u8_batched, bulk_u8_read_ahead, bulk_u8_recycled, burn_if_asked,
+    context_switches, crossbeam_round_trips, round_trip_native, AsyncRow, BlockChannel,
+    BytePattern, Load, LoadKind, Runtime, BLOCK,
 };
 use stream_events::{Futex, Listener, Spin};
 
@@ -215,6 +217,10 @@ fn main() {
                     (
                         "listener",
                         Box::new(move || gib_s(bulk_u8_read_ahead::<Listener>(p, BYTES))),
+                    ),
+                    (
+                        "futex_batched4",
+                        Box::new(move || gib_s(bulk_u8_batched::<Futex>(p, BYTES, 4))),
                     ),
                     (
                         "crossbeam_bounded4",

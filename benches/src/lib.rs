@@ -96,8 +96,8 @@ pub use bulk_u8::{
 pub use check::{byte_sum, ByteCheck, BytePattern, U64Check};
 #[cfg(target_os = "linux")]
 pub use load::{
-    bulk_u8_recycled, burn_if_asked, context_switches, BlockChannel, Load, LoadKind, BURN_ARG,
-    RECYCLED_POOL,
+    bulk_u8_batched, bulk_u8_recycled, burn_if_asked, context_switches, BlockChannel, Load,
+    LoadKind, BURN_ARG, RECYCLED_POOL,
 };
 #[cfg(target_os = "linux")]
 pub use ping_pong::RawFutex;

@@ -167,6 +167,58 @@ impl<T, B: Backend> BatchWriter<T, B> {
         Ok(())
     }
 
+    /// Copies elements from the front of `items` into the held buffer, as many as fit, and
+    /// commits the buffer if that filled it; returns how many were copied (0 when no buffer
+    /// with room is held: call [`hold`](Self::hold) first). Never waits.
+    ///
+    /// The bulk form of [`push`](Self::push): a writer that produces small slices fills a
+    /// large lent buffer with several of them, and the reader is handed (and woken for) one
+    /// full buffer instead of one slice at a time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (writer, mut reader) = stream_core::stream::<u8>();
+    /// let t = std::thread::spawn(move || {
+    ///     let mut writer = stream_core::BatchWriter::new(writer);
+    ///     for _ in 0..4 {
+    ///         let mut rest = &b"0123456789"[..];
+    ///         while !rest.is_empty() {
+    ///             writer.hold().unwrap();
+    ///             rest = &rest[writer.push_slice(rest)..];
+    ///         }
+    ///     }
+    /// }); // the drop commits what is held and closes the writer end
+    /// let mut got = Vec::new();
+    /// while reader.read_append(&mut got, 32).is_ok() {}
+    /// assert_eq!(got, b"0123456789".repeat(4));
+    /// t.join().unwrap();
+    /// ```
+    pub fn push_slice(&mut self, items: &[T]) -> usize
+    where
+        T: Copy,
+    {
+        let Some(held) = self.held.as_mut() else {
+            return 0;
+        };
+        let n = items.len().min(held.capacity - held.len);
+        // SAFETY: `held` invariant: the buffer is ours (phase WRITING), with `capacity`
+        // slots of which the first `len` are written; slots `len..len + n` are free and in
+        // the buffer, which does not overlap `items` (the reader's memory, lent to us alone).
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                items.as_ptr(),
+                held.buf.as_ptr().add(held.len).cast::<T>(),
+                n,
+            );
+        }
+        held.len += n;
+        if held.len == held.capacity {
+            self.flush();
+        }
+        n
+    }
+
     /// Commits the pushed elements and wakes the reader; returns how many. With nothing
     /// pushed, gives a held buffer back to the stream (the reader's read stays pending).
     /// Afterwards nothing is held. Never waits.

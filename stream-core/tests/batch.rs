@@ -161,3 +161,50 @@ fn a_second_handle_is_busy_while_a_buffer_is_held() {
     drop(w);
     assert_eq!(t.join().unwrap(), [1]);
 }
+
+/// `push_slice` fills the held buffer from several slices and commits it when full: slices of
+/// 10 into reader buffers of 64 arrive as full batches of 64, every byte in order.
+fn push_slice_fills_whole_buffers<B: Backend>() {
+    let rounds = if cfg!(miri) { 20 } else { 1_000 };
+    let (w, mut r) = stream_with::<u8, B>();
+    let t = thread::spawn(move || {
+        let mut w = BatchWriter::new(w);
+        for i in 0..rounds {
+            let slice: Vec<u8> = (0..10).map(|k| (i * 10 + k) as u8).collect();
+            let mut rest = &slice[..];
+            while !rest.is_empty() {
+                assert!(w.hold().unwrap() > 0);
+                let k = w.push_slice(rest);
+                assert!(k > 0);
+                rest = &rest[k..];
+            }
+        }
+        // Without a held buffer nothing is copied.
+        w.flush();
+        assert_eq!(w.push_slice(b"x"), 0);
+    });
+    let (mut got, mut batches) = (Vec::new(), Vec::new());
+    while let Ok(k) = r.read_append(&mut got, 64) {
+        batches.push(k);
+    }
+    t.join().unwrap();
+    assert!(got.iter().copied().eq((0..rounds * 10).map(|v| v as u8)));
+    let (last, full) = batches.split_last().unwrap();
+    assert!(full.iter().all(|&k| k == 64), "{batches:?}");
+    assert_eq!(*last, rounds * 10 % 64);
+}
+
+#[test]
+fn push_slice_fills_whole_buffers_spin() {
+    push_slice_fills_whole_buffers::<Spin>();
+}
+
+#[test]
+fn push_slice_fills_whole_buffers_futex() {
+    push_slice_fills_whole_buffers::<Futex>();
+}
+
+#[test]
+fn push_slice_fills_whole_buffers_listener() {
+    push_slice_fills_whole_buffers::<Listener>();
+}
