@@ -79,7 +79,7 @@ fn run(kind: LoadKind, group: &Group<'_>, rounds: usize) -> String {
             let before = context_switches();
             figures[i].push(run());
             let after = context_switches();
-            switches[i].push((after - before) as f64 / group.transfers as f64);
+            switches[i].push(after.saturating_sub(before) as f64 / group.transfers as f64);
         }
     }
     let prefix = format!("loaded/{}/{}", kind.name(), group.name);

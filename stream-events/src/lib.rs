@@ -43,7 +43,8 @@
 //! The parking backends spin only while it pays: a [`SpinHistory`] (one per thread for
 //! blocking waits, one per registration for async ones) halves the next spin after each spin
 //! that saw nothing, down to no spin, and restores the full budget after a spin that caught
-//! its partner (or a blocking wait that parked and still ended within twice the budget). On a
+//! its partner (a blocking wait that parked and still ended within twice the budget doubles
+//! it). On a
 //! busy machine or a one-thread executor, where the partner cannot answer during the spin,
 //! waits then park or register at once.
 //!

@@ -53,10 +53,11 @@ const PROBE_EVERY: u8 = 32;
 ///   paid: on a one-thread executor the partner answers soon after the poll returns, but
 ///   only because it returned.
 /// * Blocking waits ([`spin_adaptive_then`], one history per thread): a wait that parked
-///   measures how long it took in all; if it ended within twice [`SPIN_BUDGET`], a full spin
-///   would probably have caught it, and the longest budget is restored. On a busy machine,
-///   where the partner waits for a CPU for milliseconds, waits stop spinning; once it runs
-///   again and answers within microseconds, they spin again.
+///   measures how long it took in all. If it ended within twice [`SPIN_BUDGET`], a longer
+///   spin would probably have caught it, and the next budget doubles; if it took longer, the
+///   next budget halves. On a busy machine, where the partner waits for a CPU for
+///   milliseconds, waits stop spinning; once it runs again and answers within microseconds,
+///   they spin again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpinHistory {
     level: u8,
@@ -169,7 +170,7 @@ fn spin_then_park_slow<C: FnMut() -> bool>(
     } else {
         let done = park(cond, deadline);
         history.level = if start.elapsed() <= 2 * SPIN_BUDGET {
-            MAX_LEVEL
+            (history.level + 1).min(MAX_LEVEL)
         } else {
             history.level.saturating_sub(1)
         };
@@ -272,8 +273,9 @@ mod tests {
     }
 
     /// A blocking wait that parks and ends long after the budget shortens the thread's next
-    /// spin, down to none; one that ends soon after it parked restores the longest budget.
-    /// Per thread: another thread's spins stay at full length.
+    /// spin, down to none; one that ends soon after it parked doubles it, and a spin that
+    /// catches its partner restores the longest budget. Per thread: another thread's spins
+    /// stay at full length.
     #[test]
     fn blocking_history_learns_from_parked_waits() {
         let level = || THREAD_HISTORY.with(Cell::get).level;
@@ -293,7 +295,17 @@ mod tests {
         };
         assert!(spin_adaptive_then(&mut cond, None, |_, _| true));
         assert_eq!(checks, 1);
-        // That park ended at once: full spins again.
+        // That park ended at once: a spin of the shortest budget next.
+        assert_eq!(level(), 1);
+        // A spin that sees its condition come true: the longest budget.
+        let mut checks = 0;
+        let cond = || {
+            checks += 1;
+            checks == 3
+        };
+        assert!(spin_adaptive_then(cond, None, |_, _| unreachable!(
+            "parked"
+        )));
         assert_eq!(level(), MAX_LEVEL);
         std::thread::spawn(move || {
             assert_eq!(THREAD_HISTORY.with(Cell::get), SpinHistory::default());
