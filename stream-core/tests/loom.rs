@@ -18,7 +18,8 @@ use common::matrix::{
 };
 use common::Drops;
 use stream_core::{
-    stream_with, BufferedReader, ReadAhead, ReadError, TryReadError, WriteError, Writer,
+    stream_with, BatchWriter, BufferedReader, ReadAhead, ReadError, TryReadError, WriteError,
+    Writer,
 };
 use stream_events::Futex;
 
@@ -641,4 +642,67 @@ fn mixed_header_sequences() {
     });
     println!("loom stream mixed matrix: {total} interleavings in all");
     assert!(total >= 100, "too weak: {total}");
+}
+
+/// A `BatchWriter` keeps the lent buffer between pushes (phase WRITING held across calls) and
+/// commits it when full and at its drop, while the reader reads to the end: three elements
+/// through buffers of two arrive once each, in order, and each is dropped exactly once.
+#[test]
+fn batch_writer_holds_across_pushes() {
+    let n = model("batch writer holds across pushes", || {
+        let drops = Drops::new(3);
+        let (w, mut r) = stream_with::<_, Futex>();
+        let d = drops.clone();
+        let writer = loom::thread::spawn(move || {
+            let mut w = BatchWriter::new(w);
+            for item in d.make(0..3) {
+                w.hold().unwrap();
+                assert!(w.push(item).is_ok());
+            }
+            // The drop commits the last, partly filled buffer.
+        });
+        let mut got = Vec::new();
+        while r.read_append(&mut got, 2).is_ok() {}
+        writer.join().unwrap();
+        assert!(got.iter().map(|t| t.id).eq(0..3));
+        drop(got);
+        drops.assert_each_dropped_once();
+    });
+    assert!(n >= 100, "too weak: {n}");
+}
+
+/// The reader reads one element (a buffer of one: the push that fills it commits it) and
+/// closes, racing the `BatchWriter`'s wait for the next buffer: that `hold` ends with
+/// `Closed`, the element it was for stays the writer's, and every element is dropped exactly
+/// once, read or not.
+#[test]
+fn batch_writer_meets_a_closing_reader() {
+    let n = model("batch writer meets a closing reader", || {
+        let drops = Drops::new(2);
+        let (w, mut r) = stream_with::<_, Futex>();
+        let d = drops.clone();
+        let writer = loom::thread::spawn(move || {
+            let mut w = BatchWriter::new(w);
+            let mut pushed = 0;
+            for item in d.make(0..2) {
+                match w.hold() {
+                    Ok(_) => {
+                        assert!(w.push(item).is_ok());
+                        pushed += 1;
+                    }
+                    Err(e) => assert_eq!(e, WriteError::Closed(())),
+                }
+            }
+            pushed
+        });
+        let mut got = Vec::new();
+        assert_eq!(r.read_append(&mut got, 1), Ok(1));
+        r.close();
+        let pushed = writer.join().unwrap();
+        assert_eq!((got.len(), pushed), (1, 1));
+        drop(got);
+        drop(r);
+        drops.assert_each_dropped_once();
+    });
+    assert!(n >= 100, "too weak: {n}");
 }
