@@ -40,14 +40,14 @@ impl<T, B: Backend> FutureWriter<T, B> {
         let this = ManuallyDrop::new(self);
         let ptr = this.shared;
         let header = this.header();
-        if header.is_future_writer_reserved() {
+        if let Some(reservation) = header.future_reservation() {
             // The writer end is ours alone since creation: the slot is ours to write.
             // SAFETY: the reservation gives us the slot until the delivery below; the reader
             // reads it only after seeing DONE.
             this.slot().with_mut(|p| unsafe { (*p).write(value) });
-            // SAFETY: we hold the reservation and wrote one element; the allocation came
-            // from `create_padded`.
-            return match unsafe { Shared::deliver_reserved_future(ptr, 1) } {
+            // SAFETY: we hold the reservation (seen in `reservation`) and wrote one element;
+            // the allocation came from `create_padded`.
+            return match unsafe { Shared::deliver_reserved_future(ptr, 1, reservation) } {
                 // Delivered and released: nothing of the allocation is touched again.
                 Ok(true) => Ok(()),
                 Ok(false) => {

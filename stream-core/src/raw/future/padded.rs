@@ -2,6 +2,7 @@
 //! 64-byte boundary inside a block from the allocator's plain path, its offset kept in bits of
 //! the state word, and the slot in the header's inline word when it fits.
 
+use core::ffi::c_void;
 use core::ptr::NonNull;
 
 use stream_abi::{ACTIVE_READER_ONE, ACTIVE_WRITER_ONE};
@@ -59,6 +60,45 @@ impl<B: Backend, X> Shared<B, X> {
     /// [`release_writer_padded`](Self::release_writer_padded), or free it with
     /// [`free_padded`](Self::free_padded); never with the functions for `create`.
     pub fn create_padded(extra: X) -> NonNull<Self> {
+        // SAFETY: `init_at` writes every field but `inline`, each once.
+        unsafe {
+            Self::create_padded_with(extra, |header, bits, _| {
+                RawStream::init_at(header, bits, core::ptr::null_mut(), 0);
+            })
+        }
+    }
+
+    /// [`create_padded`](Self::create_padded) for a future made by Rust, with its slot `extra`
+    /// lent and the writer end reserved, as [`RawStream::lend_reserved_unshared`] after
+    /// `create_padded` leaves it, but with every header word written once: the future's
+    /// creation is one allocation and seven stores. `slot` gives the address to lend: that of
+    /// the value inside `extra` (called once, with `extra` in place, before any handle exists).
+    pub fn create_padded_reserved(extra: X, slot: impl FnOnce(&X) -> *mut c_void) -> NonNull<Self> {
+        // SAFETY: `init_reserved_at` writes every field but `inline` (which holds `extra`
+        // when it fits, written before), each once.
+        unsafe {
+            Self::create_padded_with(extra, |header, bits, extra| {
+                // SAFETY: `extra` was written at its place, which the block keeps alive; the
+                // reference ends before the handles exist.
+                let addr = slot(&*extra);
+                RawStream::init_reserved_at(header, bits, addr);
+            })
+        }
+    }
+
+    /// The allocation of `create_padded`: `extra` is written at its place first, then
+    /// `init` initialises the header (given its place, the offset bits for `state`, and the
+    /// place of `extra`).
+    ///
+    /// # Safety
+    ///
+    /// `init` initialises every field of the header except `inline` (which it must not
+    /// write when `extra` lives there, [`INLINE`](Self::INLINE)); it may read `extra`.
+    #[inline(always)]
+    unsafe fn create_padded_with(
+        extra: X,
+        init: impl FnOnce(*mut RawStream<B>, usize, *mut X),
+    ) -> NonNull<Self> {
         const {
             assert!(PLAIN_ALIGN >= core::mem::size_of::<usize>());
             assert!(PLAIN_ALIGN.is_power_of_two());
@@ -80,17 +120,19 @@ impl<B: Backend, X> Shared<B, X> {
         // asserted); an over-aligned block is aligned for `Self` already, so its offset is 0.
         let align = core::mem::align_of::<Self>();
         let offset = (align - (base as usize & (align - 1))) & (align - 1);
-        let header = RawStream::with_state((offset / PLAIN_ALIGN) << PADDED_OFFSET_SHIFT);
+        let bits = (offset / PLAIN_ALIGN) << PADDED_OFFSET_SHIFT;
         // The header ends at most `align - PLAIN_ALIGN + size_of::<RawStream<B>>()` bytes
         // into the block, and an `extra` outside it at most `offset_of!(Self, extra) +
         // size_of::<X>()` past the header (`padded_layout` adds the largest offset).
         // SAFETY: so the header and `extra` lie in the block, aligned (the header at an
         // alignment boundary; `extra` in the inline word, whose alignment is at least its
-        // own, or at its offset in `Self`).
+        // own, or at its offset in `Self`); `init` initialises the header around `extra`
+        // (the caller's contract).
         unsafe {
             let this = base.add(offset).cast::<Self>();
-            core::ptr::addr_of_mut!((*this).header).write(header);
-            Self::extra_ptr(this).write(extra);
+            let extra_place = Self::extra_ptr(this);
+            extra_place.write(extra);
+            init(core::ptr::addr_of_mut!((*this).header), bits, extra_place);
             NonNull::new_unchecked(this)
         }
     }
@@ -204,6 +246,38 @@ impl<B: Backend, X> Shared<B, X> {
         }
     }
 
+    /// The reader's fast path of a future: if the writer delivered and released its handle in
+    /// that step ([`RawStream::future_writer_released`] would return `Some(true)`), lets `take`
+    /// move the value out of `extra`, frees the allocation, and returns what `take` returned;
+    /// otherwise changes nothing and returns `None`. One load of the state word, which also
+    /// gives the free its offset.
+    ///
+    /// # Safety
+    ///
+    /// `this` came from `create_padded`; the caller is its reader handle, the only one, owns
+    /// the pending read, and does not use `this` after a `Some` (the allocation is freed).
+    /// `take` leaves `extra` fit to be dropped (it moves the value out of a `MaybeUninit`).
+    #[inline]
+    pub unsafe fn take_released_future<R>(
+        this: NonNull<Self>,
+        take: impl FnOnce(&X) -> R,
+    ) -> Option<R> {
+        // SAFETY: the caller's reader handle keeps the allocation alive.
+        let header = unsafe { Self::header_of(this) };
+        let s = header.load();
+        if !super::is_released_untaken(s) {
+            return None;
+        }
+        // Acquire (`load`) paired with the writer's Release delivery: its uses of the header
+        // and the slot happen before ours, and it uses neither any more: we are alone.
+        // SAFETY: `extra` is alive (our handle) and initialised; nobody else uses it.
+        let r = take(unsafe { Self::extra_of(this) });
+        // SAFETY: the writer's handle is gone (released in its delivery, before our Acquire
+        // load), ours is the last, not used after this; `s` was read from this header.
+        unsafe { free_padded_seen(this, s) };
+        Some(r)
+    }
+
     /// Drops the `Shared` (header and `extra`) of a [`create_padded`](Self::create_padded)
     /// allocation and frees it, whatever `active_instances` says. For a future's reader once
     /// the writer has released its handle in its delivery
@@ -229,14 +303,26 @@ impl<B: Backend, X> Shared<B, X> {
 /// from `Shared::create_padded`.
 #[inline]
 unsafe fn free_padded<B: Backend, X>(this: NonNull<Shared<B, X>>) {
-    let layout = Shared::<B, X>::padded_layout();
-    let this = this.as_ptr();
     // SAFETY: by the caller the header is alive and ours alone.
-    let state = unsafe { &(*this).header.state };
+    let state = unsafe { &(*this.as_ptr()).header.state };
     // ORDERING: Relaxed: the caller's handles (or its Acquire of the writer's release) already
     // order every other use of the header before this; the offset bits never change.
-    let offset =
-        (state.load(Ordering::Relaxed) >> PADDED_OFFSET_SHIFT & PADDED_OFFSET_MASK) * PLAIN_ALIGN;
+    let s = state.load(Ordering::Relaxed);
+    // SAFETY: forwarded from the caller; `s` is a value of the state word.
+    unsafe { free_padded_seen(this, s) }
+}
+
+/// [`free_padded`] with a value of the state word that the caller read (any: the offset bits
+/// never change), so that the free reads it no more.
+///
+/// # Safety
+///
+/// As for `free_padded`; `seen` was read from the state word of `this`.
+#[inline]
+unsafe fn free_padded_seen<B: Backend, X>(this: NonNull<Shared<B, X>>, seen: usize) {
+    let layout = Shared::<B, X>::padded_layout();
+    let this = this.as_ptr();
+    let offset = (seen >> PADDED_OFFSET_SHIFT & PADDED_OFFSET_MASK) * PLAIN_ALIGN;
     // SAFETY: `this` is `offset` bytes into the block, so the start is in bounds, with the
     // block's provenance.
     let base = unsafe { this.cast::<u8>().sub(offset) };
