@@ -138,7 +138,8 @@ pub use error::{
 pub use iter::{IntoIter, Iter};
 pub use loan::Loan;
 pub use raw::{
-    FutureReservation, RawStream, Shared, StartReadError, StartWriteError, TooManyHandles,
+    FutureReservation, PaddedBlock, RawStream, Shared, StartReadError, StartWriteError,
+    TooManyHandles,
 };
 pub use read_ahead::ReadAhead;
 pub use reader::Reader;

@@ -56,12 +56,11 @@ use core::future::{Future, IntoFuture};
 use core::marker::PhantomData;
 use core::mem::{ManuallyDrop, MaybeUninit};
 use core::pin::Pin;
-use core::ptr::NonNull;
 use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use stream_abi::{BLOCKED, CLOSED};
-use stream_core::{RawStream, Shared};
+use stream_core::{PaddedBlock, RawStream, Shared};
 use stream_events::{AsyncBackend, Backend, DefaultBackend};
 
 pub use crate::error::{ReadError, ReadTimeoutError, TryReadError, WriteError};
@@ -108,13 +107,13 @@ struct Poller<'a, B: AsyncBackend>(&'a mut B::Registration);
 
 /// The writing end of a future: writes its one value.
 pub struct FutureWriter<T, B: Backend = DefaultBackend> {
-    shared: NonNull<Shared<B, Slot<T>>>,
+    block: PaddedBlock<B, Slot<T>>,
     _value: PhantomData<T>,
 }
 
 /// The reading end of a future: reads its one value.
 pub struct FutureReader<T, B: Backend = DefaultBackend> {
-    shared: NonNull<Shared<B, Slot<T>>>,
+    block: PaddedBlock<B, Slot<T>>,
     _value: PhantomData<T>,
 }
 
@@ -151,17 +150,17 @@ pub fn future_with<T, B: Backend>() -> (FutureWriter<T, B>, FutureReader<T, B>) 
     // lives in the allocation, which outlives the read; the header is made with the slot lent
     // and the writer end reserved (the `FutureWriter`'s alone until it allows raw writes),
     // before either handle exists; the reader frees it with the functions of `create_padded`.
-    let shared = Shared::<B, Slot<T>>::create_padded_reserved(
+    let block = Shared::<B, Slot<T>>::create_padded_reserved(
         UnsafeCell::new(MaybeUninit::uninit()),
         |slot| slot.with_mut(|p| p.cast()),
     );
     (
         FutureWriter {
-            shared,
+            block,
             _value: PhantomData,
         },
         FutureReader {
-            shared,
+            block,
             _value: PhantomData,
         },
     )
@@ -170,12 +169,12 @@ pub fn future_with<T, B: Backend>() -> (FutureWriter<T, B>, FutureReader<T, B>) 
 impl<T, B: Backend> FutureReader<T, B> {
     fn header(&self) -> &RawStream<B> {
         // SAFETY: our handle keeps the allocation (from `create_padded`) alive.
-        unsafe { Shared::header_of(self.shared) }
+        unsafe { Shared::header_of(self.block.shared()) }
     }
 
     fn slot(&self) -> &Slot<T> {
         // SAFETY: our handle keeps the allocation (from `create_padded`) alive.
-        unsafe { Shared::extra_of(self.shared) }
+        unsafe { Shared::extra_of(self.block.shared()) }
     }
 
     /// Blocks until the value is written and returns it.
@@ -187,7 +186,7 @@ impl<T, B: Backend> FutureReader<T, B> {
     pub fn read(self) -> Result<T, ReadError> {
         // The free below reads the allocator's word before the header: start fetching it
         // now, beside the header (a future made on another thread has both out of cache).
-        Shared::prefetch_block_start(self.shared);
+        Shared::prefetch_block_start(self.block.shared());
         let this = ManuallyDrop::new(self);
         // The fast path: delivered, and the writer released its handle with it. Nobody else
         // uses the allocation any more: move the value out and free it.
@@ -196,7 +195,7 @@ impl<T, B: Backend> FutureReader<T, B> {
         // slot before its Release delivery, which the check acquired; the value was not taken
         // (phase DONE), and is moved out once, the allocation freed next.
         let taken = unsafe {
-            Shared::take_released_future(this.shared, |slot| {
+            Shared::take_released_future(this.block, |slot| {
                 slot.with(|p| (*p).assume_init_read())
             })
         };
@@ -381,11 +380,11 @@ impl<T, B: Backend> Drop for FutureReader<T, B> {
                 // SAFETY: the writer released its handle in its delivery, which happens
                 // before our check; ours is the last handle, not used after this; the
                 // allocation came from `create_padded`.
-                unsafe { Shared::free_padded(self.shared) };
+                unsafe { Shared::free_padded(self.block.shared()) };
             }
             // SAFETY: our handle, released once; no read is pending any more; the
             // allocation came from `create_padded`.
-            None => unsafe { Shared::release_reader_padded(self.shared) },
+            None => unsafe { Shared::release_reader_padded(self.block.shared()) },
         }
     }
 }

@@ -31,6 +31,7 @@ use core::ptr::{addr_of_mut, NonNull};
 use stream_abi::{ACTIVE_READER_ONE, ACTIVE_WRITER_ONE, BLOCKED};
 use stream_events::{Backend, Event};
 
+pub use self::padded::PaddedBlock;
 use self::padded::{PADDED_OFFSET_MASK, PADDED_OFFSET_SHIFT};
 use super::{RawStream, Shared, StartWriteError};
 use crate::state::{

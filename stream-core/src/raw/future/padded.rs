@@ -3,6 +3,8 @@
 //! the state word, and the slot in the header's inline word when it fits.
 
 use core::ffi::c_void;
+use core::fmt;
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 use stream_abi::{ACTIVE_READER_ONE, ACTIVE_WRITER_ONE};
@@ -66,6 +68,7 @@ impl<B: Backend, X> Shared<B, X> {
                 RawStream::init_at(header, bits, core::ptr::null_mut(), 0);
             })
         }
+        .shared()
     }
 
     /// [`create_padded`](Self::create_padded) for a future made by Rust, with its slot `extra`
@@ -73,7 +76,15 @@ impl<B: Backend, X> Shared<B, X> {
     /// `create_padded` leaves it, but with every header word written once: the future's
     /// creation is one allocation and seven stores. `slot` gives the address to lend: that of
     /// the value inside `extra` (called once, with `extra` in place, before any handle exists).
-    pub fn create_padded_reserved(extra: X, slot: impl FnOnce(&X) -> *mut c_void) -> NonNull<Self> {
+    ///
+    /// Returns the block as a [`PaddedBlock`], whose [`shared`](PaddedBlock::shared) is what
+    /// `create_padded` returns: its handles keep it so that the reader's fast path
+    /// ([`take_released_future`](Self::take_released_future)) frees it without reading the
+    /// offset.
+    pub fn create_padded_reserved(
+        extra: X,
+        slot: impl FnOnce(&X) -> *mut c_void,
+    ) -> PaddedBlock<B, X> {
         // SAFETY: `init_reserved_at` writes every field but `inline` (which holds `extra`
         // when it fits, written before), each once.
         unsafe {
@@ -98,7 +109,7 @@ impl<B: Backend, X> Shared<B, X> {
     unsafe fn create_padded_with(
         extra: X,
         init: impl FnOnce(*mut RawStream<B>, usize, *mut X),
-    ) -> NonNull<Self> {
+    ) -> PaddedBlock<B, X> {
         const {
             assert!(PLAIN_ALIGN >= core::mem::size_of::<usize>());
             assert!(PLAIN_ALIGN.is_power_of_two());
@@ -114,12 +125,7 @@ impl<B: Backend, X> Shared<B, X> {
         if base.is_null() {
             std::alloc::handle_alloc_error(layout);
         }
-        // Only the address is used (no pointer is made from an integer): the distance to the
-        // next boundary of the header's alignment. The block is `PLAIN_ALIGN`-aligned, so the
-        // offset is a multiple of it, below the header's alignment (it fits the state bits:
-        // asserted); an over-aligned block is aligned for `Self` already, so its offset is 0.
-        let align = core::mem::align_of::<Self>();
-        let offset = (align - (base as usize & (align - 1))) & (align - 1);
+        let offset = Self::padded_offset(base as usize);
         let bits = (offset / PLAIN_ALIGN) << PADDED_OFFSET_SHIFT;
         // The header ends at most `align - PLAIN_ALIGN + size_of::<RawStream<B>>()` bytes
         // into the block, and an `extra` outside it at most `offset_of!(Self, extra) +
@@ -133,8 +139,22 @@ impl<B: Backend, X> Shared<B, X> {
             let extra_place = Self::extra_ptr(this);
             extra_place.write(extra);
             init(core::ptr::addr_of_mut!((*this).header), bits, extra_place);
-            NonNull::new_unchecked(this)
+            PaddedBlock {
+                base: NonNull::new_unchecked(base),
+                _shared: PhantomData,
+            }
         }
+    }
+
+    /// Where the header sits in a block that starts at address `base`: the distance to the
+    /// next boundary of the header's alignment. The block is `PLAIN_ALIGN`-aligned, so the
+    /// offset is a multiple of it, below the header's alignment (it fits the state bits:
+    /// asserted in `create_padded_with`); an over-aligned block is aligned for `Self`
+    /// already, so its offset is 0. Only the address is used: no pointer is made from it.
+    #[inline(always)]
+    fn padded_offset(base: usize) -> usize {
+        let align = core::mem::align_of::<Self>();
+        (align - (base & (align - 1))) & (align - 1)
     }
 
     /// Whether `extra` of a padded allocation lives in the header's inline word.
@@ -248,24 +268,26 @@ impl<B: Backend, X> Shared<B, X> {
 
     /// The reader's fast path of a future: if the writer delivered and released its handle in
     /// that step ([`RawStream::future_writer_released`] would return `Some(true)`), lets `take`
-    /// move the value out of `extra`, frees the allocation, and returns what `take` returned;
-    /// otherwise changes nothing and returns `None`. One load of the state word, which also
-    /// gives the free its offset.
+    /// move the value out of `extra`, frees the block, and returns what `take` returned;
+    /// otherwise changes nothing and returns `None`. One load of the state word; the free
+    /// does not depend on its value (the block's start is `block`'s), so it need not wait
+    /// for that load, which, right after the writer's CAS on this thread, waits for the CAS.
     ///
     /// # Safety
     ///
-    /// `this` came from `create_padded`; the caller is its reader handle, the only one, owns
-    /// the pending read, and does not use `this` after a `Some` (the allocation is freed).
-    /// `take` leaves `extra` fit to be dropped (it moves the value out of a `MaybeUninit`).
+    /// `block` came from [`create_padded_reserved`](Self::create_padded_reserved); the
+    /// caller is its reader handle, the only one, owns the pending read, and does not use
+    /// `block` after a `Some` (it is freed). `take` leaves `extra` fit to be dropped (it moves
+    /// the value out of a `MaybeUninit`).
     #[inline]
     pub unsafe fn take_released_future<R>(
-        this: NonNull<Self>,
+        block: PaddedBlock<B, X>,
         take: impl FnOnce(&X) -> R,
     ) -> Option<R> {
-        // SAFETY: the caller's reader handle keeps the allocation alive.
+        let this = block.shared();
+        // SAFETY: the caller's reader handle keeps the block alive.
         let header = unsafe { Self::header_of(this) };
-        let s = header.load();
-        if !super::is_released_untaken(s) {
+        if !super::is_released_untaken(header.load()) {
             return None;
         }
         // Acquire (`load`) paired with the writer's Release delivery: its uses of the header
@@ -273,8 +295,8 @@ impl<B: Backend, X> Shared<B, X> {
         // SAFETY: `extra` is alive (our handle) and initialised; nobody else uses it.
         let r = take(unsafe { Self::extra_of(this) });
         // SAFETY: the writer's handle is gone (released in its delivery, before our Acquire
-        // load), ours is the last, not used after this; `s` was read from this header.
-        unsafe { free_padded_seen(this, s) };
+        // load), ours is the last, not used after this; `block` is this header's block.
+        unsafe { free_block(this, block.base) };
         Some(r)
     }
 
@@ -307,25 +329,24 @@ unsafe fn free_padded<B: Backend, X>(this: NonNull<Shared<B, X>>) {
     let state = unsafe { &(*this.as_ptr()).header.state };
     // ORDERING: Relaxed: the caller's handles (or its Acquire of the writer's release) already
     // order every other use of the header before this; the offset bits never change.
-    let s = state.load(Ordering::Relaxed);
-    // SAFETY: forwarded from the caller; `s` is a value of the state word.
-    unsafe { free_padded_seen(this, s) }
+    let offset =
+        (state.load(Ordering::Relaxed) >> PADDED_OFFSET_SHIFT & PADDED_OFFSET_MASK) * PLAIN_ALIGN;
+    // SAFETY: `this` is `offset` bytes into the block, so the start is in bounds, with the
+    // block's provenance.
+    let base = unsafe { NonNull::new_unchecked(this.as_ptr().cast::<u8>().sub(offset)) };
+    // SAFETY: forwarded from the caller; `base` is the start of the block of `this`.
+    unsafe { free_block(this, base) }
 }
 
-/// [`free_padded`] with a value of the state word that the caller read (any: the offset bits
-/// never change), so that the free reads it no more.
+/// Drops header and `extra` of the padded block that starts at `base` and frees it.
 ///
 /// # Safety
 ///
-/// As for `free_padded`; `seen` was read from the state word of `this`.
+/// As for [`free_padded`]; `base` is the start of the block of `this`.
 #[inline]
-unsafe fn free_padded_seen<B: Backend, X>(this: NonNull<Shared<B, X>>, seen: usize) {
+unsafe fn free_block<B: Backend, X>(this: NonNull<Shared<B, X>>, base: NonNull<u8>) {
     let layout = Shared::<B, X>::padded_layout();
     let this = this.as_ptr();
-    let offset = (seen >> PADDED_OFFSET_SHIFT & PADDED_OFFSET_MASK) * PLAIN_ALIGN;
-    // SAFETY: `this` is `offset` bytes into the block, so the start is in bounds, with the
-    // block's provenance.
-    let base = unsafe { this.cast::<u8>().sub(offset) };
     #[cfg(stream_loom)]
     // SAFETY: by the caller, nothing else refers to the allocation any more.
     check_unshared(unsafe { &mut (*this).header });
@@ -335,6 +356,43 @@ unsafe fn free_padded_seen<B: Backend, X>(this: NonNull<Shared<B, X>>, seen: usi
     unsafe {
         core::ptr::drop_in_place(Shared::extra_ptr(this));
         core::ptr::drop_in_place(core::ptr::addr_of_mut!((*this).header));
-        dealloc(base, layout);
+        dealloc(base.as_ptr(), layout);
+    }
+}
+
+/// A block from [`Shared::create_padded_reserved`] as a future's handles keep it: the start of
+/// the block. The header's place follows from its address alone
+/// ([`shared`](Self::shared), arithmetic, no load), and the reader's fast path frees the block
+/// with it ([`Shared::take_released_future`]) without reading the offset from the header.
+/// A copy of a pointer: it owns nothing, the handles that hold it do.
+pub struct PaddedBlock<B: Backend, X> {
+    base: NonNull<u8>,
+    _shared: PhantomData<NonNull<Shared<B, X>>>,
+}
+
+impl<B: Backend, X> PaddedBlock<B, X> {
+    /// The block's `Shared` (what [`Shared::create_padded`] returns): for
+    /// [`Shared::header_of`], [`Shared::extra_of`] and the other functions of a padded block.
+    #[inline(always)]
+    pub fn shared(self) -> NonNull<Shared<B, X>> {
+        let offset = Shared::<B, X>::padded_offset(self.base.as_ptr() as usize);
+        // SAFETY: `create_padded_with` placed the header `offset` bytes into the block (the
+        // same computation on the same address), so this is in bounds, with the block's
+        // provenance, and not null.
+        unsafe { NonNull::new_unchecked(self.base.as_ptr().add(offset).cast()) }
+    }
+}
+
+impl<B: Backend, X> Clone for PaddedBlock<B, X> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<B: Backend, X> Copy for PaddedBlock<B, X> {}
+
+impl<B: Backend, X> fmt::Debug for PaddedBlock<B, X> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("PaddedBlock").field(&self.base).finish()
     }
 }
