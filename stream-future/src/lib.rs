@@ -195,9 +195,7 @@ impl<T, B: Backend> FutureReader<T, B> {
         // slot before its Release delivery, which the check acquired; the value was not taken
         // (phase DONE), and is moved out once, the allocation freed next.
         let taken = unsafe {
-            Shared::take_released_future(this.block, |slot| {
-                slot.with(|p| (*p).assume_init_read())
-            })
+            Shared::take_released_future(this.block, |slot| slot.with(|p| (*p).assume_init_read()))
         };
         if let Some(value) = taken {
             return Ok(value);

@@ -7,7 +7,7 @@
 //! | `FUTURE_WRITER_GONE` (state bit 7) | [`Shared::deliver_future`] | the writer delivered and released its handle in one CAS; the reader frees |
 //! | `FUTURE_WRITER_RESERVED` (state bit 10, with `WRITER_BUSY`) | [`RawStream::lend_reserved_unshared`] | the writer end is the future writer's alone: it writes the slot, then delivers in one CAS |
 //! | padded offset (state bits 8-9) | `padded.rs` | where the header sits in its `malloc` block; set at creation, never changed |
-//! | the slot lent at creation | [`RawStream::lend_unshared`] | `LENT` with `READER_BUSY` before either handle exists |
+//! | the slot lent at creation | [`RawStream::lend_unshared`]; for a Rust future [`Shared::create_padded_reserved`] | `LENT` with `READER_BUSY` (and the reservation) before either handle exists; the Rust future's header is written once, lent and reserved |
 //! | commit and close in one step | [`Shared::deliver_future`], [`RawStream::write_and_close`] | `WRITING` \| `WRITER_BUSY` -> `DONE` \| `WRITER_CLOSED` (CAS; fails once `READER_CLOSED` is set, and the writer returns the buffer) |
 //!
 //! Claim first, then write: no side writes the slot, a lent buffer or `ready_size` before the
@@ -54,6 +54,13 @@ const FUTURE_WRITER_GONE: usize = 1 << 7;
 /// is that writer's, and a raw `start_writing` gets `Busy`. Cleared by the delivery
 /// ([`Shared::deliver_reserved_future`]) or by [`RawStream::release_future_reservation`].
 const FUTURE_WRITER_RESERVED: usize = 1 << 10;
+
+/// Whether the state `s` says what [`RawStream::future_writer_released`] reports as
+/// `Some(true)`: delivered (phase DONE, value untaken) and the writer handle released with it.
+#[inline(always)]
+fn is_released_untaken(s: usize) -> bool {
+    s & (FUTURE_WRITER_GONE | PHASE) == FUTURE_WRITER_GONE | DONE
+}
 
 /// The future writer's reservation, as seen by [`RawStream::future_reservation`]: proof that
 /// the writer end was reserved (the slot is the caller's to write), and the state word then,
@@ -433,16 +440,6 @@ impl<B: Backend> RawStream<B> {
         let s = self.load();
         (s & FUTURE_WRITER_GONE != 0).then_some(phase(s) == DONE)
     }
-}
-
-/// Whether the state `s` says what [`RawStream::future_writer_released`] reports as
-/// `Some(true)`: delivered (phase DONE, value untaken) and the writer handle released with it.
-#[inline(always)]
-fn is_released_untaken(s: usize) -> bool {
-    s & (FUTURE_WRITER_GONE | PHASE) == FUTURE_WRITER_GONE | DONE
-}
-
-impl<B: Backend> RawStream<B> {
 
     /// For a one-element future's reader once [`future_writer_released`] returned
     /// `Some(true)`: takes the delivered count and ends the read, as
