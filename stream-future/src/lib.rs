@@ -378,7 +378,7 @@ impl<T, B: Backend> Drop for FutureReader<T, B> {
                 // SAFETY: the writer released its handle in its delivery, which happens
                 // before our check; ours is the last handle, not used after this; the
                 // allocation came from `create_padded`.
-                unsafe { Shared::free_padded(self.block.shared()) };
+                unsafe { Shared::free_padded_block(self.block) };
             }
             // SAFETY: our handle, released once; no read is pending any more; the
             // allocation came from `create_padded`.

@@ -315,6 +315,19 @@ impl<B: Backend, X> Shared<B, X> {
         // SAFETY: forwarded from the caller.
         unsafe { free_padded(this) }
     }
+
+    /// [`free_padded`](Self::free_padded) for a block kept as a [`PaddedBlock`]: the same,
+    /// without reading the offset from the header.
+    ///
+    /// # Safety
+    ///
+    /// As for `free_padded`, `block` being the block of `this`.
+    #[inline]
+    pub unsafe fn free_padded_block(block: PaddedBlock<B, X>) {
+        // SAFETY: forwarded from the caller; `block.base` is the start of the block of its
+        // `shared()`.
+        unsafe { free_block(block.shared(), block.base) }
+    }
 }
 
 /// Frees an allocation from [`Shared::create_padded`].
