@@ -47,7 +47,7 @@ impl<T, B: Backend> FutureWriter<T, B> {
             this.slot().with_mut(|p| unsafe { (*p).write(value) });
             // SAFETY: we hold the reservation (seen in `reservation`) and wrote one element;
             // the allocation came from `create_padded`.
-            return match unsafe { Shared::deliver_reserved_future(ptr, 1, reservation) } {
+            return match unsafe { Shared::deliver_reserved_future(ptr, reservation) } {
                 // Delivered and released: nothing of the allocation is touched again.
                 Ok(true) => Ok(()),
                 Ok(false) => {

@@ -28,7 +28,7 @@ mod padded;
 use core::ffi::c_void;
 use core::ptr::{addr_of_mut, NonNull};
 
-use stream_abi::{ACTIVE_READER_ONE, ACTIVE_WRITER_ONE, BLOCKED};
+use stream_abi::{ACTIVE_READER_ONE, ACTIVE_WRITER_ONE};
 use stream_events::{Backend, Event};
 
 pub use self::padded::PaddedBlock;
@@ -79,25 +79,27 @@ impl<B: Backend, X> Shared<B, X> {
     /// closed) nothing changed: the value is still in the slot and the caller's, and the
     /// reservation still held.
     ///
+    /// It commits one element, and writes no count: the reservation set `ready_size` to 1
+    /// when it was made, and nobody writes it while the reservation is held (so the
+    /// delivery's only stores before its CAS are the value's).
+    ///
     /// # Safety
     ///
     /// The caller is the future's writer handle, holds the reservation
-    /// ([`RawStream::lend_reserved_unshared`], not given up; `reservation` came from `this`),
-    /// and wrote `count` elements (at most 1) into the slot. `this` came from
-    /// [`create_padded`](Self::create_padded); with `Ok(true)` the reader may free it before
-    /// this function returns.
+    /// ([`RawStream::lend_reserved_unshared`] or [`create_padded_reserved`], not given up;
+    /// `reservation` came from `this`), and wrote one element into the slot. `this` came
+    /// from [`create_padded`](Self::create_padded) or `create_padded_reserved`; with
+    /// `Ok(true)` the reader may free it before this function returns.
+    ///
+    /// [`create_padded_reserved`]: Self::create_padded_reserved
     #[inline]
     pub unsafe fn deliver_reserved_future(
         this: NonNull<Self>,
-        count: usize,
         reservation: FutureReservation,
     ) -> Result<bool, StartWriteError> {
         // SAFETY: the caller's writer handle keeps the allocation alive until the CAS below
         // releases it; `header` is not used after a releasing CAS.
         let header = unsafe { Self::header_of(this) };
-        // SAFETY: outside DONE `ready_size` is the writer's, and the reservation makes us the
-        // only writer.
-        unsafe { header.ready_size.with_mut(|p| *p = count as isize) };
         // The state when the reservation was checked: only the reader's flags can have
         // changed since (the reservation is ours), and a stale guess only fails the CAS once.
         let mut s = reservation.0;
@@ -186,10 +188,11 @@ impl<B: Backend, X> Shared<B, X> {
 }
 
 impl<B: Backend> RawStream<B> {
-    /// Initialises the header at `place` with one reader and one writer handle, `state`, and
-    /// `read_addr`/`read_size`: every field but `inline`, each with one store (the events, the
-    /// buffer fields, `ready_size` = `BLOCKED`, `active_instances`, `state`). For the padded
-    /// allocation, which may keep a future's slot in `inline` before the header is written.
+    /// Initialises the header at `place` with one reader and one writer handle, `state`,
+    /// `read_addr`/`read_size` and `ready_size`: every field but `inline`, each with one store
+    /// (the events, the buffer fields, `ready_size`, `active_instances`, `state`). For the
+    /// padded allocation, which may keep a future's slot in `inline` before the header is
+    /// written.
     ///
     /// # Safety
     ///
@@ -200,6 +203,7 @@ impl<B: Backend> RawStream<B> {
         state: usize,
         read_addr: *mut c_void,
         read_size: usize,
+        ready_size: isize,
     ) {
         // SAFETY: by the caller; place projections, no reference to the uninitialised header.
         unsafe {
@@ -207,17 +211,52 @@ impl<B: Backend> RawStream<B> {
             addr_of_mut!((*place).write_ready).write(Event::new());
             addr_of_mut!((*place).read_addr).write(UnsafeCell::new(read_addr));
             addr_of_mut!((*place).read_size).write(UnsafeCell::new(read_size));
-            addr_of_mut!((*place).ready_size).write(UnsafeCell::new(BLOCKED));
-            addr_of_mut!((*place).active_instances)
-                .write(AtomicUsize::new(ACTIVE_READER_ONE + ACTIVE_WRITER_ONE));
             addr_of_mut!((*place).state).write(AtomicUsize::new(state));
+            Self::init_counts_at(place, ready_size);
+        }
+    }
+
+    /// Writes `ready_size` and `active_instances` (one reader and one writer handle) of the
+    /// header at `place`: adjacent words, written with one store where the target allows (each
+    /// store before the writer's CAS costs it about a cycle).
+    ///
+    /// # Safety
+    ///
+    /// As for [`init_at`](Self::init_at).
+    #[inline(always)]
+    unsafe fn init_counts_at(place: *mut Self, ready_size: isize) {
+        let active = ACTIVE_READER_ONE + ACTIVE_WRITER_ONE;
+        #[cfg(all(target_arch = "x86_64", not(stream_loom)))]
+        {
+            use core::arch::x86_64::{__m128i, _mm_set_epi64x, _mm_storeu_si128};
+            const {
+                use core::mem::offset_of;
+                assert!(offset_of!(Self, active_instances) == offset_of!(Self, ready_size) + 8);
+            }
+            // SAFETY: the two words are adjacent (asserted) plain integers in this build
+            // (`UnsafeCell<isize>`, `AtomicUsize`: the layout of their integer), so one
+            // unaligned 16-byte store initialises both; `place` is valid for writes (the
+            // caller's contract). SSE2 is part of the x86-64 baseline.
+            unsafe {
+                _mm_storeu_si128(
+                    addr_of_mut!((*place).ready_size).cast::<__m128i>(),
+                    _mm_set_epi64x(active as i64, ready_size as i64),
+                );
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", not(stream_loom))))]
+        // SAFETY: forwarded from the caller; place projections.
+        unsafe {
+            addr_of_mut!((*place).ready_size).write(UnsafeCell::new(ready_size));
+            addr_of_mut!((*place).active_instances).write(AtomicUsize::new(active));
         }
     }
 
     /// [`init_at`](Self::init_at) for a future made by Rust: the header as
     /// [`lend_reserved_unshared`](Self::lend_reserved_unshared) leaves it (the slot at `addr`
-    /// lent, one element; the reader end busy; the writer end reserved), with `extra_bits`
-    /// (the padded offset) in `state`.
+    /// lent, one element; the reader end busy; the writer end reserved; `ready_size` the
+    /// count 1 that the reserved delivery commits), with `extra_bits` (the padded offset) in
+    /// `state`.
     ///
     /// # Safety
     ///
@@ -228,7 +267,7 @@ impl<B: Backend> RawStream<B> {
     pub(super) unsafe fn init_reserved_at(place: *mut Self, extra_bits: usize, addr: *mut c_void) {
         let state = LENT | READER_BUSY | WRITER_BUSY | FUTURE_WRITER_RESERVED | extra_bits;
         // SAFETY: forwarded from the caller.
-        unsafe { Self::init_at(place, state, addr, 1) };
+        unsafe { Self::init_at(place, state, addr, 1, 1) };
     }
 
     /// Lends the buffer of a stream that no other thread can reach yet (its handles have not
@@ -267,13 +306,17 @@ impl<B: Backend> RawStream<B> {
     /// the writer end for its one writer handle (WRITER_BUSY | FUTURE_WRITER_RESERVED), in the
     /// same store: from then on the slot is that writer's, it delivers with
     /// [`Shared::deliver_reserved_future`], and a raw [`start_writing`](Self::start_writing)
-    /// gets `Busy`.
+    /// gets `Busy`. Sets `ready_size` to the count 1 that the reserved delivery commits.
     ///
     /// # Safety
     ///
     /// As for `lend_unshared`; the future's reader frees it with the functions of
     /// [`Shared::create_padded`].
     pub unsafe fn lend_reserved_unshared(&self, addr: *mut c_void, size: usize) {
+        // SAFETY: nobody else can reach the header yet (forwarded from the caller); outside
+        // DONE `ready_size` is the writer's, and the reservation keeps it so until the
+        // delivery commits it.
+        unsafe { self.ready_size.with_mut(|p| *p = 1) };
         // SAFETY: forwarded from the caller.
         unsafe { self.lend_unshared_with(addr, size, WRITER_BUSY | FUTURE_WRITER_RESERVED) };
     }

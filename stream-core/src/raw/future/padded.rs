@@ -7,7 +7,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
-use stream_abi::{ACTIVE_READER_ONE, ACTIVE_WRITER_ONE};
+use stream_abi::{ACTIVE_READER_ONE, ACTIVE_WRITER_ONE, BLOCKED};
 use stream_events::Backend;
 
 #[cfg(stream_loom)]
@@ -65,7 +65,7 @@ impl<B: Backend, X> Shared<B, X> {
         // SAFETY: `init_at` writes every field but `inline`, each once.
         unsafe {
             Self::create_padded_with(extra, |header, bits, _| {
-                RawStream::init_at(header, bits, core::ptr::null_mut(), 0);
+                RawStream::init_at(header, bits, core::ptr::null_mut(), 0, BLOCKED);
             })
         }
         .shared()
