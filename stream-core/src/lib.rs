@@ -141,7 +141,10 @@ pub use error::{
 };
 pub use iter::{IntoIter, Iter};
 pub use loan::Loan;
-pub use raw::{RawStream, Shared, StartReadError, StartWriteError, TooManyHandles};
+pub use raw::{
+    FutureReservation, PaddedBlock, RawStream, Shared, StartReadError, StartWriteError,
+    TooManyHandles,
+};
 pub use read_ahead::ReadAhead;
 pub use reader::Reader;
 #[cfg(all(feature = "listener", not(stream_loom)))]

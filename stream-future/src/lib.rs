@@ -56,12 +56,11 @@ use core::future::{Future, IntoFuture};
 use core::marker::PhantomData;
 use core::mem::{ManuallyDrop, MaybeUninit};
 use core::pin::Pin;
-use core::ptr::NonNull;
 use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use stream_abi::{BLOCKED, CLOSED};
-use stream_core::{RawStream, Shared};
+use stream_core::{PaddedBlock, RawStream, Shared};
 use stream_events::{AsyncBackend, Backend, DefaultBackend};
 
 pub use crate::error::{ReadError, ReadTimeoutError, TryReadError, WriteError};
@@ -108,13 +107,13 @@ struct Poller<'a, B: AsyncBackend>(&'a mut B::Registration);
 
 /// The writing end of a future: writes its one value.
 pub struct FutureWriter<T, B: Backend = DefaultBackend> {
-    shared: NonNull<Shared<B, Slot<T>>>,
+    block: PaddedBlock<B, Slot<T>>,
     _value: PhantomData<T>,
 }
 
 /// The reading end of a future: reads its one value.
 pub struct FutureReader<T, B: Backend = DefaultBackend> {
-    shared: NonNull<Shared<B, Slot<T>>>,
+    block: PaddedBlock<B, Slot<T>>,
     _value: PhantomData<T>,
 }
 
@@ -147,22 +146,21 @@ pub fn future<T>() -> (
 /// ```
 #[inline]
 pub fn future_with<T, B: Backend>() -> (FutureWriter<T, B>, FutureReader<T, B>) {
-    let shared = Shared::<B, Slot<T>>::create_padded(UnsafeCell::new(MaybeUninit::uninit()));
-    // SAFETY: just created (with `create_padded`); nothing else refers to it yet.
-    let (header, slot) = unsafe { (Shared::header_of(shared), Shared::extra_of(shared)) };
-    let slot = slot.with_mut(|p| p.cast());
-    // The slot lives in the allocation, which outlives the read; the handles are not shared
-    // yet. The address is only recorded: the slot itself is accessed through its cell.
-    // The writer end is the `FutureWriter`'s alone until it allows raw writes.
-    // SAFETY: as above; the reader frees the allocation with the functions of `create_padded`.
-    unsafe { header.lend_reserved_unshared(slot, 1) };
+    // The slot's address is only recorded: the slot itself is accessed through its cell. It
+    // lives in the allocation, which outlives the read; the header is made with the slot lent
+    // and the writer end reserved (the `FutureWriter`'s alone until it allows raw writes),
+    // before either handle exists; the reader frees it with the functions of `create_padded`.
+    let block = Shared::<B, Slot<T>>::create_padded_reserved(
+        UnsafeCell::new(MaybeUninit::uninit()),
+        |slot| slot.with_mut(|p| p.cast()),
+    );
     (
         FutureWriter {
-            shared,
+            block,
             _value: PhantomData,
         },
         FutureReader {
-            shared,
+            block,
             _value: PhantomData,
         },
     )
@@ -171,12 +169,12 @@ pub fn future_with<T, B: Backend>() -> (FutureWriter<T, B>, FutureReader<T, B>) 
 impl<T, B: Backend> FutureReader<T, B> {
     fn header(&self) -> &RawStream<B> {
         // SAFETY: our handle keeps the allocation (from `create_padded`) alive.
-        unsafe { Shared::header_of(self.shared) }
+        unsafe { Shared::header_of(self.block.shared()) }
     }
 
     fn slot(&self) -> &Slot<T> {
         // SAFETY: our handle keeps the allocation (from `create_padded`) alive.
-        unsafe { Shared::extra_of(self.shared) }
+        unsafe { Shared::extra_of(self.block.shared()) }
     }
 
     /// Blocks until the value is written and returns it.
@@ -188,22 +186,21 @@ impl<T, B: Backend> FutureReader<T, B> {
     pub fn read(self) -> Result<T, ReadError> {
         // The free below reads the allocator's word before the header: start fetching it
         // now, beside the header (a future made on another thread has both out of cache).
-        Shared::prefetch_block_start(self.shared);
-        if self.header().future_writer_released() == Some(true) {
-            // The fast path: delivered, and the writer released its handle with it. Nobody
-            // else uses the allocation any more: move the value out and free it.
-            let this = ManuallyDrop::new(self);
-            // SAFETY: DONE: the writer wrote the slot before its Release delivery, which the
-            // check above acquired; the value was not taken (phase DONE), and is moved out
-            // once: the allocation is freed next and `Drop` does not run.
-            let value = this.slot().with(|p| unsafe { (*p).assume_init_read() });
-            // SAFETY: the writer is gone (its uses happen before our Acquire check) and ours
-            // is the last handle, not used after this; the allocation came from
-            // `create_padded`.
-            unsafe { Shared::free_padded(this.shared) };
+        Shared::prefetch_block_start(self.block.shared());
+        let this = ManuallyDrop::new(self);
+        // The fast path: delivered, and the writer released its handle with it. Nobody else
+        // uses the allocation any more: move the value out and free it.
+        // SAFETY: ours is the only handle left then, owning the read, and not used after a
+        // `Some` (`Drop` does not run: `this` is `ManuallyDrop`). DONE: the writer wrote the
+        // slot before its Release delivery, which the check acquired; the value was not taken
+        // (phase DONE), and is moved out once, the allocation freed next.
+        let taken = unsafe {
+            Shared::take_released_future(this.block, |slot| slot.with(|p| (*p).assume_init_read()))
+        };
+        if let Some(value) = taken {
             return Ok(value);
         }
-        self.read_blocking()
+        ManuallyDrop::into_inner(this).read_blocking()
     }
 
     /// `read` when the fast path does not apply: kept out of line so that the fast path
@@ -381,11 +378,11 @@ impl<T, B: Backend> Drop for FutureReader<T, B> {
                 // SAFETY: the writer released its handle in its delivery, which happens
                 // before our check; ours is the last handle, not used after this; the
                 // allocation came from `create_padded`.
-                unsafe { Shared::free_padded(self.shared) };
+                unsafe { Shared::free_padded_block(self.block) };
             }
             // SAFETY: our handle, released once; no read is pending any more; the
             // allocation came from `create_padded`.
-            None => unsafe { Shared::release_reader_padded(self.shared) },
+            None => unsafe { Shared::release_reader_padded(self.block.shared()) },
         }
     }
 }

@@ -12,12 +12,12 @@ use crate::{FutureWriter, Slot, WriteError};
 impl<T, B: Backend> FutureWriter<T, B> {
     pub(crate) fn header(&self) -> &RawStream<B> {
         // SAFETY: our handle keeps the allocation (from `create_padded`) alive.
-        unsafe { Shared::header_of(self.shared) }
+        unsafe { Shared::header_of(self.block.shared()) }
     }
 
     fn slot(&self) -> &Slot<T> {
         // SAFETY: our handle keeps the allocation (from `create_padded`) alive.
-        unsafe { Shared::extra_of(self.shared) }
+        unsafe { Shared::extra_of(self.block.shared()) }
     }
 
     /// Writes the value and closes the future. Never blocks.
@@ -38,16 +38,16 @@ impl<T, B: Backend> FutureWriter<T, B> {
     pub fn write(self, value: T) -> Result<(), WriteError<T>> {
         // The handle is released below, by the delivery itself or explicitly: no `Drop`.
         let this = ManuallyDrop::new(self);
-        let ptr = this.shared;
+        let ptr = this.block.shared();
         let header = this.header();
-        if header.is_future_writer_reserved() {
+        if let Some(reservation) = header.future_reservation() {
             // The writer end is ours alone since creation: the slot is ours to write.
             // SAFETY: the reservation gives us the slot until the delivery below; the reader
             // reads it only after seeing DONE.
             this.slot().with_mut(|p| unsafe { (*p).write(value) });
-            // SAFETY: we hold the reservation and wrote one element; the allocation came
-            // from `create_padded`.
-            return match unsafe { Shared::deliver_reserved_future(ptr, 1) } {
+            // SAFETY: we hold the reservation (seen in `reservation`) and wrote one element;
+            // the allocation came from `create_padded`.
+            return match unsafe { Shared::deliver_reserved_future(ptr, reservation) } {
                 // Delivered and released: nothing of the allocation is touched again.
                 Ok(true) => Ok(()),
                 Ok(false) => {
@@ -77,7 +77,7 @@ impl<T, B: Backend> FutureWriter<T, B> {
     #[cold]
     #[inline(never)]
     fn write_claiming(this: ManuallyDrop<Self>, value: T) -> Result<(), WriteError<T>> {
-        let ptr = this.shared;
+        let ptr = this.block.shared();
         let header = this.header();
         let slot = this.slot().with_mut(|p| p.cast::<core::ffi::c_void>());
         // Claim the slot first (LENT -> WRITING), then write it: if the value was delivered
@@ -176,7 +176,7 @@ impl<T, B: Backend> Drop for FutureWriter<T, B> {
         // handle, released once; no write of ours is in progress.
         unsafe {
             self.header().release_future_reservation();
-            release_writer(self.shared);
+            release_writer(self.block.shared());
         }
     }
 }

@@ -39,6 +39,7 @@ use crate::state::{
 };
 use crate::sync::{ord, AtomicUsize, Ordering, UnsafeCell};
 
+pub use future::{FutureReservation, PaddedBlock};
 pub use shared::Shared;
 pub(crate) use write::WaitWriteError;
 

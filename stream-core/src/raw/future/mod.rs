@@ -7,7 +7,7 @@
 //! | `FUTURE_WRITER_GONE` (state bit 7) | [`Shared::deliver_future`] | the writer delivered and released its handle in one CAS; the reader frees |
 //! | `FUTURE_WRITER_RESERVED` (state bit 10, with `WRITER_BUSY`) | [`RawStream::lend_reserved_unshared`] | the writer end is the future writer's alone: it writes the slot, then delivers in one CAS |
 //! | padded offset (state bits 8-9) | `padded.rs` | where the header sits in its `malloc` block; set at creation, never changed |
-//! | the slot lent at creation | [`RawStream::lend_unshared`] | `LENT` with `READER_BUSY` before either handle exists |
+//! | the slot lent at creation | [`RawStream::lend_unshared`]; for a Rust future [`Shared::create_padded_reserved`] | `LENT` with `READER_BUSY` (and the reservation) before either handle exists; the Rust future's header is written once, lent and reserved |
 //! | commit and close in one step | [`Shared::deliver_future`], [`RawStream::write_and_close`] | `WRITING` \| `WRITER_BUSY` -> `DONE` \| `WRITER_CLOSED` (CAS; fails once `READER_CLOSED` is set, and the writer returns the buffer) |
 //!
 //! Claim first, then write: no side writes the slot, a lent buffer or `ready_size` before the
@@ -26,17 +26,19 @@
 mod padded;
 
 use core::ffi::c_void;
-use core::ptr::NonNull;
+use core::ptr::{addr_of_mut, NonNull};
 
-use stream_events::Backend;
+use stream_abi::{ACTIVE_READER_ONE, ACTIVE_WRITER_ONE};
+use stream_events::{Backend, Event};
 
+pub use self::padded::PaddedBlock;
 use self::padded::{PADDED_OFFSET_MASK, PADDED_OFFSET_SHIFT};
 use super::{RawStream, Shared, StartWriteError};
 use crate::state::{
     phase, CLOSED_ANY, DONE, IDLE, LENT, PHASE, READER_BUSY, READER_CLOSED, WRITER_BUSY,
     WRITER_CLOSED, WRITING,
 };
-use crate::sync::{ord, Ordering};
+use crate::sync::{ord, AtomicUsize, Ordering, UnsafeCell};
 
 /// Future only (state bit): the reader may be waiting on *read ready*
 /// ([`RawStream::announce_future_wait`]). Set by the reader only; sticky.
@@ -53,33 +55,54 @@ const FUTURE_WRITER_GONE: usize = 1 << 7;
 /// ([`Shared::deliver_reserved_future`]) or by [`RawStream::release_future_reservation`].
 const FUTURE_WRITER_RESERVED: usize = 1 << 10;
 
+/// Whether the state `s` says what [`RawStream::future_writer_released`] reports as
+/// `Some(true)`: delivered (phase DONE, value untaken) and the writer handle released with it.
+#[inline(always)]
+fn is_released_untaken(s: usize) -> bool {
+    s & (FUTURE_WRITER_GONE | PHASE) == FUTURE_WRITER_GONE | DONE
+}
+
+/// The future writer's reservation, as seen by [`RawStream::future_reservation`]: proof that
+/// the writer end was reserved (the slot is the caller's to write), and the state word then,
+/// from which [`Shared::deliver_reserved_future`] starts its CAS.
+#[derive(Debug)]
+pub struct FutureReservation(usize);
+
 impl<B: Backend, X> Shared<B, X> {
     /// Delivers the value that the future's reserving writer wrote into the slot, and closes
     /// the writer end, in one CAS: LENT | WRITER_BUSY | FUTURE_WRITER_RESERVED -> DONE |
     /// WRITER_CLOSED, plus `FUTURE_WRITER_GONE` (the writer handle is released with it) when no
-    /// reader announced a wait. Results as [`deliver_future`](Self::deliver_future); on
-    /// `Err(StartWriteError::Closed)` (an end closed) nothing changed: the value is still in
-    /// the slot and the caller's, and the reservation still held.
+    /// reader announced a wait. `reservation` (from [`RawStream::future_reservation`], taken
+    /// before the slot was written) is the state seen then: the CAS starts from it, so the
+    /// delivery reads the state word no more. Results as
+    /// [`deliver_future`](Self::deliver_future); on `Err(StartWriteError::Closed)` (an end
+    /// closed) nothing changed: the value is still in the slot and the caller's, and the
+    /// reservation still held.
+    ///
+    /// It commits one element, and writes no count: the reservation set `ready_size` to 1
+    /// when it was made, and nobody writes it while the reservation is held (so the
+    /// delivery's only stores before its CAS are the value's).
     ///
     /// # Safety
     ///
     /// The caller is the future's writer handle, holds the reservation
-    /// ([`RawStream::lend_reserved_unshared`], not given up), and wrote `count`
-    /// elements (at most 1) into the slot. `this` came from
-    /// [`create_padded`](Self::create_padded); with `Ok(true)` the reader may free it before
-    /// this function returns.
+    /// ([`RawStream::lend_reserved_unshared`] or [`create_padded_reserved`], not given up;
+    /// `reservation` came from `this`), and wrote one element into the slot. `this` came
+    /// from [`create_padded`](Self::create_padded) or `create_padded_reserved`; with
+    /// `Ok(true)` the reader may free it before this function returns.
+    ///
+    /// [`create_padded_reserved`]: Self::create_padded_reserved
     #[inline]
     pub unsafe fn deliver_reserved_future(
         this: NonNull<Self>,
-        count: usize,
+        reservation: FutureReservation,
     ) -> Result<bool, StartWriteError> {
         // SAFETY: the caller's writer handle keeps the allocation alive until the CAS below
         // releases it; `header` is not used after a releasing CAS.
         let header = unsafe { Self::header_of(this) };
-        // SAFETY: outside DONE `ready_size` is the writer's, and the reservation makes us the
-        // only writer.
-        unsafe { header.ready_size.with_mut(|p| *p = count as isize) };
-        let mut s = header.load();
+        // The state when the reservation was checked: only the reader's flags can have
+        // changed since (the reservation is ours), and a stale guess only fails the CAS once.
+        let mut s = reservation.0;
         loop {
             debug_assert_eq!(
                 s & (WRITER_BUSY | FUTURE_WRITER_RESERVED),
@@ -165,6 +188,88 @@ impl<B: Backend, X> Shared<B, X> {
 }
 
 impl<B: Backend> RawStream<B> {
+    /// Initialises the header at `place` with one reader and one writer handle, `state`,
+    /// `read_addr`/`read_size` and `ready_size`: every field but `inline`, each with one store
+    /// (the events, the buffer fields, `ready_size`, `active_instances`, `state`). For the
+    /// padded allocation, which may keep a future's slot in `inline` before the header is
+    /// written.
+    ///
+    /// # Safety
+    ///
+    /// `place` is valid for writes and aligned, and nothing else can reach it yet.
+    #[inline(always)]
+    pub(super) unsafe fn init_at(
+        place: *mut Self,
+        state: usize,
+        read_addr: *mut c_void,
+        read_size: usize,
+        ready_size: isize,
+    ) {
+        // SAFETY: by the caller; place projections, no reference to the uninitialised header.
+        unsafe {
+            addr_of_mut!((*place).read_ready).write(Event::new());
+            addr_of_mut!((*place).write_ready).write(Event::new());
+            addr_of_mut!((*place).read_addr).write(UnsafeCell::new(read_addr));
+            addr_of_mut!((*place).read_size).write(UnsafeCell::new(read_size));
+            addr_of_mut!((*place).state).write(AtomicUsize::new(state));
+            Self::init_counts_at(place, ready_size);
+        }
+    }
+
+    /// Writes `ready_size` and `active_instances` (one reader and one writer handle) of the
+    /// header at `place`: adjacent words, written with one store where the target allows (each
+    /// store before the writer's CAS costs it about a cycle).
+    ///
+    /// # Safety
+    ///
+    /// As for [`init_at`](Self::init_at).
+    #[inline(always)]
+    unsafe fn init_counts_at(place: *mut Self, ready_size: isize) {
+        let active = ACTIVE_READER_ONE + ACTIVE_WRITER_ONE;
+        #[cfg(all(target_arch = "x86_64", not(stream_loom)))]
+        {
+            use core::arch::x86_64::{__m128i, _mm_set_epi64x, _mm_storeu_si128};
+            const {
+                use core::mem::offset_of;
+                assert!(offset_of!(Self, active_instances) == offset_of!(Self, ready_size) + 8);
+            }
+            // SAFETY: the two words are adjacent (asserted) plain integers in this build
+            // (`UnsafeCell<isize>`, `AtomicUsize`: the layout of their integer), so one
+            // unaligned 16-byte store initialises both; `place` is valid for writes (the
+            // caller's contract). SSE2 is part of the x86-64 baseline.
+            unsafe {
+                _mm_storeu_si128(
+                    addr_of_mut!((*place).ready_size).cast::<__m128i>(),
+                    _mm_set_epi64x(active as i64, ready_size as i64),
+                );
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", not(stream_loom))))]
+        // SAFETY: forwarded from the caller; place projections.
+        unsafe {
+            addr_of_mut!((*place).ready_size).write(UnsafeCell::new(ready_size));
+            addr_of_mut!((*place).active_instances).write(AtomicUsize::new(active));
+        }
+    }
+
+    /// [`init_at`](Self::init_at) for a future made by Rust: the header as
+    /// [`lend_reserved_unshared`](Self::lend_reserved_unshared) leaves it (the slot at `addr`
+    /// lent, one element; the reader end busy; the writer end reserved; `ready_size` the
+    /// count 1 that the reserved delivery commits), with `extra_bits` (the padded offset) in
+    /// `state`.
+    ///
+    /// # Safety
+    ///
+    /// As for `init_at`; and as for `lend_reserved_unshared` (`addr` is the future's slot,
+    /// alive as long as the header, and its reader frees it with the functions of
+    /// [`Shared::create_padded`]).
+    #[inline(always)]
+    pub(super) unsafe fn init_reserved_at(place: *mut Self, extra_bits: usize, addr: *mut c_void) {
+        let state = LENT | READER_BUSY | WRITER_BUSY | FUTURE_WRITER_RESERVED | extra_bits;
+        // SAFETY: forwarded from the caller.
+        unsafe { Self::init_at(place, state, addr, 1, 1) };
+    }
+
     /// Lends the buffer of a stream that no other thread can reach yet (its handles have not
     /// been shared), without activating *write ready*: nobody can be waiting. Used to create
     /// one-element futures with their slot already lent.
@@ -201,13 +306,17 @@ impl<B: Backend> RawStream<B> {
     /// the writer end for its one writer handle (WRITER_BUSY | FUTURE_WRITER_RESERVED), in the
     /// same store: from then on the slot is that writer's, it delivers with
     /// [`Shared::deliver_reserved_future`], and a raw [`start_writing`](Self::start_writing)
-    /// gets `Busy`.
+    /// gets `Busy`. Sets `ready_size` to the count 1 that the reserved delivery commits.
     ///
     /// # Safety
     ///
     /// As for `lend_unshared`; the future's reader frees it with the functions of
     /// [`Shared::create_padded`].
     pub unsafe fn lend_reserved_unshared(&self, addr: *mut c_void, size: usize) {
+        // SAFETY: nobody else can reach the header yet (forwarded from the caller); outside
+        // DONE `ready_size` is the writer's, and the reservation keeps it so until the
+        // delivery commits it.
+        unsafe { self.ready_size.with_mut(|p| *p = 1) };
         // SAFETY: forwarded from the caller.
         unsafe { self.lend_unshared_with(addr, size, WRITER_BUSY | FUTURE_WRITER_RESERVED) };
     }
@@ -218,6 +327,17 @@ impl<B: Backend> RawStream<B> {
         // ORDERING: Acquire, like every observation of the state (only the reserving handle
         // clears the bit, so for that handle the answer cannot go stale).
         self.load() & FUTURE_WRITER_RESERVED != 0
+    }
+
+    /// `Some` while the writer end is reserved for the future's writer handle (as
+    /// [`is_future_writer_reserved`](Self::is_future_writer_reserved)), with the state seen,
+    /// for [`Shared::deliver_reserved_future`]: one load for the check and the delivery.
+    #[inline]
+    pub fn future_reservation(&self) -> Option<FutureReservation> {
+        // ORDERING: Acquire, like every observation of the state (only the reserving handle
+        // clears the bit, so for that handle the answer cannot go stale).
+        let s = self.load();
+        (s & FUTURE_WRITER_RESERVED != 0).then_some(FutureReservation(s))
     }
 
     /// Gives up the future writer's reservation (WRITER_BUSY | FUTURE_WRITER_RESERVED -> neither):

@@ -2,9 +2,12 @@
 //! 64-byte boundary inside a block from the allocator's plain path, its offset kept in bits of
 //! the state word, and the slot in the header's inline word when it fits.
 
+use core::ffi::c_void;
+use core::fmt;
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 
-use stream_abi::{ACTIVE_READER_ONE, ACTIVE_WRITER_ONE};
+use stream_abi::{ACTIVE_READER_ONE, ACTIVE_WRITER_ONE, BLOCKED};
 use stream_events::Backend;
 
 #[cfg(stream_loom)]
@@ -59,6 +62,54 @@ impl<B: Backend, X> Shared<B, X> {
     /// [`release_writer_padded`](Self::release_writer_padded), or free it with
     /// [`free_padded`](Self::free_padded); never with the functions for `create`.
     pub fn create_padded(extra: X) -> NonNull<Self> {
+        // SAFETY: `init_at` writes every field but `inline`, each once.
+        unsafe {
+            Self::create_padded_with(extra, |header, bits, _| {
+                RawStream::init_at(header, bits, core::ptr::null_mut(), 0, BLOCKED);
+            })
+        }
+        .shared()
+    }
+
+    /// [`create_padded`](Self::create_padded) for a future made by Rust, with its slot `extra`
+    /// lent and the writer end reserved, as [`RawStream::lend_reserved_unshared`] after
+    /// `create_padded` leaves it, but with every header word written once: the future's
+    /// creation is one allocation and seven stores. `slot` gives the address to lend: that of
+    /// the value inside `extra` (called once, with `extra` in place, before any handle exists).
+    ///
+    /// Returns the block as a [`PaddedBlock`], whose [`shared`](PaddedBlock::shared) is what
+    /// `create_padded` returns: its handles keep it so that the reader's fast path
+    /// ([`take_released_future`](Self::take_released_future)) frees it without reading the
+    /// offset.
+    pub fn create_padded_reserved(
+        extra: X,
+        slot: impl FnOnce(&X) -> *mut c_void,
+    ) -> PaddedBlock<B, X> {
+        // SAFETY: `init_reserved_at` writes every field but `inline` (which holds `extra`
+        // when it fits, written before), each once.
+        unsafe {
+            Self::create_padded_with(extra, |header, bits, extra| {
+                // SAFETY: `extra` was written at its place, which the block keeps alive; the
+                // reference ends before the handles exist.
+                let addr = slot(&*extra);
+                RawStream::init_reserved_at(header, bits, addr);
+            })
+        }
+    }
+
+    /// The allocation of `create_padded`: `extra` is written at its place first, then
+    /// `init` initialises the header (given its place, the offset bits for `state`, and the
+    /// place of `extra`).
+    ///
+    /// # Safety
+    ///
+    /// `init` initialises every field of the header except `inline` (which it must not
+    /// write when `extra` lives there, [`INLINE`](Self::INLINE)); it may read `extra`.
+    #[inline(always)]
+    unsafe fn create_padded_with(
+        extra: X,
+        init: impl FnOnce(*mut RawStream<B>, usize, *mut X),
+    ) -> PaddedBlock<B, X> {
         const {
             assert!(PLAIN_ALIGN >= core::mem::size_of::<usize>());
             assert!(PLAIN_ALIGN.is_power_of_two());
@@ -74,25 +125,36 @@ impl<B: Backend, X> Shared<B, X> {
         if base.is_null() {
             std::alloc::handle_alloc_error(layout);
         }
-        // Only the address is used (no pointer is made from an integer): the distance to the
-        // next boundary of the header's alignment. The block is `PLAIN_ALIGN`-aligned, so the
-        // offset is a multiple of it, below the header's alignment (it fits the state bits:
-        // asserted); an over-aligned block is aligned for `Self` already, so its offset is 0.
-        let align = core::mem::align_of::<Self>();
-        let offset = (align - (base as usize & (align - 1))) & (align - 1);
-        let header = RawStream::with_state((offset / PLAIN_ALIGN) << PADDED_OFFSET_SHIFT);
+        let offset = Self::padded_offset(base as usize);
+        let bits = (offset / PLAIN_ALIGN) << PADDED_OFFSET_SHIFT;
         // The header ends at most `align - PLAIN_ALIGN + size_of::<RawStream<B>>()` bytes
         // into the block, and an `extra` outside it at most `offset_of!(Self, extra) +
         // size_of::<X>()` past the header (`padded_layout` adds the largest offset).
         // SAFETY: so the header and `extra` lie in the block, aligned (the header at an
         // alignment boundary; `extra` in the inline word, whose alignment is at least its
-        // own, or at its offset in `Self`).
+        // own, or at its offset in `Self`); `init` initialises the header around `extra`
+        // (the caller's contract).
         unsafe {
             let this = base.add(offset).cast::<Self>();
-            core::ptr::addr_of_mut!((*this).header).write(header);
-            Self::extra_ptr(this).write(extra);
-            NonNull::new_unchecked(this)
+            let extra_place = Self::extra_ptr(this);
+            extra_place.write(extra);
+            init(core::ptr::addr_of_mut!((*this).header), bits, extra_place);
+            PaddedBlock {
+                base: NonNull::new_unchecked(base),
+                _shared: PhantomData,
+            }
         }
+    }
+
+    /// Where the header sits in a block that starts at address `base`: the distance to the
+    /// next boundary of the header's alignment. The block is `PLAIN_ALIGN`-aligned, so the
+    /// offset is a multiple of it, below the header's alignment (it fits the state bits:
+    /// asserted in `create_padded_with`); an over-aligned block is aligned for `Self`
+    /// already, so its offset is 0. Only the address is used: no pointer is made from it.
+    #[inline(always)]
+    fn padded_offset(base: usize) -> usize {
+        let align = core::mem::align_of::<Self>();
+        (align - (base & (align - 1))) & (align - 1)
     }
 
     /// Whether `extra` of a padded allocation lives in the header's inline word.
@@ -204,6 +266,40 @@ impl<B: Backend, X> Shared<B, X> {
         }
     }
 
+    /// The reader's fast path of a future: if the writer delivered and released its handle in
+    /// that step ([`RawStream::future_writer_released`] would return `Some(true)`), lets `take`
+    /// move the value out of `extra`, frees the block, and returns what `take` returned;
+    /// otherwise changes nothing and returns `None`. One load of the state word; the free
+    /// does not depend on its value (the block's start is `block`'s), so it need not wait
+    /// for that load, which, right after the writer's CAS on this thread, waits for the CAS.
+    ///
+    /// # Safety
+    ///
+    /// `block` came from [`create_padded_reserved`](Self::create_padded_reserved); the
+    /// caller is its reader handle, the only one, owns the pending read, and does not use
+    /// `block` after a `Some` (it is freed). `take` leaves `extra` fit to be dropped (it moves
+    /// the value out of a `MaybeUninit`).
+    #[inline]
+    pub unsafe fn take_released_future<R>(
+        block: PaddedBlock<B, X>,
+        take: impl FnOnce(&X) -> R,
+    ) -> Option<R> {
+        let this = block.shared();
+        // SAFETY: the caller's reader handle keeps the block alive.
+        let header = unsafe { Self::header_of(this) };
+        if !super::is_released_untaken(header.load()) {
+            return None;
+        }
+        // Acquire (`load`) paired with the writer's Release delivery: its uses of the header
+        // and the slot happen before ours, and it uses neither any more: we are alone.
+        // SAFETY: `extra` is alive (our handle) and initialised; nobody else uses it.
+        let r = take(unsafe { Self::extra_of(this) });
+        // SAFETY: the writer's handle is gone (released in its delivery, before our Acquire
+        // load), ours is the last, not used after this; `block` is this header's block.
+        unsafe { free_block(this, block.base) };
+        Some(r)
+    }
+
     /// Drops the `Shared` (header and `extra`) of a [`create_padded`](Self::create_padded)
     /// allocation and frees it, whatever `active_instances` says. For a future's reader once
     /// the writer has released its handle in its delivery
@@ -219,6 +315,19 @@ impl<B: Backend, X> Shared<B, X> {
         // SAFETY: forwarded from the caller.
         unsafe { free_padded(this) }
     }
+
+    /// [`free_padded`](Self::free_padded) for a block kept as a [`PaddedBlock`]: the same,
+    /// without reading the offset from the header.
+    ///
+    /// # Safety
+    ///
+    /// As for `free_padded`, `block` being the block of `this`.
+    #[inline]
+    pub unsafe fn free_padded_block(block: PaddedBlock<B, X>) {
+        // SAFETY: forwarded from the caller; `block.base` is the start of the block of its
+        // `shared()`.
+        unsafe { free_block(block.shared(), block.base) }
+    }
 }
 
 /// Frees an allocation from [`Shared::create_padded`].
@@ -229,17 +338,28 @@ impl<B: Backend, X> Shared<B, X> {
 /// from `Shared::create_padded`.
 #[inline]
 unsafe fn free_padded<B: Backend, X>(this: NonNull<Shared<B, X>>) {
-    let layout = Shared::<B, X>::padded_layout();
-    let this = this.as_ptr();
     // SAFETY: by the caller the header is alive and ours alone.
-    let state = unsafe { &(*this).header.state };
+    let state = unsafe { &(*this.as_ptr()).header.state };
     // ORDERING: Relaxed: the caller's handles (or its Acquire of the writer's release) already
     // order every other use of the header before this; the offset bits never change.
     let offset =
         (state.load(Ordering::Relaxed) >> PADDED_OFFSET_SHIFT & PADDED_OFFSET_MASK) * PLAIN_ALIGN;
     // SAFETY: `this` is `offset` bytes into the block, so the start is in bounds, with the
     // block's provenance.
-    let base = unsafe { this.cast::<u8>().sub(offset) };
+    let base = unsafe { NonNull::new_unchecked(this.as_ptr().cast::<u8>().sub(offset)) };
+    // SAFETY: forwarded from the caller; `base` is the start of the block of `this`.
+    unsafe { free_block(this, base) }
+}
+
+/// Drops header and `extra` of the padded block that starts at `base` and frees it.
+///
+/// # Safety
+///
+/// As for [`free_padded`]; `base` is the start of the block of `this`.
+#[inline]
+unsafe fn free_block<B: Backend, X>(this: NonNull<Shared<B, X>>, base: NonNull<u8>) {
+    let layout = Shared::<B, X>::padded_layout();
+    let this = this.as_ptr();
     #[cfg(stream_loom)]
     // SAFETY: by the caller, nothing else refers to the allocation any more.
     check_unshared(unsafe { &mut (*this).header });
@@ -249,6 +369,43 @@ unsafe fn free_padded<B: Backend, X>(this: NonNull<Shared<B, X>>) {
     unsafe {
         core::ptr::drop_in_place(Shared::extra_ptr(this));
         core::ptr::drop_in_place(core::ptr::addr_of_mut!((*this).header));
-        dealloc(base, layout);
+        dealloc(base.as_ptr(), layout);
+    }
+}
+
+/// A block from [`Shared::create_padded_reserved`] as a future's handles keep it: the start of
+/// the block. The header's place follows from its address alone
+/// ([`shared`](Self::shared), arithmetic, no load), and the reader's fast path frees the block
+/// with it ([`Shared::take_released_future`]) without reading the offset from the header.
+/// A copy of a pointer: it owns nothing, the handles that hold it do.
+pub struct PaddedBlock<B: Backend, X> {
+    base: NonNull<u8>,
+    _shared: PhantomData<NonNull<Shared<B, X>>>,
+}
+
+impl<B: Backend, X> PaddedBlock<B, X> {
+    /// The block's `Shared` (what [`Shared::create_padded`] returns): for
+    /// [`Shared::header_of`], [`Shared::extra_of`] and the other functions of a padded block.
+    #[inline(always)]
+    pub fn shared(self) -> NonNull<Shared<B, X>> {
+        let offset = Shared::<B, X>::padded_offset(self.base.as_ptr() as usize);
+        // SAFETY: `create_padded_with` placed the header `offset` bytes into the block (the
+        // same computation on the same address), so this is in bounds, with the block's
+        // provenance, and not null.
+        unsafe { NonNull::new_unchecked(self.base.as_ptr().add(offset).cast()) }
+    }
+}
+
+impl<B: Backend, X> Clone for PaddedBlock<B, X> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<B: Backend, X> Copy for PaddedBlock<B, X> {}
+
+impl<B: Backend, X> fmt::Debug for PaddedBlock<B, X> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("PaddedBlock").field(&self.base).finish()
     }
 }
