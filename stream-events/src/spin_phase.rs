@@ -52,7 +52,7 @@ const PROBE_EVERY: u8 = 32;
 ///   32 waits at level 0. A wait that registered cannot tell whether spinning would have
 ///   paid: on a one-thread executor the partner answers soon after the poll returns, but
 ///   only because it returned.
-/// * Blocking waits ([`spin_adaptive_then`], one history per thread): a wait that parked
+/// * Blocking waits (one history per thread): a wait that parked
 ///   measures how long it took in all. If it ended within twice [`SPIN_BUDGET`], a longer
 ///   spin would probably have caught it, and the next budget doubles; if it took longer, the
 ///   next budget halves. On a busy machine, where the partner waits for a CPU for
