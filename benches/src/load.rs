@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use stream_core::{stream_with, BatchWriter, ReadAhead, ReadError};
+use stream_core::{stream_with, BatchWriter, ReadAhead};
 use stream_events::Backend;
 
+use crate::bulk_u64::drain_read_ahead;
 use crate::{two_threads, AlignedBlock, ByteCheck, BytePattern, BLOCK};
 
 /// The argument that makes an executable using [`Load`] a busy process: its `main` calls
@@ -259,13 +260,7 @@ pub fn bulk_u8_batched<B: Backend>(pattern: &BytePattern, total: u64, blocks: us
             let mut check = ByteCheck::new(pattern);
             let mut reader = ReadAhead::new(reader, blocks * BLOCK);
             let start = gate.open();
-            loop {
-                match reader.next_chunk() {
-                    Ok(chunk) => check.check(chunk),
-                    Err(ReadError::Closed) => break,
-                    Err(e) => panic!("read failed: {e:?}"),
-                }
-            }
+            drain_read_ahead(&mut reader, |chunk| check.check(chunk));
             let elapsed = start.elapsed();
             check.finish(total);
             elapsed
