@@ -215,6 +215,19 @@ fn spin_slow(
 mod tests {
     use super::*;
 
+    /// Runs one async wait whose condition never holds; returns how often it was checked.
+    fn checks_of_a_missed_wait(history: &mut SpinHistory) -> u32 {
+        let mut calls = 0u32;
+        assert!(!history.spin(
+            &mut || {
+                calls += 1;
+                false
+            },
+            None
+        ));
+        calls
+    }
+
     /// Misses halve the budget down to level 0, where only one wait in 32 spins; a spin
     /// that sees its condition restores the longest budget.
     #[test]
@@ -224,28 +237,14 @@ mod tests {
         let mut expected = SPIN_BUDGET;
         for _ in 0..MAX_LEVEL {
             assert_eq!(history.budget(), expected);
-            let mut calls = 0u32;
-            assert!(!history.spin(
-                &mut || {
-                    calls += 1;
-                    false
-                },
-                None
-            ));
+            let calls = checks_of_a_missed_wait(&mut history);
             assert!(calls > 1, "a spin checks more than once");
             expected /= 2;
         }
         // Level 0: 31 waits check once and do not spin, the 32nd probes.
         for _ in 1..PROBE_EVERY {
             assert_eq!(history.budget(), Duration::ZERO);
-            let mut calls = 0u32;
-            assert!(!history.spin(
-                &mut || {
-                    calls += 1;
-                    false
-                },
-                None
-            ));
+            let calls = checks_of_a_missed_wait(&mut history);
             assert_eq!(calls, 1);
         }
         assert_eq!(history.budget(), SPIN_BUDGET / 32);
