@@ -37,16 +37,19 @@
 //! | backend      | feature    | waits by                                     | wakes `Waker`s |
 //! |--------------|------------|----------------------------------------------|----------------|
 //! | [`Spin`]     | `spin`     | crossbeam `Backoff`: spin, then yield        | no             |
-//! | [`Futex`]    | `futex`    | spin up to [`SPIN_BUDGET`], then `futex(2)`  | no             |
-//! | [`Listener`] | `listener` | spin up to [`SPIN_BUDGET`], then event-listener | yes         |
+//! | [`Futex`]    | `futex`    | spin (above), then `futex(2)`                | no             |
+//! | [`Listener`] | `listener` | spin (above), then event-listener            | yes            |
 //!
-//! The parking backends spin only while it pays: a [`SpinHistory`] (one per thread for
-//! blocking waits, one per registration for async ones) halves the next spin after each spin
-//! that saw nothing, down to no spin, and restores the full budget after a spin that caught
-//! its partner (a blocking wait that parked and still ended within twice the budget doubles
-//! it). On a
-//! busy machine or a one-thread executor, where the partner cannot answer during the spin,
-//! waits then park or register at once.
+//! The parking backends spin only while it pays: while the partner runs, or while it is being
+//! woken. A [`SpinHistory`] (one per thread for blocking waits, one per registration for async
+//! ones) halves the next spin after each spin that saw nothing, down to no spin, and restores
+//! the full budget after a spin that caught its partner (a blocking wait that parked and still
+//! ended within twice the budget doubles it). On a busy machine or a one-thread executor, where
+//! the partner cannot answer during the spin, waits then park or register at once. A thread
+//! that has just woken a parked partner spins through a *wake window* learned from how long
+//! woken partners took to answer (at most 100 µs, as the kernel's halt-poll does): on machines
+//! whose idle CPUs halt at once a wake-up takes microseconds, and a wait that parked too would
+//! make the hand-off pay two of them. A spin that loses its CPU stops at once.
 //!
 //! A backend that cannot wake a `Waker` does not implement [`AsyncBackend`], so
 //! [`Event::poll_until`] does not exist for it: the mistake is a compile error, not a panic.

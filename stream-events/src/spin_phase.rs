@@ -91,17 +91,30 @@ impl SpinHistory {
 
     #[cold]
     fn spin_slow(&mut self, cond: &mut impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
-        let level = if self.level == 0 {
+        self.spin_at_least(cond, deadline, Duration::ZERO)
+    }
+
+    /// The spin of [`spin`](Self::spin) after its first check, for at least `at_least`
+    /// whatever the history says.
+    fn spin_at_least(
+        &mut self,
+        cond: &mut impl FnMut() -> bool,
+        deadline: Option<Instant>,
+        at_least: Duration,
+    ) -> bool {
+        let budget = if self.level > 0 {
+            self.budget_at(self.level)
+        } else if !at_least.is_zero() {
+            Duration::ZERO
+        } else {
             self.skipped += 1;
             if self.skipped < PROBE_EVERY {
                 return false;
             }
             self.skipped = 0;
-            1
-        } else {
-            self.level
+            self.budget_at(1)
         };
-        if spin_slow(cond, self.budget_at(level), Instant::now(), deadline) {
+        if spin_slow(cond, budget.max(at_least), Instant::now(), deadline) {
             self.level = MAX_LEVEL;
             true
         } else {
@@ -126,15 +139,106 @@ impl SpinHistory {
     }
 }
 
-thread_local! {
-    /// The spin history of the blocking waits of this thread.
-    static THREAD_HISTORY: Cell<SpinHistory> = const {
-        Cell::new(SpinHistory { level: MAX_LEVEL, skipped: 0 })
+/// The longest window of a post-wake spin: a partner woken longer ago than this is not
+/// answering a wake-up, it is busy or has no CPU.
+///
+/// The kernel's cpuidle haltpoll polls up to 200 µs before it halts a guest's CPU; a woken
+/// thread on a guest whose idle CPUs halt at once (`guest_halt_poll_ns` = 0) runs again after
+/// about 7-15 µs (docs/performance.md, 2026-12-06).
+pub(crate) const WAKE_WINDOW_MAX: Duration = Duration::from_micros(100);
+
+/// The post-wake window a thread starts with: twice the longest history spin.
+const WAKE_WINDOW_START: Duration = Duration::from_micros(32);
+
+/// What the blocking waits of one thread remember: how its recent spins ended, and how long a
+/// partner it woke takes to answer.
+///
+/// A spin pays while the partner runs, and also while it is *being woken*: a thread that
+/// made a wake-up (a futex wake, a listener notified) knows its partner will answer only
+/// after the wake-up latency, which on a guest whose idle CPUs halt at once is 7-15 µs, on
+/// top of the partner's own work. So after a wake-up the next wait spins at least until
+/// the *wake window* has passed since the wake-up, whatever the spin history says; the window
+/// is learned from how long woken partners took to answer: the answer time and a half after a
+/// spin that saw the answer (shrinking slowly), half the window after a spin that missed it
+/// (the partner had no CPU, perhaps this thread's own, or was busy with other work). This is the state a
+/// hand-off returns to: once one side parks, the other's wake-up and post-wake spin catch
+/// its answer, the parked side's short park doubles its next spin, and both spin again.
+#[derive(Debug, Clone, Copy)]
+struct ThreadWaits {
+    history: SpinHistory,
+    /// This thread woke a parked partner, and no wait has used that since.
+    woke: bool,
+    /// How long after a wake-up the next wait spins at least.
+    wake_window: Duration,
+    /// How many wake-ups this thread has made (wrapping): an async wait that finds it changed
+    /// between its registration and its end was answered by a partner on its own thread.
+    wakes: u32,
+}
+
+impl ThreadWaits {
+    const NEW: Self = Self {
+        history: SpinHistory {
+            level: MAX_LEVEL,
+            skipped: 0,
+        },
+        woke: false,
+        wake_window: WAKE_WINDOW_START,
+        wakes: 0,
     };
+
+    /// The post-wake spin a wait starting at `start` owes, if this thread woke a partner
+    /// since its last wait: the window, timed from `start`.
+    fn take_wake(&mut self, start: Instant) -> Option<(Instant, Duration)> {
+        if !core::mem::take(&mut self.woke) {
+            return None;
+        }
+        Some((start, self.wake_window))
+    }
+
+    /// Learns from a wait that followed a wake-up: `answer` is how long after the wake-up the
+    /// partner's answer was seen, `spun` whether the spin saw it (or the wait parked).
+    fn learn_wake(&mut self, answer: Duration, spun: bool) {
+        self.wake_window = if spun {
+            // Cover the answer with a margin at once; shrink by an eighth a wait.
+            (answer * 3 / 2)
+                .max(self.wake_window - self.wake_window / 8)
+                .min(WAKE_WINDOW_MAX)
+        } else {
+            // The partner did not answer within the window. Growing it from how long the
+            // answer took would be wrong when the partner waited for this thread's own CPU
+            // (it answers right after the spin ends, however long that was), so the window
+            // halves, as the spin history does after a miss; a hit sizes it again.
+            self.wake_window / 2
+        };
+    }
+}
+
+thread_local! {
+    /// The blocking waits of this thread.
+    static THREAD_WAITS: Cell<ThreadWaits> = const { Cell::new(ThreadWaits::NEW) };
+}
+
+/// Records that this thread just woke a parked partner (a backend's `activate` that made a
+/// wake-up): the next blocking wait of this thread spins through the wake window.
+///
+/// Reads no clock: the wait that follows times the window from its own start, which is where
+/// a thread that wakes its partner usually is next (the partner's answer is what it waits for).
+#[inline]
+pub(crate) fn note_wake() {
+    if cfg!(stream_loom) {
+        return;
+    }
+    let _ = THREAD_WAITS.try_with(|cell| {
+        let mut waits = cell.get();
+        waits.woke = true;
+        waits.wakes = waits.wakes.wrapping_add(1);
+        cell.set(waits);
+    });
 }
 
 /// The blocking wait of the parking backends: checks `cond`, spins for as long as the calling
-/// thread's [`SpinHistory`] says, then calls `park(cond, deadline)` (which must return as
+/// thread's [`SpinHistory`] says (and, right after this thread woke a partner, through the
+/// wake window), then calls `park(cond, deadline)` (which must return as
 /// [`Backend::wait`](crate::Backend::wait) does), and records how the wait ended.
 #[inline]
 pub(crate) fn spin_adaptive_then<C: FnMut() -> bool>(
@@ -160,25 +264,104 @@ fn spin_then_park_slow<C: FnMut() -> bool>(
     park: impl FnOnce(C, Option<Instant>) -> bool,
 ) -> bool {
     // A thread being torn down has no history left: it waits as a fresh one does.
-    let mut history = THREAD_HISTORY.try_with(Cell::get).unwrap_or_default();
+    let mut waits = THREAD_WAITS.try_with(Cell::get).unwrap_or(ThreadWaits::NEW);
     let start = Instant::now();
-    let done = if history.level > 0
-        && spin_slow(&mut cond, history.budget_at(history.level), start, deadline)
-    {
-        history.level = MAX_LEVEL;
+    let mut budget = match waits.history.level {
+        0 => Duration::ZERO,
+        l => waits.history.budget_at(l),
+    };
+    let wake = waits.take_wake(start);
+    if let Some((_, window)) = wake {
+        budget = budget.max(window);
+    }
+    let spun = !budget.is_zero() && spin_slow(&mut cond, budget, start, deadline);
+    let done = if spun {
+        waits.history.level = MAX_LEVEL;
         true
     } else {
         let done = park(cond, deadline);
-        history.level = if start.elapsed() <= 2 * SPIN_BUDGET {
-            (history.level + 1).min(MAX_LEVEL)
+        waits.history.level = if start.elapsed() <= 2 * SPIN_BUDGET {
+            (waits.history.level + 1).min(MAX_LEVEL)
         } else {
-            history.level.saturating_sub(1)
+            waits.history.level.saturating_sub(1)
         };
         done
     };
-    let _ = THREAD_HISTORY.try_with(|cell| cell.set(history));
+    if let Some((woke_at, _)) = wake {
+        waits.learn_wake(woke_at.elapsed(), spun);
+    }
+    let _ = THREAD_WAITS.try_with(|cell| cell.set(waits));
     done
 }
+
+/// How many wake-ups the calling thread has made (wrapping; see [`AsyncSpin`]).
+fn thread_wakes() -> u32 {
+    THREAD_WAITS.try_with(|cell| cell.get().wakes).unwrap_or(0)
+}
+
+/// What the first poll of an async wait keeps between waits: the [`SpinHistory`] of its
+/// spins, and whether its partner answers from the same thread.
+///
+/// After this thread woke a partner, the spin lasts through the thread's wake window (as a
+/// blocking wait's does), unless the last wait of this registration that registered was
+/// answered by a partner on its own thread: the thread made a wake-up between the
+/// registration and the answer. On a one-thread executor that is every wait (the partner
+/// task runs once the poll returns `Pending`, and its activation wakes this task), and a
+/// spin after waking it could only delay it.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct AsyncSpin {
+    history: SpinHistory,
+    /// The thread's wake-up count when this registration last registered.
+    wakes_at_register: u32,
+    /// The last registered wait was answered from this thread.
+    partner_here: bool,
+}
+
+impl AsyncSpin {
+    /// The first poll's spin: until `cond` holds (returns `true`) or the budget is spent.
+    #[inline]
+    pub(crate) fn spin(&mut self, cond: &mut impl FnMut() -> bool) -> bool {
+        if cond() {
+            return true;
+        }
+        if cfg!(stream_loom) {
+            return false;
+        }
+        self.spin_slow(cond)
+    }
+
+    #[cold]
+    fn spin_slow(&mut self, cond: &mut impl FnMut() -> bool) -> bool {
+        if self.partner_here {
+            return self.history.spin_slow(cond, None);
+        }
+        let start = Instant::now();
+        let Ok(mut waits) = THREAD_WAITS.try_with(Cell::get) else {
+            return self.history.spin_slow(cond, None);
+        };
+        let wake = waits.take_wake(start);
+        let at_least = wake.map_or(Duration::ZERO, |(_, window)| window);
+        let spun = self.history.spin_at_least(cond, None, at_least);
+        if let Some((woke_at, _)) = wake {
+            waits.learn_wake(woke_at.elapsed(), spun);
+        }
+        let _ = THREAD_WAITS.try_with(|cell| cell.set(waits));
+        spun
+    }
+
+    /// Records that the wait registered (its poll returns `Pending`).
+    pub(crate) fn registered(&mut self) {
+        self.wakes_at_register = thread_wakes();
+    }
+
+    /// Records that a registered wait ended (its condition held on a later poll).
+    pub(crate) fn answered(&mut self) {
+        self.partner_here = thread_wakes() != self.wakes_at_register;
+    }
+}
+
+/// A gap between two clock reads of a spin that means the spinning thread was descheduled.
+const DESCHEDULED: Duration = Duration::from_micros(30);
 
 #[cold]
 fn spin_slow(
@@ -195,8 +378,10 @@ fn spin_slow(
         _ => start + budget,
     };
     // Check often: every check skipped is latency added to the partner's answer. The pause
-    // between checks grows to 8 `spin_loop` hints (about 0.2 µs) and stays there.
+    // between checks grows to 8 `spin_loop` hints (about 0.2 µs) and stays there; the clock is
+    // read every 16 checks (a few µs apart).
     let mut step = 0u32;
+    let mut last = start;
     loop {
         for _ in 0..1u32 << step.min(3) {
             core::hint::spin_loop();
@@ -205,8 +390,15 @@ fn spin_slow(
             return true;
         }
         step += 1;
-        if step % 16 == 0 && Instant::now() >= end {
-            return false;
+        if step % 16 == 0 {
+            let now = Instant::now();
+            // A gap far longer than 16 checks take: this thread lost its CPU in the spin. The
+            // machine has more runnable threads than CPUs, and the partner may be one that
+            // waits for this CPU: stop spinning.
+            if now >= end || now - last > DESCHEDULED {
+                return false;
+            }
+            last = now;
         }
     }
 }
@@ -277,7 +469,7 @@ mod tests {
     /// stay at full length.
     #[test]
     fn blocking_history_learns_from_parked_waits() {
-        let level = || THREAD_HISTORY.with(Cell::get).level;
+        let level = || THREAD_WAITS.with(Cell::get).history.level;
         for expected in (0..MAX_LEVEL).rev() {
             let slow_park = |_, _| {
                 std::thread::sleep(3 * SPIN_BUDGET);
@@ -307,7 +499,133 @@ mod tests {
         )));
         assert_eq!(level(), MAX_LEVEL);
         std::thread::spawn(move || {
-            assert_eq!(THREAD_HISTORY.with(Cell::get), SpinHistory::default());
+            assert_eq!(THREAD_WAITS.with(Cell::get).history, SpinHistory::default());
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+#[cfg(all(test, not(stream_loom)))]
+mod wake_tests {
+    use super::*;
+
+    /// A fresh thread's waits, with the spin history at level 0 (no spin of its own).
+    fn waits_at_level_zero() {
+        THREAD_WAITS.with(|cell| {
+            let mut waits = ThreadWaits::NEW;
+            waits.history.level = 0;
+            cell.set(waits);
+        });
+    }
+
+    /// A condition that holds from its `n`th check on.
+    fn holds_from(n: u32) -> impl FnMut() -> bool {
+        let mut checks = 0;
+        move || {
+            checks += 1;
+            checks >= n
+        }
+    }
+
+    /// A wait at level 0 parks at once; right after a wake-up it spins through the window
+    /// and catches an answer that comes during it. Each case runs on a fresh thread; the
+    /// spin case may lose its CPU (which ends a spin), so it counts if one of three tries
+    /// shows it.
+    #[test]
+    fn a_wake_up_makes_the_next_wait_spin() {
+        std::thread::spawn(|| {
+            waits_at_level_zero();
+            let mut parked = false;
+            assert!(spin_adaptive_then(holds_from(50), None, |_, _| {
+                parked = true;
+                true
+            }));
+            assert!(parked, "level 0 without a wake-up: no spin");
+        })
+        .join()
+        .unwrap();
+        let spun = (0..3).any(|_| {
+            std::thread::spawn(|| {
+                waits_at_level_zero();
+                note_wake();
+                let mut parked = false;
+                assert!(spin_adaptive_then(holds_from(50), None, |_, _| {
+                    parked = true;
+                    true
+                }));
+                // The wake-up is used once.
+                assert!(!THREAD_WAITS.with(Cell::get).woke);
+                !parked
+            })
+            .join()
+            .unwrap()
+        });
+        assert!(spun, "a wait right after a wake-up spun through the window");
+    }
+
+    /// The window covers the answers seen in it with a margin and shrinks slowly toward
+    /// them; a spin that missed halves it; it never exceeds `WAKE_WINDOW_MAX`.
+    #[test]
+    fn the_wake_window_learns_from_answers() {
+        let mut waits = ThreadWaits::NEW;
+        assert_eq!(waits.wake_window, WAKE_WINDOW_START);
+        let us = Duration::from_micros;
+        // An answer after 40 µs: the window grows at once to 60 µs.
+        waits.learn_wake(us(40), true);
+        assert_eq!(waits.wake_window, us(60));
+        // Answers after 10 µs: it shrinks by an eighth a wait, down to 15 µs.
+        waits.learn_wake(us(10), true);
+        assert_eq!(waits.wake_window, us(60) - us(60) / 8);
+        for _ in 0..100 {
+            waits.learn_wake(us(10), true);
+        }
+        assert_eq!(waits.wake_window, us(15));
+        // A miss halves it.
+        waits.learn_wake(us(200), false);
+        assert_eq!(waits.wake_window, us(15) / 2);
+        // A long answer seen in a spin is capped.
+        waits.learn_wake(us(500), true);
+        assert_eq!(waits.wake_window, WAKE_WINDOW_MAX);
+        // take_wake owes the window once per wake-up.
+        let start = Instant::now();
+        assert_eq!(waits.take_wake(start), None);
+        waits.woke = true;
+        assert_eq!(waits.take_wake(start), Some((start, WAKE_WINDOW_MAX)));
+        assert_eq!(waits.take_wake(start), None);
+    }
+
+    /// An async wait learns where its partner runs: a wake-up made by its own thread between
+    /// its registration and its answer means the partner runs on this thread, and the next
+    /// first poll does not spin after a wake-up; an answer with no such wake-up lets it spin.
+    #[test]
+    fn async_waits_learn_where_the_partner_runs() {
+        std::thread::spawn(|| {
+            let mut spin = AsyncSpin::default();
+            spin.history.level = 0;
+            spin.registered();
+            note_wake(); // the partner task, on this thread, answered
+            spin.answered();
+            assert!(spin.partner_here);
+            // A wake-up now (this task woke the partner): no post-wake spin, and level 0
+            // does not spin between probes.
+            note_wake();
+            let mut checks = 0;
+            assert!(!spin.spin(&mut || {
+                checks += 1;
+                false
+            }));
+            assert_eq!(checks, 1);
+            // The partner moved to another thread: the answer came with no wake-up here.
+            spin.registered();
+            spin.answered();
+            assert!(!spin.partner_here);
+            note_wake();
+            let mut checks = 0;
+            assert!(spin.spin(&mut || {
+                checks += 1;
+                checks == 20
+            }));
         })
         .join()
         .unwrap();

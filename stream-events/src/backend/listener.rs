@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use event_listener::{listener, Event, EventListener, Listener as _};
 
-use crate::spin_phase::{spin_adaptive_then, SpinHistory};
+use crate::spin_phase::{note_wake, spin_adaptive_then, AsyncSpin};
 use crate::sync::mutant;
 use crate::{AsyncBackend, Backend};
 
@@ -49,7 +49,9 @@ impl Backend for Listener {
         // event-listener issues a SeqCst fence before it looks for listeners, so a condition
         // change made before this call is seen by any listener registered before the fence;
         // with no listener registered it returns without a syscall.
-        word.notify(usize::MAX);
+        if word.notify(usize::MAX) > 0 {
+            note_wake();
+        }
     }
 
     #[inline]
@@ -91,18 +93,26 @@ impl AsyncBackend for Listener {
     ) -> Poll<()> {
         // The first poll of a wait spins first, as a blocking wait does, for as long as this
         // registration's recent spins say (see `Registration`).
-        if registration.listener.is_none() && registration.history.spin(&mut cond, None) {
+        if registration.listener.is_none() && registration.spin.spin(&mut cond) {
             return Poll::Ready(());
         }
         loop {
             if cond() {
-                registration.listener = None;
+                if registration.listener.take().is_some() {
+                    registration.spin.answered();
+                }
                 return Poll::Ready(());
             }
             match &mut registration.listener {
-                None => registration.listener = Some(word.listen()),
+                None => {
+                    registration.listener = Some(word.listen());
+                    registration.spin.registered();
+                }
                 Some(listener) => match Pin::new(listener).poll(cx) {
-                    Poll::Ready(()) => registration.listener = None,
+                    Poll::Ready(()) => {
+                        registration.listener = None;
+                        registration.spin.answered();
+                    }
                     Poll::Pending => return Poll::Pending,
                 },
             }
@@ -118,19 +128,23 @@ impl Registration {
 }
 
 /// What an async wait of the [`Listener`] backend keeps between polls: its event-listener
-/// entry while it is registered, and the history of its spins.
+/// entry while it is registered, and how its spins went.
 ///
 /// The first poll of a wait spins before it registers, so that a partner on another thread
 /// that answers within microseconds is caught without a wake-up, for as long as the
-/// [`SpinHistory`] of this registration says: a spin that sees nothing is wasted time of the
-/// executor thread (always, when the partner runs on the same thread), so after a few misses
-/// in a row a wait registers at once, with one short probe every 32 waits. Keep one
+/// [`SpinHistory`](crate::SpinHistory) of this registration says: a spin that sees nothing is
+/// wasted time of the executor thread (always, when the partner runs on the same thread), so
+/// after a few misses in a row a wait registers at once, with one short probe every 32 waits.
+/// Right after its thread woke a partner, the spin lasts through the thread's wake window
+/// (crate docs), unless this registration's last registered wait was answered from its own
+/// thread (the thread made a wake-up between the registration and the answer: the partner is
+/// a task of the same one-thread executor, which runs only once this poll returns). Keep one
 /// registration per event and per waiting operation (a stream's reader keeps one for *read
 /// ready*, its writer one for *write ready*): its entry listens to the event it was made for.
 #[derive(Debug, Default)]
 pub struct Registration {
     listener: Option<EventListener>,
-    history: SpinHistory,
+    spin: AsyncSpin,
 }
 
 #[cfg(test)]

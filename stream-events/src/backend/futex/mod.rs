@@ -6,10 +6,12 @@
 //! `WAITERS` flag, the other bits count activations.
 //!
 //! * `activate`: one read-modify-write bumps the epoch by 2 and clears `WAITERS`; only if the
-//!   previous value had `WAITERS` set does it make the wake syscall. An activate with nobody
+//!   previous value had `WAITERS` set does it make the wake syscall (and note, in a
+//!   thread-local, that this thread's next wait follows a wake-up). An activate with nobody
 //!   parked is one uncontended compare-and-swap and no syscall.
 //! * `wait`: spin for up to [`SPIN_BUDGET`](crate::SPIN_BUDGET), as the thread's recent spins
-//!   say ([`SpinHistory`](crate::SpinHistory)), re-checking the condition; then loop:
+//!   say ([`SpinHistory`](crate::SpinHistory)), or through the wake window after this thread
+//!   woke a partner (crate docs), re-checking the condition; then loop:
 //!   `fetch_or(WAITERS)` (which returns the epoch `e` to sleep on), check the condition again,
 //!   and sleep with `futex_wait(word, e | WAITERS)`. A `SeqCst` fence follows the `fetch_or`
 //!   (for the next point; it also gives the `fetch_or` its Acquire).
@@ -62,7 +64,7 @@ mod sys;
 
 use std::time::Instant;
 
-use crate::spin_phase::spin_adaptive_then;
+use crate::spin_phase::{note_wake, spin_adaptive_then};
 use crate::sync::{fence, mutant, ord, AtomicU32, Ordering};
 use crate::Backend;
 
@@ -106,6 +108,7 @@ impl Backend for Futex {
             .unwrap_or_else(|e| e);
         if prev & WAITERS != 0 {
             sys::wake_all(word);
+            note_wake();
         }
     }
 
