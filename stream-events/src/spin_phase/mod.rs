@@ -147,6 +147,9 @@ impl SpinHistory {
 /// about 7-15 µs (docs/performance.md, 2026-12-06).
 pub(crate) const WAKE_WINDOW_MAX: Duration = Duration::from_micros(100);
 
+/// The shortest post-wake window: the longest history spin, about what a wake-up costs.
+const WAKE_WINDOW_MIN: Duration = SPIN_BUDGET;
+
 /// The post-wake window a thread starts with: twice the longest history spin.
 const WAKE_WINDOW_START: Duration = Duration::from_micros(32);
 
@@ -160,7 +163,8 @@ const WAKE_WINDOW_START: Duration = Duration::from_micros(32);
 /// the *wake window* has passed since the wake-up, whatever the spin history says; the window
 /// is learned from how long woken partners took to answer: the answer time and a half after a
 /// spin that saw the answer (shrinking slowly), half the window after a spin that missed it
-/// (the partner had no CPU, perhaps this thread's own, or was busy with other work). This is the state a
+/// (the partner had no CPU, perhaps this thread's own, or was busy with other work), from
+/// [`SPIN_BUDGET`] to [`WAKE_WINDOW_MAX`]. This is the state a
 /// hand-off returns to: once one side parks, the other's wake-up and post-wake spin catch
 /// its answer, the parked side's short park doubles its next spin, and both spin again.
 #[derive(Debug, Clone, Copy)]
@@ -186,13 +190,39 @@ impl ThreadWaits {
         wakes: 0,
     };
 
-    /// The post-wake spin a wait starting at `start` owes, if this thread woke a partner
-    /// since its last wait: the window, timed from `start`.
-    fn take_wake(&mut self, start: Instant) -> Option<(Instant, Duration)> {
-        if !core::mem::take(&mut self.woke) {
-            return None;
+    /// The post-wake spin a wait owes, if this thread woke a partner since its last wait: the
+    /// window, timed from the start of the wait.
+    fn take_wake(&mut self) -> Option<Duration> {
+        core::mem::take(&mut self.woke).then_some(self.wake_window)
+    }
+
+    /// The spin budget of a blocking wait that starts now, and whether it follows a wake-up.
+    fn begin_blocking(&mut self) -> (Duration, bool) {
+        let budget = match self.history.level {
+            0 => Duration::ZERO,
+            l => self.history.budget_at(l),
+        };
+        match self.take_wake() {
+            Some(window) => (budget.max(window), true),
+            None => (budget, false),
         }
-        Some((start, self.wake_window))
+    }
+
+    /// Records how a blocking wait begun with [`begin_blocking`](Self::begin_blocking)
+    /// ended: whether its spin saw the condition, and how long it took in all.
+    fn end_blocking(&mut self, woke: bool, spun: bool, elapsed: Duration) {
+        self.history.level = if spun {
+            MAX_LEVEL
+        } else if elapsed <= 2 * SPIN_BUDGET {
+            // A parked wait that ended this soon would probably have been caught by a longer
+            // spin.
+            (self.history.level + 1).min(MAX_LEVEL)
+        } else {
+            self.history.level.saturating_sub(1)
+        };
+        if woke {
+            self.learn_wake(elapsed, spun);
+        }
     }
 
     /// Learns from a wait that followed a wake-up: `answer` is how long after the wake-up the
@@ -207,8 +237,10 @@ impl ThreadWaits {
             // The partner did not answer within the window. Growing it from how long the
             // answer took would be wrong when the partner waited for this thread's own CPU
             // (it answers right after the spin ends, however long that was), so the window
-            // halves, as the spin history does after a miss; a hit sizes it again.
-            self.wake_window / 2
+            // halves, as the spin history does after a miss, but not below the longest
+            // history spin: from the state where both sides park, the waker's spin must
+            // last through a wake-up for the hand-off to return to spinning.
+            (self.wake_window / 2).max(WAKE_WINDOW_MIN)
         };
     }
 }
@@ -266,30 +298,10 @@ fn spin_then_park_slow<C: FnMut() -> bool>(
     // A thread being torn down has no history left: it waits as a fresh one does.
     let mut waits = THREAD_WAITS.try_with(Cell::get).unwrap_or(ThreadWaits::NEW);
     let start = Instant::now();
-    let mut budget = match waits.history.level {
-        0 => Duration::ZERO,
-        l => waits.history.budget_at(l),
-    };
-    let wake = waits.take_wake(start);
-    if let Some((_, window)) = wake {
-        budget = budget.max(window);
-    }
+    let (budget, woke) = waits.begin_blocking();
     let spun = !budget.is_zero() && spin_slow(&mut cond, budget, start, deadline);
-    let done = if spun {
-        waits.history.level = MAX_LEVEL;
-        true
-    } else {
-        let done = park(cond, deadline);
-        waits.history.level = if start.elapsed() <= 2 * SPIN_BUDGET {
-            (waits.history.level + 1).min(MAX_LEVEL)
-        } else {
-            waits.history.level.saturating_sub(1)
-        };
-        done
-    };
-    if let Some((woke_at, _)) = wake {
-        waits.learn_wake(woke_at.elapsed(), spun);
-    }
+    let done = spun || park(cond, deadline);
+    waits.end_blocking(woke, spun, start.elapsed());
     let _ = THREAD_WAITS.try_with(|cell| cell.set(waits));
     done
 }
@@ -335,15 +347,16 @@ impl AsyncSpin {
         if self.partner_here {
             return self.history.spin_slow(cond, None);
         }
-        let start = Instant::now();
         let Ok(mut waits) = THREAD_WAITS.try_with(Cell::get) else {
             return self.history.spin_slow(cond, None);
         };
-        let wake = waits.take_wake(start);
-        let at_least = wake.map_or(Duration::ZERO, |(_, window)| window);
-        let spun = self.history.spin_at_least(cond, None, at_least);
-        if let Some((woke_at, _)) = wake {
-            waits.learn_wake(woke_at.elapsed(), spun);
+        let start = Instant::now();
+        let window = waits.take_wake();
+        let spun = self
+            .history
+            .spin_at_least(cond, None, window.unwrap_or_default());
+        if window.is_some() {
+            waits.learn_wake(start.elapsed(), spun);
         }
         let _ = THREAD_WAITS.try_with(|cell| cell.set(waits));
         spun
@@ -404,230 +417,4 @@ fn spin_slow(
 }
 
 #[cfg(all(test, not(stream_loom)))]
-mod tests {
-    use super::*;
-
-    /// Runs one async wait whose condition never holds; returns how often it was checked.
-    fn checks_of_a_missed_wait(history: &mut SpinHistory) -> u32 {
-        let mut calls = 0u32;
-        assert!(!history.spin(
-            &mut || {
-                calls += 1;
-                false
-            },
-            None
-        ));
-        calls
-    }
-
-    /// Misses halve the budget down to level 0, where only one wait in 32 spins; a spin
-    /// that sees its condition restores the longest budget.
-    #[test]
-    fn history_shortens_after_misses_and_restores_on_a_hit() {
-        let mut history = SpinHistory::default();
-        assert_eq!(history.budget(), SPIN_BUDGET);
-        let mut expected = SPIN_BUDGET;
-        for _ in 0..MAX_LEVEL {
-            assert_eq!(history.budget(), expected);
-            let calls = checks_of_a_missed_wait(&mut history);
-            assert!(calls > 1, "a spin checks more than once");
-            expected /= 2;
-        }
-        // Level 0: 31 waits check once and do not spin, the 32nd probes.
-        for _ in 1..PROBE_EVERY {
-            assert_eq!(history.budget(), Duration::ZERO);
-            let calls = checks_of_a_missed_wait(&mut history);
-            assert_eq!(calls, 1);
-        }
-        assert_eq!(history.budget(), SPIN_BUDGET / 32);
-        // The probe sees the condition come true on its third check: back to the longest
-        // budget.
-        let mut calls = 0u32;
-        assert!(history.spin(
-            &mut || {
-                calls += 1;
-                calls == 3
-            },
-            None
-        ));
-        assert_eq!(history.budget(), SPIN_BUDGET);
-    }
-
-    /// A condition that holds at once is not a spin and changes nothing.
-    #[test]
-    fn a_first_check_that_holds_leaves_the_history() {
-        let mut history = SpinHistory::default();
-        assert!(!history.spin(&mut || false, None));
-        let before = history;
-        assert!(history.spin(&mut || true, None));
-        assert_eq!(history, before);
-    }
-
-    /// A blocking wait that parks and ends long after the budget shortens the thread's next
-    /// spin, down to none; one that ends soon after it parked doubles it, and a spin that
-    /// catches its partner restores the longest budget. Per thread: another thread's spins
-    /// stay at full length.
-    #[test]
-    fn blocking_history_learns_from_parked_waits() {
-        let level = || THREAD_WAITS.with(Cell::get).history.level;
-        for expected in (0..MAX_LEVEL).rev() {
-            let slow_park = |_, _| {
-                std::thread::sleep(3 * SPIN_BUDGET);
-                true
-            };
-            assert!(spin_adaptive_then(|| false, None, slow_park));
-            assert_eq!(level(), expected);
-        }
-        // Level 0: no spin (the condition is checked once before parking).
-        let mut checks = 0;
-        let mut cond = || {
-            checks += 1;
-            false
-        };
-        assert!(spin_adaptive_then(&mut cond, None, |_, _| true));
-        assert_eq!(checks, 1);
-        // That park ended at once: a spin of the shortest budget next.
-        assert_eq!(level(), 1);
-        // A spin that sees its condition come true: the longest budget.
-        let mut checks = 0;
-        let cond = || {
-            checks += 1;
-            checks == 3
-        };
-        assert!(spin_adaptive_then(cond, None, |_, _| unreachable!(
-            "parked"
-        )));
-        assert_eq!(level(), MAX_LEVEL);
-        std::thread::spawn(move || {
-            assert_eq!(THREAD_WAITS.with(Cell::get).history, SpinHistory::default());
-        })
-        .join()
-        .unwrap();
-    }
-}
-
-#[cfg(all(test, not(stream_loom)))]
-mod wake_tests {
-    use super::*;
-
-    /// A fresh thread's waits, with the spin history at level 0 (no spin of its own).
-    fn waits_at_level_zero() {
-        THREAD_WAITS.with(|cell| {
-            let mut waits = ThreadWaits::NEW;
-            waits.history.level = 0;
-            cell.set(waits);
-        });
-    }
-
-    /// A condition that holds from its `n`th check on.
-    fn holds_from(n: u32) -> impl FnMut() -> bool {
-        let mut checks = 0;
-        move || {
-            checks += 1;
-            checks >= n
-        }
-    }
-
-    /// A wait at level 0 parks at once; right after a wake-up it spins through the window
-    /// and catches an answer that comes during it. Each case runs on a fresh thread; the
-    /// spin case may lose its CPU (which ends a spin), so it counts if one of three tries
-    /// shows it.
-    #[test]
-    fn a_wake_up_makes_the_next_wait_spin() {
-        std::thread::spawn(|| {
-            waits_at_level_zero();
-            let mut parked = false;
-            assert!(spin_adaptive_then(holds_from(50), None, |_, _| {
-                parked = true;
-                true
-            }));
-            assert!(parked, "level 0 without a wake-up: no spin");
-        })
-        .join()
-        .unwrap();
-        let spun = (0..3).any(|_| {
-            std::thread::spawn(|| {
-                waits_at_level_zero();
-                note_wake();
-                let mut parked = false;
-                assert!(spin_adaptive_then(holds_from(50), None, |_, _| {
-                    parked = true;
-                    true
-                }));
-                // The wake-up is used once.
-                assert!(!THREAD_WAITS.with(Cell::get).woke);
-                !parked
-            })
-            .join()
-            .unwrap()
-        });
-        assert!(spun, "a wait right after a wake-up spun through the window");
-    }
-
-    /// The window covers the answers seen in it with a margin and shrinks slowly toward
-    /// them; a spin that missed halves it; it never exceeds `WAKE_WINDOW_MAX`.
-    #[test]
-    fn the_wake_window_learns_from_answers() {
-        let mut waits = ThreadWaits::NEW;
-        assert_eq!(waits.wake_window, WAKE_WINDOW_START);
-        let us = Duration::from_micros;
-        // An answer after 40 µs: the window grows at once to 60 µs.
-        waits.learn_wake(us(40), true);
-        assert_eq!(waits.wake_window, us(60));
-        // Answers after 10 µs: it shrinks by an eighth a wait, down to 15 µs.
-        waits.learn_wake(us(10), true);
-        assert_eq!(waits.wake_window, us(60) - us(60) / 8);
-        for _ in 0..100 {
-            waits.learn_wake(us(10), true);
-        }
-        assert_eq!(waits.wake_window, us(15));
-        // A miss halves it.
-        waits.learn_wake(us(200), false);
-        assert_eq!(waits.wake_window, us(15) / 2);
-        // A long answer seen in a spin is capped.
-        waits.learn_wake(us(500), true);
-        assert_eq!(waits.wake_window, WAKE_WINDOW_MAX);
-        // take_wake owes the window once per wake-up.
-        let start = Instant::now();
-        assert_eq!(waits.take_wake(start), None);
-        waits.woke = true;
-        assert_eq!(waits.take_wake(start), Some((start, WAKE_WINDOW_MAX)));
-        assert_eq!(waits.take_wake(start), None);
-    }
-
-    /// An async wait learns where its partner runs: a wake-up made by its own thread between
-    /// its registration and its answer means the partner runs on this thread, and the next
-    /// first poll does not spin after a wake-up; an answer with no such wake-up lets it spin.
-    #[test]
-    fn async_waits_learn_where_the_partner_runs() {
-        std::thread::spawn(|| {
-            let mut spin = AsyncSpin::default();
-            spin.history.level = 0;
-            spin.registered();
-            note_wake(); // the partner task, on this thread, answered
-            spin.answered();
-            assert!(spin.partner_here);
-            // A wake-up now (this task woke the partner): no post-wake spin, and level 0
-            // does not spin between probes.
-            note_wake();
-            let mut checks = 0;
-            assert!(!spin.spin(&mut || {
-                checks += 1;
-                false
-            }));
-            assert_eq!(checks, 1);
-            // The partner moved to another thread: the answer came with no wake-up here.
-            spin.registered();
-            spin.answered();
-            assert!(!spin.partner_here);
-            note_wake();
-            let mut checks = 0;
-            assert!(spin.spin(&mut || {
-                checks += 1;
-                checks == 20
-            }));
-        })
-        .join()
-        .unwrap();
-    }
-}
+mod tests;

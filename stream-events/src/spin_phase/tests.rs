@@ -1,0 +1,308 @@
+//! Tests of the spin history, the wake window and the async spin.
+
+use super::*;
+
+/// Runs one async wait whose condition never holds; returns how often it was checked.
+fn checks_of_a_missed_wait(history: &mut SpinHistory) -> u32 {
+    let mut calls = 0u32;
+    assert!(!history.spin(
+        &mut || {
+            calls += 1;
+            false
+        },
+        None
+    ));
+    calls
+}
+
+/// Misses halve the budget down to level 0, where only one wait in 32 spins; a spin
+/// that sees its condition restores the longest budget.
+#[test]
+fn history_shortens_after_misses_and_restores_on_a_hit() {
+    let mut history = SpinHistory::default();
+    assert_eq!(history.budget(), SPIN_BUDGET);
+    let mut expected = SPIN_BUDGET;
+    for _ in 0..MAX_LEVEL {
+        assert_eq!(history.budget(), expected);
+        let calls = checks_of_a_missed_wait(&mut history);
+        assert!(calls > 1, "a spin checks more than once");
+        expected /= 2;
+    }
+    // Level 0: 31 waits check once and do not spin, the 32nd probes.
+    for _ in 1..PROBE_EVERY {
+        assert_eq!(history.budget(), Duration::ZERO);
+        let calls = checks_of_a_missed_wait(&mut history);
+        assert_eq!(calls, 1);
+    }
+    assert_eq!(history.budget(), SPIN_BUDGET / 32);
+    // The probe sees the condition come true on its third check: back to the longest
+    // budget.
+    let mut calls = 0u32;
+    assert!(history.spin(
+        &mut || {
+            calls += 1;
+            calls == 3
+        },
+        None
+    ));
+    assert_eq!(history.budget(), SPIN_BUDGET);
+}
+
+/// A condition that holds at once is not a spin and changes nothing.
+#[test]
+fn a_first_check_that_holds_leaves_the_history() {
+    let mut history = SpinHistory::default();
+    assert!(!history.spin(&mut || false, None));
+    let before = history;
+    assert!(history.spin(&mut || true, None));
+    assert_eq!(history, before);
+}
+
+/// A blocking wait that parks and ends long after the budget shortens the thread's next
+/// spin, down to none; one that ends soon after it parked doubles it, and a spin that
+/// catches its partner restores the longest budget. Per thread: another thread's spins
+/// stay at full length.
+#[test]
+fn blocking_history_learns_from_parked_waits() {
+    let level = || THREAD_WAITS.with(Cell::get).history.level;
+    for expected in (0..MAX_LEVEL).rev() {
+        let slow_park = |_, _| {
+            std::thread::sleep(3 * SPIN_BUDGET);
+            true
+        };
+        assert!(spin_adaptive_then(|| false, None, slow_park));
+        assert_eq!(level(), expected);
+    }
+    // Level 0: no spin (the condition is checked once before parking).
+    let mut checks = 0;
+    let mut cond = || {
+        checks += 1;
+        false
+    };
+    assert!(spin_adaptive_then(&mut cond, None, |_, _| true));
+    assert_eq!(checks, 1);
+    // That park ended at once: a spin of the shortest budget next.
+    assert_eq!(level(), 1);
+    // A spin that sees its condition come true: the longest budget.
+    let mut checks = 0;
+    let cond = || {
+        checks += 1;
+        checks == 3
+    };
+    assert!(spin_adaptive_then(cond, None, |_, _| unreachable!(
+        "parked"
+    )));
+    assert_eq!(level(), MAX_LEVEL);
+    std::thread::spawn(move || {
+        assert_eq!(THREAD_WAITS.with(Cell::get).history, SpinHistory::default());
+    })
+    .join()
+    .unwrap();
+}
+
+/// A fresh thread's waits, with the spin history at level 0 (no spin of its own).
+fn waits_at_level_zero() {
+    THREAD_WAITS.with(|cell| {
+        let mut waits = ThreadWaits::NEW;
+        waits.history.level = 0;
+        cell.set(waits);
+    });
+}
+
+/// A condition that holds from its `n`th check on.
+fn holds_from(n: u32) -> impl FnMut() -> bool {
+    let mut checks = 0;
+    move || {
+        checks += 1;
+        checks >= n
+    }
+}
+
+/// A wait at level 0 parks at once; right after a wake-up it spins through the window
+/// and catches an answer that comes during it. Each case runs on a fresh thread; the
+/// spin case may lose its CPU (which ends a spin), so it counts if one of three tries
+/// shows it.
+#[test]
+fn a_wake_up_makes_the_next_wait_spin() {
+    std::thread::spawn(|| {
+        waits_at_level_zero();
+        let mut parked = false;
+        assert!(spin_adaptive_then(holds_from(50), None, |_, _| {
+            parked = true;
+            true
+        }));
+        assert!(parked, "level 0 without a wake-up: no spin");
+    })
+    .join()
+    .unwrap();
+    let spun = (0..3).any(|_| {
+        std::thread::spawn(|| {
+            waits_at_level_zero();
+            note_wake();
+            let mut parked = false;
+            assert!(spin_adaptive_then(holds_from(50), None, |_, _| {
+                parked = true;
+                true
+            }));
+            // The wake-up is used once.
+            assert!(!THREAD_WAITS.with(Cell::get).woke);
+            !parked
+        })
+        .join()
+        .unwrap()
+    });
+    assert!(spun, "a wait right after a wake-up spun through the window");
+}
+
+/// The window covers the answers seen in it with a margin and shrinks slowly toward
+/// them; a spin that missed halves it; it stays within `SPIN_BUDGET..=WAKE_WINDOW_MAX`.
+#[test]
+fn the_wake_window_learns_from_answers() {
+    let mut waits = ThreadWaits::NEW;
+    assert_eq!(waits.wake_window, WAKE_WINDOW_START);
+    let us = Duration::from_micros;
+    // An answer after 40 µs: the window grows at once to 60 µs.
+    waits.learn_wake(us(40), true);
+    assert_eq!(waits.wake_window, us(60));
+    // Answers after 12 µs: it shrinks by an eighth a wait, down to 18 µs.
+    waits.learn_wake(us(12), true);
+    assert_eq!(waits.wake_window, us(60) - us(60) / 8);
+    for _ in 0..100 {
+        waits.learn_wake(us(12), true);
+    }
+    assert_eq!(waits.wake_window, us(18));
+    // A miss halves it, down to the longest history spin.
+    waits.learn_wake(us(200), true);
+    assert_eq!(waits.wake_window, WAKE_WINDOW_MAX);
+    waits.learn_wake(us(200), false);
+    assert_eq!(waits.wake_window, WAKE_WINDOW_MAX / 2);
+    for _ in 0..10 {
+        waits.learn_wake(us(200), false);
+    }
+    assert_eq!(waits.wake_window, SPIN_BUDGET);
+    // A long answer seen in a spin is capped.
+    waits.learn_wake(us(500), true);
+    assert_eq!(waits.wake_window, WAKE_WINDOW_MAX);
+    // A wait owes the window once per wake-up.
+    assert_eq!(waits.take_wake(), None);
+    waits.woke = true;
+    assert_eq!(waits.take_wake(), Some(WAKE_WINDOW_MAX));
+    assert_eq!(waits.take_wake(), None);
+}
+
+/// A round trip between two threads with the blocking policy, in virtual time: each side
+/// takes `work` to answer a message; a message to a side whose spin has ended costs a
+/// wake-up (the sender notes it) and reaches it `latency` later. Starts from the state
+/// where both sides park (history level 0, the shortest window) and returns the time of
+/// each round trip.
+fn simulate(latency: Duration, work: Duration, trips: usize, window: bool) -> Vec<Duration> {
+    let parked = || {
+        let mut waits = ThreadWaits::NEW;
+        waits.history.level = 0;
+        waits.wake_window = WAKE_WINDOW_MIN;
+        waits
+    };
+    let mut sides = [parked(), parked()];
+    // When each side's current wait started and how long it spins.
+    let mut waiting: [(Duration, Duration, bool); 2] = [(Duration::ZERO, Duration::ZERO, false); 2];
+    let mut now = Duration::ZERO;
+    // Side 1 starts waiting for the first message.
+    waiting[1] = {
+        let (budget, woke) = sides[1].begin_blocking();
+        (now, budget, woke)
+    };
+    let mut trips_taken = Vec::new();
+    let mut trip_start = now;
+    let mut from = 0;
+    for _ in 0..trips * 2 {
+        let to = 1 - from;
+        // `from` sends now; `to` sees it now if it still spins, else it is woken.
+        let (started, budget, woke) = waiting[to];
+        let spun = !budget.is_zero() && now <= started + budget;
+        let seen = if spun {
+            now
+        } else {
+            if window {
+                sides[from].woke = true;
+            }
+            now + latency
+        };
+        sides[to].end_blocking(woke, spun, seen - started);
+        // `from` waits for the answer.
+        waiting[from] = {
+            let (budget, woke) = sides[from].begin_blocking();
+            (now, budget, woke)
+        };
+        now = seen + work;
+        if to == 0 {
+            trips_taken.push(seen - trip_start);
+            trip_start = seen;
+        }
+        from = to;
+    }
+    trips_taken
+}
+
+/// From the state where both sides park, a hand-off returns to spinning after one round
+/// trip when wake-ups take 5-15 µs (a guest whose idle CPUs halt at once): the side that
+/// wakes its partner spins through the wake-up. With the spin history alone it takes five
+/// or six round trips of two wake-ups each, and none once two wake-ups take longer than
+/// twice the longest spin (a window no longer than the longest spin does not cover
+/// those either: wake-ups over 16 µs are left to the spin history).
+#[test]
+fn both_parked_returns_to_spinning() {
+    let us = Duration::from_micros;
+    let work = Duration::from_nanos(200);
+    let spinning = |trips: &[Duration]| trips.iter().all(|&t| t <= 2 * work);
+    for l in 5..=15 {
+        let with_window = simulate(us(l), work, 40, true);
+        assert!(spinning(&with_window[1..]), "L={l} µs: {with_window:?}");
+        let history_alone = simulate(us(l), work, 40, false);
+        assert!(
+            !spinning(&history_alone[1..5]),
+            "L={l} µs: {history_alone:?}"
+        );
+        assert!(spinning(&history_alone[7..]), "L={l} µs: {history_alone:?}");
+    }
+    let history_alone = simulate(us(17), work, 40, false);
+    assert!(
+        history_alone.iter().all(|&t| t >= 2 * us(17)),
+        "{history_alone:?}"
+    );
+}
+
+/// An async wait learns where its partner runs: a wake-up made by its own thread between
+/// its registration and its answer means the partner runs on this thread, and the next
+/// first poll does not spin after a wake-up; an answer with no such wake-up lets it spin.
+#[test]
+fn async_waits_learn_where_the_partner_runs() {
+    std::thread::spawn(|| {
+        let mut spin = AsyncSpin::default();
+        spin.history.level = 0;
+        spin.registered();
+        note_wake(); // the partner task, on this thread, answered
+        spin.answered();
+        assert!(spin.partner_here);
+        // A wake-up now (this task woke the partner): no post-wake spin, and level 0
+        // does not spin between probes.
+        note_wake();
+        let mut checks = 0;
+        assert!(!spin.spin(&mut || {
+            checks += 1;
+            false
+        }));
+        assert_eq!(checks, 1);
+        // The partner moved to another thread: the answer came with no wake-up here.
+        spin.registered();
+        spin.answered();
+        assert!(!spin.partner_here);
+        note_wake();
+        let mut checks = 0;
+        assert!(spin.spin(&mut || {
+            checks += 1;
+            checks == 20
+        }));
+    })
+    .join()
+    .unwrap();
+}
