@@ -71,8 +71,8 @@ trait AsyncChannel {
 struct Native;
 
 impl AsyncChannel for Native {
-    type Tx = AsyncWriter<u64, Listener>;
-    type Rx = AsyncReader<u64, Listener>;
+    type Tx = AsyncWriter<u64>;
+    type Rx = AsyncReader<u64>;
 
     fn channel() -> (Self::Tx, Self::Rx) {
         stream_async::stream::<u64>(1)

@@ -7,9 +7,11 @@
 //! about an executor: it works under `futures_lite::future::block_on`, tokio, async-executor or
 //! any other. The `native-stream` crate re-exports this crate as its `aio` module.
 //!
-//! The events are those of the [`Listener`] backend (event-listener), the one backend that
-//! wakes `Waker`s, so every type here is generic over an [`AsyncBackend`] and defaults to
-//! [`Listener`]. The first poll of a wait may spin for up to
+//! Every type here is generic over an [`AsyncBackend`] (a backend that wakes `Waker`s) and
+//! defaults to the [`DefaultBackend`] ([`Futex`]), the backend of the blocking handles that
+//! name none: a stream made by `stream_core::stream` can have a blocking end on one thread and
+//! an async end on another, and a blocking `FutureReader<T>` is awaited as it is. The
+//! [`Listener`] backend (event-listener) is the other one. The first poll of a wait may spin for up to
 //! [`SPIN_BUDGET`](stream_events::SPIN_BUDGET) (16 µs) before it registers, as the blocking
 //! waits do, but only while spins pay: after a few spins that saw nothing (always the case
 //! when both tasks run on one thread, as on tokio's `current_thread` runtime) a wait registers
@@ -156,8 +158,9 @@
 //!   [`AsyncReader<u8>`](AsyncReader) and [`AsyncWriter<u8>`](AsyncWriter), beside the
 //!   `futures-io` ones, so `tokio::io::copy` works without a compat layer.
 //!
-//! The crate always uses the `Listener` backend (it turns on the `listener` feature of
-//! `stream-core`, `stream-future` and `stream-events`).
+//! The crate turns on the `listener` feature of `stream-core`, `stream-future` and
+//! `stream-events`, so the [`Listener`] backend is there to name; its handles default to
+//! the [`DefaultBackend`].
 //!
 //! The design notes (wake-ups and the adaptive spin, why the reader owns its buffer) are in
 //! `docs/design.md` of the repository, section "stream-async".
@@ -173,7 +176,7 @@ mod writer;
 pub use closed::Closed;
 pub use reader::{AsyncReader, FillFuture, ReadAppendFuture, RecvFuture};
 pub use stream_core::{BufferedReader, Loan, LoanAsync, ReadError, WriteError};
-pub use stream_events::{AsyncBackend, Listener};
+pub use stream_events::{AsyncBackend, DefaultBackend, Futex, Listener};
 /// The errors of a future: awaiting an [`AsyncFutureReader`] gives `FutureReadError`, a
 /// failed [`FutureWriter::write`] gives `FutureWriteError` (with the value).
 pub use stream_future::{
@@ -196,7 +199,7 @@ pub use writer::{AsyncWriter, CloseDone, SendFuture, WriteFuture, WriteSliceFutu
 /// std::thread::spawn(move || writer.write(7).unwrap());
 /// assert_eq!(futures_lite::future::block_on(reader), Ok(7));
 /// ```
-pub type AsyncFutureReader<T, B = Listener> = ReadFuture<T, B>;
+pub type AsyncFutureReader<T, B = DefaultBackend> = ReadFuture<T, B>;
 
 /// Why a handle could not be made async: it is not the only handle of its end (another
 /// handle could start an operation on the end while an async one is pending). The handle
@@ -245,8 +248,8 @@ impl<H> std::error::Error for NotUnique<H> {}
 ///     assert!(second.is_err()); // end of stream
 /// });
 /// ```
-pub fn stream<T>(capacity: usize) -> (AsyncWriter<T, Listener>, AsyncReader<T, Listener>) {
-    let (writer, reader) = stream_core::stream_with::<T, Listener>();
+pub fn stream<T>(capacity: usize) -> (AsyncWriter<T>, AsyncReader<T>) {
+    let (writer, reader) = stream_core::stream::<T>();
     (
         AsyncWriter::new(writer).unwrap_or_else(|_| unreachable!("a new writer is unique")),
         AsyncReader::new(reader, capacity)
@@ -263,7 +266,7 @@ pub fn stream<T>(capacity: usize) -> (AsyncWriter<T, Listener>, AsyncReader<T, L
 /// std::thread::spawn(move || writer.write(7).unwrap());
 /// assert_eq!(futures_lite::future::block_on(reader), Ok(7));
 /// ```
-pub fn future<T>() -> (FutureWriter<T, Listener>, AsyncFutureReader<T, Listener>) {
-    let (writer, reader) = stream_future::future_with::<T, Listener>();
+pub fn future<T>() -> (FutureWriter<T>, AsyncFutureReader<T>) {
+    let (writer, reader) = stream_future::future::<T>();
     (writer, core::future::IntoFuture::into_future(reader))
 }

@@ -8,7 +8,7 @@ use std::io;
 
 use futures_lite::{AsyncBufRead, AsyncRead, Stream};
 use stream_core::{BufferedReader, ReadError, Reader};
-use stream_events::{AsyncBackend, Listener};
+use stream_events::{AsyncBackend, DefaultBackend};
 
 use crate::{Closed, NotUnique};
 
@@ -17,7 +17,7 @@ use crate::{Closed, NotUnique};
 /// It owns a buffer (a [`BufferedReader`]) that it lends to the writer; elements arrive there
 /// and are taken from its front. See the [crate docs](crate) for why, and for what dropping a
 /// future does.
-pub struct AsyncReader<T, B: AsyncBackend = Listener> {
+pub struct AsyncReader<T, B: AsyncBackend = DefaultBackend> {
     inner: BufferedReader<T, B>,
     registration: B::Registration,
 }

@@ -8,7 +8,7 @@ use std::io;
 
 use futures_lite::AsyncWrite;
 use stream_core::{BatchWriter, Loan, LoanAsync, WriteError, Writer};
-use stream_events::{AsyncBackend, Listener};
+use stream_events::{AsyncBackend, DefaultBackend};
 
 use crate::{Closed, NotUnique};
 
@@ -20,7 +20,7 @@ use crate::{Closed, NotUnique};
 /// held buffer and are committed when it is full or at `poll_flush` (see the crate docs,
 /// "Sink"). Every other write, [`into_inner`](Self::into_inner) and the drop commit them
 /// first, so they keep their order and are never lost.
-pub struct AsyncWriter<T, B: AsyncBackend = Listener> {
+pub struct AsyncWriter<T, B: AsyncBackend = DefaultBackend> {
     pub(crate) writer: BatchWriter<T, B>,
     pub(crate) registration: B::Registration,
 }

@@ -84,7 +84,7 @@
 //! ended by its drop before the buffer is freed, even if the caller's future was leaked. A
 //! writer never needs that: [`Writer::poll_loan`] and [`Writer::loan_async`] take a buffer
 //! only when one is lent and hold nothing while pending. The `poll_` forms need an
-//! [`AsyncBackend`] (the `Listener` backend); the
+//! [`AsyncBackend`] (the default [`Futex`] backend, or `Listener`); the
 //! `stream-async` crate builds `Future`, `Stream`, `AsyncRead` and `AsyncWrite` on them
 //! without `unsafe` code.
 //!
@@ -110,8 +110,8 @@
 //! [`stream`] uses [`DefaultBackend`], which is `Futex` in every build, and the handle types
 //! default to it (`Reader<u8>` is `Reader<u8, Futex>`); [`stream_with`] names another. So
 //! features are additive: enabling one anywhere in a build adds a backend and never changes a
-//! type or removes a method. Async code names `Listener` (`stream_with::<T, Listener>()`),
-//! the backend that wakes `Waker`s.
+//! type or removes a method. The default backend wakes `Waker`s too, so the handles of
+//! [`stream`] serve blocking and async code alike.
 //!
 //! # Implementation notes
 //!

@@ -37,7 +37,7 @@
 //! | backend      | feature    | waits by                                     | wakes `Waker`s |
 //! |--------------|------------|----------------------------------------------|----------------|
 //! | [`Spin`]     | `spin`     | crossbeam `Backoff`: spin, then yield        | no             |
-//! | [`Futex`]    | `futex`    | spin (above), then `futex(2)`                | no             |
+//! | [`Futex`]    | `futex`    | spin (above), then `futex(2)`                | yes            |
 //! | [`Listener`] | `listener` | spin (above), then event-listener            | yes            |
 //!
 //! The parking backends spin only while it pays: while the partner runs, or while it is being
@@ -95,7 +95,7 @@ use core::fmt;
 use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-pub use backend::futex::Futex;
+pub use backend::futex::{Futex, Registration as FutexRegistration};
 #[cfg(all(feature = "listener", not(stream_loom)))]
 pub use backend::listener::{Listener, Registration as ListenerRegistration};
 #[cfg(feature = "spin")]
@@ -103,8 +103,8 @@ pub use backend::spin::Spin;
 pub use spin_phase::{spin_until, SpinHistory, SPIN_BUDGET};
 
 /// The backend used when none is named: [`Futex`], whatever features are enabled (a feature
-/// only adds a backend, it never changes this type). Name `Listener` (`listener` feature)
-/// where a `Waker` must be woken, as in async code.
+/// only adds a backend, it never changes this type). It serves blocking waits and async polls
+/// alike, so one stream can have a blocking end and an async end.
 pub type DefaultBackend = Futex;
 
 /// How an event waits and wakes.

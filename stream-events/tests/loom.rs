@@ -192,3 +192,84 @@ fn futex_two_waiters_after_seqcst() {
     );
     assert!(n >= 100, "too weak: {n} interleavings");
 }
+
+/// Polls `ev` until `cond` holds on loom's `block_on`, which parks the loom thread while the
+/// poll is pending (so a lost wake-up is a deadlock loom reports) and takes a wake-up that
+/// comes after the end (an activation may take a registration's entry late) in its stride.
+fn poll_until<B: stream_events::AsyncBackend>(ev: &Event<B>, mut cond: impl FnMut() -> bool) {
+    let mut registration = B::Registration::default();
+    loom::future::block_on(core::future::poll_fn(|cx| {
+        ev.poll_until(&mut registration, &mut cond, cx)
+    }));
+}
+
+/// One flag, one activation, one async waiter.
+fn activate_races_poll<B: stream_events::AsyncBackend>() {
+    let ev = Arc::new(Event::<B>::new());
+    let flag = Arc::new(AtomicUsize::new(0));
+    let t = {
+        let (ev, flag) = (ev.clone(), flag.clone());
+        thread::spawn(move || {
+            // ORDERING: Release pairs with the waiter's Acquire load in its condition.
+            flag.store(1, Ordering::Release);
+            ev.activate();
+        })
+    };
+    // ORDERING: Acquire pairs with the Release store above.
+    poll_until(&ev, || flag.load(Ordering::Acquire) == 1);
+    t.join().unwrap();
+}
+
+/// Two `SeqCst` changes, each followed by `activate_after_seqcst`, and one async waiter
+/// waiting for each in turn, then a blocking waiter on the same word: the registered waker
+/// and a parked thread share the fast path's check.
+fn activate_after_seqcst_races_poll<B: stream_events::AsyncBackend>() {
+    let ev = Arc::new(Event::<B>::new());
+    let count = Arc::new(AtomicUsize::new(0));
+    let t = {
+        let (ev, count) = (ev.clone(), count.clone());
+        thread::spawn(move || {
+            for _ in 0..2 {
+                // ORDERING: SeqCst, as `activate_after_seqcst` requires of the change.
+                count.fetch_add(1, Ordering::SeqCst);
+                ev.activate_after_seqcst();
+            }
+        })
+    };
+    // ORDERING: Acquire pairs with the changes above.
+    poll_until(&ev, || count.load(Ordering::Acquire) >= 1);
+    ev.wait_until(|| count.load(Ordering::Acquire) >= 2);
+    t.join().unwrap();
+}
+
+/// An async waiter and a blocking waiter on one event, one activation: both return.
+fn poll_and_wait<B: stream_events::AsyncBackend>() {
+    let ev = Arc::new(Event::<B>::new());
+    let flag = Arc::new(AtomicUsize::new(0));
+    let w = {
+        let (ev, flag) = (ev.clone(), flag.clone());
+        thread::spawn(move || ev.wait_until(|| flag.load(Ordering::Acquire) == 1))
+    };
+    let a = {
+        let (ev, flag) = (ev.clone(), flag.clone());
+        thread::spawn(move || {
+            flag.store(1, Ordering::Release);
+            ev.activate();
+        })
+    };
+    poll_until(&ev, || flag.load(Ordering::Acquire) == 1);
+    w.join().unwrap();
+    a.join().unwrap();
+}
+
+#[cfg(feature = "futex")]
+models!(
+    futex_async,
+    stream_events::Futex,
+    3,
+    [
+        activate_races_poll,
+        activate_after_seqcst_races_poll,
+        poll_and_wait
+    ]
+);

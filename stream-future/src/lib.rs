@@ -388,15 +388,13 @@ impl<T, B: Backend> Drop for FutureReader<T, B> {
 }
 
 /// Awaiting a `FutureReader` reads its value, with the results of [`FutureReader::read`],
-/// without blocking the thread (the backend must wake `Waker`s: `Listener`, feature
-/// `listener`).
+/// without blocking the thread (the backend must wake `Waker`s: the default `Futex`, or
+/// `Listener`).
 ///
 /// # Examples
 ///
 /// ```
-/// use stream_events::Listener;
-///
-/// let (writer, reader) = stream_future::future_with::<u8, Listener>();
+/// let (writer, reader) = stream_future::future::<u8>();
 /// std::thread::spawn(move || writer.write(42).unwrap());
 /// let value = futures_lite::future::block_on(async { reader.await });
 /// assert_eq!(value, Ok(42));

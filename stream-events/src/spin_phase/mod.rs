@@ -350,14 +350,12 @@ impl AsyncSpin {
         let Ok(mut waits) = THREAD_WAITS.try_with(Cell::get) else {
             return self.history.spin_slow(cond, None);
         };
+        let Some(window) = waits.take_wake() else {
+            return self.history.spin_slow(cond, None);
+        };
         let start = Instant::now();
-        let window = waits.take_wake();
-        let spun = self
-            .history
-            .spin_at_least(cond, None, window.unwrap_or_default());
-        if window.is_some() {
-            waits.learn_wake(start.elapsed(), spun);
-        }
+        let spun = self.history.spin_at_least(cond, None, window);
+        waits.learn_wake(start.elapsed(), spun);
         let _ = THREAD_WAITS.try_with(|cell| cell.set(waits));
         spun
     }

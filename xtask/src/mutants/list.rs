@@ -90,6 +90,14 @@ pub(crate) const MUTANTS: &[(&str, &str)] = &[
         "stream-events: futex park without re-checking the condition",
     ),
     (
+        "futex-wakers-fence",
+        "stream-events: futex async poll without the SeqCst fence after announcing its waker",
+    ),
+    (
+        "futex-wakers-recheck",
+        "stream-events: futex async poll without re-checking the condition",
+    ),
+    (
         "futex-compare",
         "stream-events: futex (emulated) sleep without comparing the word",
     ),

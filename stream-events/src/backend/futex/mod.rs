@@ -1,12 +1,16 @@
-//! The futex backend: spin briefly, then park on the event word.
+//! The futex backend: spin briefly, then park on the event word; async polls register their
+//! waker in a table keyed by the word's address.
 //!
 //! # Protocol
 //!
 //! The backend keeps a 32-bit *epoch* in the low-addressed half of the event word: bit 0 is the
-//! `WAITERS` flag, the other bits count activations.
+//! `WAITERS` flag (a thread is, or is about to be, asleep on the word), bit 1 the `WAKERS` flag
+//! (an async poll has a waker registered in the table of `wakers.rs`), the other bits count
+//! activations.
 //!
-//! * `activate`: one read-modify-write bumps the epoch by 2 and clears `WAITERS`; only if the
-//!   previous value had `WAITERS` set does it make the wake syscall (and note, in a
+//! * `activate`: one read-modify-write bumps the epoch and clears both flags; only if the
+//!   previous value had `WAITERS` set does it make the wake syscall, and only if it had
+//!   `WAKERS` set does it take the word's entries out of the waker table and wake them (and note, in a
 //!   thread-local, that this thread's next wait follows a wake-up). An activate with nobody
 //!   parked is one uncontended compare-and-swap and no syscall.
 //! * `wait`: spin for up to [`SPIN_BUDGET`](crate::SPIN_BUDGET), as the thread's recent spins
@@ -15,8 +19,15 @@
 //!   `fetch_or(WAITERS)` (which returns the epoch `e` to sleep on), check the condition again,
 //!   and sleep with `futex_wait(word, e | WAITERS)`. A `SeqCst` fence follows the `fetch_or`
 //!   (for the next point; it also gives the `fetch_or` its Acquire).
+//! * `poll_wait` (async): after the first poll's spin, register the waker in the table (under
+//!   the bucket lock), `fetch_or(WAKERS)`, a `SeqCst` fence, check the condition again; return
+//!   `Pending` if it still does not hold. The exclusion with `activate` is the one below for a
+//!   sleep, with `WAKERS` for `WAITERS` and the table entry for the sleep: an activation whose
+//!   RMW reads from the `fetch_or` takes the bucket lock after it, and finds the entry (had its
+//!   lock come before the registration's, its RMW would happen before the `fetch_or`). A
+//!   registration removes its entry when its wait ends and when it is dropped.
 //! * `activate_after_seqcst` (for a condition changed by a `SeqCst` write): a `SeqCst` load
-//!   of the word; only if `WAITERS` is set does it go on as `activate`. With nobody parked it
+//!   of the word; only if a flag is set does it go on as `activate`. With nobody parked it
 //!   writes nothing, so the activator does not take the cache line of the word (which shares
 //!   a line with the stream state) away from a partner spinning on it.
 //!
@@ -62,24 +73,29 @@ mod sys;
 #[path = "emulated.rs"]
 mod sys;
 
+mod wakers;
+
+use core::task::{Context, Poll};
 use std::time::Instant;
 
-use crate::spin_phase::{note_wake, spin_adaptive_then};
+use crate::spin_phase::{note_wake, spin_adaptive_then, AsyncSpin};
 use crate::sync::{fence, mutant, ord, AtomicU32, Ordering};
-use crate::Backend;
+use crate::{AsyncBackend, Backend};
 
 pub(crate) use sys::FutexWord;
 
 /// Flag in the epoch: somebody is (about to be) asleep on the word.
 const WAITERS: u32 = 1;
-/// Amount an activation adds to the epoch (it skips the flag bit).
-const EPOCH_ONE: u32 = 2;
+/// Flag in the epoch: an async poll has (or is about to have) a waker registered for the word.
+const WAKERS: u32 = 2;
+/// Both flags.
+const FLAGS: u32 = WAITERS | WAKERS;
+/// Amount an activation adds to the epoch (it skips the flag bits).
+const EPOCH_ONE: u32 = 4;
 
 /// Spins briefly, then parks on the futex of the event word (Linux; an emulation with a
-/// condition variable elsewhere).
-///
-/// Cannot wake a [`Waker`](core::task::Waker), so it does not implement
-/// [`AsyncBackend`](crate::AsyncBackend).
+/// condition variable elsewhere); async polls register their [`Waker`](core::task::Waker) in
+/// a process-wide table keyed by the word's address.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Futex;
 
@@ -103,11 +119,14 @@ impl Backend for Futex {
             .fetch_update(
                 ord("futex-activate-acqrel", Ordering::AcqRel),
                 Ordering::Relaxed,
-                |e| Some(e.wrapping_add(EPOCH_ONE) & !WAITERS),
+                |e| Some(e.wrapping_add(EPOCH_ONE) & !(WAITERS | WAKERS)),
             )
             .unwrap_or_else(|e| e);
         if prev & WAITERS != 0 {
             sys::wake_all(word);
+            note_wake();
+        }
+        if prev & WAKERS != 0 && wakers::wake_all(word) {
             note_wake();
         }
     }
@@ -123,7 +142,7 @@ impl Backend for Futex {
         // ORDERING: SeqCst: with the caller's `SeqCst` change before it, and the parking
         // waiter's `SeqCst` `fetch_or` and fence, either this load sees `WAITERS` or the
         // waiter's check sees the change (module docs).
-        if epoch(word).load(Ordering::SeqCst) & WAITERS == 0 {
+        if epoch(word).load(Ordering::SeqCst) & (WAITERS | WAKERS) == 0 {
             return;
         }
         Self::activate(word);
@@ -179,6 +198,96 @@ fn park_until(word: &FutexWord, mut cond: impl FnMut() -> bool, deadline: Option
         // Returns on a wake, a changed word, a timeout, a signal or spuriously: the loop
         // re-checks the condition in every case.
         sys::wait(word, seen, timeout);
+    }
+}
+
+impl AsyncBackend for Futex {
+    type Registration = Registration;
+
+    fn poll_wait(
+        word: &FutexWord,
+        registration: &mut Registration,
+        mut cond: impl FnMut() -> bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        // The first poll of a wait spins first, as a blocking wait does, for as long as this
+        // registration's recent spins say.
+        if registration.id.is_none() && registration.spin.spin(&mut cond) {
+            return Poll::Ready(());
+        }
+        if cond() {
+            registration.end(word);
+            return Poll::Ready(());
+        }
+        let addr = wakers::addr(word);
+        registration.addr = addr;
+        registration.id = Some(wakers::register(addr, registration.id, cx.waker()));
+        registration.spin.registered();
+        // Announce the waker, then check again (as `park_until` does for a sleep). An
+        // `activate` whose RMW reads from (or after) this one finds the entry registered
+        // above: it takes the bucket lock after its RMW, and had that lock come before this
+        // registration's, its RMW would happen before this one and could not read from it.
+        // The SeqCst fence gives the check below the change made before such an `activate`
+        // (and excludes the fast path of `activate_after_seqcst` missing both, as for a
+        // sleep; module docs).
+        // ORDERING: Relaxed, as the lock order and the fence do the rest (as in `park_until`;
+        // loom: a Release here changes no model).
+        registration.epoch = epoch(word).fetch_or(WAKERS, Ordering::Relaxed) & !FLAGS;
+        if !mutant("futex-wakers-fence") {
+            // ORDERING: SeqCst fence, as said above.
+            fence(Ordering::SeqCst);
+        }
+        if !mutant("futex-wakers-recheck") && cond() {
+            registration.end(word);
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+/// What an async wait of the [`Futex`] backend keeps between polls: its entry in the waker
+/// table while it is registered, and how its spins went (as the `Listener` backend's
+/// registration does: see the crate docs). Dropping it removes the entry.
+#[derive(Debug, Default)]
+pub struct Registration {
+    /// The id of its entry, while it may be in the table.
+    id: Option<u64>,
+    /// The address of the word it registered on.
+    addr: usize,
+    /// The word's epoch (without flags) when it announced its waker.
+    epoch: u32,
+    spin: AsyncSpin,
+}
+
+impl Registration {
+    /// Whether a waker is registered (the last poll returned `Pending`).
+    pub fn is_registered(&self) -> bool {
+        self.id.is_some()
+    }
+
+    /// The wait ended: removes the entry unless an activation has taken it or will.
+    fn end(&mut self, word: &FutexWord) {
+        if let Some(id) = self.id.take() {
+            // An epoch newer than the one the announcement read comes from an activation
+            // whose RMW followed the announcement in the word's modification order: that RMW
+            // read `WAKERS` (the first one after the announcement does) and its activation
+            // takes every entry of the word, this one with it. So the entry needs no lock
+            // here; at worst the activation wakes this task once more.
+            // ORDERING: Relaxed: coherence alone says a newer value follows the announcement.
+            if epoch(word).load(Ordering::Relaxed) & !FLAGS == self.epoch {
+                wakers::unregister(self.addr, id);
+            }
+            self.spin.answered();
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // Takes only the bucket lock, which nobody holds while waiting for anything.
+        if let Some(id) = self.id.take() {
+            wakers::unregister(self.addr, id);
+        }
     }
 }
 
