@@ -7,7 +7,7 @@ use core::ptr::NonNull;
 
 use stream_events::Backend;
 
-use crate::raw::RawStream;
+use crate::raw::{OrphanedBuffer, RawStream};
 
 /// A lent buffer, taken by the writer: fill a prefix of it, then [`commit`](Loan::commit).
 ///
@@ -72,16 +72,32 @@ impl<'a, T, B: Backend> Loan<'a, T, B> {
     /// # Safety
     ///
     /// The first `count` elements of the buffer are initialised. They now belong to the
-    /// reader (they will not be dropped by the writer).
+    /// reader (the writer must not drop them). If the reader was dropped while the loan was
+    /// held, it handed its buffer over to the stream, and the commit drops them (on this
+    /// thread) and frees that buffer, as the reader's drop would have.
     pub unsafe fn commit(self, count: usize) {
+        // SAFETY: forwarded from the caller. Undelivered elements (the reader was dropped
+        // while we held its buffer) are dropped with the buffer.
+        drop(unsafe { self.commit_delivered(count) });
+    }
+
+    /// [`commit`](Self::commit), saying whether the elements were delivered: `Err` when the
+    /// reader was dropped while we held its buffer, so that the commit ended its read itself;
+    /// the [`OrphanedBuffer`] holds the elements (nobody will read them), and drops them and
+    /// frees the buffer when dropped. `Ok` for `count == 0`.
+    ///
+    /// # Safety
+    ///
+    /// As for `commit`.
+    pub(crate) unsafe fn commit_delivered(self, count: usize) -> Result<(), OrphanedBuffer> {
         assert!(count <= self.capacity, "commit beyond the loan's capacity");
         if count == 0 {
-            return; // Drop returns the buffer.
+            return Ok(()); // Drop returns the buffer.
         }
         let raw = self.raw;
         core::mem::forget(self);
         // SAFETY: we own WRITING (forgotten loan) and the caller initialised `count`.
-        unsafe { raw.commit(count, false) };
+        unsafe { raw.commit(count, false) }
     }
 
     /// Writes elements from `iter` until the buffer is full or the iterator ends, and commits

@@ -363,7 +363,8 @@ impl<T, B: Backend> Writer<T, B> {
             if capacity == 0 {
                 // A readiness probe: answer it; there is still no room to write.
                 // SAFETY: we own WRITING; zero elements are initialised.
-                unsafe { raw.commit(0, false) };
+                // (An orphaned read's buffer, if any, is freed by the drop of the result.)
+                drop(unsafe { raw.commit(0, false) });
                 return Err(Kind::NotReady);
             }
             // SAFETY: we own WRITING; the buffer holds `capacity` elements of `T`.
@@ -383,7 +384,8 @@ impl<T, B: Backend> Writer<T, B> {
             if capacity == 0 {
                 // Answer the probe, keep the writer end, and wait for a real buffer.
                 // SAFETY: we own WRITING; zero elements are initialised.
-                unsafe { raw.commit(0, true) };
+                // (An orphaned read's buffer, if any, is freed by the drop of the result.)
+                drop(unsafe { raw.commit(0, true) });
                 taken = None;
                 continue;
             }
@@ -496,7 +498,8 @@ unsafe fn poll_loan<'a, T, B: AsyncBackend>(
             Ok((_, 0)) => {
                 // A readiness probe: answer it and wait for a real buffer.
                 // SAFETY: we own WRITING; zero elements are initialised.
-                unsafe { raw.commit(0, false) };
+                // (An orphaned read's buffer, if any, is freed by the drop of the result.)
+                drop(unsafe { raw.commit(0, false) });
             }
             Ok((addr, capacity)) => {
                 // SAFETY: we own WRITING; the buffer holds `capacity` elements of `T`.

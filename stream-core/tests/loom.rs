@@ -706,3 +706,71 @@ fn batch_writer_meets_a_closing_reader() {
     });
     assert!(n >= 100, "too weak: {n}");
 }
+
+/// A `BufferedReader` is dropped (never waiting) while a `BatchWriter` may hold its buffer
+/// with elements pushed: the drop reclaims an untaken buffer, takes a commit, or hands the
+/// read over (`READ_ORPHANED`), and then the writer's flush ends it and gives the elements
+/// back. Every element is dropped exactly once: read by the reader, or given back.
+#[test]
+fn buffered_reader_orphans_a_held_buffer() {
+    let n = model("buffered reader orphans a held buffer", || {
+        let drops = Drops::new(2);
+        let (w, r) = stream_with::<_, Futex>();
+        let d = drops.clone();
+        let writer = loom::thread::spawn(move || {
+            let mut w = BatchWriter::new(w);
+            let mut items = d.make(0..2);
+            if w.hold().is_err() {
+                return (0, 0, items);
+            }
+            let mut pushed = 0;
+            while let Some(item) = items.pop() {
+                assert!(w.push(item).is_ok());
+                pushed += 1;
+            }
+            let delivered = w.flush();
+            items.extend(w.take_undelivered());
+            (pushed, delivered, items)
+        });
+        let mut reader = BufferedReader::new(r, 4);
+        let _ = reader.try_fill();
+        drop(reader);
+        let (pushed, delivered, back) = writer.join().unwrap();
+        assert!(delivered == 0 || delivered == pushed, "all or nothing");
+        assert_eq!(
+            back.len() + delivered,
+            2,
+            "each element delivered or given back"
+        );
+        drop(back);
+        drops.assert_each_dropped_once();
+    });
+    assert!(n >= 100, "too weak: {n}");
+}
+
+/// A reader's drop hands its read over while the writer gives the buffer back (a dropped
+/// loan) and then tries to send: the return and the hand-over race on the state word; either
+/// way the buffer is freed once, the writer end is left free, and the element sent is
+/// dropped exactly once (by the reader, which took it before its drop, or by the caller, to
+/// whom the failed send gave it back).
+#[test]
+fn orphaned_read_meets_a_returned_loan() {
+    let n = model("orphaned read meets a returned loan", || {
+        let drops = Drops::new(1);
+        let (mut w, r) = stream_with::<_, Futex>();
+        let d = drops.clone();
+        let writer = loom::thread::spawn(move || {
+            if let Ok(loan) = w.loan() {
+                drop(loan);
+            }
+            let item = d.make(0..1).pop().unwrap();
+            w.try_send(item).map_err(|e| e.into_inner())
+        });
+        let mut reader = BufferedReader::new(r, 2);
+        let _ = reader.try_fill();
+        drop(reader);
+        drop(writer.join().unwrap());
+        drops.assert_each_dropped_once();
+    });
+    assert!(n >= 50, "too weak: {n}");
+}

@@ -8,7 +8,9 @@ use stream_abi::{ACTIVE_MAX_PER_END, ACTIVE_READER_MASK, ACTIVE_READER_ONE, ACTI
 use stream_events::Backend;
 
 use super::{RawStream, Shared, TooManyHandles};
-use crate::state::{phase, READER_BUSY, READER_CLOSED, WRITER_BUSY, WRITER_CLOSED, WRITING};
+use crate::state::{
+    phase, READER_BUSY, READER_CLOSED, READ_ORPHANED, WRITER_BUSY, WRITER_CLOSED, WRITING,
+};
 use crate::sync::{ord, Ordering};
 
 impl<B: Backend> RawStream<B> {
@@ -111,7 +113,10 @@ impl<B: Backend> RawStream<B> {
             if s & READER_CLOSED == 0 {
                 self.close_read();
             }
-            if end_pending && s & READER_BUSY != 0 {
+            // An orphaned read (`READ_ORPHANED`) is nobody's to end here: its reader handed it
+            // to the writer, whose commit or return ends it (and it may have ended already:
+            // then READER_BUSY is clear too, since no other reader handle is left to read).
+            if end_pending && s & READER_BUSY != 0 && s & READ_ORPHANED == 0 {
                 // SAFETY: the caller owns the read: end it so the writer cannot write into a
                 // buffer that is about to be freed by its owner.
                 unsafe { self.end_read() };

@@ -41,7 +41,7 @@ use crate::sync::{ord, AtomicUsize, Ordering, UnsafeCell};
 
 pub use future::{FutureReservation, PaddedBlock};
 pub use shared::Shared;
-pub(crate) use write::WaitWriteError;
+pub(crate) use write::{OrphanedBuffer, WaitWriteError};
 
 /// The shared header of a stream: the [`stream_abi::StreamHeader`] layout, interpreted by
 /// backend `B`.

@@ -35,8 +35,8 @@ pub use self::padded::PaddedBlock;
 use self::padded::{PADDED_OFFSET_MASK, PADDED_OFFSET_SHIFT};
 use super::{RawStream, Shared, StartWriteError};
 use crate::state::{
-    phase, CLOSED_ANY, DONE, IDLE, LENT, PHASE, READER_BUSY, READER_CLOSED, WRITER_BUSY,
-    WRITER_CLOSED, WRITING,
+    phase, CLOSED_ANY, DONE, IDLE, LENT, PHASE, READER_BUSY, READER_CLOSED, READ_ORPHANED,
+    WRITER_BUSY, WRITER_CLOSED, WRITING,
 };
 use crate::sync::{ord, AtomicUsize, Ordering, UnsafeCell};
 
@@ -434,7 +434,9 @@ impl<B: Backend> RawStream<B> {
                 WRITING | WRITER_BUSY,
                 "deliver from {s:#x}"
             );
-            if s & READER_CLOSED != 0 {
+            // A reader gone with its read handed over (`READ_ORPHANED`, a stream reader's
+            // drop) is as closed: the caller returns the buffer, which ends that read.
+            if s & (READER_CLOSED | READ_ORPHANED) != 0 {
                 return Err(StartWriteError::Closed);
             }
             let gone = if release && s & FUTURE_READER_WAITS == 0 {
