@@ -19,7 +19,9 @@ use crate::{Closed, NotUnique};
 /// [`Sink`](futures_sink::Sink) interface does: elements given to `start_send` go into the
 /// held buffer and are committed when it is full or at `poll_flush` (see the crate docs,
 /// "Sink"). Every other write, [`into_inner`](Self::into_inner) and the drop commit them
-/// first, so they keep their order and are never lost.
+/// first, so they keep their order and are never lost: if the reader was dropped while they
+/// were held, the commit finds nobody to deliver to and keeps them for
+/// [`take_undelivered`](Self::take_undelivered).
 pub struct AsyncWriter<T, B: AsyncBackend = Listener> {
     pub(crate) writer: BatchWriter<T, B>,
     pub(crate) registration: B::Registration,
@@ -42,6 +44,14 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
             writer: BatchWriter::new(writer),
             registration: Default::default(),
         })
+    }
+
+    /// Takes the elements given to the `Sink` that were never delivered, oldest first: a
+    /// commit (`poll_flush`, `poll_close`, `poll_ready`, another write, ...) found the reader
+    /// dropped while the writer held its buffer, so nobody will read them. `poll_flush` and
+    /// `poll_close` reported them as [`WriteError::Closed`]. Empty otherwise.
+    pub fn take_undelivered(&mut self) -> Vec<T> {
+        self.writer.take_undelivered()
     }
 
     /// Returns the blocking writer inside, after committing the elements the `Sink` holds.
@@ -291,7 +301,9 @@ impl<T, B: AsyncBackend> fmt::Debug for SendFuture<'_, T, B> {
 /// Bytes: a write waits for a lent buffer and copies as much as fits (so `poll_write`
 /// returns only once the bytes are the reader's); `poll_flush` has nothing to do but commit
 /// bytes the `Sink` holds; `poll_close` does that and closes the writer end. A closed reader
-/// end is `BrokenPipe`.
+/// end is `BrokenPipe` for a write (nothing written); for a flush or close only when held
+/// bytes were not delivered (the reader was dropped while they were held; see
+/// [`take_undelivered`](AsyncWriter::take_undelivered)).
 impl<B: AsyncBackend> AsyncWrite for AsyncWriter<u8, B> {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -308,14 +320,15 @@ impl<B: AsyncBackend> AsyncWrite for AsyncWriter<u8, B> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().writer.flush();
-        Poll::Ready(Ok(()))
+        // `BrokenPipe` only when the held bytes were not delivered (the reader was dropped
+        // while we held its buffer); `take_undelivered` gives them back.
+        Poll::Ready(self.get_mut().flush_sink().map_err(io::Error::from))
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        this.writer.flush();
+        let flushed = this.flush_sink();
         this.writer.writer().close();
-        Poll::Ready(Ok(()))
+        Poll::Ready(flushed.map_err(io::Error::from))
     }
 }
