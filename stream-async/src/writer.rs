@@ -199,6 +199,15 @@ impl<T, B: AsyncBackend> fmt::Debug for AsyncWriter<T, B> {
     }
 }
 
+/// A count of elements a loan delivered from a non-empty source, or `Closed` for 0: the
+/// reader was dropped while the loan was held, and nothing was delivered.
+fn delivered(n: usize) -> Result<usize, WriteError> {
+    match n {
+        0 => Err(WriteError::Closed(())),
+        n => Ok(n),
+    }
+}
+
 /// The future of [`AsyncWriter::write`].
 #[must_use = "futures do nothing unless polled"]
 pub struct WriteFuture<'a, T, B: AsyncBackend> {
@@ -214,9 +223,11 @@ impl<T, B: AsyncBackend> Future for WriteFuture<'_, T, B> {
         if this.items.is_empty() {
             return Poll::Ready(Ok(0));
         }
+        // 0 for non-empty items: the reader was dropped while we held its buffer; the
+        // elements stayed in `items`.
         this.writer
             .poll_loan(cx)
-            .map_ok(|loan| loan.move_from_vec(this.items))
+            .map(|r| r.and_then(|loan| delivered(loan.move_from_vec(this.items))))
     }
 }
 
@@ -245,7 +256,7 @@ impl<T: Copy, B: AsyncBackend> Future for WriteSliceFuture<'_, T, B> {
         }
         this.writer
             .poll_loan(cx)
-            .map_ok(|loan| loan.copy_from_slice(this.items))
+            .map(|r| r.and_then(|loan| delivered(loan.copy_from_slice(this.items))))
     }
 }
 
@@ -281,11 +292,8 @@ impl<T, B: AsyncBackend> Future for SendFuture<'_, T, B> {
                 .expect("SendFuture polled after completion"),
         };
         Poll::Ready(match ready {
-            Poll::Ready(Ok(loan)) => {
-                let sent = loan.fill_from_iter(Some(value));
-                debug_assert_eq!(sent, 1);
-                Ok(())
-            }
+            // Given back if the reader was dropped while we held its buffer.
+            Poll::Ready(Ok(loan)) => loan.commit_one(value).map_err(WriteError::Closed),
             Poll::Ready(Err(e)) => Err(e.map(|()| value)),
             Poll::Pending => unreachable!(),
         })
@@ -315,7 +323,7 @@ impl<B: AsyncBackend> AsyncWrite for AsyncWriter<u8, B> {
             return Poll::Ready(Ok(0));
         }
         this.poll_loan(cx)
-            .map_ok(|loan| loan.copy_from_slice(buf))
+            .map(|r| r.and_then(|loan| delivered(loan.copy_from_slice(buf))))
             .map_err(io::Error::from)
     }
 

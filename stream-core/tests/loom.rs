@@ -774,3 +774,32 @@ fn orphaned_read_meets_a_returned_loan() {
     });
     assert!(n >= 50, "too weak: {n}");
 }
+
+/// `send` races a reader's drop: the element is delivered (and dropped by the reader's drop,
+/// which takes the commit) or given back in the error, whether the drop reclaimed the
+/// buffer, closed the end first, or handed over a read whose buffer `send` held; dropped
+/// exactly once either way.
+#[test]
+fn send_meets_an_orphaning_reader() {
+    let n = model("send meets an orphaning reader", || {
+        let drops = Drops::new(1);
+        let (mut w, r) = stream_with::<_, Futex>();
+        let d = drops.clone();
+        let writer = loom::thread::spawn(move || {
+            let item = d.make(0..1).pop().unwrap();
+            match w.send(item) {
+                Ok(()) => None,
+                Err(WriteError::Closed(back)) => Some(back),
+                Err(e) => panic!("{e:?}"),
+            }
+        });
+        let mut reader = BufferedReader::new(r, 2);
+        let _ = reader.try_fill();
+        drop(reader);
+        let back = writer.join().unwrap();
+        assert_eq!(drops.count(0), usize::from(back.is_none()));
+        drop(back);
+        drops.assert_each_dropped_once();
+    });
+    assert!(n >= 50, "too weak: {n}");
+}

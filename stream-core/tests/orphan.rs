@@ -156,7 +156,8 @@ fn reader_clone_reads_on_after_an_orphaned_read() {
             clone.try_read(&mut slot),
             Err(stream_core::TryReadError::Busy)
         );
-        assert_eq!(loan.fill_from_iter(drops.make(0..2)), 2);
+        // Nothing delivered (0): the commit dropped the elements with the orphaned buffer.
+        assert_eq!(loan.fill_from_iter(drops.make(0..2)), 0);
         assert_eq!((drops.count(0), drops.count(1)), (1, 1));
         // The reader end is free again: the clone reads the next element.
         let t = std::thread::spawn(move || {
@@ -187,7 +188,7 @@ fn read_ahead_dropped_while_the_writer_holds_a_buffer() {
         assert!(reader.is_pending(), "the other buffer is lent");
         let loan = w.try_loan().unwrap();
         drop(reader);
-        assert_eq!(loan.copy_from_slice(&[3, 4, 5]), 3);
+        assert_eq!(loan.copy_from_slice(&[3, 4, 5]), 0, "nobody to deliver to");
         assert!(w.is_closed());
         assert!(!w.raw().is_read_pending());
     });
@@ -289,5 +290,44 @@ fn closed_reader_still_takes_a_commit() {
             reader.try_fill().unwrap_err(),
             stream_core::TryReadError::Closed
         );
+    });
+}
+
+/// A loan's commit into the buffer of a reader that was dropped meanwhile delivers nothing,
+/// and says so: `commit_one` and `move_from_vec` give the elements back, `copy_from_slice`
+/// returns 0; the writer's own `send` and `write` report `Closed` with the elements.
+#[test]
+fn commits_that_find_the_reader_gone_give_the_elements_back() {
+    within_a_minute(|| {
+        let drops = Drops::new(4);
+        let (mut w, r) = stream_with::<Tracked, Futex>();
+        let mut reader = BufferedReader::new(r, 4);
+        assert!(reader.try_fill().is_err());
+        let loan = w.try_loan().unwrap();
+        drop(reader);
+        let mut items = drops.make(0..3);
+        assert_eq!(loan.move_from_vec(&mut items), 0, "nothing delivered");
+        assert_eq!(items.iter().map(|t| t.id).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!((0..3).map(|i| drops.count(i)).sum::<usize>(), 0);
+        drop(items);
+
+        let (mut w, r) = stream_with::<Tracked, Futex>();
+        let mut reader = BufferedReader::new(r, 4);
+        assert!(reader.try_fill().is_err());
+        let loan = w.try_loan().unwrap();
+        drop(reader);
+        let back = loan
+            .commit_one(drops.make(3..4).pop().unwrap())
+            .unwrap_err();
+        assert_eq!((back.id, drops.count(3)), (3, 0));
+        drop(back);
+        drops.assert_each_dropped_once();
+
+        let (mut w, r) = stream_with::<u8, Futex>();
+        let mut reader = BufferedReader::new(r, 4);
+        assert!(reader.try_fill().is_err());
+        let loan = w.try_loan().unwrap();
+        drop(reader);
+        assert_eq!(loan.copy_from_slice(b"abc"), 0);
     });
 }
