@@ -803,3 +803,45 @@ fn send_meets_an_orphaning_reader() {
     });
     assert!(n >= 50, "too weak: {n}");
 }
+
+/// A `BufferedReader` over one of two reader handles hands its read over on drop while the
+/// writer may hold the buffer; the other handle then reads the writer's next element: it
+/// sees `Busy` only until the writer ends the orphaned read (whose `IDLE` its Acquire take
+/// reads), gets an element committed into the orphaned buffer never, and every element is
+/// dropped exactly once.
+#[test]
+fn reader_clone_reads_after_an_orphaned_read() {
+    let n = model("reader clone reads after an orphaned read", || {
+        let drops = Drops::new(2);
+        let (mut w, r) = stream_with::<_, Futex>();
+        let d = drops.clone();
+        let writer = loom::thread::spawn(move || {
+            let mut items = d.make(0..2);
+            let second = items.pop().unwrap();
+            if let Ok(loan) = w.loan() {
+                loan.fill_from_iter(items);
+            }
+            w.send(second).map_err(|_| ()).unwrap();
+        });
+        let mut clone = r.clone();
+        let mut reader = BufferedReader::new(r, 2);
+        let _ = reader.try_fill();
+        drop(reader);
+        // The clone reads until the second element: the first reaches it only if the
+        // dropped reader's buffer was never taken (reclaimed, then the clone's lent).
+        let mut got = Vec::new();
+        while got.last().map_or(true, |t: &common::Tracked| t.id != 1) {
+            match clone.recv() {
+                Ok(item) => got.push(item),
+                Err(ReadError::Busy) => loom::thread::yield_now(),
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        let ids: Vec<usize> = got.iter().map(|t| t.id).collect();
+        assert!(ids == [1] || ids == [0, 1], "{ids:?}");
+        drop(got);
+        writer.join().unwrap();
+        drops.assert_each_dropped_once();
+    });
+    assert!(n >= 50, "too weak: {n}");
+}
