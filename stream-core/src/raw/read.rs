@@ -334,6 +334,8 @@ impl<B: Backend> RawStream<B> {
             // the word, and our buffer is lent, not the word), and the writer touches only
             // the lent buffer. Stored before the CAS below, whose Release publishes it.
             unsafe { self.inline_slot().cast::<OrphanFinish>().write(finish) };
+            #[cfg(stream_loom)]
+            self.orphan_finisher.with_mut(|_| ());
             let s = self.load();
             if phase(s) != WRITING {
                 // The writer committed or returned meanwhile: end the read ourselves.

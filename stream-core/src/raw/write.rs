@@ -346,6 +346,8 @@ impl<B: Backend> RawStream<B> {
         // that set READ_ORPHANED, which the caller acquired; nobody writes the word until the
         // read ends below (only the holder of READER_BUSY may use it).
         let finish = unsafe { self.inline_slot().cast::<OrphanFinish>().read() };
+        #[cfg(stream_loom)]
+        self.orphan_finisher.with(|_| ());
         let count = if from == DONE {
             // SAFETY: DONE with the read handed to us: `ready_size` is ours.
             let n = unsafe {

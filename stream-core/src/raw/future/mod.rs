@@ -212,6 +212,8 @@ impl<B: Backend> RawStream<B> {
             addr_of_mut!((*place).read_addr).write(UnsafeCell::new(read_addr));
             addr_of_mut!((*place).read_size).write(UnsafeCell::new(read_size));
             addr_of_mut!((*place).state).write(AtomicUsize::new(state));
+            #[cfg(stream_loom)]
+            addr_of_mut!((*place).orphan_finisher).write(UnsafeCell::new(()));
             Self::init_counts_at(place, ready_size);
         }
     }
