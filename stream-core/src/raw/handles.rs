@@ -65,12 +65,15 @@ impl<B: Backend> RawStream<B> {
     }
 
     /// Releases one reader handle. The last reader handle closes the reader end first (and
-    /// ends a read left pending by its owner); the last handle of all frees the header.
+    /// ends a read left pending by its owner, which may wait for a writer that holds the
+    /// buffer; a read handed over by a dropped Rust reader, `READ_ORPHANED`, is left to the
+    /// writer); the last handle of all frees the header.
     ///
     /// # Safety
     ///
     /// The caller gives up a reader handle of `this` (and does not use `this` afterwards).
-    /// If it is the last reader handle and a read is pending, the caller owns that read.
+    /// If it is the last reader handle and a read is pending (and not handed over), the
+    /// caller owns that read.
     pub unsafe fn release_reader(this: NonNull<Self>) {
         let shared = this.cast::<Shared<B, ()>>();
         // SAFETY: forwarded from the caller; a header from `create_stream` is a
