@@ -404,3 +404,39 @@ fn future_handles_dropped_on_one_thread() {
     });
     assert_eq!(ledger.dropped(), [0]);
 }
+
+/// A `FutureReader` dropped while a raw writer (code acting through the header after
+/// `allow_raw_writes`, as C does) holds the slot across an await: the drop does not wait for
+/// the write; the value committed afterwards is dropped once, by the future's writer handle.
+#[test]
+fn future_reader_dropped_while_a_raw_writer_holds_the_slot() {
+    let ledger = Ledger::default();
+    let l = ledger.clone();
+    on_one_thread(move || async move {
+        let (mut writer, reader) = stream_future::future_with::<Counted, Listener>();
+        writer.allow_raw_writes();
+        let raw: *const stream_core::RawStream<Listener> = reader.raw();
+        let taken = AtomicBool::new(false);
+        let read = async {
+            until(&taken).await;
+            drop(reader); // Must not wait for the raw writer's commit.
+        };
+        let write = async {
+            // SAFETY: `writer`'s handle keeps the header alive while we use it; we act for
+            // that handle and end the write (`finish_writing`) before it is dropped; the
+            // slot holds one `Counted`, which we initialise before committing it.
+            unsafe {
+                let (addr, capacity) = (*raw).start_writing().unwrap();
+                assert_eq!(capacity, 1);
+                taken.store(true, Ordering::SeqCst);
+                delay(10).await;
+                addr.cast::<Counted>().write(l.make(0..1).pop().unwrap());
+                assert!((*raw).finish_writing(1));
+            }
+            assert!(l.dropped().is_empty());
+            drop(writer); // Takes the abandoned value and drops it.
+        };
+        tokio::join!(read, write);
+    });
+    assert_eq!(ledger.dropped(), [0]);
+}

@@ -426,7 +426,7 @@ impl<B: Backend> RawStream<B> {
     /// # Safety
     ///
     /// Phase is DONE and the caller owns the read.
-    unsafe fn take_count(&self) -> usize {
+    pub(super) unsafe fn take_count(&self) -> usize {
         // SAFETY: in DONE `ready_size` belongs to the reader (the writer's Release commit
         // happened before our Acquire load of DONE).
         let n = unsafe { self.take_ready_size() };

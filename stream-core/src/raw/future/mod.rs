@@ -488,6 +488,25 @@ impl<B: Backend> RawStream<B> {
         (s & FUTURE_WRITER_GONE != 0).then_some(phase(s) == DONE)
     }
 
+    /// For the last handle of a future, before the free: if the reader left its read pending
+    /// (its drop found a raw writer holding the slot, and did not wait) and a value was
+    /// committed into the slot since (phase DONE), takes the count and ends the read. Returns
+    /// whether it did: the caller then owns the value and drops it, which nobody else will.
+    ///
+    /// # Safety
+    ///
+    /// The caller released the last handle (nobody else uses the header any more).
+    pub(super) unsafe fn take_abandoned_value(&self) -> bool {
+        let s = self.load();
+        if phase(s) != DONE || s & READER_BUSY == 0 {
+            return false;
+        }
+        // SAFETY: phase DONE with the read pending and no handle left to end it: ours.
+        let n = unsafe { self.take_count() };
+        debug_assert_eq!(n, 1, "a future's count");
+        n == 1
+    }
+
     /// For a one-element future's reader once [`future_writer_released`] returned
     /// `Some(true)`: takes the delivered count and ends the read, as
     /// [`read_amount`](Self::read_amount) would, with plain stores instead of a
