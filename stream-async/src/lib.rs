@@ -33,8 +33,12 @@
 //! * [`future`] makes a one-element future whose reader, an [`AsyncFutureReader`], is a
 //!   `Future` itself: `reader.await`, `block_on(reader)`, `&mut reader` in a `select!`.
 //!   Awaiting it gives [`FutureReadError`] when the writer left without a value.
-//! * Every handle closes its end with `close`; `closed()` resolves once either end is
-//!   closed.
+//! * The stream handles ([`AsyncReader`], [`AsyncWriter`]) close their end with `close`, and
+//!   their `closed()` resolves once either end is closed. The future handles have no
+//!   `close`: dropping one closes its end (the writer's
+//!   [`is_closed`](stream_future::FutureWriter::is_closed) tells whether the reader left).
+//! * No drop and no poll blocks the thread: a reader dropped while the writer holds its
+//!   buffer hands the buffer to the stream, and the writer's commit frees it.
 //!
 //! # Example
 //!
@@ -91,8 +95,16 @@
 //! write or drop: `SinkExt::close` flushes, then closes.
 //!
 //! Between `feed` and the flush the writer holds the reader's buffer as a [`Loan`] would:
-//! the reader sees nothing of it yet, and a reader that cancels its read or is dropped
-//! waits for the commit. Flush before awaiting anything the reader's task may wait on.
+//! the reader sees nothing of it yet, and a reader that cancels its read
+//! ([`AsyncReader::cancel`]) waits for the commit. A reader that is dropped does not wait:
+//! it leaves the buffer to the writer, whose commit then finds nobody to deliver to.
+//!
+//! `poll_flush` (and `poll_close`) report [`WriteError::Closed`] only when the held
+//! elements were **not delivered**: the reader was dropped while the writer held its
+//! buffer. They are given back by [`take_undelivered`](AsyncWriter::take_undelivered), so
+//! that a producer that sends them elsewhere sends each once. A reader end that was only
+//! closed ([`AsyncReader::close`]) still reads what its pending read received: that flush is
+//! `Ok`.
 //!
 //! ```
 //! use futures::{SinkExt, StreamExt};

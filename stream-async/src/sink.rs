@@ -18,7 +18,8 @@ use crate::AsyncWriter;
 /// * `poll_ready`: `Ready(Ok)` at once while a held buffer has room; otherwise waits for the
 ///   reader to lend one (registering the waker, holding nothing while `Pending`).
 ///   [`WriteError::Closed`] once either end is closed: held elements are committed first
-///   (into a closed reader they are dropped unread, by the reader).
+///   (a reader that closed but is alive may still read them; if it was dropped they are
+///   kept for [`take_undelivered`](AsyncWriter::take_undelivered)).
 /// * `start_send`: puts the element into the next slot of the held buffer, and commits the
 ///   buffer if that filled it. Without a successful `poll_ready` before it there is no
 ///   buffer to put it in: the element is dropped and the error is [`WriteError::Closed`]
@@ -26,8 +27,11 @@ use crate::AsyncWriter;
 ///   element). `Sink` cannot give the element back from `start_send`, which is why
 ///   `poll_ready` reports a closed reader before an element is handed over.
 /// * `poll_flush`: commits the held elements (a partly filled buffer with its count) and is
-///   `Ready` at once: a commit never waits. [`WriteError::Closed`] when the reader end had
-///   closed before the commit, so that the elements will not be read.
+///   `Ready` at once: a commit never waits. [`WriteError::Closed`] only when none of them
+///   was delivered: the reader was dropped while the writer held its buffer, so nobody will
+///   read them, and they are given back by
+///   [`take_undelivered`](AsyncWriter::take_undelivered). A reader end that was closed but
+///   not dropped still reads what its pending read received: `Ok`.
 /// * `poll_close`: flushes, then closes the writer end; the result is the flush's.
 impl<T, B: AsyncBackend> Sink<T> for AsyncWriter<T, B> {
     type Error = WriteError;
@@ -68,11 +72,12 @@ impl<T, B: AsyncBackend> Sink<T> for AsyncWriter<T, B> {
 }
 
 impl<T, B: AsyncBackend> AsyncWriter<T, B> {
-    /// Commits the held elements; `Closed` if there were some and the reader end had closed.
-    fn flush_sink(&mut self) -> Result<(), WriteError> {
-        let lost = self.writer.pushed() > 0 && self.writer.writer().raw().is_read_closed();
-        self.writer.flush();
-        if lost {
+    /// Commits the held elements: `Closed` only if there were some and none was delivered
+    /// (the reader was dropped while we held its buffer; they wait in `take_undelivered`).
+    pub(crate) fn flush_sink(&mut self) -> Result<(), WriteError> {
+        let pushed = self.writer.pushed();
+        // A commit delivers all its elements or none.
+        if pushed > 0 && self.writer.flush() == 0 {
             Err(WriteError::Closed(()))
         } else {
             Ok(())

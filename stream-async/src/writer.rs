@@ -19,7 +19,9 @@ use crate::{Closed, NotUnique};
 /// [`Sink`](futures_sink::Sink) interface does: elements given to `start_send` go into the
 /// held buffer and are committed when it is full or at `poll_flush` (see the crate docs,
 /// "Sink"). Every other write, [`into_inner`](Self::into_inner) and the drop commit them
-/// first, so they keep their order and are never lost.
+/// first, so they keep their order and are never lost: if the reader was dropped while they
+/// were held, the commit finds nobody to deliver to and keeps them for
+/// [`take_undelivered`](Self::take_undelivered).
 pub struct AsyncWriter<T, B: AsyncBackend = DefaultBackend> {
     pub(crate) writer: BatchWriter<T, B>,
     pub(crate) registration: B::Registration,
@@ -42,6 +44,14 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
             writer: BatchWriter::new(writer),
             registration: Default::default(),
         })
+    }
+
+    /// Takes the elements given to the `Sink` that were never delivered, oldest first: a
+    /// commit (`poll_flush`, `poll_close`, `poll_ready`, another write, ...) found the reader
+    /// dropped while the writer held its buffer, so nobody will read them. `poll_flush` and
+    /// `poll_close` reported them as [`WriteError::Closed`]. Empty otherwise.
+    pub fn take_undelivered(&mut self) -> Vec<T> {
+        self.writer.take_undelivered()
     }
 
     /// Returns the blocking writer inside, after committing the elements the `Sink` holds.
@@ -189,6 +199,15 @@ impl<T, B: AsyncBackend> fmt::Debug for AsyncWriter<T, B> {
     }
 }
 
+/// A count of elements a loan delivered from a non-empty source, or `Closed` for 0: the
+/// reader was dropped while the loan was held, and nothing was delivered.
+fn delivered(n: usize) -> Result<usize, WriteError> {
+    match n {
+        0 => Err(WriteError::Closed(())),
+        n => Ok(n),
+    }
+}
+
 /// The future of [`AsyncWriter::write`].
 #[must_use = "futures do nothing unless polled"]
 pub struct WriteFuture<'a, T, B: AsyncBackend> {
@@ -204,9 +223,11 @@ impl<T, B: AsyncBackend> Future for WriteFuture<'_, T, B> {
         if this.items.is_empty() {
             return Poll::Ready(Ok(0));
         }
+        // 0 for non-empty items: the reader was dropped while we held its buffer; the
+        // elements stayed in `items`.
         this.writer
             .poll_loan(cx)
-            .map_ok(|loan| loan.move_from_vec(this.items))
+            .map(|r| r.and_then(|loan| delivered(loan.move_from_vec(this.items))))
     }
 }
 
@@ -235,7 +256,7 @@ impl<T: Copy, B: AsyncBackend> Future for WriteSliceFuture<'_, T, B> {
         }
         this.writer
             .poll_loan(cx)
-            .map_ok(|loan| loan.copy_from_slice(this.items))
+            .map(|r| r.and_then(|loan| delivered(loan.copy_from_slice(this.items))))
     }
 }
 
@@ -271,11 +292,8 @@ impl<T, B: AsyncBackend> Future for SendFuture<'_, T, B> {
                 .expect("SendFuture polled after completion"),
         };
         Poll::Ready(match ready {
-            Poll::Ready(Ok(loan)) => {
-                let sent = loan.fill_from_iter(Some(value));
-                debug_assert_eq!(sent, 1);
-                Ok(())
-            }
+            // Given back if the reader was dropped while we held its buffer.
+            Poll::Ready(Ok(loan)) => loan.commit_one(value).map_err(WriteError::Closed),
             Poll::Ready(Err(e)) => Err(e.map(|()| value)),
             Poll::Pending => unreachable!(),
         })
@@ -291,7 +309,9 @@ impl<T, B: AsyncBackend> fmt::Debug for SendFuture<'_, T, B> {
 /// Bytes: a write waits for a lent buffer and copies as much as fits (so `poll_write`
 /// returns only once the bytes are the reader's); `poll_flush` has nothing to do but commit
 /// bytes the `Sink` holds; `poll_close` does that and closes the writer end. A closed reader
-/// end is `BrokenPipe`.
+/// end is `BrokenPipe` for a write (nothing written); for a flush or close only when held
+/// bytes were not delivered (the reader was dropped while they were held; see
+/// [`take_undelivered`](AsyncWriter::take_undelivered)).
 impl<B: AsyncBackend> AsyncWrite for AsyncWriter<u8, B> {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -303,19 +323,20 @@ impl<B: AsyncBackend> AsyncWrite for AsyncWriter<u8, B> {
             return Poll::Ready(Ok(0));
         }
         this.poll_loan(cx)
-            .map_ok(|loan| loan.copy_from_slice(buf))
+            .map(|r| r.and_then(|loan| delivered(loan.copy_from_slice(buf))))
             .map_err(io::Error::from)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().writer.flush();
-        Poll::Ready(Ok(()))
+        // `BrokenPipe` only when the held bytes were not delivered (the reader was dropped
+        // while we held its buffer); `take_undelivered` gives them back.
+        Poll::Ready(self.get_mut().flush_sink().map_err(io::Error::from))
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        this.writer.flush();
+        let flushed = this.flush_sink();
         this.writer.writer().close();
-        Poll::Ready(Ok(()))
+        Poll::Ready(flushed.map_err(io::Error::from))
     }
 }

@@ -198,11 +198,11 @@ fn reader_closed_while_elements_are_held() {
         start_send(&mut writer, ledger.make()).unwrap();
     }
     reader.close();
-    // The held elements are committed into the closed reader, which drops them unread.
-    assert_eq!(
-        poll_flush(&mut writer),
-        Poll::Ready(Err(WriteError::Closed(())))
-    );
+    // The held elements are committed into the closed reader's pending read: they are
+    // delivered (the reader still takes them), so the flush is `Ok` (issue 27: a `Closed`
+    // here made a producer that reroutes on this error send them twice).
+    assert_eq!(poll_flush(&mut writer), Poll::Ready(Ok(())));
+    assert!(writer.take_undelivered().is_empty());
     assert_eq!(
         poll_ready(&mut writer),
         Poll::Ready(Err(WriteError::Closed(())))
@@ -213,8 +213,44 @@ fn reader_closed_while_elements_are_held() {
         Err(WriteError::Closed(()))
     );
     assert_eq!(ledger.dropped(), 1);
+    assert_eq!(
+        reader.poll_fill(&mut Context::from_waker(noop_waker_ref())),
+        Poll::Ready(Ok(3))
+    );
+    assert_eq!(
+        std::iter::from_fn(|| reader.pop().map(|c| c.id)).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
     drop(writer);
     drop(reader);
+    ledger.assert_all_dropped_once();
+}
+
+/// The reader is dropped (not only closed) while the writer holds elements: its drop does not
+/// wait, the flush finds nobody to deliver to and says `Closed`, and the elements come back
+/// through `take_undelivered`, once.
+#[test]
+fn reader_dropped_while_elements_are_held() {
+    let mut ledger = Ledger::default();
+    let (mut writer, mut reader) = stream_async::stream::<Counted>(CAPACITY);
+    assert!(reader
+        .poll_fill(&mut Context::from_waker(noop_waker_ref()))
+        .is_pending());
+    for _ in 0..3 {
+        assert_eq!(poll_ready(&mut writer), Poll::Ready(Ok(())));
+        start_send(&mut writer, ledger.make()).unwrap();
+    }
+    drop(reader); // Would wait for the writer's commit, on this thread, forever (issue 27).
+    assert_eq!(
+        poll_flush(&mut writer),
+        Poll::Ready(Err(WriteError::Closed(())))
+    );
+    let back = writer.take_undelivered();
+    assert_eq!(back.iter().map(|c| c.id).collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(ledger.dropped(), 0);
+    drop(back);
+    assert_eq!(poll_flush(&mut writer), Poll::Ready(Ok(())), "nothing held");
+    drop(writer);
     ledger.assert_all_dropped_once();
 }
 

@@ -27,7 +27,9 @@ use crate::writer::Writer;
 /// Elements pushed are never lost or dropped twice: they are committed by `flush`, by a full
 /// buffer, by [`writer_mut`](Self::writer_mut), [`into_inner`](Self::into_inner) and the
 /// drop, and from then on belong to the reader (which drops them if it closed without
-/// reading them).
+/// reading them). If the reader was dropped while the buffer was held, a commit finds nobody
+/// to deliver to: it keeps the elements for [`take_undelivered`](Self::take_undelivered)
+/// (the drop and `into_inner` drop them).
 ///
 /// # Examples
 ///
@@ -49,6 +51,9 @@ use crate::writer::Writer;
 pub struct BatchWriter<T, B: Backend = DefaultBackend> {
     writer: Writer<T, B>,
     held: Option<Held<T>>,
+    /// Elements a commit found no reader for (the reader was dropped while we held its
+    /// buffer), in order, for [`take_undelivered`](BatchWriter::take_undelivered).
+    undelivered: Vec<T>,
 }
 
 /// A buffer taken from the stream and kept: the parts of a dissolved [`Loan`].
@@ -88,15 +93,22 @@ unsafe impl<T: Send, B: Backend> Sync for BatchWriter<T, B> {}
 impl<T, B: Backend> BatchWriter<T, B> {
     /// Wraps `writer`; nothing is held yet.
     pub fn new(writer: Writer<T, B>) -> Self {
-        Self { writer, held: None }
+        Self {
+            writer,
+            held: None,
+            undelivered: Vec::new(),
+        }
     }
 
     /// Commits the pushed elements (see [`flush`](Self::flush)) and returns the writer.
     pub fn into_inner(self) -> Writer<T, B> {
         let mut this = ManuallyDrop::new(self);
         this.flush();
+        // The undelivered elements (if any) are dropped: the caller gave up the batch writer.
+        drop(core::mem::take(&mut this.undelivered));
         // SAFETY: `this` is never used or dropped again, so the writer is moved out once;
-        // `held` is `None` after the flush and owns nothing that would need a drop.
+        // `held` is `None` after the flush and owns nothing that would need a drop, and
+        // `undelivered` is an empty `Vec`, which owns nothing either.
         unsafe { core::ptr::read(&this.writer) }
     }
 
@@ -130,8 +142,9 @@ impl<T, B: Backend> BatchWriter<T, B> {
     /// # Errors
     ///
     /// [`WriteError::Closed`] when either end is closed (the pushed elements are committed
-    /// first, so they are the reader's); [`WriteError::Busy`] when another handle of the
-    /// writer end is writing.
+    /// first, so they are the reader's, or, if the reader is gone, kept for
+    /// [`take_undelivered`](Self::take_undelivered)); [`WriteError::Busy`] when another
+    /// handle of the writer end is writing.
     pub fn hold(&mut self) -> Result<usize, WriteError> {
         self.check_open()?;
         if self.held.is_none() {
@@ -219,26 +232,66 @@ impl<T, B: Backend> BatchWriter<T, B> {
         n
     }
 
-    /// Commits the pushed elements and wakes the reader; returns how many. With nothing
-    /// pushed, gives a held buffer back to the stream (the reader's read stays pending).
-    /// Afterwards nothing is held. Never waits.
+    /// Commits the pushed elements and wakes the reader; returns how many were delivered.
+    /// With nothing pushed, gives a held buffer back to the stream (the reader's read stays
+    /// pending). Afterwards nothing is held. Never waits.
+    ///
+    /// Elements are delivered once committed, also into a reader end that was closed meanwhile
+    /// (a closed reader still takes what its pending read received). Only if the reader was
+    /// dropped while the buffer was held is nobody left to read them: then the flush returns
+    /// 0 and keeps them for [`take_undelivered`](Self::take_undelivered).
     pub fn flush(&mut self) -> usize {
+        self.commit_held().unwrap_or(0)
+    }
+
+    /// Commits the held buffer: `Ok` with the count delivered, or `Err` with the count of
+    /// elements that found no reader, now at the end of `undelivered`.
+    pub(crate) fn commit_held(&mut self) -> Result<usize, usize> {
         let Some(held) = self.held.take() else {
-            return 0;
+            return Ok(0);
         };
         // SAFETY: `held` invariant: we own phase WRITING of this writer's stream, the buffer
         // has `capacity` slots, and the first `len` are initialised; the loan rebuilt here is
         // the one dissolved in `Held::keep`, and ending it ends our hold (`held` is `None` now).
-        unsafe {
-            let loan = Loan::new(self.writer.raw(), held.buf.as_ptr(), held.capacity);
-            // `commit(0)` drops the loan, which returns the buffer.
-            loan.commit(held.len);
+        // `commit_delivered(0)` drops the loan, which returns the buffer.
+        let committed = unsafe {
+            Loan::<T, B>::new(self.writer.raw(), held.buf.as_ptr(), held.capacity)
+                .commit_delivered(held.len)
+        };
+        match committed {
+            Ok(()) => Ok(held.len),
+            Err(mut orphaned) => {
+                let n = orphaned.count();
+                self.undelivered.reserve(n);
+                // SAFETY: the orphaned buffer is ours alone and holds `n` initialised
+                // elements; they are moved bitwise into the reserved spare capacity, counted
+                // by the `Vec` from here on and forgotten by the buffer, whose drop then only
+                // frees it.
+                unsafe {
+                    let len = self.undelivered.len();
+                    core::ptr::copy_nonoverlapping(
+                        orphaned.addr().cast::<T>(),
+                        self.undelivered.as_mut_ptr().add(len),
+                        n,
+                    );
+                    self.undelivered.set_len(len + n);
+                    orphaned.forget_elements();
+                }
+                Err(n)
+            }
         }
-        held.len
     }
 
-    /// Checks that no end is closed; if one is, commits what was pushed (the reader drops it
-    /// if it never reads it) and fails.
+    /// Takes the elements that were committed but never delivered, oldest first: those a
+    /// commit found no reader for, because the reader was dropped while this writer held its
+    /// buffer (see [`flush`](Self::flush)). They are given back, for the caller to send
+    /// elsewhere; nobody will read them. Empty otherwise.
+    pub fn take_undelivered(&mut self) -> Vec<T> {
+        core::mem::take(&mut self.undelivered)
+    }
+
+    /// Checks that no end is closed; if one is, commits what was pushed (delivered to a reader
+    /// that closed, or kept for `take_undelivered` if the reader is gone) and fails.
     fn check_open(&mut self) -> Result<(), WriteError> {
         if self.writer.is_closed() {
             self.flush();
@@ -276,7 +329,7 @@ impl<T, B: AsyncBackend> BatchWriter<T, B> {
 
 impl<T, B: Backend> Drop for BatchWriter<T, B> {
     /// Commits the pushed elements (they were accepted, so they are delivered, not dropped),
-    /// then the writer is dropped.
+    /// then the writer is dropped, and with it any undelivered elements. Never waits.
     fn drop(&mut self) {
         self.flush();
     }

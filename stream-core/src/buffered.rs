@@ -24,8 +24,9 @@ const PAGE: usize = 4096;
 /// which lives as long as the reader does, so [`poll_fill`](Self::poll_fill) can return
 /// `Pending` with the buffer still lent: whatever happens to the caller (a dropped or even
 /// leaked future), the writer never writes into memory that was given back or freed. The
-/// reader's `Drop` ends a pending read (as [`cancel`](Self::cancel)) before it frees the
-/// buffer.
+/// reader's `Drop` never waits: it ends a pending read before it frees the buffer, or, if the
+/// writer is copying into the buffer at that moment, hands read and buffer to the stream, and
+/// the writer's commit (or return) then drops what it wrote and frees the buffer.
 ///
 /// Elements arrive in the buffer (one copy, from the writer's hands), and are taken from its
 /// front: [`buffer`](Self::buffer) and [`consume`](Self::consume) to use them in place,
@@ -124,8 +125,8 @@ impl<T, B: Backend> BufferedReader<T, B> {
     pub fn consume(&mut self, n: usize) {
         assert!(n <= self.len(), "consumed {n} of {} elements", self.len());
         let start = self.head;
-        // Advance first: if a drop panics, the rest of the range is leaked, never dropped
-        // twice.
+        // Advance first: if a drop panics, `drop_in_place` still drops the rest of the range
+        // (as `Vec` does), and none is counted as buffered any more, so none is dropped twice.
         self.head += n;
         // SAFETY: slots `start..start + n` were initialised and are no longer counted as
         // buffered, so they are dropped exactly once.
@@ -400,15 +401,79 @@ fn settle(pending: &mut bool, tail: &mut usize, capacity: usize, amount: isize) 
     true
 }
 
-impl<T, B: Backend> Drop for BufferedReader<T, B> {
-    /// Ends a pending read (see [`cancel`](Self::cancel)), drops the buffered elements and
-    /// frees the buffer; then the reader handle is released.
+/// Frees an owned read buffer when dropped: the last step of a drop that first drops
+/// elements, so that a panicking element drop does not leak the buffer.
+struct FreeOnDrop<T> {
+    buf: NonNull<MaybeUninit<T>>,
+    capacity: usize,
+}
+
+impl<T> Drop for FreeOnDrop<T> {
     fn drop(&mut self) {
-        self.cancel();
-        self.consume(self.len());
-        // SAFETY: nothing refers to the buffer any more (no read is pending) and its elements
-        // were dropped; it came from `alloc_buffer` with this capacity in `new`.
+        // SAFETY: by whoever made the guard: `buf` came from `alloc_buffer::<T>(capacity)`,
+        // nothing refers to it any more, and its elements were dropped (or are being dropped
+        // by an unwinding `drop_in_place`, which drops the rest before we run).
         unsafe { free_buffer(self.buf, self.capacity) };
+    }
+}
+
+/// Drops `count` elements from the front of an owned read buffer and frees it; the buffer is
+/// freed even if an element's drop panics (and the other elements are still dropped, as
+/// `drop_in_place` on a slice does). The finisher of an orphaned read
+/// ([`RawStream::end_read_or_orphan`]): the writer runs it when it ends the read of a reader
+/// that was dropped while it held the buffer.
+///
+/// # Safety
+///
+/// `addr` came from `alloc_buffer::<T>(capacity)`, is no longer referred to by anyone, and
+/// its first `count` elements are initialised.
+pub(crate) unsafe fn drop_and_free<T>(addr: *mut c_void, capacity: usize, count: usize) {
+    // SAFETY: a buffer from `alloc_buffer` is non-null (dangling when zero-sized).
+    let buf = unsafe { NonNull::new_unchecked(addr.cast::<MaybeUninit<T>>()) };
+    let _free = FreeOnDrop { buf, capacity };
+    // SAFETY: by the caller, the first `count` elements are initialised and ours; each is
+    // dropped once, here.
+    unsafe {
+        core::ptr::drop_in_place(core::ptr::slice_from_raw_parts_mut(addr.cast::<T>(), count));
+    }
+}
+
+impl<T, B: Backend> Drop for BufferedReader<T, B> {
+    /// Ends a pending read, drops the buffered elements and frees the buffer; then the reader
+    /// handle is released. Never waits: if the writer holds the buffer at this moment, the
+    /// read and the buffer are handed to the stream, and the writer's commit (or return)
+    /// drops what it wrote and frees the buffer (`docs/design.md`, "Orphaned reads").
+    ///
+    /// A panicking element drop does not leak the buffer, nor skip the other elements.
+    fn drop(&mut self) {
+        if self.pending {
+            // SAFETY: we own the pending read, of our own buffer (not the inline word), which
+            // came from `alloc_buffer::<T>(capacity)`: `drop_and_free::<T>` may finish it.
+            match unsafe { self.reader.raw().end_read_or_orphan(drop_and_free::<T>) } {
+                Some(ended) => {
+                    let n = ended.unwrap_or(0);
+                    settle(&mut self.pending, &mut self.tail, self.capacity, n as isize);
+                }
+                // Handed over: the buffer is no longer ours to touch or free. The reader
+                // handle's release (the field's drop, next) skips the orphaned read.
+                None => return,
+            }
+        }
+        let _free = FreeOnDrop {
+            buf: self.buf,
+            capacity: self.capacity,
+        };
+        let (start, n) = (self.head, self.len());
+        self.head = self.tail;
+        // SAFETY: slots `start..start + n` are initialised and no longer counted as
+        // buffered, so they are dropped once, here; no read is pending, so the buffer is
+        // ours, and the guard frees it after them (also if one of their drops panics).
+        unsafe {
+            core::ptr::drop_in_place(core::ptr::slice_from_raw_parts_mut(
+                self.buf.as_ptr().add(start).cast::<T>(),
+                n,
+            ));
+        }
     }
 }
 

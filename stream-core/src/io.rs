@@ -186,6 +186,8 @@ impl<B: Backend> Loan<'_, u8, B> {
     /// # Errors
     ///
     /// What `source` returned; the loan is returned to the stream, nothing is committed.
+    /// [`io::ErrorKind::BrokenPipe`] when the reader was dropped while the loan was held: the
+    /// bytes read from `source` were not delivered (nobody will read them).
     ///
     /// # Examples
     ///
@@ -224,7 +226,12 @@ impl<B: Backend> Loan<'_, u8, B> {
         );
         // SAFETY: the first `n` bytes (the whole buffer) are initialised: zeroed, then read
         // into.
-        unsafe { self.commit(n) };
-        Ok(n)
+        match unsafe { self.commit_delivered(n) } {
+            Ok(()) => Ok(n),
+            Err(_orphaned) => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the reader was dropped: the bytes read were not delivered",
+            )),
+        }
     }
 }

@@ -17,9 +17,9 @@
 //! | move bulk data                | [`write_slice`](Writer::write_slice)            | [`ReadAhead`] |
 //! | read from a `poll` function   |                                                 | [`BufferedReader`] |
 //!
-//! `read`, `write`, `send` and `loan` also have a `try_` form, which does not wait for the
-//! other side to arrive, and a `_timeout` form (`read` also a `_deadline` form); `recv`,
-//! `read_append`, `read_init` and `write_slice` only block.
+//! `read`, `recv`, `write`, `write_slice`, `send` and `loan` also have a `try_` form, which
+//! does not wait for the other side to arrive, and `_timeout` and `_deadline` forms, which
+//! wait at most so long; `read_append` and `read_init` only block.
 //!
 //! # Examples
 //!
@@ -47,13 +47,18 @@
 //!   handle drops), a waiting writer wakes and its write fails with `Closed`, giving the
 //!   elements back (they stay in the caller's `Vec`, or come back in the error's
 //!   `into_inner`).
-//! * **Cancelling a read** (a timeout, a `try_read` that finds nobody, a reader dropped
-//!   mid-read, [`RawStream::cancel_read`]): if the writer has not taken the buffer, the reader
-//!   gets it back at once with 0 elements; if the writer holds it, the cancel waits for the
-//!   writer's commit and returns the count delivered. The writer never blocks while it holds
-//!   a buffer, so that wait is as long as the writer's copy (or as long as the user holds a
-//!   [`Loan`], or a [`BatchWriter`] holds pushed elements). When a cancel returns, nothing
-//!   refers to the buffer.
+//! * **Cancelling a read** (a timeout, a `try_read` that finds nobody,
+//!   [`BufferedReader::cancel`], [`RawStream::cancel_read`]): if the writer has not taken the
+//!   buffer, the reader gets it back at once with 0 elements; if the writer holds it, the
+//!   cancel waits for the writer's commit and returns the count delivered. The writer never
+//!   blocks while it holds a buffer, so that wait is as long as the writer's copy (or as long
+//!   as the user holds a [`Loan`], or a [`BatchWriter`] holds pushed elements). When a cancel
+//!   returns, nothing refers to the buffer.
+//! * **No drop waits for the other side.** A [`BufferedReader`] or [`ReadAhead`] dropped
+//!   while the writer holds its buffer hands the read and the buffer to the stream: the
+//!   writer's commit (or return) drops what it wrote into it and frees it. A [`BatchWriter`]
+//!   whose commit finds its reader gone this way keeps the elements for
+//!   [`take_undelivered`](BatchWriter::take_undelivered).
 //! * **Cancelling a write** (a [`Loan`] dropped without commit, or committed with 0): the
 //!   buffer goes back to the stream and the reader's read stays pending; the reader is not
 //!   woken with a result.

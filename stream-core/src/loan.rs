@@ -7,7 +7,7 @@ use core::ptr::NonNull;
 
 use stream_events::Backend;
 
-use crate::raw::RawStream;
+use crate::raw::{OrphanedBuffer, RawStream};
 
 /// A lent buffer, taken by the writer: fill a prefix of it, then [`commit`](Loan::commit).
 ///
@@ -72,20 +72,39 @@ impl<'a, T, B: Backend> Loan<'a, T, B> {
     /// # Safety
     ///
     /// The first `count` elements of the buffer are initialised. They now belong to the
-    /// reader (they will not be dropped by the writer).
+    /// reader (the writer must not drop them). If the reader was dropped while the loan was
+    /// held, it handed its buffer over to the stream, and the commit drops them (on this
+    /// thread) and frees that buffer, as the reader's drop would have.
     pub unsafe fn commit(self, count: usize) {
+        // SAFETY: forwarded from the caller. Undelivered elements (the reader was dropped
+        // while we held its buffer) are dropped with the buffer.
+        drop(unsafe { self.commit_delivered(count) });
+    }
+
+    /// [`commit`](Self::commit), saying whether the elements were delivered: `Err` when the
+    /// reader was dropped while we held its buffer, so that the commit ended its read itself;
+    /// the [`OrphanedBuffer`] holds the elements (nobody will read them), and drops them and
+    /// frees the buffer when dropped. `Ok` for `count == 0`.
+    ///
+    /// # Safety
+    ///
+    /// As for `commit`.
+    pub(crate) unsafe fn commit_delivered(self, count: usize) -> Result<(), OrphanedBuffer> {
         assert!(count <= self.capacity, "commit beyond the loan's capacity");
         if count == 0 {
-            return; // Drop returns the buffer.
+            return Ok(()); // Drop returns the buffer.
         }
         let raw = self.raw;
         core::mem::forget(self);
         // SAFETY: we own WRITING (forgotten loan) and the caller initialised `count`.
-        unsafe { raw.commit(count, false) };
+        unsafe { raw.commit(count, false) }
     }
 
     /// Writes elements from `iter` until the buffer is full or the iterator ends, and commits
-    /// them; returns how many. Elements the buffer had no room for stay in the iterator.
+    /// them; returns how many were delivered. Elements the buffer had no room for stay in the
+    /// iterator. If the reader was dropped while the loan was held, nothing is delivered: the
+    /// commit drops the elements it took (they cannot go back into the iterator) and this
+    /// returns 0.
     ///
     /// If the iterator panics, the elements already written are dropped and the buffer goes
     /// back to the stream.
@@ -114,12 +133,17 @@ impl<'a, T, B: Backend> Loan<'a, T, B> {
         }
         let n = written.1;
         core::mem::forget(written);
-        // SAFETY: the first `n` elements were written above.
-        unsafe { self.commit(n) };
-        n
+        // SAFETY: the first `n` elements were written above. Undelivered ones are dropped
+        // with the orphaned buffer.
+        match unsafe { self.commit_delivered(n) } {
+            Ok(()) => n,
+            Err(_orphaned) => 0,
+        }
     }
 
-    /// Copies as many elements of `items` as fit and commits them; returns how many.
+    /// Copies as many elements of `items` as fit and commits them; returns how many were
+    /// delivered: 0 (with `items` non-empty) when the reader was dropped while the loan was
+    /// held, so that nobody will read them.
     pub fn copy_from_slice(mut self, items: &[T]) -> usize
     where
         T: Copy,
@@ -128,28 +152,44 @@ impl<'a, T, B: Backend> Loan<'a, T, B> {
         // SAFETY: `MaybeUninit<T>` has the layout of `T`; `n` fits both.
         let src = unsafe { core::slice::from_raw_parts(items.as_ptr().cast(), n) };
         self.as_uninit_mut()[..n].copy_from_slice(src);
-        // SAFETY: the first `n` elements were copied above.
-        unsafe { self.commit(n) };
-        n
+        // SAFETY: the first `n` elements were copied above (`Copy`: the orphaned buffer's
+        // drop has nothing to drop).
+        match unsafe { self.commit_delivered(n) } {
+            Ok(()) => n,
+            Err(_orphaned) => 0,
+        }
     }
 
     /// Moves as many elements from the front of `items` as fit and commits them; the rest
-    /// stay in `items`, in order. Returns how many moved.
+    /// stay in `items`, in order. Returns how many moved. If the reader was dropped while the
+    /// loan was held, nothing is delivered: every element stays in `items` and this returns 0
+    /// (with `items` non-empty).
     pub fn move_from_vec(self, items: &mut Vec<T>) -> usize {
-        let n = self.capacity.min(items.len());
-        let rest = items.len() - n;
-        // The first `n` elements are moved out bitwise; `set_len` then shrinks the Vec so
-        // they are not dropped twice, and the remaining `rest` are moved to the front.
+        let len = items.len();
+        let n = self.capacity.min(len);
+        let rest = len - n;
+        // The first `n` elements are copied bitwise into the buffer, with the `Vec`'s length
+        // at 0 meanwhile (so that nothing drops them twice); the commit then either hands them
+        // to the reader (the `Vec` forgets them, and the remaining `rest` move to the front)
+        // or, with nobody to deliver to, leaves them the `Vec`'s (the buffer forgets them).
         // SAFETY: the loan's buffer has room for `n` elements and does not overlap `items`;
         // the commit hands the `n` initialised elements to the reader (0: returns the buffer).
         unsafe {
             core::ptr::copy_nonoverlapping(items.as_ptr(), self.buf.as_ptr().cast::<T>(), n);
             items.set_len(0);
-            core::ptr::copy(items.as_ptr().add(n), items.as_mut_ptr(), rest);
-            items.set_len(rest);
-            self.commit(n);
+            match self.commit_delivered(n) {
+                Ok(()) => {
+                    core::ptr::copy(items.as_ptr().add(n), items.as_mut_ptr(), rest);
+                    items.set_len(rest);
+                    n
+                }
+                Err(mut orphaned) => {
+                    orphaned.forget_elements();
+                    items.set_len(len);
+                    0
+                }
+            }
         }
-        n
     }
 
     /// Dissolves the loan without ending the write: returns the buffer's address and capacity.
@@ -162,10 +202,27 @@ impl<'a, T, B: Backend> Loan<'a, T, B> {
         parts
     }
 
-    pub(crate) fn commit_one(mut self, value: T) {
+    /// Writes `value` into the first slot and commits it. Gives it back when the reader was
+    /// dropped while the loan was held (nobody would read it).
+    ///
+    /// # Errors
+    ///
+    /// `value`, when it was not delivered.
+    pub fn commit_one(mut self, value: T) -> Result<(), T> {
         self.as_uninit_mut()[0].write(value);
         // SAFETY: element 0 was written just above; capacity is at least 1.
-        unsafe { self.commit(1) };
+        match unsafe { self.commit_delivered(1) } {
+            Ok(()) => Ok(()),
+            Err(mut orphaned) => {
+                // SAFETY: the orphaned buffer is ours alone and holds our one element, which
+                // is moved out once and then forgotten by the buffer (its drop only frees it).
+                unsafe {
+                    let value = orphaned.addr().cast::<T>().read();
+                    orphaned.forget_elements();
+                    Err(value)
+                }
+            }
+        }
     }
 }
 

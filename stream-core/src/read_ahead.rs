@@ -8,7 +8,7 @@ use core::ptr::NonNull;
 
 use stream_events::{Backend, DefaultBackend};
 
-use crate::buffered::{alloc_buffer, free_buffer};
+use crate::buffered::{alloc_buffer, drop_and_free, free_buffer};
 use crate::error::ReadError;
 use crate::raw::{RawStream, StartReadError, Wait};
 use crate::Reader;
@@ -25,9 +25,11 @@ use crate::Reader;
 ///
 /// For `Copy` elements (bytes, numbers), which need no drop: a chunk is handed out as `&[T]`
 /// and simply overwritten later. Both buffers are allocated once, page-aligned from a page's
-/// worth of bytes up. The drop ends a pending read (waiting for a writer that is copying into
-/// the buffer, as [`RawStream::cancel_read`] does) before it frees
-/// them; a leaked `ReadAhead` leaks its buffers, so the writer never writes into freed memory.
+/// worth of bytes up. The drop never waits: it ends a pending read and frees both buffers, or,
+/// if the writer is copying into the lent one at that moment, frees the other and hands the
+/// lent one to the stream, to be freed by the writer's commit (`docs/design.md`, "Orphaned
+/// reads"). A leaked `ReadAhead` leaks its buffers, so the writer never writes into freed
+/// memory.
 ///
 /// [`BufferedReader`]: crate::BufferedReader
 ///
@@ -59,8 +61,10 @@ pub struct ReadAhead<T: Copy, B: Backend = DefaultBackend> {
     capacity: usize,
     /// The buffer of the last chunk handed out.
     current: usize,
-    /// The other buffer (`1 - current`) is lent: a read is pending, owned by us.
+    /// A buffer is lent: a read is pending, owned by us.
     pending: bool,
+    /// Which buffer is lent, while `pending`.
+    lent: usize,
     /// The last chunk's length in buffer `current`, and how much of it `BufRead` has consumed
     /// (`chunk_pos == chunk_len` once `next_chunk` handed it out whole, or nothing is held).
     chunk_len: usize,
@@ -84,6 +88,7 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
             capacity,
             current: 0,
             pending: false,
+            lent: 0,
             chunk_len: 0,
             chunk_pos: 0,
         }
@@ -134,6 +139,7 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
                 raw.end_read_and_lend(self.bufs[1 - next].as_ptr().cast(), self.capacity)
             };
             self.pending = lent;
+            self.lent = 1 - next;
             match ended {
                 // The read ended without a count: an end closed.
                 None => return Err(ReadError::Closed),
@@ -223,18 +229,33 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
                 StartReadError::Closed | StartReadError::Empty => ReadError::Closed,
             })?;
         self.pending = true;
+        self.lent = i;
         Ok(())
     }
 }
 
 impl<T: Copy, B: Backend> Drop for ReadAhead<T, B> {
-    /// Ends a pending read (see [`cancel`](Self::cancel)) and frees both buffers; then the
-    /// reader handle is released.
+    /// Ends a pending read and frees both buffers; then the reader handle is released. Never
+    /// waits: a buffer the writer holds at this moment is handed to the stream, and the
+    /// writer's commit or return frees it.
     fn drop(&mut self) {
-        self.cancel();
-        for buf in self.bufs {
-            // SAFETY: nothing refers to the buffers any more (no read is pending); `T: Copy`
-            // needs no drop; each came from `alloc_buffer` with this capacity in `new`.
+        let mut orphaned = None;
+        if self.pending {
+            // SAFETY: we own the pending read, of buffer `lent` (ours, not the inline word),
+            // which came from `alloc_buffer::<T>(capacity)`; `T: Copy` needs no drop, so
+            // `drop_and_free::<T>` only frees it.
+            if unsafe { self.reader.raw().end_read_or_orphan(drop_and_free::<T>) }.is_none() {
+                orphaned = Some(self.lent);
+            }
+            self.pending = false;
+        }
+        for (i, buf) in self.bufs.into_iter().enumerate() {
+            if orphaned == Some(i) {
+                continue; // The writer frees it.
+            }
+            // SAFETY: nothing refers to this buffer any more (its read ended, or it was not
+            // lent); `T: Copy` needs no drop; it came from `alloc_buffer` with this capacity
+            // in `new`.
             unsafe { free_buffer(buf, self.capacity) };
         }
     }

@@ -22,6 +22,13 @@ pub(crate) const WRITER_BUSY: usize = 1 << 4;
 /// returns to IDLE).
 pub(crate) const READER_BUSY: usize = 1 << 5;
 
+/// The pending read's owner is gone: it handed the read, and the buffer the writer holds, to
+/// whoever ends phase WRITING (the writer's commit or return finishes the read: it drops the
+/// committed elements and frees the buffer with the function the reader stored in the
+/// header's inline word). Set by the reader only in WRITING (CAS), cleared with the read's end.
+/// Rust-only: no C-visible behaviour changes (see `docs/design.md`, "Orphaned reads").
+pub(crate) const READ_ORPHANED: usize = 1 << 11;
+
 /// Either end closed.
 pub(crate) const CLOSED_ANY: usize = WRITER_CLOSED | READER_CLOSED;
 

@@ -186,10 +186,9 @@ impl<T, B: Backend> Writer<T, B> {
     /// As [`loan`](Self::loan); the error gives `value` back.
     pub fn send(&mut self, value: T) -> Result<(), WriteError<T>> {
         match self.loan_inner(Wait::Block) {
-            Ok(loan) => {
-                loan.commit_one(value);
-                Ok(())
-            }
+            Ok(loan) => loan
+                .commit_one(value)
+                .map_err(|value| WriteError::new(Kind::Closed, value)),
             Err(k) => Err(WriteError::new(k, value)),
         }
     }
@@ -201,10 +200,9 @@ impl<T, B: Backend> Writer<T, B> {
     /// As [`try_loan`](Self::try_loan); the error gives `value` back.
     pub fn try_send(&mut self, value: T) -> Result<(), TryWriteError<T>> {
         match self.loan_inner(Wait::Try) {
-            Ok(loan) => {
-                loan.commit_one(value);
-                Ok(())
-            }
+            Ok(loan) => loan
+                .commit_one(value)
+                .map_err(|value| TryWriteError::new(Kind::Closed, value)),
             Err(k) => Err(TryWriteError::new(k, value)),
         }
     }
@@ -220,10 +218,9 @@ impl<T, B: Backend> Writer<T, B> {
         timeout: Duration,
     ) -> Result<(), WriteTimeoutError<T>> {
         match self.loan_inner(wait_for(timeout)) {
-            Ok(loan) => {
-                loan.commit_one(value);
-                Ok(())
-            }
+            Ok(loan) => loan
+                .commit_one(value)
+                .map_err(|value| WriteTimeoutError::new(Kind::Closed, value)),
             Err(k) => Err(WriteTimeoutError::new(k, value)),
         }
     }
@@ -239,10 +236,9 @@ impl<T, B: Backend> Writer<T, B> {
         deadline: Instant,
     ) -> Result<(), WriteTimeoutError<T>> {
         match self.loan_inner(Wait::Until(deadline)) {
-            Ok(loan) => {
-                loan.commit_one(value);
-                Ok(())
-            }
+            Ok(loan) => loan
+                .commit_one(value)
+                .map_err(|value| WriteTimeoutError::new(Kind::Closed, value)),
             Err(k) => Err(WriteTimeoutError::new(k, value)),
         }
     }
@@ -324,14 +320,23 @@ impl<T, B: Backend> Writer<T, B> {
         if items.is_empty() {
             return self.probe(wait);
         }
-        Ok(self.loan_inner(wait)?.copy_from_slice(items))
+        // 0 for a non-empty slice: the reader was dropped while we held its buffer.
+        match self.loan_inner(wait)?.copy_from_slice(items) {
+            0 => Err(Kind::Closed),
+            n => Ok(n),
+        }
     }
 
     fn write_inner(&mut self, items: &mut Vec<T>, wait: Wait) -> Result<usize, Kind> {
         if items.is_empty() {
             return self.probe(wait);
         }
-        Ok(self.loan_inner(wait)?.move_from_vec(items))
+        // 0 for a non-empty `Vec`: the reader was dropped while we held its buffer, and the
+        // elements stayed in `items`.
+        match self.loan_inner(wait)?.move_from_vec(items) {
+            0 => Err(Kind::Closed),
+            n => Ok(n),
+        }
     }
 
     /// A zero-length write: waits until a buffer is lent (without taking it).
@@ -363,7 +368,8 @@ impl<T, B: Backend> Writer<T, B> {
             if capacity == 0 {
                 // A readiness probe: answer it; there is still no room to write.
                 // SAFETY: we own WRITING; zero elements are initialised.
-                unsafe { raw.commit(0, false) };
+                // (An orphaned read's buffer, if any, is freed by the drop of the result.)
+                drop(unsafe { raw.commit(0, false) });
                 return Err(Kind::NotReady);
             }
             // SAFETY: we own WRITING; the buffer holds `capacity` elements of `T`.
@@ -383,7 +389,8 @@ impl<T, B: Backend> Writer<T, B> {
             if capacity == 0 {
                 // Answer the probe, keep the writer end, and wait for a real buffer.
                 // SAFETY: we own WRITING; zero elements are initialised.
-                unsafe { raw.commit(0, true) };
+                // (An orphaned read's buffer, if any, is freed by the drop of the result.)
+                drop(unsafe { raw.commit(0, true) });
                 taken = None;
                 continue;
             }
@@ -496,7 +503,8 @@ unsafe fn poll_loan<'a, T, B: AsyncBackend>(
             Ok((_, 0)) => {
                 // A readiness probe: answer it and wait for a real buffer.
                 // SAFETY: we own WRITING; zero elements are initialised.
-                unsafe { raw.commit(0, false) };
+                // (An orphaned read's buffer, if any, is freed by the drop of the result.)
+                drop(unsafe { raw.commit(0, false) });
             }
             Ok((addr, capacity)) => {
                 // SAFETY: we own WRITING; the buffer holds `capacity` elements of `T`.

@@ -706,3 +706,181 @@ fn batch_writer_meets_a_closing_reader() {
     });
     assert!(n >= 100, "too weak: {n}");
 }
+
+/// A `BufferedReader` is dropped (never waiting) while a `BatchWriter` may hold its buffer
+/// with elements pushed: the drop reclaims an untaken buffer, takes a commit, or hands the
+/// read over (`READ_ORPHANED`), and then the writer's flush ends it and gives the elements
+/// back. Every element is dropped exactly once: read by the reader, or given back.
+#[test]
+fn buffered_reader_orphans_a_held_buffer() {
+    let n = model("buffered reader orphans a held buffer", || {
+        let drops = Drops::new(2);
+        let (w, r) = stream_with::<_, Futex>();
+        let d = drops.clone();
+        let writer = loom::thread::spawn(move || {
+            let mut w = BatchWriter::new(w);
+            let mut items = d.make(0..2);
+            if w.hold().is_err() {
+                return (0, 0, items);
+            }
+            let mut pushed = 0;
+            while let Some(item) = items.pop() {
+                assert!(w.push(item).is_ok());
+                pushed += 1;
+            }
+            let delivered = w.flush();
+            items.extend(w.take_undelivered());
+            (pushed, delivered, items)
+        });
+        let mut reader = BufferedReader::new(r, 4);
+        let _ = reader.try_fill();
+        drop(reader);
+        let (pushed, delivered, back) = writer.join().unwrap();
+        assert!(delivered == 0 || delivered == pushed, "all or nothing");
+        assert_eq!(
+            back.len() + delivered,
+            2,
+            "each element delivered or given back"
+        );
+        drop(back);
+        drops.assert_each_dropped_once();
+    });
+    assert!(n >= 100, "too weak: {n}");
+}
+
+/// A reader's drop hands its read over while the writer gives the buffer back (a dropped
+/// loan) and then tries to send: the return and the hand-over race on the state word; either
+/// way the buffer is freed once, the writer end is left free, and the element sent is
+/// dropped exactly once (by the reader, which took it before its drop, or by the caller, to
+/// whom the failed send gave it back).
+#[test]
+fn orphaned_read_meets_a_returned_loan() {
+    let n = model("orphaned read meets a returned loan", || {
+        let drops = Drops::new(1);
+        let (mut w, r) = stream_with::<_, Futex>();
+        let d = drops.clone();
+        let writer = loom::thread::spawn(move || {
+            if let Ok(loan) = w.loan() {
+                drop(loan);
+            }
+            let item = d.make(0..1).pop().unwrap();
+            w.try_send(item).map_err(|e| e.into_inner())
+        });
+        let mut reader = BufferedReader::new(r, 2);
+        let _ = reader.try_fill();
+        drop(reader);
+        drop(writer.join().unwrap());
+        drops.assert_each_dropped_once();
+    });
+    assert!(n >= 50, "too weak: {n}");
+}
+
+/// `send` races a reader's drop: the element is delivered (and dropped by the reader's drop,
+/// which takes the commit) or given back in the error, whether the drop reclaimed the
+/// buffer, closed the end first, or handed over a read whose buffer `send` held; dropped
+/// exactly once either way.
+#[test]
+fn send_meets_an_orphaning_reader() {
+    let n = model("send meets an orphaning reader", || {
+        let drops = Drops::new(1);
+        let (mut w, r) = stream_with::<_, Futex>();
+        let d = drops.clone();
+        let writer = loom::thread::spawn(move || {
+            let item = d.make(0..1).pop().unwrap();
+            match w.send(item) {
+                Ok(()) => None,
+                Err(WriteError::Closed(back)) => Some(back),
+                Err(e) => panic!("{e:?}"),
+            }
+        });
+        let mut reader = BufferedReader::new(r, 2);
+        let _ = reader.try_fill();
+        drop(reader);
+        let back = writer.join().unwrap();
+        assert_eq!(drops.count(0), usize::from(back.is_none()));
+        drop(back);
+        drops.assert_each_dropped_once();
+    });
+    assert!(n >= 50, "too weak: {n}");
+}
+
+/// A `BufferedReader` over one of two reader handles hands its read over on drop while the
+/// writer may hold the buffer; the writer then commits into it (`commit`) or gives it back
+/// (a dropped loan), and sends the next element, which the other handle reads: it sees
+/// `Busy` only until the writer ends the orphaned read (whose `IDLE` its Acquire take reads,
+/// after the writer's clearing of the buffer fields), gets an element committed into the
+/// orphaned buffer never, and every element is dropped exactly once.
+fn clone_reads_after_an_orphaned_read(name: &str, commit: bool) -> usize {
+    model(name, move || {
+        let drops = Drops::new(2);
+        let (mut w, r) = stream_with::<_, Futex>();
+        let d = drops.clone();
+        let writer = loom::thread::spawn(move || {
+            let mut items = d.make(0..2);
+            let second = items.pop().unwrap();
+            if let Ok(loan) = w.loan() {
+                if commit {
+                    loan.fill_from_iter(items);
+                } else {
+                    drop(loan);
+                }
+            }
+            // Refused (and given back, dropped here) only if the dropped reader's buffer took
+            // it and that reader handed its read over meanwhile.
+            if let Err(e) = w.send(second) {
+                assert!(matches!(e, WriteError::Closed(_)), "{e:?}");
+            }
+        });
+        let mut clone = r.clone();
+        let mut reader = BufferedReader::new(r, 2);
+        let _ = reader.try_fill();
+        drop(reader);
+        // The clone reads until the second element or the end: an element reaches it only
+        // if the dropped reader's buffer did not take it (it was reclaimed before the take,
+        // or, for a returned loan, the second element went into it before the drop).
+        let mut got = Vec::new();
+        loop {
+            match clone.recv() {
+                Ok(item) => {
+                    let last = item.id == 1;
+                    got.push(item);
+                    if last {
+                        break;
+                    }
+                }
+                Err(ReadError::Busy) => loom::thread::yield_now(),
+                Err(ReadError::Closed) => break,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        let ids: Vec<usize> = got.iter().map(|t| t.id).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        if commit {
+            assert_eq!(ids.last(), Some(&1), "only the clone can read the second");
+        }
+        drop(got);
+        writer.join().unwrap();
+        if !commit {
+            // The first element was never sent (the loan was dropped): drop it here once.
+            if drops.count(0) == 0 {
+                drops.make(0..1);
+            }
+        }
+        drops.assert_each_dropped_once();
+    })
+}
+
+#[test]
+fn reader_clone_reads_after_an_orphaned_read() {
+    let n = clone_reads_after_an_orphaned_read("reader clone reads after an orphaned read", true);
+    assert!(n >= 50, "too weak: {n}");
+}
+
+#[test]
+fn reader_clone_reads_after_an_orphaned_returned_read() {
+    let n = clone_reads_after_an_orphaned_read(
+        "reader clone reads after an orphaned, returned read",
+        false,
+    );
+    assert!(n >= 50, "too weak: {n}");
+}

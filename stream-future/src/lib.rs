@@ -359,10 +359,30 @@ impl<T, B: Backend> Drop for FutureReader<T, B> {
         if writer_released.is_none() && header.is_read_pending() {
             header.close_read();
             // SAFETY: we own the pending read; after the close the writer cannot deliver, so
-            // the cancel either reclaims the slot (0) or takes the delivered value (1).
-            if unsafe { header.cancel_read() } == 1 {
-                // SAFETY: delivered and never read: ours to drop, once.
-                self.slot().with_mut(|p| unsafe { (*p).assume_init_drop() });
+            // the cancel either reclaims the slot (0) or takes the delivered value (1) ...
+            match unsafe { header.try_cancel_read() } {
+                Some(1) => {
+                    // SAFETY: delivered and never read: ours to drop, once.
+                    self.slot().with_mut(|p| unsafe { (*p).assume_init_drop() });
+                }
+                Some(_) => {}
+                None => {
+                    // ... or finds a raw writer holding the slot (C, or code acting through
+                    // `raw()` after `allow_raw_writes`). Do not wait for it (a drop never
+                    // blocks): leave the read pending; whichever handle is released last
+                    // drops a value committed meanwhile.
+                    let shared = self.block.shared();
+                    // SAFETY: our handle, released once; we give up the pending read and
+                    // touch the slot again only to drop a value nobody took, as the last
+                    // handle (the allocation is alive until the free that follows); the
+                    // allocation came from `create_padded`.
+                    unsafe {
+                        Shared::release_reader_padded_leaving_read(shared, || {
+                            Shared::extra_of(shared).with_mut(|p| (*p).assume_init_drop())
+                        })
+                    };
+                    return;
+                }
             }
             // The writer may have delivered (and released its handle) before our close.
             // `cancel_read` took the value, so this reports it taken.

@@ -189,6 +189,13 @@ impl<T, B: Backend> Drop for FutureWriter<T, B> {
 /// (`create_padded`), and has no write in progress.
 #[inline(never)]
 unsafe fn release_writer<T, B: Backend>(shared: NonNull<Shared<B, Slot<T>>>) {
-    // SAFETY: forwarded from the caller.
-    unsafe { Shared::release_writer_padded(shared) };
+    // A reader dropped while a raw writer held the slot left its read pending; if we are the
+    // last handle, a value that writer committed is ours to drop.
+    // SAFETY: forwarded from the caller; the closure runs only for the last handle, before
+    // the free, on a value committed and never read.
+    unsafe {
+        Shared::release_writer_padded_dropping_abandoned(shared, || {
+            Shared::extra_of(shared).with_mut(|p| (*p).assume_init_drop())
+        })
+    };
 }

@@ -158,3 +158,45 @@ fn mixed_matrix() {
     println!("loom future mixed matrix: {total} interleavings in all");
     assert!(total >= 200, "too weak: {total}");
 }
+
+/// A reader dropped while a raw writer (acting for the future's writer after
+/// `allow_raw_writes`, as C does) may hold the slot: the drop ends the read if it can (the
+/// value not yet written, or delivered), and otherwise leaves it, without waiting; the value
+/// the raw writer commits is then dropped by the writer handle's release. It is dropped
+/// exactly once, the allocation freed once.
+#[test]
+fn reader_dropped_while_a_raw_writer_holds_the_slot() {
+    let n = model(
+        "future reader dropped while a raw writer holds the slot",
+        || {
+            let drops = Arc::new(StdAtomicUsize::new(0));
+            let (mut w, r) = future_with::<Counted, Futex>();
+            w.allow_raw_writes();
+            let raw = HeaderPtr(core::ptr::from_ref(r.raw()));
+            let d = drops.clone();
+            let t = loom::thread::spawn(move || {
+                let raw = raw;
+                // SAFETY: `w` keeps the header alive until it is dropped, after the write ends;
+                // we act for its handle; the slot holds one `Counted`, written before the commit.
+                let value = unsafe {
+                    match (*raw.0).start_writing() {
+                        Ok((addr, 1)) => {
+                            addr.cast::<Counted>().write(Counted(d));
+                            assert!((*raw.0).finish_writing(1));
+                            None
+                        }
+                        Ok(_) => unreachable!("a future's slot holds one value"),
+                        // The reader closed first: the value was never written.
+                        Err(_) => Some(Counted(d)),
+                    }
+                };
+                drop(w);
+                value
+            });
+            drop(r);
+            drop(t.join().unwrap());
+            assert_eq!(drops.load(SeqCst), 1, "dropped exactly once");
+        },
+    );
+    assert!(n >= 20, "too weak: {n}");
+}

@@ -33,6 +33,8 @@ const MIRI_TARGETS: &[&[&str]] = &[
         "conventions",
         "--test",
         "batch",
+        "--test",
+        "orphan",
     ],
     &[
         "-p",
@@ -57,6 +59,8 @@ const MIRI_TARGETS: &[&[&str]] = &[
         "conventions",
         "--test",
         "sink",
+        "--test",
+        "one_thread",
     ],
 ];
 
@@ -78,9 +82,20 @@ const TSAN_TARGETS: &[&[&str]] = &[
         "conventions",
         "--test",
         "batch",
+        "--test",
+        "orphan",
     ],
     &["-p", "stream-future", "--test", "future", "--test", "mixed"],
-    &["-p", "stream-async", "--test", "executor", "--test", "sink"],
+    &[
+        "-p",
+        "stream-async",
+        "--test",
+        "executor",
+        "--test",
+        "sink",
+        "--test",
+        "one_thread",
+    ],
 ];
 
 /// Miri seeds run with Stacked Borrows; Tree Borrows runs the first of them.

@@ -8,7 +8,9 @@ use stream_abi::{ACTIVE_MAX_PER_END, ACTIVE_READER_MASK, ACTIVE_READER_ONE, ACTI
 use stream_events::Backend;
 
 use super::{RawStream, Shared, TooManyHandles};
-use crate::state::{phase, READER_BUSY, READER_CLOSED, WRITER_BUSY, WRITER_CLOSED, WRITING};
+use crate::state::{
+    phase, READER_BUSY, READER_CLOSED, READ_ORPHANED, WRITER_BUSY, WRITER_CLOSED, WRITING,
+};
 use crate::sync::{ord, Ordering};
 
 impl<B: Backend> RawStream<B> {
@@ -63,12 +65,15 @@ impl<B: Backend> RawStream<B> {
     }
 
     /// Releases one reader handle. The last reader handle closes the reader end first (and
-    /// ends a read left pending by its owner); the last handle of all frees the header.
+    /// ends a read left pending by its owner, which may wait for a writer that holds the
+    /// buffer; a read handed over by a dropped Rust reader, `READ_ORPHANED`, is left to the
+    /// writer); the last handle of all frees the header.
     ///
     /// # Safety
     ///
     /// The caller gives up a reader handle of `this` (and does not use `this` afterwards).
-    /// If it is the last reader handle and a read is pending, the caller owns that read.
+    /// If it is the last reader handle and a read is pending (and not handed over), the
+    /// caller owns that read.
     pub unsafe fn release_reader(this: NonNull<Self>) {
         let shared = this.cast::<Shared<B, ()>>();
         // SAFETY: forwarded from the caller; a header from `create_stream` is a
@@ -111,7 +116,10 @@ impl<B: Backend> RawStream<B> {
             if s & READER_CLOSED == 0 {
                 self.close_read();
             }
-            if end_pending && s & READER_BUSY != 0 {
+            // An orphaned read (`READ_ORPHANED`) is nobody's to end here: its reader handed it
+            // to the writer, whose commit or return ends it (and it may have ended already:
+            // then READER_BUSY is clear too, since no other reader handle is left to read).
+            if end_pending && s & READER_BUSY != 0 && s & READ_ORPHANED == 0 {
                 // SAFETY: the caller owns the read: end it so the writer cannot write into a
                 // buffer that is about to be freed by its owner.
                 unsafe { self.end_read() };
@@ -214,4 +222,5 @@ pub(super) fn check_unshared<B: Backend>(header: &mut RawStream<B>) {
     header.ready_size.with_mut(|_| ());
     header.state.with_mut(|_| ());
     header.active_instances.with_mut(|_| ());
+    header.orphan_finisher.with_mut(|_| ());
 }

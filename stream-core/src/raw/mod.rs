@@ -41,7 +41,7 @@ use crate::sync::{ord, AtomicUsize, Ordering, UnsafeCell};
 
 pub use future::{FutureReservation, PaddedBlock};
 pub use shared::Shared;
-pub(crate) use write::WaitWriteError;
+pub(crate) use write::{OrphanedBuffer, WaitWriteError};
 
 /// The shared header of a stream: the [`stream_abi::StreamHeader`] layout, interpreted by
 /// backend `B`.
@@ -63,6 +63,11 @@ pub struct RawStream<B: Backend> {
     /// keeps its slot here ([`Shared::create_padded`]). Accessed only through raw pointers,
     /// under the ownership rules of a lent buffer.
     inline: core::cell::UnsafeCell<MaybeUninit<u64>>,
+    /// loom builds only: stands for the inline word while it holds an orphaned read's
+    /// finisher (the word is a plain cell, which loom does not see), so that loom checks the
+    /// reader's hand-over happens before the writer's use of it (`read.rs`, `write.rs`).
+    #[cfg(stream_loom)]
+    orphan_finisher: UnsafeCell<()>,
 }
 
 // The header is shared by the threads of both ends by design. The raw pointer in `read_addr`
@@ -172,6 +177,8 @@ impl<B: Backend> RawStream<B> {
             active_instances: AtomicUsize::new(ACTIVE_READER_ONE + ACTIVE_WRITER_ONE),
             state: AtomicUsize::new(state),
             inline: core::cell::UnsafeCell::new(MaybeUninit::uninit()),
+            #[cfg(stream_loom)]
+            orphan_finisher: UnsafeCell::new(()),
         }
     }
 

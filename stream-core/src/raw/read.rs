@@ -9,10 +9,20 @@ use stream_events::Backend;
 
 use super::{RawStream, StartReadError, Wait};
 use crate::state::{
-    phase, CLOSED_ANY, DONE, IDLE, LENT, PHASE, READER_BUSY, READER_CLOSED, WRITER_BUSY,
-    WRITER_CLOSED, WRITING,
+    phase, CLOSED_ANY, DONE, IDLE, LENT, PHASE, READER_BUSY, READER_CLOSED, READ_ORPHANED,
+    WRITER_BUSY, WRITER_CLOSED, WRITING,
 };
 use crate::sync::{ord, Ordering};
+
+/// What finishes a read whose reader is gone ([`RawStream::end_read_or_orphan`]): drops the
+/// first `count` elements of the buffer at `addr` (`capacity` elements, as lent) and frees
+/// the buffer. Run once, by the side that ends phase `WRITING` (`write.rs`).
+///
+/// # Safety
+///
+/// The caller owns the buffer alone (nobody else refers to it any more) and its first
+/// `count` elements are initialised; `addr` and `capacity` are those the reader lent.
+pub(crate) type OrphanFinish = unsafe fn(addr: *mut c_void, capacity: usize, count: usize);
 
 /// Why a read cannot start from state `s` (`Ok` when it can: phase IDLE, no read pending, no
 /// end closed, and, with `only_if_writer_waits`, a writer waiting).
@@ -298,6 +308,59 @@ impl<B: Backend> RawStream<B> {
         }
     }
 
+    /// Ends the pending read without ever waiting, for a reader that is going away (a drop).
+    ///
+    /// If the writer does not hold the buffer, ends the read as
+    /// [`end_read`](Self::end_read) and returns `Some` of what that returns: the buffer is the
+    /// caller's again. If the writer holds it (phase WRITING), hands the read over instead and
+    /// returns `None`: stores `finish` in the header's inline word and sets `READ_ORPHANED`
+    /// (WRITING -> WRITING | READ_ORPHANED, one CAS). The buffer then belongs to the read, no
+    /// longer to the caller: the writer's commit or return ends the read and runs `finish`
+    /// on the buffer (dropping what it committed, then freeing it), whenever that happens.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns a pending read; its buffer is not the header's inline word, and
+    /// `finish` may be run on it (from any thread, once) as [`OrphanFinish`] says. After
+    /// `None` the caller never touches the buffer again, and releases its reader handle with
+    /// the read still pending (the release skips an orphaned read).
+    pub(crate) unsafe fn end_read_or_orphan(&self, finish: OrphanFinish) -> Option<Option<usize>> {
+        loop {
+            // SAFETY: forwarded from the caller.
+            if let Ok(ended) = unsafe { self.try_end_read() } {
+                return Some(ended);
+            }
+            // SAFETY: the inline word is free: we hold READER_BUSY (only its holder may lend
+            // the word, and our buffer is lent, not the word), and the writer touches only
+            // the lent buffer. Stored before the CAS below, whose Release publishes it.
+            unsafe { self.inline_slot().cast::<OrphanFinish>().write(finish) };
+            #[cfg(stream_loom)]
+            self.orphan_finisher.with_mut(|_| ());
+            let s = self.load();
+            if phase(s) != WRITING {
+                // The writer committed or returned meanwhile: end the read ourselves.
+                continue;
+            }
+            // ORDERING: Release publishes `finish` (the inline word) to the writer's
+            // read-modify-write that leaves WRITING (`commit`, `return_buffer`: SeqCst, so
+            // they acquire); it reads from our CAS or a later flag change in the release
+            // sequence. Failure: look again (Acquire in `try_end_read`'s load).
+            // WRITING | READER_BUSY -> WRITING | READER_BUSY | READ_ORPHANED.
+            if self
+                .state
+                .compare_exchange(
+                    s,
+                    s | READ_ORPHANED,
+                    ord("orphan-release", Ordering::Release),
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+            {
+                return None;
+            }
+        }
+    }
+
     /// Cancels the pending read and returns the number of elements delivered into the
     /// buffer ([`CANCELLED`](stream_abi::CANCELLED), 0, if the writer had not taken it).
     ///
@@ -363,7 +426,7 @@ impl<B: Backend> RawStream<B> {
     /// # Safety
     ///
     /// Phase is DONE and the caller owns the read.
-    unsafe fn take_count(&self) -> usize {
+    pub(super) unsafe fn take_count(&self) -> usize {
         // SAFETY: in DONE `ready_size` belongs to the reader (the writer's Release commit
         // happened before our Acquire load of DONE).
         let n = unsafe { self.take_ready_size() };

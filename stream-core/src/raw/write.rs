@@ -4,11 +4,15 @@
 
 use core::ffi::c_void;
 
-use stream_abi::CLOSED;
+use stream_abi::{BLOCKED, CLOSED};
 use stream_events::Backend;
 
+use super::read::OrphanFinish;
 use super::{RawStream, StartWriteError, Wait};
-use crate::state::{phase, CLOSED_ANY, DONE, LENT, PHASE, WRITER_BUSY, WRITER_CLOSED, WRITING};
+use crate::state::{
+    phase, CLOSED_ANY, DONE, LENT, PHASE, READER_BUSY, READ_ORPHANED, WRITER_BUSY, WRITER_CLOSED,
+    WRITING,
+};
 use crate::sync::{ord, Ordering};
 
 impl<B: Backend> RawStream<B> {
@@ -218,8 +222,11 @@ impl<B: Backend> RawStream<B> {
         unsafe {
             if count == 0 && capacity > 0 {
                 self.return_buffer();
-            } else {
-                self.commit(count as usize, false);
+            } else if let Err(orphaned) = self.commit(count as usize, false) {
+                // The reader was dropped while the buffer was held: its finisher drops the
+                // elements and frees the buffer, as its drop would have (what C sees is
+                // unchanged: the count was committed to a reader that is gone).
+                drop(orphaned);
             }
         }
         true
@@ -227,19 +234,34 @@ impl<B: Backend> RawStream<B> {
 
     /// Commits `count` elements: WRITING -> DONE, releasing WRITER_BUSY unless `keep_busy`.
     ///
+    /// `Err` when the reader had gone and handed its read over (`READ_ORPHANED`, see
+    /// [`end_read_or_orphan`](Self::end_read_or_orphan)): the commit then ended that read
+    /// itself, and the elements were not delivered. The [`OrphanedBuffer`] holds them and the
+    /// buffer; dropping it drops them and frees the buffer, and the caller may move them out
+    /// first.
+    ///
     /// # Safety
     ///
     /// The caller owns WRITING and initialised the first `count` elements of the buffer.
-    pub(crate) unsafe fn commit(&self, count: usize, keep_busy: bool) {
-        // SAFETY: in WRITING `ready_size` and the buffer fields are the writer's.
-        unsafe {
+    pub(crate) unsafe fn commit(
+        &self,
+        count: usize,
+        keep_busy: bool,
+    ) -> Result<(), OrphanedBuffer> {
+        // SAFETY: in WRITING `ready_size` and the buffer fields are the writer's. The buffer's
+        // address and size are kept for an orphaned read, which the commit may have to end.
+        let (addr, capacity) = unsafe {
+            let buffer = self.lent_buffer();
             self.ready_size.with_mut(|p| *p = count as isize);
             self.set_buffer(core::ptr::null_mut(), 0);
-        }
+            buffer
+        };
         let busy = if keep_busy { 0 } else { WRITER_BUSY };
         // ORDERING: Release publishes the elements and `ready_size` to the reader's Acquire
         // load of DONE; SeqCst (beyond Release) lets the activation below skip its write when
-        // nobody is parked. WRITING | WRITER_BUSY -> DONE (| WRITER_BUSY if kept).
+        // nobody is parked. Its Acquire side reads the reader's Release `READ_ORPHANED` CAS
+        // (and the finisher it stored) when that flag is set.
+        // WRITING | WRITER_BUSY -> DONE (| WRITER_BUSY if kept).
         let prev = self.state.fetch_xor(
             (WRITING ^ DONE) | busy,
             ord("commit-release", Ordering::SeqCst),
@@ -249,30 +271,113 @@ impl<B: Backend> RawStream<B> {
             WRITING | WRITER_BUSY,
             "commit from {prev:#x}"
         );
+        if prev & READ_ORPHANED != 0 {
+            // SAFETY: DONE with READ_ORPHANED: the reader is gone and handed the read to us;
+            // `ready_size` holds our count; the buffer fields were cleared above.
+            return Err(unsafe { self.end_orphaned_read(addr, capacity, DONE) });
+        }
         self.read_ready.activate_after_seqcst();
+        Ok(())
     }
 
     /// Returns the held buffer: WRITING -> LENT, releasing WRITER_BUSY. The reader's read
     /// stays pending; *read ready* is activated only so that a reader that is cancelling (and
-    /// waits for the writer to let go) can finish.
+    /// waits for the writer to let go) can finish. If the reader is gone (`READ_ORPHANED`),
+    /// ends its read instead (WRITING -> IDLE) and frees the buffer with its finisher.
     ///
     /// # Safety
     ///
     /// The caller owns WRITING.
     pub(crate) unsafe fn return_buffer(&self) {
-        // ORDERING: Release: whatever we wrote into the buffer happens before the reader's
-        // Acquire reclaim of it; SeqCst (beyond Release) lets the activation below skip its
-        // write when nobody is parked. WRITING | WRITER_BUSY -> LENT.
-        let prev = self.state.fetch_xor(
-            (WRITING ^ LENT) | WRITER_BUSY,
-            ord("return-release", Ordering::SeqCst),
-        );
-        debug_assert_eq!(
-            prev & (PHASE | WRITER_BUSY),
-            WRITING | WRITER_BUSY,
-            "return from {prev:#x}"
-        );
+        let mut s = self.load();
+        loop {
+            debug_assert_eq!(
+                s & (PHASE | WRITER_BUSY),
+                WRITING | WRITER_BUSY,
+                "return from {s:#x}"
+            );
+            if s & READ_ORPHANED != 0 {
+                // SAFETY: WRITING is ours, so are the buffer fields.
+                let (addr, capacity) = unsafe { self.lent_buffer() };
+                // SAFETY: as above; the fields are cleared before the read ends.
+                unsafe { self.set_buffer(core::ptr::null_mut(), 0) };
+                // SAFETY: WRITING with READ_ORPHANED: the read is ours to end (the flag was
+                // acquired by our `load`); nothing was committed. Dropping the buffer frees it.
+                drop(unsafe { self.end_orphaned_read(addr, capacity, WRITING) });
+                return;
+            }
+            // ORDERING: Release: whatever we wrote into the buffer happens before the reader's
+            // Acquire reclaim of it; SeqCst (beyond Release) lets the activation below skip its
+            // write when nobody is parked. On failure Acquire, as `load`: only flags change
+            // meanwhile (a closed flag, or the reader's READ_ORPHANED with its finisher).
+            // WRITING | WRITER_BUSY -> LENT.
+            match self.state.compare_exchange_weak(
+                s,
+                s ^ (WRITING ^ LENT) ^ WRITER_BUSY,
+                ord("return-release", Ordering::SeqCst),
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
+        }
         self.read_ready.activate_after_seqcst();
+    }
+
+    /// Ends a read whose reader is gone (`READ_ORPHANED`), from phase `from` (DONE after our
+    /// commit, WRITING when we give the buffer back): takes the count and moves to IDLE
+    /// (releasing READER_BUSY, READ_ORPHANED and, from WRITING, WRITER_BUSY). Returns the
+    /// buffer, now the caller's alone, with the finisher the reader stored.
+    ///
+    /// # Safety
+    ///
+    /// The state is `from` with READ_ORPHANED, acquired by the caller; the caller is the
+    /// writer that ended (or is ending) WRITING; `addr`/`capacity` are the lent buffer's and
+    /// the buffer fields are cleared.
+    #[cold]
+    #[inline(never)]
+    unsafe fn end_orphaned_read(
+        &self,
+        addr: *mut c_void,
+        capacity: usize,
+        from: usize,
+    ) -> OrphanedBuffer {
+        // SAFETY: the reader stored its finisher in the inline word before its Release CAS
+        // that set READ_ORPHANED, which the caller acquired; nobody writes the word until the
+        // read ends below (only the holder of READER_BUSY may use it).
+        let finish = unsafe { self.inline_slot().cast::<OrphanFinish>().read() };
+        #[cfg(stream_loom)]
+        self.orphan_finisher.with(|_| ());
+        let count = if from == DONE {
+            // SAFETY: DONE with the read handed to us: `ready_size` is ours.
+            let n = unsafe {
+                self.ready_size
+                    .with_mut(|p| core::mem::replace(&mut *p, BLOCKED))
+            };
+            debug_assert!(n >= 0);
+            n as usize
+        } else {
+            0
+        };
+        let writer = if from == WRITING { WRITER_BUSY } else { 0 };
+        let clear = from | READER_BUSY | READ_ORPHANED | writer;
+        // ORDERING: Release hands the reader end (IDLE, cleared fields, `ready_size`) to the
+        // next read's Acquire take (`acquire_reader`) and, from WRITING, the writer end to
+        // the next writer's Acquire; SeqCst so that the activation may skip its write.
+        // DONE | READER_BUSY | READ_ORPHANED -> IDLE, or
+        // WRITING | WRITER_BUSY | READER_BUSY | READ_ORPHANED -> IDLE.
+        let prev = self
+            .state
+            .fetch_xor(clear, ord("orphan-end-release", Ordering::SeqCst));
+        debug_assert_eq!(prev & clear, clear, "orphan end from {prev:#x}");
+        // Waiters look again: a writer handle that got `Busy`, a closing side.
+        self.read_ready.activate_after_seqcst();
+        OrphanedBuffer {
+            addr,
+            capacity,
+            count,
+            finish,
+        }
     }
 
     /// Closes the writer end: end of stream after the elements already committed. Closing
@@ -299,4 +404,55 @@ impl<B: Backend> RawStream<B> {
 pub(crate) enum WaitWriteError {
     Closed,
     Timeout,
+}
+
+/// The buffer of a read whose reader was dropped while the writer held it, handed to the
+/// writer when it ended phase WRITING ([`RawStream::commit`], [`RawStream::return_buffer`]):
+/// the read has ended and nothing in the header refers to the buffer any more. It holds
+/// `count` initialised elements (the commit's, not delivered); dropping it drops them and
+/// frees the buffer with the reader's finisher (which frees it even if an element's drop
+/// panics).
+#[must_use = "dropping it drops the undelivered elements and frees the buffer"]
+pub(crate) struct OrphanedBuffer {
+    addr: *mut c_void,
+    capacity: usize,
+    count: usize,
+    finish: OrphanFinish,
+}
+
+impl OrphanedBuffer {
+    /// The buffer, whose first [`count`](Self::count) elements are initialised.
+    pub(crate) fn addr(&self) -> *mut c_void {
+        self.addr
+    }
+
+    /// How many elements the buffer holds (committed, not delivered).
+    pub(crate) fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Records that the caller moved the elements out: the drop then only frees the buffer.
+    ///
+    /// # Safety
+    ///
+    /// The caller moved every element out (bitwise), and will not use the buffer again.
+    pub(crate) unsafe fn forget_elements(&mut self) {
+        self.count = 0;
+    }
+}
+
+impl Drop for OrphanedBuffer {
+    fn drop(&mut self) {
+        // SAFETY: the read ended and the buffer is ours alone (`end_orphaned_read`), with
+        // `count` initialised elements; `finish` is the reader's, for this buffer.
+        unsafe { (self.finish)(self.addr, self.capacity, self.count) };
+    }
+}
+
+impl core::fmt::Debug for OrphanedBuffer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OrphanedBuffer")
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
 }

@@ -62,6 +62,14 @@ pub(crate) const MUTANTS: &[(&str, &str)] = &[
         "stream-core: WRITING -> LENT returned loan, SeqCst -> Relaxed",
     ),
     (
+        "orphan-release",
+        "stream-core: a dropped reader's WRITING -> WRITING | READ_ORPHANED, publishing its finisher, Release -> Relaxed",
+    ),
+    (
+        "orphan-end-release",
+        "stream-core: the writer ends an orphaned read (-> IDLE), SeqCst -> Relaxed",
+    ),
+    (
         "close-write-release",
         "stream-core: setting WRITER_CLOSED, SeqCst -> Relaxed",
     ),
@@ -125,6 +133,8 @@ pub(crate) fn mutant_miri_suites(id: &str) -> &'static [&'static [&'static str]]
         &["-p", "stream-core", "--test", "behaviour"],
     ];
     const FUTURE: &[&[&str]] = &[&["-p", "stream-future", "--test", "future"]];
+    // A reader's drop handing its read over, and the writer ending it.
+    const ORPHAN: &[&[&str]] = &[&["-p", "stream-core", "--test", "orphan"]];
     // The emulated futex is built for loom and for targets without futex(2): Miri interprets
     // a macOS build of the suite (it needs no macOS machine, only that target's sysroot).
     const EMULATED: &[&[&str]] = &[&[
@@ -138,6 +148,7 @@ pub(crate) fn mutant_miri_suites(id: &str) -> &'static [&'static [&'static str]]
     match id {
         "futex-compare" => EMULATED,
         "deliver-release" => FUTURE,
+        "orphan-release" | "orphan-end-release" => ORPHAN,
         _ if id.starts_with("futex-") || id.starts_with("listener-") => EVENTS,
         _ => CORE,
     }

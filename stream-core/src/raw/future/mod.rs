@@ -35,8 +35,8 @@ pub use self::padded::PaddedBlock;
 use self::padded::{PADDED_OFFSET_MASK, PADDED_OFFSET_SHIFT};
 use super::{RawStream, Shared, StartWriteError};
 use crate::state::{
-    phase, CLOSED_ANY, DONE, IDLE, LENT, PHASE, READER_BUSY, READER_CLOSED, WRITER_BUSY,
-    WRITER_CLOSED, WRITING,
+    phase, CLOSED_ANY, DONE, IDLE, LENT, PHASE, READER_BUSY, READER_CLOSED, READ_ORPHANED,
+    WRITER_BUSY, WRITER_CLOSED, WRITING,
 };
 use crate::sync::{ord, AtomicUsize, Ordering, UnsafeCell};
 
@@ -212,6 +212,8 @@ impl<B: Backend> RawStream<B> {
             addr_of_mut!((*place).read_addr).write(UnsafeCell::new(read_addr));
             addr_of_mut!((*place).read_size).write(UnsafeCell::new(read_size));
             addr_of_mut!((*place).state).write(AtomicUsize::new(state));
+            #[cfg(stream_loom)]
+            addr_of_mut!((*place).orphan_finisher).write(UnsafeCell::new(()));
             Self::init_counts_at(place, ready_size);
         }
     }
@@ -434,7 +436,9 @@ impl<B: Backend> RawStream<B> {
                 WRITING | WRITER_BUSY,
                 "deliver from {s:#x}"
             );
-            if s & READER_CLOSED != 0 {
+            // A reader gone with its read handed over (`READ_ORPHANED`, a stream reader's
+            // drop) is as closed: the caller returns the buffer, which ends that read.
+            if s & (READER_CLOSED | READ_ORPHANED) != 0 {
                 return Err(StartWriteError::Closed);
             }
             let gone = if release && s & FUTURE_READER_WAITS == 0 {
@@ -482,6 +486,25 @@ impl<B: Backend> RawStream<B> {
         // and the slot happen before whatever the reader does next, the free included.
         let s = self.load();
         (s & FUTURE_WRITER_GONE != 0).then_some(phase(s) == DONE)
+    }
+
+    /// For the last handle of a future, before the free: if the reader left its read pending
+    /// (its drop found a raw writer holding the slot, and did not wait) and a value was
+    /// committed into the slot since (phase DONE), takes the count and ends the read. Returns
+    /// whether it did: the caller then owns the value and drops it, which nobody else will.
+    ///
+    /// # Safety
+    ///
+    /// The caller released the last handle (nobody else uses the header any more).
+    pub(super) unsafe fn take_abandoned_value(&self) -> bool {
+        let s = self.load();
+        if phase(s) != DONE || s & READER_BUSY == 0 {
+            return false;
+        }
+        // SAFETY: phase DONE with the read pending and no handle left to end it: ours.
+        let n = unsafe { self.take_count() };
+        debug_assert_eq!(n, 1, "a future's count");
+        n == 1
     }
 
     /// For a one-element future's reader once [`future_writer_released`] returned

@@ -247,6 +247,44 @@ impl<B: Backend, X> Shared<B, X> {
         }
     }
 
+    /// Releases one reader handle of a [`create_padded`](Self::create_padded) allocation
+    /// without ending its pending read, which a writer holds at this moment (phase WRITING):
+    /// the last reader handle only closes the reader end, and the read stays pending. So a
+    /// reader's drop never waits for a writer that holds the slot. A value committed into the
+    /// slot afterwards is dropped by whichever handle is released last, here (`drop_value`)
+    /// or in [`release_writer_padded_dropping_abandoned`](Self::release_writer_padded_dropping_abandoned).
+    ///
+    /// # Safety
+    ///
+    /// As for [`release_reader_padded`](Self::release_reader_padded), except that the caller
+    /// gives up its pending read instead of owning it, and never touches the slot again
+    /// except through `drop_value`, which drops the slot's value (run at most once, only
+    /// when the slot holds a value nobody took).
+    pub unsafe fn release_reader_padded_leaving_read(
+        this: NonNull<Self>,
+        drop_value: impl FnOnce(),
+    ) {
+        // SAFETY: forwarded from the caller.
+        unsafe { release_dropping_abandoned(this, ACTIVE_READER_ONE, false, drop_value) }
+    }
+
+    /// [`release_writer_padded`](Self::release_writer_padded), and if this is the last handle
+    /// and the reader left a read pending into which a value was committed (see
+    /// [`release_reader_padded_leaving_read`](Self::release_reader_padded_leaving_read)),
+    /// drops that value with `drop_value` before the free.
+    ///
+    /// # Safety
+    ///
+    /// As for `release_writer_padded`; `drop_value` drops the slot's value (run at most once,
+    /// only when the slot holds a value nobody took).
+    pub unsafe fn release_writer_padded_dropping_abandoned(
+        this: NonNull<Self>,
+        drop_value: impl FnOnce(),
+    ) {
+        // SAFETY: forwarded from the caller.
+        unsafe { release_dropping_abandoned(this, ACTIVE_WRITER_ONE, false, drop_value) }
+    }
+
     /// Releases one writer handle of a [`create_padded`](Self::create_padded) allocation: see
     /// [`RawStream::release_writer`], except that the last writer handle only closes the
     /// writer end: the releasing handle holds no buffer and no wait (a future's writer ends
@@ -327,6 +365,39 @@ impl<B: Backend, X> Shared<B, X> {
         // SAFETY: forwarded from the caller; `block.base` is the start of the block of its
         // `shared()`.
         unsafe { free_block(block.shared(), block.base) }
+    }
+}
+
+/// Releases one handle (`one`); the last handle drops a value left in a read that its reader
+/// gave up ([`RawStream::take_abandoned_value`], `drop_value`), then frees the allocation,
+/// also if that drop panics.
+///
+/// # Safety
+///
+/// As for `release`; `this` came from `create_padded`; `drop_value` drops the slot's value.
+unsafe fn release_dropping_abandoned<B: Backend, X>(
+    this: NonNull<Shared<B, X>>,
+    one: usize,
+    end_pending: bool,
+    drop_value: impl FnOnce(),
+) {
+    /// Frees the block when dropped: after the value's drop, even if it panics.
+    struct Free<B: Backend, X>(NonNull<Shared<B, X>>);
+    impl<B: Backend, X> Drop for Free<B, X> {
+        fn drop(&mut self) {
+            // SAFETY: the last handle was released (`release` returned true) and the
+            // allocation came from `create_padded`.
+            unsafe { free_padded(self.0) };
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    if unsafe { release(this, one, end_pending) } {
+        let _free = Free(this);
+        // SAFETY: the last handle is gone: nobody else uses the header; it lives until
+        // `_free` drops.
+        if unsafe { Shared::header_of(this).take_abandoned_value() } {
+            drop_value();
+        }
     }
 }
 
