@@ -2,9 +2,10 @@
 //!
 //! * `stream_round_trip`: one iteration is one element there and back: the timed thread
 //!   sends `i` over the first stream (or channel), the partner answers `i + 1` over the
-//!   second, and the timed thread asserts it. Rows: `spin`, `futex`, `listener` (native
-//!   streams), `crossbeam_bounded1`, `crossbeam_bounded0`, `std_sync_channel0`, `rtrb`
-//!   (capacity-1 rings, both sides spin) and `raw_spin` (one spun-on `AtomicU64`, the floor).
+//!   second, and the timed thread asserts it. Rows: every [`RoundTripRow`](benches::RoundTripRow)
+//!   of [`ROUND_TRIP_ROWS`] (`spin`, `futex`, `listener` (native streams), then crossbeam,
+//!   kanal, flume and `std::sync::mpsc` channels of capacity 1 and 0), `rtrb` (capacity-1
+//!   rings, both sides spin) and `raw_spin` (one spun-on `AtomicU64`, the floor).
 //! * `stream_bulk_u8`: one iteration moves `NATIVE_STREAM_BENCH_BYTES` bytes (default 64 MiB)
 //!   of [`BytePattern`]. The reader is the timed thread and checks every chunk with
 //!   [`ByteCheck`] in place. Rows: `spin`, `futex`, `listener` (the reader is a [`ReadAhead`]
@@ -36,10 +37,9 @@ use std::time::{Duration, Instant};
 
 use benches::{
     bulk_u64_native, bulk_u64_one_by_one, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy,
-    bulk_u8_read_ahead, bulk_u8_stream, copy_to_uninit, crossbeam_round_trips, env_amount,
-    ping_pong, pop_spin, push_spin, round_trip_native, round_trips, two_threads, AlignedBlock,
-    ByteCheck, BytePattern, RawSpin, BLOCK, DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, PAGE,
-    U64_BATCH,
+    bulk_u8_read_ahead, bulk_u8_stream, copy_to_uninit, env_amount, ping_pong, pop_spin, push_spin,
+    two_threads, AlignedBlock, ByteCheck, BytePattern, RawSpin, BLOCK, DEFAULT_BULK_BYTES,
+    DEFAULT_BULK_ELEMS, PAGE, ROUND_TRIP_ROWS, U64_BATCH,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
 use rtrb::RingBuffer;
@@ -47,18 +47,6 @@ use stream_events::{Futex, Listener, Spin};
 
 // ---------------------------------------------------------------------------------------------
 // stream_round_trip
-
-fn round_trip_std_sync_channel0(iters: u64) -> Duration {
-    let (ping_tx, ping_rx) = std::sync::mpsc::sync_channel::<u64>(0);
-    let (pong_tx, pong_rx) = std::sync::mpsc::sync_channel::<u64>(0);
-    round_trips(
-        iters,
-        move |v| ping_tx.send(v).unwrap(),
-        move || pong_rx.recv().unwrap(),
-        move || ping_rx.recv().ok(),
-        move |v| pong_tx.send(v).unwrap(),
-    )
-}
 
 fn round_trip_rtrb(iters: u64) -> Duration {
     let (mut ping_p, mut ping_c) = RingBuffer::<u64>::new(1);
@@ -88,18 +76,9 @@ fn round_trip_rtrb(iters: u64) -> Duration {
 
 fn stream_round_trip(c: &mut Criterion) {
     let mut group = c.benchmark_group("stream_round_trip");
-    group.bench_function("spin", |b| b.iter_custom(round_trip_native::<Spin>));
-    group.bench_function("futex", |b| b.iter_custom(round_trip_native::<Futex>));
-    group.bench_function("listener", |b| b.iter_custom(round_trip_native::<Listener>));
-    group.bench_function("crossbeam_bounded1", |b| {
-        b.iter_custom(|iters| crossbeam_round_trips(iters, 1))
-    });
-    group.bench_function("crossbeam_bounded0", |b| {
-        b.iter_custom(|iters| crossbeam_round_trips(iters, 0))
-    });
-    group.bench_function("std_sync_channel0", |b| {
-        b.iter_custom(round_trip_std_sync_channel0)
-    });
+    for &row in ROUND_TRIP_ROWS {
+        group.bench_function(row.name(), |b| b.iter_custom(|iters| row.time(iters)));
+    }
     group.bench_function("rtrb", |b| b.iter_custom(round_trip_rtrb));
     group.bench_function("raw_spin", |b| b.iter_custom(ping_pong::<RawSpin>));
     group.finish();

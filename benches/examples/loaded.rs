@@ -18,7 +18,7 @@
 //! Groups:
 //!
 //! * `round_trip`: 20,000 one-element round trips per row and round (two streams, one each
-//!   way), per backend, against crossbeam `bounded(1)`.
+//!   way), every row of [`ROUND_TRIP_ROWS`]: per backend, against every channel peer.
 //! * `bulk`: 64 MiB per row and round in 64 KiB blocks: the native rows `write_slice` into a
 //!   [`ReadAhead`](stream_core::ReadAhead) of two 64 KiB buffers, the peers recycle four blocks
 //!   over crossbeam `bounded(4)` and `std::sync::mpsc::sync_channel(4)`; every reader checks
@@ -35,8 +35,8 @@ use std::time::Duration;
 
 use benches::{
     async_elements, bulk_u8_batched, bulk_u8_read_ahead, bulk_u8_recycled, burn_if_asked,
-    context_switches, crossbeam_round_trips, round_trip_native, AsyncRow, BlockChannel,
-    BytePattern, Load, LoadKind, Runtime, BLOCK,
+    context_switches, AsyncRow, BlockChannel, BytePattern, Load, LoadKind, Runtime, BLOCK,
+    ROUND_TRIP_ROWS,
 };
 use stream_events::{Futex, Listener, Spin};
 
@@ -65,7 +65,7 @@ struct Group<'a> {
     unit: &'static str,
     transfers: u64,
     rows: Vec<Row<'a>>,
-    references: &'static [&'static str],
+    references: &'a [&'a str],
 }
 
 /// Runs `group` for `rounds` rounds under the current load and prints and returns its CSV
@@ -146,6 +146,11 @@ fn main() {
     const TRIPS: u64 = 20_000;
     const BYTES: u64 = 64 << 20;
     const ELEMS: u64 = 200_000;
+    let round_trip_peers: Vec<&str> = ROUND_TRIP_ROWS
+        .iter()
+        .filter(|row| !row.is_native())
+        .map(|row| row.name())
+        .collect();
     let pattern = BytePattern::new();
     let p = &pattern;
     let gib_s = |d: Duration| BYTES as f64 / d.as_secs_f64() / f64::from(1u32 << 30);
@@ -169,7 +174,7 @@ fn main() {
             )
         })
         .collect(),
-        references: &["tokio_mpsc256"],
+        references: &["tokio_mpsc256"][..],
     };
     let groups = [
         (
@@ -178,25 +183,13 @@ fn main() {
                 name: "stream_round_trip",
                 unit: "ns",
                 transfers: TRIPS,
-                rows: vec![
-                    (
-                        "spin",
-                        Box::new(|| per_op(round_trip_native::<Spin>(TRIPS), TRIPS)),
-                    ),
-                    (
-                        "futex",
-                        Box::new(|| per_op(round_trip_native::<Futex>(TRIPS), TRIPS)),
-                    ),
-                    (
-                        "listener",
-                        Box::new(|| per_op(round_trip_native::<Listener>(TRIPS), TRIPS)),
-                    ),
-                    (
-                        "crossbeam_bounded1",
-                        Box::new(|| per_op(crossbeam_round_trips(TRIPS, 1), TRIPS)),
-                    ),
-                ],
-                references: &["crossbeam_bounded1"],
+                rows: ROUND_TRIP_ROWS
+                    .iter()
+                    .map(|&row| -> Row<'_> {
+                        (row.name(), Box::new(move || per_op(row.time(TRIPS), TRIPS)))
+                    })
+                    .collect(),
+                references: &round_trip_peers,
             },
         ),
         (
