@@ -21,13 +21,13 @@
 //!
 //! Groups:
 //!
-//! * `floors`: what the machine gives two threads: 20,000 round trips of a futex ping-pong
+//! * `floors`: what the machine gives two threads: 10,000 round trips of a futex ping-pong
 //!   (`raw_futex`: each side parks on the futex and wakes the other) and of a cache-line
 //!   ping-pong (`raw_spin`: both spin on one atomic), per row and round.
-//! * `events`: 20,000 activate -> wake round trips per row and round
+//! * `events`: 10,000 activate -> wake round trips per row and round
 //!   ([`benches::ping_pong`]), against both threads spinning on one word (`raw_spin`) and
 //!   each channel peer of [`ROUND_TRIP_ROWS`].
-//! * `round_trip`: 20,000 one-element round trips per row and round, every row of
+//! * `round_trip`: 10,000 one-element round trips per row and round, every row of
 //!   [`ROUND_TRIP_ROWS`]: the native streams against every channel peer.
 //! * `disturbed`: the rows of `round_trip`, 20,000 round trips per row and round, the partner
 //!   stopping for 1 ms every `--every` hand-offs ([`benches::Disturbed`]): the median round
@@ -166,8 +166,11 @@ fn per_round_trip(d: Duration, n: u64) -> f64 {
     d.as_nanos() as f64 / n as f64
 }
 
-/// Round trips per row and round of the round-trip groups.
-const TRIPS: u64 = 20_000;
+/// Round trips per row and round of the round-trip groups (but `disturbed`).
+const TRIPS: u64 = 10_000;
+
+/// Round trips per row and round of the `disturbed` group: 40 stops at the default `--every`.
+const DISTURBED_TRIPS: u64 = 20_000;
 
 /// The names of the channel peers of [`ROUND_TRIP_ROWS`].
 fn round_trip_peers() -> Vec<&'static str> {
@@ -254,7 +257,7 @@ fn disturbed(o: &Options) -> String {
     for _ in 0..o.rounds {
         for (i, row) in rows.iter().enumerate() {
             let times = row.run(Disturbed {
-                iters: TRIPS,
+                iters: DISTURBED_TRIPS,
                 every: o.every,
                 pause: Duration::from_millis(1),
             });

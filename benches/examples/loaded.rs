@@ -11,9 +11,10 @@
 //!   `threads` spin in this process, which the scheduler treats differently (they share the
 //!   process's accounting and, with the same priority, its time slices).
 //! * `--rounds R`: rounds per group and kind (default 5); each round runs every row once.
-//! * `--csv PATH`: also writes `group,row,median,unit,reference,ratio` lines there (the
-//!   interleaved example's format), with groups named `loaded/KIND/GROUP`, and the context
-//!   switches per transfer as groups `loaded/KIND/GROUP/csw` (unit `csw`).
+//! * `--csv PATH`: also writes `group,row,median,unit,reference,ratio,slowest` lines there
+//!   (the interleaved example's format: `slowest` is the row's slowest round), with groups
+//!   named `loaded/KIND/GROUP`, and the context switches per transfer as groups
+//!   `loaded/KIND/GROUP/csw` (unit `csw`).
 //!
 //! Groups:
 //!
@@ -87,7 +88,18 @@ fn run(kind: LoadKind, group: &Group<'_>, rounds: usize) -> String {
     let mut csv = String::new();
     for (i, (name, _)) in group.rows.iter().enumerate() {
         let (figure, csw) = (median(figures[i].clone()), median(switches[i].clone()));
-        let mut line = format!("  {name:20} {figure:9.2} {:6} {csw:8.3} csw", group.unit);
+        // The slowest round: the longest time or the lowest throughput; the most switches.
+        let throughput = group.unit.ends_with("/s");
+        let slowest = figures[i]
+            .iter()
+            .copied()
+            .reduce(if throughput { f64::min } else { f64::max })
+            .unwrap_or(f64::NAN);
+        let csw_slowest = switches[i].iter().copied().fold(0.0, f64::max);
+        let mut line = format!(
+            "  {name:20} {figure:9.2} {:6} (slowest {slowest:.2}) {csw:8.3} csw",
+            group.unit
+        );
         for reference in group.references {
             let r = group
                 .rows
@@ -101,8 +113,8 @@ fn run(kind: LoadKind, group: &Group<'_>, rounds: usize) -> String {
             let csw_ratio = ratio(&switches[i], &switches[r], switch_ratio);
             line += &format!("   /{reference} {figure_ratio:.3} (csw {csw_ratio:.2})");
             csv += &format!(
-                "{prefix},{name},{figure:.4},{},{reference},{figure_ratio:.4}\n\
-                 {prefix}/csw,{name},{csw:.4},csw,{reference},{csw_ratio:.4}\n",
+                "{prefix},{name},{figure:.4},{},{reference},{figure_ratio:.4},{slowest:.4}\n\
+                 {prefix}/csw,{name},{csw:.4},csw,{reference},{csw_ratio:.4},{csw_slowest:.4}\n",
                 group.unit
             );
         }

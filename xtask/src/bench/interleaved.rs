@@ -208,13 +208,13 @@ fn ratios_report(
         if row == reference {
             continue;
         }
-        // Of a group with peers, only the lines to its best peer and to the references the
-        // targets name (the CSV has them all).
+        // Of a group with peers, only the lines to its best peer, to the references the row's
+        // targets name and to a ceiling's reference (the CSV has them all).
         let best = best_peer(&lines, group);
         let named = |r: &str| {
             goals
                 .iter()
-                .any(|(g, _, _, gr)| group_matches(g, group) && *gr == r)
+                .any(|(g, rows, _, gr)| group_matches(g, group) && rows.contains(&row) && *gr == r)
                 || BENCH_CEILINGS
                     .iter()
                     .any(|(g, gr, _)| *g == group && *gr == r)
@@ -430,6 +430,34 @@ mod tests {
             "{:?}",
             r.spreads
         );
+    }
+
+    /// A line to a floor shows only for a row whose target names that floor.
+    #[test]
+    fn lines_to_references_no_target_names_stay_out() {
+        let csv = "group,row,median,unit,reference,ratio,slowest\n\
+                   events_round_trip,spin,150,ns,raw_spin,1.5,160\n\
+                   events_round_trip,spin,150,ns,kanal_bounded1,0.1,160\n\
+                   events_round_trip,futex,300,ns,raw_spin,3,320\n\
+                   events_round_trip,futex,300,ns,kanal_bounded1,0.2,320\n\
+                   events_round_trip,kanal_bounded1,1500,ns,raw_spin,15,1600\n\
+                   events_round_trip,kanal_bounded1,1500,ns,kanal_bounded1,1,1600\n";
+        let r = report(csv);
+        assert!(r.misses.is_empty(), "{:?}", r.misses);
+        let md = &r.markdown;
+        assert!(
+            md.contains("| events_round_trip | spin | 150.00 ns | 160.00 | 1.500 | raw_spin |"),
+            "{md}"
+        );
+        assert!(
+            !md.contains("| futex | 300.00 ns | 320.00 | 3.000 | raw_spin |"),
+            "{md}"
+        );
+        assert!(
+            !md.contains("| kanal_bounded1 | 1500.00 ns | 1600.00 | 15.000 | raw_spin |"),
+            "{md}"
+        );
+        assert!(md.contains("| futex | 300.00 ns | 320.00 | 0.200 | kanal_bounded1 | time < best peer (kanal_bounded1) | yes (0.20×) |"), "{md}");
     }
 
     #[test]

@@ -84,8 +84,8 @@ impl Machine {
              | futex ping-pong round trip | {}{} |\n\
              | cache-line ping-pong round trip | {}{} |\n\n\
              The floors are medians of the interleaved example's `floors` group: two threads \
-             hand a counter back and forth 20 000 times a round, each parked on a futex until \
-             the other wakes it (`raw_futex`), or both spinning on one atomic (`raw_spin`).\n",
+             hand a counter back and forth 10 000 times a round, each parked on a futex until \
+             the other wakes it (`raw_futex`), or both spinning on one atomic (`raw_spin`).\n\n",
             or_dash(&self.cpu_model),
             self.cpus,
             self.processors

@@ -467,7 +467,7 @@ impl Run {
              {}. `{} --csv {}`: each round runs every row of a group once, the ratio to the \
              reference is taken within the round, and the table gives the medians over {rounds} \
              rounds, and each row's slowest round (bulk rows move 64 MiB or 2 Mi `u64`s a \
-             round; round trips 20 000 a round). Of the peers of a group the table shows the \
+             round; round trips 10 000 a round, 20 000 disturbed). Of the peers of a group the table shows the \
              best (the CSV has them all). On a shared machine these ratios are the ones to \
              decide by: a target checked here is met or missed by this table, whatever the \
              criterion table says.\n\n",
