@@ -7,7 +7,7 @@
 //! round; criterion (`cargo xtask bench`) stays the reference for absolute figures.
 //!
 //! Run: `cargo run --release -p benches --example interleaved -- [GROUP[,GROUP...]] [ROUNDS]
-//! [--csv PATH] [--load KIND] [--native] [--every N]` (every group but `floors` and
+//! [--csv PATH] [--load KIND] [--native] [--every N] [--trips N]` (every group but `floors` and
 //! `disturbed`, and 40 rounds, by default). Options:
 //!
 //! * `--csv PATH`: also writes `group,row,median,unit,reference,ratio,slowest` lines there,
@@ -15,9 +15,13 @@
 //!   (a row without references: one line, its ratio to itself) and its slowest round.
 //! * `--load KIND`: runs every group while the machine is busy (Linux): `quiet` (the
 //!   default), `processes:N` (N busy processes started for the run) or `threads:N` (N busy
-//!   threads spinning through the run); see [`benches::Load`].
+//!   threads spinning through the run); see [`benches::Load`]. Rows that never yield their
+//!   CPU (`raw_spin`) are left out then: each hand-off would wait for a time slice.
 //! * `--native`: only the rows of ours (what `cargo xtask bench --baseline` compares).
 //! * `--every N`: the hand-offs between two stops of the `disturbed` group (default 500).
+//! * `--trips N`: round trips per row and round of `floors`, `events` and `round_trip`
+//!   (default 10,000; `cargo xtask bench` gives 1,000 under a load, where a channel that
+//!   spins before it parks can take milliseconds a round trip).
 //!
 //! Groups:
 //!
@@ -77,11 +81,19 @@ const NATIVE_ROWS: &[&str] = &[
     "blocking",
 ];
 
+/// Rows that never yield their CPU: left out while a load runs (`--load` other than `quiet`),
+/// where each hand-off would wait for the scheduler to give the partner a time slice.
+const NEVER_YIELD: &[&str] = &["raw_spin"];
+
 /// What the command line asks of every group.
 struct Options {
     rounds: usize,
     native_only: bool,
     every: u64,
+    /// A load runs (`--load` other than `quiet`).
+    busy: bool,
+    /// Round trips per row and round of `floors`, `events` and `round_trip`.
+    trips: u64,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -104,6 +116,7 @@ fn report(group: &str, unit: &str, rows: &[Row<'_>], references: &[&str], o: &Op
     let rows: Vec<&Row<'_>> = rows
         .iter()
         .filter(|(name, _)| !o.native_only || NATIVE_ROWS.contains(name))
+        .filter(|(name, _)| !o.busy || !NEVER_YIELD.contains(name))
         .collect();
     let mut figures = vec![Vec::with_capacity(o.rounds); rows.len()];
     for _ in 0..o.rounds {
@@ -166,7 +179,8 @@ fn per_round_trip(d: Duration, n: u64) -> f64 {
     d.as_nanos() as f64 / n as f64
 }
 
-/// Round trips per row and round of the round-trip groups (but `disturbed`).
+/// Round trips per row and round of the round-trip groups (but `disturbed`), unless `--trips`
+/// says otherwise.
 const TRIPS: u64 = 10_000;
 
 /// Round trips per row and round of the `disturbed` group: 40 stops at the default `--every`.
@@ -181,55 +195,52 @@ fn round_trip_peers() -> Vec<&'static str> {
         .collect()
 }
 
-/// A row of [`ROUND_TRIP_ROWS`] timed over [`TRIPS`] round trips.
-fn round_trip_row(row: RoundTripRow) -> Row<'static> {
-    (
-        row.name(),
-        Box::new(move || per_round_trip(row.time(TRIPS), TRIPS)),
-    )
+/// A row of [`ROUND_TRIP_ROWS`] timed over `n` round trips.
+fn round_trip_row(row: RoundTripRow, n: u64) -> Row<'static> {
+    (row.name(), Box::new(move || per_round_trip(row.time(n), n)))
 }
 
 fn floors(o: &Options) -> String {
     let mut rows: Vec<Row<'_>> = vec![(
         "raw_spin",
-        Box::new(|| per_round_trip(ping_pong::<RawSpin>(TRIPS), TRIPS)),
+        Box::new(|| per_round_trip(ping_pong::<RawSpin>(o.trips), o.trips)),
     )];
     #[cfg(target_os = "linux")]
     rows.insert(
         0,
         (
             "raw_futex",
-            Box::new(|| per_round_trip(ping_pong::<benches::RawFutex>(TRIPS), TRIPS)),
+            Box::new(|| per_round_trip(ping_pong::<benches::RawFutex>(o.trips), o.trips)),
         ),
     );
     report("floors", "ns", &rows, &[], o)
 }
 
 fn events_round_trip(o: &Options) -> String {
-    const N: u64 = TRIPS;
+    let n = o.trips;
     let mut rows: Vec<Row<'_>> = vec![
         (
             "spin",
-            Box::new(|| per_round_trip(ping_pong::<EventSignal<Spin>>(N), N)),
+            Box::new(|| per_round_trip(ping_pong::<EventSignal<Spin>>(n), n)),
         ),
         (
             "futex",
-            Box::new(|| per_round_trip(ping_pong::<EventSignal<Futex>>(N), N)),
+            Box::new(|| per_round_trip(ping_pong::<EventSignal<Futex>>(n), n)),
         ),
         (
             "listener",
-            Box::new(|| per_round_trip(ping_pong::<EventSignal<Listener>>(N), N)),
+            Box::new(|| per_round_trip(ping_pong::<EventSignal<Listener>>(n), n)),
         ),
         (
             "raw_spin",
-            Box::new(|| per_round_trip(ping_pong::<RawSpin>(N), N)),
+            Box::new(|| per_round_trip(ping_pong::<RawSpin>(n), n)),
         ),
     ];
     rows.extend(
         ROUND_TRIP_ROWS
             .iter()
             .filter(|row| !row.is_native())
-            .map(|&row| round_trip_row(row)),
+            .map(|&row| round_trip_row(row, n)),
     );
     let mut references = vec!["raw_spin"];
     references.extend(round_trip_peers());
@@ -239,7 +250,7 @@ fn events_round_trip(o: &Options) -> String {
 fn round_trip(o: &Options) -> String {
     let rows: Vec<Row<'_>> = ROUND_TRIP_ROWS
         .iter()
-        .map(|&row| round_trip_row(row))
+        .map(|&row| round_trip_row(row, o.trips))
         .collect();
     report("stream_round_trip", "ns", &rows, &round_trip_peers(), o)
 }
@@ -524,6 +535,7 @@ fn main() {
     let csv_path = take("--csv");
     let load = take("--load").unwrap_or_else(|| "quiet".into());
     let every = take("--every").map_or(500, |s| s.parse().expect("--every: a number"));
+    let trips = take("--trips").map_or(TRIPS, |s| s.parse().expect("--trips: a number"));
     let native_only = match args.iter().position(|a| a == "--native") {
         Some(at) => {
             args.remove(at);
@@ -539,6 +551,8 @@ fn main() {
         rounds,
         native_only,
         every,
+        busy: load != "quiet",
+        trips,
     };
     // `all` is every group but the first two: the floors measure the machine, the disturbed
     // group a profile of its own.

@@ -67,12 +67,15 @@ Options:
                                       on error, panic and Ctrl-C
                       busy-processes  one busy process per CPU started for the run
                       busy-loops      one busy thread per CPU spinning through the run
+                                      (both: the groups of two threads handing off,
+                                      1 000 round trips a round)
                       disturbed       the round-trip rows with the partner stopping 1 ms
                                       every 500 hand-offs: median round trip, and hand-offs
                                       until the round trips are back at it
                       all             all of these but slow-wakeups
-                    Under busy-processes and busy-loops the spin backend's targets are not
-                    judged (it never parks, by design). About 2 minutes a profile.
+                    Profiles but quiet run 5 rounds (15 with --full). Under busy-processes
+                    and busy-loops the spin backend's targets are not judged (it never
+                    parks, by design) and raw_spin does not run.
   --baseline <rev>  the past as a peer: checks <rev> out in a worktree under target/
                     (removed afterwards), builds today's benches crate against its libraries,
                     and runs the native rows of both in alternating rounds; a native row more
@@ -226,7 +229,7 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
             match HaltPollGuard::zero(&run.target_dir.join("bench-halt-poll.saved")) {
                 Ok(guard) => Some(guard),
                 Err(why) => {
-                    let line = format!("slow-wakeups skipped: {why}");
+                    let line = format!("profile slow-wakeups: {why}");
                     println!("SKIPPED: {line}");
                     sections.push_str(&format!("\n## Profile slow-wakeups\n\nSKIPPED: {why}.\n"));
                     out.skipped.push(line);
@@ -442,10 +445,11 @@ impl Run {
         profile: Profile,
         out: &mut Outcome,
     ) -> Result<String, String> {
-        let rounds = if profile == Profile::Disturbed {
-            self.rounds.min(5)
-        } else {
-            self.rounds
+        // The other profiles take longer a round, and disturb the machine for others.
+        let rounds = match profile {
+            Profile::Quiet => self.rounds,
+            _ if self.full => 15,
+            _ => 5,
         };
         println!(
             "==> profile {}: interleaved ratios, {rounds} rounds ({:.0} s so far)",

@@ -50,20 +50,31 @@ impl Profile {
             .map_or("?", |(name, _)| name)
     }
 
-    /// The interleaved example's arguments after the rounds: groups first.
+    /// The interleaved example's arguments after the rounds: groups first. Under a load, the
+    /// groups where threads hand off to each other (not the single-thread or async ones), with
+    /// 1 000 round trips a round: a channel that spins before it parks takes milliseconds a
+    /// round trip there.
     pub(crate) fn example_args(self, cpus: usize) -> Vec<String> {
-        let mut args = vec![if self == Profile::Disturbed {
-            "disturbed".to_string()
-        } else {
-            "all".to_string()
-        }];
+        const HAND_OFFS: &str = "events,round_trip,bulk,bulk_u64";
+        let busy = |load: String| {
+            vec![
+                HAND_OFFS.to_string(),
+                "--load".into(),
+                load,
+                "--trips".into(),
+                "1000".into(),
+            ]
+        };
         match self {
-            Profile::BusyProcesses => args.extend(["--load".into(), format!("processes:{cpus}")]),
-            Profile::BusyLoops => args.extend(["--load".into(), format!("threads:{cpus}")]),
-            Profile::Disturbed => args.extend(["--every".into(), DISTURBED_EVERY.to_string()]),
-            Profile::Quiet | Profile::SlowWakeups => {}
+            Profile::Quiet | Profile::SlowWakeups => vec!["all".into()],
+            Profile::BusyProcesses => busy(format!("processes:{cpus}")),
+            Profile::BusyLoops => busy(format!("threads:{cpus}")),
+            Profile::Disturbed => vec![
+                "disturbed".into(),
+                "--every".into(),
+                DISTURBED_EVERY.to_string(),
+            ],
         }
-        args
     }
 
     /// The rows whose targets this profile does not judge: a spinning backend on a machine
@@ -82,10 +93,14 @@ impl Profile {
             Profile::SlowWakeups => {
                 "the guest halt-poll window at 0 ns (an idle CPU halts at once)".into()
             }
-            Profile::BusyProcesses => {
-                format!("{cpus} busy processes started for the run")
-            }
-            Profile::BusyLoops => format!("{cpus} busy threads spinning through the run"),
+            Profile::BusyProcesses => format!(
+                "{cpus} busy processes started for the run; the groups of two threads handing \
+                 off, 1 000 round trips a round"
+            ),
+            Profile::BusyLoops => format!(
+                "{cpus} busy threads spinning through the run; the groups of two threads \
+                 handing off, 1 000 round trips a round"
+            ),
             Profile::Disturbed => format!(
                 "the round-trip rows, the partner stopping for 1 ms every {DISTURBED_EVERY} \
                  hand-offs: the median round trip, and the hand-offs after a stop until the \
@@ -271,12 +286,15 @@ mod tests {
         assert_eq!(Profile::Quiet.example_args(2), ["all"]);
         assert_eq!(
             Profile::BusyProcesses.example_args(2),
-            ["all", "--load", "processes:2"]
+            [
+                "events,round_trip,bulk,bulk_u64",
+                "--load",
+                "processes:2",
+                "--trips",
+                "1000"
+            ]
         );
-        assert_eq!(
-            Profile::BusyLoops.example_args(4),
-            ["all", "--load", "threads:4"]
-        );
+        assert_eq!(Profile::BusyLoops.example_args(4)[2], "threads:4");
         assert_eq!(Profile::Disturbed.example_args(2)[0], "disturbed");
         for (name, p) in PROFILES {
             assert_eq!(p.name(), name);
