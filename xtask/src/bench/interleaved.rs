@@ -205,12 +205,13 @@ fn ratios_report(
                 ));
             }
         }
-        if row == reference {
+        // Of a group with peers, only the lines to its best peer (and the best peer's own
+        // line, for its median), to the references the row's targets name and to a ceiling's
+        // reference (the CSV has them all).
+        let best = best_peer(&lines, group);
+        if row == reference && best != Some(row) {
             continue;
         }
-        // Of a group with peers, only the lines to its best peer, to the references the row's
-        // targets name and to a ceiling's reference (the CSV has them all).
-        let best = best_peer(&lines, group);
         let named = |r: &str| {
             goals
                 .iter()
@@ -395,6 +396,13 @@ mod tests {
         assert!(r.markdown.contains(
             "| stream_round_trip | futex | 900.00 ns | 1000.00 | 1.200 | kanal_bounded1 |"
         ));
+        // The best peer's own line gives its median; another peer's does not show.
+        assert!(r.markdown.contains(
+            "| stream_round_trip | kanal_bounded1 | 750.00 ns | 800.00 | 1.000 | kanal_bounded1 | — | — |"
+        ), "{}", r.markdown);
+        assert!(!r
+            .markdown
+            .contains("| crossbeam_bounded1 | 1800.00 ns | 1900.00 | 1.000 |"));
         // An exempt row is listed but not judged.
         let r = interleaved_report(csv, String::new(), &["futex"], "busy-loops").unwrap();
         assert!(
