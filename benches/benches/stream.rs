@@ -33,13 +33,12 @@
 //! Run: `cargo bench -p benches --bench stream`; see the `benches` crate docs for the
 //! environment variables.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use benches::{
-    bulk_u64_native, bulk_u64_one_by_one, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy,
-    bulk_u8_read_ahead, bulk_u8_stream, copy_to_uninit, env_amount, ping_pong, pop_spin, push_spin,
-    two_threads, AlignedBlock, ByteCheck, BytePattern, RawSpin, BLOCK, DEFAULT_BULK_BYTES,
-    DEFAULT_BULK_ELEMS, PAGE, ROUND_TRIP_ROWS, U64_BATCH,
+    bulk_u64_native, bulk_u64_one_by_one, bulk_u64_rtrb, env_amount, ping_pong, pop_spin,
+    push_spin, two_threads, BytePattern, RawSpin, BULK_U8_ROWS, DEFAULT_BULK_BYTES,
+    DEFAULT_BULK_ELEMS, ROUND_TRIP_ROWS, U64_BATCH,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
 use rtrb::RingBuffer;
@@ -87,86 +86,6 @@ fn stream_round_trip(c: &mut Criterion) {
 // ---------------------------------------------------------------------------------------------
 // stream_bulk_u8
 
-fn bulk_u8_rtrb(total: u64) -> Duration {
-    let (mut producer, mut consumer) = RingBuffer::<u8>::new(BLOCK);
-    // The ring's write position is always `offset % BLOCK`, the position in the pattern's
-    // block: give the pattern the ring's page offset so that every copy is at the same
-    // relative placement as in the other rows (see `AlignedBlock`).
-    let ring_start = producer
-        .write_chunk_uninit(BLOCK)
-        .unwrap()
-        .as_mut_slices()
-        .0
-        .as_ptr() as usize;
-    let pattern = &BytePattern::with_page_offset(ring_start % PAGE);
-    let (elapsed, ()) = two_threads(
-        move |gate| {
-            let mut check = ByteCheck::new(pattern);
-            let start = gate.open();
-            loop {
-                let ready = consumer.slots();
-                if ready == 0 {
-                    if consumer.is_abandoned() && consumer.is_empty() {
-                        break;
-                    }
-                    core::hint::spin_loop();
-                    continue;
-                }
-                let chunk = consumer.read_chunk(ready).unwrap();
-                let (first, second) = chunk.as_slices();
-                check.check(first);
-                check.check(second);
-                chunk.commit_all();
-            }
-            let elapsed = start.elapsed();
-            check.finish(total);
-            elapsed
-        },
-        move |gate| {
-            gate.open();
-            let mut offset = 0u64;
-            while offset < total {
-                let free = producer.slots();
-                if free == 0 {
-                    assert!(!producer.is_abandoned(), "reader gone");
-                    core::hint::spin_loop();
-                    continue;
-                }
-                let rest = pattern.rest_of_block(offset);
-                let want = rest.len().min((total - offset) as usize).min(free);
-                let mut chunk = producer.write_chunk_uninit(want).unwrap();
-                let (first, second) = chunk.as_mut_slices();
-                let split = first.len();
-                copy_to_uninit(first, &rest[..split]);
-                copy_to_uninit(second, &rest[split..want]);
-                // SAFETY: both slices of the chunk (`want` slots in all) were initialised just
-                // above.
-                unsafe { chunk.commit_all() };
-                offset += want as u64;
-            }
-            // Dropping `producer` abandons the ring: the reader stops once it is empty.
-        },
-    );
-    elapsed
-}
-
-fn bulk_u8_memcpy(pattern: &BytePattern, total: u64) -> Duration {
-    let mut dst = AlignedBlock::new();
-    let mut check = ByteCheck::new(pattern);
-    let start = Instant::now();
-    let mut offset = 0u64;
-    while offset < total {
-        let rest = pattern.rest_of_block(offset);
-        let want = rest.len().min((total - offset) as usize);
-        dst.fill_from(&rest[..want]);
-        check.check(std::hint::black_box(&dst).as_bytes());
-        offset += want as u64;
-    }
-    let elapsed = start.elapsed();
-    check.finish(total);
-    elapsed
-}
-
 fn stream_bulk_u8(c: &mut Criterion) {
     let bytes = env_amount("NATIVE_STREAM_BENCH_BYTES", DEFAULT_BULK_BYTES);
     let pattern = BytePattern::new();
@@ -175,30 +94,11 @@ fn stream_bulk_u8(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(bytes));
     // An iteration takes milliseconds to seconds: keep the iteration count per sample flat.
     group.sampling_mode(SamplingMode::Flat);
-    group.bench_function("spin", |b| {
-        b.iter_custom(|iters| bulk_u8_read_ahead::<Spin>(pattern, iters * bytes))
-    });
-    group.bench_function("futex", |b| {
-        b.iter_custom(|iters| bulk_u8_read_ahead::<Futex>(pattern, iters * bytes))
-    });
-    group.bench_function("listener", |b| {
-        b.iter_custom(|iters| bulk_u8_read_ahead::<Listener>(pattern, iters * bytes))
-    });
-    group.bench_function("futex_one_buffer", |b| {
-        b.iter_custom(|iters| bulk_u8_stream::<Futex>(pattern, iters * bytes))
-    });
-    group.bench_function("crossbeam_recycled_copy", |b| {
-        b.iter_custom(|iters| bulk_u8_crossbeam_copy(pattern, iters * bytes))
-    });
-    group.bench_function("crossbeam_recycled", |b| {
-        b.iter_custom(|iters| bulk_u8_crossbeam(pattern, iters * bytes))
-    });
-    group.bench_function("rtrb", |b| {
-        b.iter_custom(|iters| bulk_u8_rtrb(iters * bytes))
-    });
-    group.bench_function("memcpy", |b| {
-        b.iter_custom(|iters| bulk_u8_memcpy(pattern, iters * bytes))
-    });
+    for &row in BULK_U8_ROWS {
+        group.bench_function(row.name(), |b| {
+            b.iter_custom(|iters| row.time(pattern, iters * bytes))
+        });
+    }
     group.finish();
 }
 

@@ -56,9 +56,9 @@
 use std::time::Duration;
 
 use benches::{
-    bulk_async, bulk_u64_native, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy,
-    bulk_u8_read_ahead, bulk_u8_stream, ping_pong, pipelined_box, pipelined_ring, BytePattern,
-    Disturbance, Disturbed, EventSignal, RawSpin, ReadMode, RoundTripRow, ROUND_TRIP_ROWS,
+    bulk_async, bulk_u64_native, bulk_u64_rtrb, bulk_u8_stream, ping_pong, pipelined_box,
+    pipelined_ring, BulkU8Row, BytePattern, Disturbance, Disturbed, EventSignal, RawSpin, ReadMode,
+    RoundTripRow, BULK_U8_ROWS, ROUND_TRIP_ROWS,
 };
 use stream_events::{Backend, Futex, Listener, Spin};
 
@@ -308,32 +308,12 @@ fn bulk(o: &Options) -> String {
     const BYTES: u64 = BULK_BYTES;
     let pattern = BytePattern::new();
     let p = &pattern;
-    let rows: Vec<Row<'_>> = vec![
-        (
-            "spin",
-            Box::new(move || gib_s(bulk_u8_read_ahead::<Spin>(p, BYTES))),
-        ),
-        (
-            "futex",
-            Box::new(move || gib_s(bulk_u8_read_ahead::<Futex>(p, BYTES))),
-        ),
-        (
-            "listener",
-            Box::new(move || gib_s(bulk_u8_read_ahead::<Listener>(p, BYTES))),
-        ),
-        (
-            "futex_one_buffer",
-            Box::new(move || gib_s(bulk_u8_stream::<Futex>(p, BYTES))),
-        ),
-        (
-            "crossbeam_recycled_copy",
-            Box::new(move || gib_s(bulk_u8_crossbeam_copy(p, BYTES))),
-        ),
-        (
-            "crossbeam_recycled",
-            Box::new(move || gib_s(bulk_u8_crossbeam(p, BYTES))),
-        ),
-    ];
+    // The rows of the criterion group but the spinning ring and the one-thread floor.
+    let rows: Vec<Row<'_>> = BULK_U8_ROWS
+        .iter()
+        .filter(|row| !matches!(row, BulkU8Row::Rtrb | BulkU8Row::Memcpy))
+        .map(|&row| -> Row<'_> { (row.name(), Box::new(move || gib_s(row.time(p, BYTES)))) })
+        .collect();
     report(
         "stream_bulk_u8",
         "GiB/s",

@@ -35,11 +35,9 @@
 use std::time::Duration;
 
 use benches::{
-    async_elements, bulk_u8_batched, bulk_u8_read_ahead, bulk_u8_recycled, burn_if_asked,
-    context_switches, AsyncRow, BlockChannel, BytePattern, Load, LoadKind, Runtime, BLOCK,
-    ROUND_TRIP_ROWS,
+    async_elements, burn_if_asked, context_switches, AsyncRow, BlockChannel, BulkU8Row,
+    BytePattern, Load, LoadKind, NativeBackend, Runtime, BLOCK, ROUND_TRIP_ROWS,
 };
-use stream_events::{Futex, Listener, Spin};
 
 /// One row: its name and a run returning (figure, transfers) for one round.
 type Row<'a> = (&'static str, Box<dyn Fn() -> f64 + 'a>);
@@ -210,34 +208,17 @@ fn main() {
                 name: "stream_bulk_u8",
                 unit: "GiB/s",
                 transfers: BYTES / BLOCK as u64,
-                rows: vec![
-                    (
-                        "spin",
-                        Box::new(move || gib_s(bulk_u8_read_ahead::<Spin>(p, BYTES))),
-                    ),
-                    (
-                        "futex",
-                        Box::new(move || gib_s(bulk_u8_read_ahead::<Futex>(p, BYTES))),
-                    ),
-                    (
-                        "listener",
-                        Box::new(move || gib_s(bulk_u8_read_ahead::<Listener>(p, BYTES))),
-                    ),
-                    (
-                        "futex_batched4",
-                        Box::new(move || gib_s(bulk_u8_batched::<Futex>(p, BYTES, 4))),
-                    ),
-                    (
-                        "crossbeam_bounded4",
-                        Box::new(move || {
-                            gib_s(bulk_u8_recycled(p, BYTES, BlockChannel::Crossbeam))
-                        }),
-                    ),
-                    (
-                        "sync_channel4",
-                        Box::new(move || gib_s(bulk_u8_recycled(p, BYTES, BlockChannel::Std))),
-                    ),
-                ],
+                rows: [
+                    BulkU8Row::ReadAhead(NativeBackend::Spin),
+                    BulkU8Row::ReadAhead(NativeBackend::Futex),
+                    BulkU8Row::ReadAhead(NativeBackend::Listener),
+                    BulkU8Row::Batched(NativeBackend::Futex, 4),
+                    BulkU8Row::Recycled(BlockChannel::Crossbeam),
+                    BulkU8Row::Recycled(BlockChannel::Std),
+                ]
+                .into_iter()
+                .map(|row| -> Row<'_> { (row.name(), Box::new(move || gib_s(row.time(p, BYTES)))) })
+                .collect(),
                 references: &["crossbeam_bounded4", "sync_channel4"],
             },
         ),
@@ -250,7 +231,7 @@ fn main() {
             async_group("async_multi_thread", Runtime::MultiThread),
         ),
     ];
-    let mut csv = String::from("group,row,median,unit,reference,ratio\n");
+    let mut csv = String::from("group,row,median,unit,reference,ratio,slowest\n");
     for kind in kinds {
         println!("== load: {kind:?}");
         let _load = Load::start(kind);

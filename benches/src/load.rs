@@ -157,7 +157,7 @@ pub fn context_switches() -> u64 {
 }
 
 /// A channel of the loaded bulk group: crossbeam's `bounded` or std's `sync_channel`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlockChannel {
     /// `crossbeam_channel::bounded`.
     Crossbeam,
