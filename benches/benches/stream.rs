@@ -36,13 +36,11 @@
 use std::time::Duration;
 
 use benches::{
-    bulk_u64_native, bulk_u64_one_by_one, bulk_u64_rtrb, env_amount, ping_pong, pop_spin,
-    push_spin, two_threads, BytePattern, RawSpin, BULK_U8_ROWS, DEFAULT_BULK_BYTES,
-    DEFAULT_BULK_ELEMS, ROUND_TRIP_ROWS, U64_BATCH,
+    env_amount, ping_pong, pop_spin, push_spin, two_threads, BytePattern, RawSpin, BULK_U64_ROWS,
+    BULK_U8_ROWS, DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, ROUND_TRIP_ROWS,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
 use rtrb::RingBuffer;
-use stream_events::{Futex, Listener, Spin};
 
 // ---------------------------------------------------------------------------------------------
 // stream_round_trip
@@ -105,35 +103,17 @@ fn stream_bulk_u8(c: &mut Criterion) {
 // ---------------------------------------------------------------------------------------------
 // stream_bulk_u64
 
-fn bulk_u64_crossbeam(total: u64) -> Duration {
-    let (tx, rx) = crossbeam_channel::bounded::<u64>(U64_BATCH);
-    bulk_u64_one_by_one(total, move |v| tx.send(v).unwrap(), move || rx.recv().ok())
-}
-
 fn stream_bulk_u64(c: &mut Criterion) {
     let elems = env_amount("NATIVE_STREAM_BENCH_ELEMS", DEFAULT_BULK_ELEMS);
     let mut group = c.benchmark_group("stream_bulk_u64");
     group.throughput(Throughput::Elements(elems));
     // An iteration takes milliseconds to seconds: keep the iteration count per sample flat.
     group.sampling_mode(SamplingMode::Flat);
-    group.bench_function("spin", |b| {
-        b.iter_custom(|iters| bulk_u64_native::<Spin>(iters * elems, true))
-    });
-    group.bench_function("futex", |b| {
-        b.iter_custom(|iters| bulk_u64_native::<Futex>(iters * elems, true))
-    });
-    group.bench_function("listener", |b| {
-        b.iter_custom(|iters| bulk_u64_native::<Listener>(iters * elems, true))
-    });
-    group.bench_function("futex_one_buffer", |b| {
-        b.iter_custom(|iters| bulk_u64_native::<Futex>(iters * elems, false))
-    });
-    group.bench_function("rtrb", |b| {
-        b.iter_custom(|iters| bulk_u64_rtrb(iters * elems))
-    });
-    group.bench_function("crossbeam_bounded1024", |b| {
-        b.iter_custom(|iters| bulk_u64_crossbeam(iters * elems))
-    });
+    for &row in BULK_U64_ROWS {
+        group.bench_function(row.name(), |b| {
+            b.iter_custom(|iters| row.time(iters * elems))
+        });
+    }
     group.finish();
 }
 

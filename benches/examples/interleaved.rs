@@ -56,9 +56,9 @@
 use std::time::Duration;
 
 use benches::{
-    bulk_async, bulk_u64_native, bulk_u64_rtrb, bulk_u8_stream, ping_pong, pipelined_box,
-    pipelined_ring, BulkU8Row, BytePattern, Disturbance, Disturbed, EventSignal, RawSpin, ReadMode,
-    RoundTripRow, BULK_U8_ROWS, ROUND_TRIP_ROWS,
+    bulk_async, bulk_u8_stream, ping_pong, pipelined_box, pipelined_ring, BulkU64Row, BulkU8Row,
+    BytePattern, Disturbance, Disturbed, EventSignal, RawSpin, ReadMode, RoundTripRow,
+    BULK_U64_ROWS, BULK_U8_ROWS, ROUND_TRIP_ROWS,
 };
 use stream_events::{Backend, Futex, Listener, Spin};
 
@@ -326,25 +326,12 @@ fn bulk(o: &Options) -> String {
 fn bulk_u64(o: &Options) -> String {
     const ELEMS: u64 = 2 << 20;
     let melem_s = |d: Duration| ELEMS as f64 / d.as_secs_f64() / 1e6;
-    let rows: Vec<Row<'_>> = vec![
-        (
-            "spin",
-            Box::new(move || melem_s(bulk_u64_native::<Spin>(ELEMS, true))),
-        ),
-        (
-            "futex",
-            Box::new(move || melem_s(bulk_u64_native::<Futex>(ELEMS, true))),
-        ),
-        (
-            "listener",
-            Box::new(move || melem_s(bulk_u64_native::<Listener>(ELEMS, true))),
-        ),
-        (
-            "futex_one_buffer",
-            Box::new(move || melem_s(bulk_u64_native::<Futex>(ELEMS, false))),
-        ),
-        ("rtrb", Box::new(move || melem_s(bulk_u64_rtrb(ELEMS)))),
-    ];
+    // The rows of the criterion group but crossbeam's.
+    let rows: Vec<Row<'_>> = BULK_U64_ROWS
+        .iter()
+        .filter(|row| **row != BulkU64Row::Crossbeam1024)
+        .map(|&row| -> Row<'_> { (row.name(), Box::new(move || melem_s(row.time(ELEMS)))) })
+        .collect();
     report("stream_bulk_u64", "Melem/s", &rows, &["rtrb"], o)
 }
 

@@ -1,7 +1,8 @@
-//! The rows of the byte groups (`stream_bulk_u8`, the loaded bulk group) as values: each
-//! [`BulkU8Row`] is defined once, with its name, and timed by [`BulkU8Row::time`] in every
-//! mode (the criterion `stream` bench, the interleaved and loaded examples). Also the two rows
-//! that only the criterion bench had: the rtrb ring and the `memcpy` floor.
+//! The rows of the bulk groups (`stream_bulk_u8`, the loaded bulk group, `stream_bulk_u64`) as
+//! values: each [`BulkU8Row`] and [`BulkU64Row`] is defined once, with its name, and timed by
+//! its `time` in every mode (the criterion `stream` bench, the interleaved and loaded
+//! examples). Also the rows that only the criterion bench had: the rtrb byte ring, the
+//! `memcpy` floor and crossbeam's `bounded(1024)` of `u64`s.
 //!
 //! May touch: the rings, channels and streams the rows make, and the partner thread of
 //! [`two_threads`].
@@ -12,8 +13,9 @@ use rtrb::RingBuffer;
 use stream_events::{Futex, Listener, Spin};
 
 use crate::{
-    bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead, bulk_u8_stream, copy_to_uninit,
-    two_threads, AlignedBlock, ByteCheck, BytePattern, NativeBackend, BLOCK, PAGE,
+    bulk_u64_native, bulk_u64_one_by_one, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy,
+    bulk_u8_read_ahead, bulk_u8_stream, copy_to_uninit, two_threads, AlignedBlock, ByteCheck,
+    BytePattern, NativeBackend, BLOCK, PAGE, U64_BATCH,
 };
 
 /// A row of the byte groups: what carries 64 KiB blocks of a [`BytePattern`] from the partner
@@ -200,6 +202,63 @@ pub fn bulk_u8_memcpy(pattern: &BytePattern, total: u64) -> Duration {
     elapsed
 }
 
+/// A row of `stream_bulk_u64`: what carries `u64`s `0, 1, 2, …` from the partner to the
+/// timed thread, which checks every one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BulkU64Row {
+    /// A native stream of 1024-element lent buffers, read through a `ReadAhead` of two:
+    /// `spin`, `futex`, `listener` ([`bulk_u64_native`] with `read_ahead`).
+    ReadAhead(NativeBackend),
+    /// The same, read into one reused buffer: `futex_one_buffer`.
+    OneBuffer(NativeBackend),
+    /// rtrb's single `push`/`pop` through a 1024-slot ring, spinning: `rtrb`.
+    Rtrb,
+    /// crossbeam's `bounded(1024)`, single `send`/`recv`: `crossbeam_bounded1024`.
+    Crossbeam1024,
+}
+
+/// The rows of `stream_bulk_u64` in the criterion bench, in table order.
+pub const BULK_U64_ROWS: &[BulkU64Row] = &[
+    BulkU64Row::ReadAhead(NativeBackend::Spin),
+    BulkU64Row::ReadAhead(NativeBackend::Futex),
+    BulkU64Row::ReadAhead(NativeBackend::Listener),
+    BulkU64Row::OneBuffer(NativeBackend::Futex),
+    BulkU64Row::Rtrb,
+    BulkU64Row::Crossbeam1024,
+];
+
+impl BulkU64Row {
+    /// The row's name in every table.
+    pub fn name(self) -> &'static str {
+        match self {
+            BulkU64Row::ReadAhead(backend) => backend.name(),
+            BulkU64Row::OneBuffer(NativeBackend::Spin) => "spin_one_buffer",
+            BulkU64Row::OneBuffer(NativeBackend::Futex) => "futex_one_buffer",
+            BulkU64Row::OneBuffer(NativeBackend::Listener) => "listener_one_buffer",
+            BulkU64Row::Rtrb => "rtrb",
+            BulkU64Row::Crossbeam1024 => "crossbeam_bounded1024",
+        }
+    }
+
+    /// Times the transfer of `total` elements.
+    pub fn time(self, total: u64) -> Duration {
+        let native = |backend, read_ahead| match backend {
+            NativeBackend::Spin => bulk_u64_native::<Spin>(total, read_ahead),
+            NativeBackend::Futex => bulk_u64_native::<Futex>(total, read_ahead),
+            NativeBackend::Listener => bulk_u64_native::<Listener>(total, read_ahead),
+        };
+        match self {
+            BulkU64Row::ReadAhead(backend) => native(backend, true),
+            BulkU64Row::OneBuffer(backend) => native(backend, false),
+            BulkU64Row::Rtrb => bulk_u64_rtrb(total),
+            BulkU64Row::Crossbeam1024 => {
+                let (tx, rx) = crossbeam_channel::bounded::<u64>(U64_BATCH);
+                bulk_u64_one_by_one(total, move |v| tx.send(v).unwrap(), move || rx.recv().ok())
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +272,13 @@ mod tests {
         }
         for row in BULK_U8_ROWS {
             row.time(&pattern, 3 * BLOCK as u64 + 100);
+        }
+    }
+
+    #[test]
+    fn every_u64_row_moves_and_checks_its_elements() {
+        for row in BULK_U64_ROWS {
+            row.time(3 * U64_BATCH as u64 + 7);
         }
     }
 }

@@ -75,7 +75,7 @@
 //! (`stream_bulk_u8`, `stream_bulk_u64`), `load` (the loaded profile: busy processes or
 //! threads, context switches, and its bulk peers), `async_tokio` (elements between two tasks of
 //! a tokio runtime), `batched` (the loaded profile's batching writer), `breakdown` (the `bulk_breakdown` example's laps),
-//! `bulk_rows` (the byte rows, defined once: [`BulkU8Row`]), `async_bulk` (`async_bulk_u8`), `pipelined` (rtrb rings and `future/pipelined`), `block`
+//! `bulk_rows` (the bulk rows, defined once: [`BulkU8Row`], [`BulkU64Row`]), `async_bulk` (`async_bulk_u8`), `pipelined` (rtrb rings and `future/pipelined`), `block`
 //! ([`AlignedBlock`] and the copies into uninitialised memory) and `check` (the byte pattern
 //! and the readers' checks). This file holds the bulk sizes and [`env_amount`], the only
 //! place that reads the environment; it touches nothing else.
@@ -106,7 +106,9 @@ pub use async_tokio::{async_elements, AsyncRow, Runtime, ASYNC_CAPACITY};
 pub use batched::bulk_u8_batched;
 pub use block::{assume_init, copy_to_uninit, AlignedBlock, PAGE};
 pub use breakdown::{bulk_u8_breakdown, BulkLaps, BulkRow, Laps, Stopwatch};
-pub use bulk_rows::{bulk_u8_memcpy, bulk_u8_rtrb, BulkU8Row, BULK_U8_ROWS};
+pub use bulk_rows::{
+    bulk_u8_memcpy, bulk_u8_rtrb, BulkU64Row, BulkU8Row, BULK_U64_ROWS, BULK_U8_ROWS,
+};
 pub use bulk_u64::{bulk_u64_native, bulk_u64_one_by_one, bulk_u64_rtrb, U64_BATCH};
 pub use bulk_u8::{
     bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead, bulk_u8_stream, CROSSBEAM_POOL,
