@@ -184,7 +184,8 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
             .as_deref()
             .map(|f| format!(" --filter {f}"))
             .unwrap_or_default(),
-        if profiles.is_empty() || profiles == [Profile::Quiet] {
+        // Quiet alone is the default, but not beside --baseline.
+        if profiles.is_empty() || (profiles == [Profile::Quiet] && baseline_rev.is_none()) {
             String::new()
         } else {
             let names: Vec<&str> = profiles.iter().map(|p| p.name()).collect();
