@@ -7,11 +7,12 @@
 //! * `spin`, `futex`, `listener`: [`stream_events::Event`] with that backend.
 //! * `raw_spin`: both threads spin on one `AtomicU64` (the floor).
 //! * `raw_futex`: one `AtomicU32`, `FUTEX_WAIT` at once, `FUTEX_WAKE` on every publish.
-//! * `crossbeam_bounded1`: two crossbeam-channel `bounded(1)` channels.
+//! * `crossbeam_bounded1`, `kanal_bounded0`, ...: two channels of each channel peer of
+//!   [`ROUND_TRIP_ROWS`] (the peers of `stream_round_trip`).
 //!
 //! Run: `cargo bench -p benches --bench events`.
 
-use benches::{crossbeam_round_trips, ping_pong, EventSignal, RawSpin};
+use benches::{ping_pong, EventSignal, RawSpin, ROUND_TRIP_ROWS};
 use criterion::Criterion;
 use stream_events::{Futex, Listener, Spin};
 
@@ -27,9 +28,9 @@ fn events_round_trip(c: &mut Criterion) {
     group.bench_function("raw_futex", |b| {
         b.iter_custom(ping_pong::<benches::RawFutex>)
     });
-    group.bench_function("crossbeam_bounded1", |b| {
-        b.iter_custom(|iters| crossbeam_round_trips(iters, 1))
-    });
+    for &row in ROUND_TRIP_ROWS.iter().filter(|row| !row.is_native()) {
+        group.bench_function(row.name(), |b| b.iter_custom(|iters| row.time(iters)));
+    }
     group.finish();
 }
 

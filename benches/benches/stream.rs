@@ -2,9 +2,10 @@
 //!
 //! * `stream_round_trip`: one iteration is one element there and back: the timed thread
 //!   sends `i` over the first stream (or channel), the partner answers `i + 1` over the
-//!   second, and the timed thread asserts it. Rows: `spin`, `futex`, `listener` (native
-//!   streams), `crossbeam_bounded1`, `crossbeam_bounded0`, `std_sync_channel0`, `rtrb`
-//!   (capacity-1 rings, both sides spin) and `raw_spin` (one spun-on `AtomicU64`, the floor).
+//!   second, and the timed thread asserts it. Rows: every [`RoundTripRow`](benches::RoundTripRow)
+//!   of [`ROUND_TRIP_ROWS`] (`spin`, `futex`, `listener` (native streams), then crossbeam,
+//!   kanal, flume and `std::sync::mpsc` channels of capacity 1 and 0), `rtrb` (capacity-1
+//!   rings, both sides spin) and `raw_spin` (one spun-on `AtomicU64`, the floor).
 //! * `stream_bulk_u8`: one iteration moves `NATIVE_STREAM_BENCH_BYTES` bytes (default 64 MiB)
 //!   of [`BytePattern`]. The reader is the timed thread and checks every chunk with
 //!   [`ByteCheck`] in place. Rows: `spin`, `futex`, `listener` (the reader is a [`ReadAhead`]
@@ -32,33 +33,17 @@
 //! Run: `cargo bench -p benches --bench stream`; see the `benches` crate docs for the
 //! environment variables.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use benches::{
-    bulk_u64_native, bulk_u64_one_by_one, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy,
-    bulk_u8_read_ahead, bulk_u8_stream, copy_to_uninit, crossbeam_round_trips, env_amount,
-    ping_pong, pop_spin, push_spin, round_trip_native, round_trips, two_threads, AlignedBlock,
-    ByteCheck, BytePattern, RawSpin, BLOCK, DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, PAGE,
-    U64_BATCH,
+    env_amount, ping_pong, pop_spin, push_spin, two_threads, BytePattern, RawSpin, BULK_U64_ROWS,
+    BULK_U8_ROWS, DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, ROUND_TRIP_ROWS,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
 use rtrb::RingBuffer;
-use stream_events::{Futex, Listener, Spin};
 
 // ---------------------------------------------------------------------------------------------
 // stream_round_trip
-
-fn round_trip_std_sync_channel0(iters: u64) -> Duration {
-    let (ping_tx, ping_rx) = std::sync::mpsc::sync_channel::<u64>(0);
-    let (pong_tx, pong_rx) = std::sync::mpsc::sync_channel::<u64>(0);
-    round_trips(
-        iters,
-        move |v| ping_tx.send(v).unwrap(),
-        move || pong_rx.recv().unwrap(),
-        move || ping_rx.recv().ok(),
-        move |v| pong_tx.send(v).unwrap(),
-    )
-}
 
 fn round_trip_rtrb(iters: u64) -> Duration {
     let (mut ping_p, mut ping_c) = RingBuffer::<u64>::new(1);
@@ -88,18 +73,9 @@ fn round_trip_rtrb(iters: u64) -> Duration {
 
 fn stream_round_trip(c: &mut Criterion) {
     let mut group = c.benchmark_group("stream_round_trip");
-    group.bench_function("spin", |b| b.iter_custom(round_trip_native::<Spin>));
-    group.bench_function("futex", |b| b.iter_custom(round_trip_native::<Futex>));
-    group.bench_function("listener", |b| b.iter_custom(round_trip_native::<Listener>));
-    group.bench_function("crossbeam_bounded1", |b| {
-        b.iter_custom(|iters| crossbeam_round_trips(iters, 1))
-    });
-    group.bench_function("crossbeam_bounded0", |b| {
-        b.iter_custom(|iters| crossbeam_round_trips(iters, 0))
-    });
-    group.bench_function("std_sync_channel0", |b| {
-        b.iter_custom(round_trip_std_sync_channel0)
-    });
+    for &row in ROUND_TRIP_ROWS {
+        group.bench_function(row.name(), |b| b.iter_custom(|iters| row.time(iters)));
+    }
     group.bench_function("rtrb", |b| b.iter_custom(round_trip_rtrb));
     group.bench_function("raw_spin", |b| b.iter_custom(ping_pong::<RawSpin>));
     group.finish();
@@ -107,86 +83,6 @@ fn stream_round_trip(c: &mut Criterion) {
 
 // ---------------------------------------------------------------------------------------------
 // stream_bulk_u8
-
-fn bulk_u8_rtrb(total: u64) -> Duration {
-    let (mut producer, mut consumer) = RingBuffer::<u8>::new(BLOCK);
-    // The ring's write position is always `offset % BLOCK`, the position in the pattern's
-    // block: give the pattern the ring's page offset so that every copy is at the same
-    // relative placement as in the other rows (see `AlignedBlock`).
-    let ring_start = producer
-        .write_chunk_uninit(BLOCK)
-        .unwrap()
-        .as_mut_slices()
-        .0
-        .as_ptr() as usize;
-    let pattern = &BytePattern::with_page_offset(ring_start % PAGE);
-    let (elapsed, ()) = two_threads(
-        move |gate| {
-            let mut check = ByteCheck::new(pattern);
-            let start = gate.open();
-            loop {
-                let ready = consumer.slots();
-                if ready == 0 {
-                    if consumer.is_abandoned() && consumer.is_empty() {
-                        break;
-                    }
-                    core::hint::spin_loop();
-                    continue;
-                }
-                let chunk = consumer.read_chunk(ready).unwrap();
-                let (first, second) = chunk.as_slices();
-                check.check(first);
-                check.check(second);
-                chunk.commit_all();
-            }
-            let elapsed = start.elapsed();
-            check.finish(total);
-            elapsed
-        },
-        move |gate| {
-            gate.open();
-            let mut offset = 0u64;
-            while offset < total {
-                let free = producer.slots();
-                if free == 0 {
-                    assert!(!producer.is_abandoned(), "reader gone");
-                    core::hint::spin_loop();
-                    continue;
-                }
-                let rest = pattern.rest_of_block(offset);
-                let want = rest.len().min((total - offset) as usize).min(free);
-                let mut chunk = producer.write_chunk_uninit(want).unwrap();
-                let (first, second) = chunk.as_mut_slices();
-                let split = first.len();
-                copy_to_uninit(first, &rest[..split]);
-                copy_to_uninit(second, &rest[split..want]);
-                // SAFETY: both slices of the chunk (`want` slots in all) were initialised just
-                // above.
-                unsafe { chunk.commit_all() };
-                offset += want as u64;
-            }
-            // Dropping `producer` abandons the ring: the reader stops once it is empty.
-        },
-    );
-    elapsed
-}
-
-fn bulk_u8_memcpy(pattern: &BytePattern, total: u64) -> Duration {
-    let mut dst = AlignedBlock::new();
-    let mut check = ByteCheck::new(pattern);
-    let start = Instant::now();
-    let mut offset = 0u64;
-    while offset < total {
-        let rest = pattern.rest_of_block(offset);
-        let want = rest.len().min((total - offset) as usize);
-        dst.fill_from(&rest[..want]);
-        check.check(std::hint::black_box(&dst).as_bytes());
-        offset += want as u64;
-    }
-    let elapsed = start.elapsed();
-    check.finish(total);
-    elapsed
-}
 
 fn stream_bulk_u8(c: &mut Criterion) {
     let bytes = env_amount("NATIVE_STREAM_BENCH_BYTES", DEFAULT_BULK_BYTES);
@@ -196,40 +92,16 @@ fn stream_bulk_u8(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(bytes));
     // An iteration takes milliseconds to seconds: keep the iteration count per sample flat.
     group.sampling_mode(SamplingMode::Flat);
-    group.bench_function("spin", |b| {
-        b.iter_custom(|iters| bulk_u8_read_ahead::<Spin>(pattern, iters * bytes))
-    });
-    group.bench_function("futex", |b| {
-        b.iter_custom(|iters| bulk_u8_read_ahead::<Futex>(pattern, iters * bytes))
-    });
-    group.bench_function("listener", |b| {
-        b.iter_custom(|iters| bulk_u8_read_ahead::<Listener>(pattern, iters * bytes))
-    });
-    group.bench_function("futex_one_buffer", |b| {
-        b.iter_custom(|iters| bulk_u8_stream::<Futex>(pattern, iters * bytes))
-    });
-    group.bench_function("crossbeam_recycled_copy", |b| {
-        b.iter_custom(|iters| bulk_u8_crossbeam_copy(pattern, iters * bytes))
-    });
-    group.bench_function("crossbeam_recycled", |b| {
-        b.iter_custom(|iters| bulk_u8_crossbeam(pattern, iters * bytes))
-    });
-    group.bench_function("rtrb", |b| {
-        b.iter_custom(|iters| bulk_u8_rtrb(iters * bytes))
-    });
-    group.bench_function("memcpy", |b| {
-        b.iter_custom(|iters| bulk_u8_memcpy(pattern, iters * bytes))
-    });
+    for &row in BULK_U8_ROWS {
+        group.bench_function(row.name(), |b| {
+            b.iter_custom(|iters| row.time(pattern, iters * bytes))
+        });
+    }
     group.finish();
 }
 
 // ---------------------------------------------------------------------------------------------
 // stream_bulk_u64
-
-fn bulk_u64_crossbeam(total: u64) -> Duration {
-    let (tx, rx) = crossbeam_channel::bounded::<u64>(U64_BATCH);
-    bulk_u64_one_by_one(total, move |v| tx.send(v).unwrap(), move || rx.recv().ok())
-}
 
 fn stream_bulk_u64(c: &mut Criterion) {
     let elems = env_amount("NATIVE_STREAM_BENCH_ELEMS", DEFAULT_BULK_ELEMS);
@@ -237,24 +109,11 @@ fn stream_bulk_u64(c: &mut Criterion) {
     group.throughput(Throughput::Elements(elems));
     // An iteration takes milliseconds to seconds: keep the iteration count per sample flat.
     group.sampling_mode(SamplingMode::Flat);
-    group.bench_function("spin", |b| {
-        b.iter_custom(|iters| bulk_u64_native::<Spin>(iters * elems, true))
-    });
-    group.bench_function("futex", |b| {
-        b.iter_custom(|iters| bulk_u64_native::<Futex>(iters * elems, true))
-    });
-    group.bench_function("listener", |b| {
-        b.iter_custom(|iters| bulk_u64_native::<Listener>(iters * elems, true))
-    });
-    group.bench_function("futex_one_buffer", |b| {
-        b.iter_custom(|iters| bulk_u64_native::<Futex>(iters * elems, false))
-    });
-    group.bench_function("rtrb", |b| {
-        b.iter_custom(|iters| bulk_u64_rtrb(iters * elems))
-    });
-    group.bench_function("crossbeam_bounded1024", |b| {
-        b.iter_custom(|iters| bulk_u64_crossbeam(iters * elems))
-    });
+    for &row in BULK_U64_ROWS {
+        group.bench_function(row.name(), |b| {
+            b.iter_custom(|iters| row.time(iters * elems))
+        });
+    }
     group.finish();
 }
 

@@ -6,15 +6,38 @@
 //! into noise in the ratios. Interleaving puts every row in the same conditions, round by
 //! round; criterion (`cargo xtask bench`) stays the reference for absolute figures.
 //!
-//! Run: `cargo run --release -p benches --example interleaved -- [GROUP] [ROUNDS] [--csv
-//! PATH]` (every group and 40 rounds by default; `--csv` also writes the medians and ratios
-//! there, as `cargo xtask bench` does). Groups:
+//! Run: `cargo run --release -p benches --example interleaved -- [GROUP[,GROUP...]] [ROUNDS]
+//! [--csv PATH] [--load KIND] [--native] [--every N] [--trips N]` (every group but `floors` and
+//! `disturbed`, and 40 rounds, by default). Options:
 //!
-//! * `events`: 100,000 activate -> wake round trips per row and round
+//! * `--csv PATH`: also writes `group,row,median,unit,reference,ratio,slowest` lines there,
+//!   as `cargo xtask bench` does: each row's median, its median ratio to each reference
+//!   (a row without references: one line, its ratio to itself) and its slowest round.
+//! * `--load KIND`: runs every group while the machine is busy (Linux): `quiet` (the
+//!   default), `processes:N` (N busy processes started for the run) or `threads:N` (N busy
+//!   threads spinning through the run); see [`benches::Load`]. Rows that never yield their
+//!   CPU (`raw_spin`) are left out then: each hand-off would wait for a time slice.
+//! * `--native`: only the rows of ours (what `cargo xtask bench --baseline` compares).
+//! * `--every N`: the hand-offs between two stops of the `disturbed` group (default 500).
+//! * `--trips N`: round trips per row and round of `floors`, `events` and `round_trip`
+//!   (default 10,000; `cargo xtask bench` gives 1,000 under a load, where a channel that
+//!   spins before it parks can take milliseconds a round trip).
+//!
+//! Groups:
+//!
+//! * `floors`: what the machine gives two threads: 10,000 round trips of a futex ping-pong
+//!   (`raw_futex`: each side parks on the futex and wakes the other) and of a cache-line
+//!   ping-pong (`raw_spin`: both spin on one atomic), per row and round.
+//! * `events`: 10,000 activate -> wake round trips per row and round
 //!   ([`benches::ping_pong`]), against both threads spinning on one word (`raw_spin`) and
-//!   crossbeam `bounded(1)`.
-//! * `round_trip`: 100,000 one-element round trips per row and round, against crossbeam
-//!   `bounded(1)`.
+//!   each channel peer of [`ROUND_TRIP_ROWS`].
+//! * `round_trip`: 10,000 one-element round trips per row and round, every row of
+//!   [`ROUND_TRIP_ROWS`]: the native streams against every channel peer.
+//! * `disturbed`: the rows of `round_trip`, 20,000 round trips per row and round, the partner
+//!   stopping for 1 ms every `--every` hand-offs ([`benches::Disturbed`]): the median round
+//!   trip (group `disturbed/stream_round_trip`) and the hand-offs after a stop until the round
+//!   trips are back at that median (`disturbed/stream_round_trip/recovery`,
+//!   [`benches::Disturbance`]).
 //! * `bulk`: 64 MiB of bytes per row and round, against crossbeam's recycled blocks copied
 //!   out by the reader (`crossbeam_recycled_copy`) and checked in place
 //!   (`crossbeam_recycled`).
@@ -33,9 +56,9 @@
 use std::time::Duration;
 
 use benches::{
-    bulk_async, bulk_u64_native, bulk_u64_rtrb, bulk_u8_crossbeam, bulk_u8_crossbeam_copy,
-    bulk_u8_read_ahead, bulk_u8_stream, crossbeam_round_trips, ping_pong, pipelined_box,
-    pipelined_ring, round_trip_native, BytePattern, EventSignal, RawSpin, ReadMode,
+    bulk_async, bulk_u8_stream, ping_pong, pipelined_box, pipelined_ring, BulkU64Row, BulkU8Row,
+    BytePattern, Disturbance, Disturbed, EventSignal, RawSpin, ReadMode, RoundTripRow,
+    BULK_U64_ROWS, BULK_U8_ROWS, ROUND_TRIP_ROWS,
 };
 use stream_events::{Backend, Futex, Listener, Spin};
 
@@ -45,41 +68,107 @@ type Row<'a> = (&'static str, Box<dyn Fn() -> f64 + 'a>);
 
 /// A group: its name on the command line, and its run for a number of rounds (which prints
 /// the group and returns its CSV lines).
-type Group = (&'static str, fn(usize) -> String);
+type Group = (&'static str, fn(&Options) -> String);
+
+/// The rows of ours, which `--native` keeps: every other row is a peer or a floor.
+const NATIVE_ROWS: &[&str] = &[
+    "spin",
+    "futex",
+    "listener",
+    "futex_one_buffer",
+    "async_io",
+    "async_bufread",
+    "blocking",
+];
+
+/// Rows that never yield their CPU: left out while a load runs (`--load` other than `quiet`),
+/// where each hand-off would wait for the scheduler to give the partner a time slice.
+const NEVER_YIELD: &[&str] = &["raw_spin"];
+
+/// What the command line asks of every group.
+struct Options {
+    rounds: usize,
+    native_only: bool,
+    every: u64,
+    /// A load runs (`--load` other than `quiet`).
+    busy: bool,
+    /// Round trips per row and round of `floors`, `events` and `round_trip`.
+    trips: u64,
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
-/// Runs `rows` for `rounds` rounds and prints each row's median and its median ratio to
-/// each row named in `references`; returns the same as CSV lines
-/// (`group,row,median,unit,reference,ratio`, one per row and reference).
-fn report(group: &str, unit: &str, rows: &[Row<'_>], references: &[&str], rounds: usize) -> String {
-    let mut figures = vec![Vec::with_capacity(rounds); rows.len()];
-    for _ in 0..rounds {
+/// The ratio of two figures: 1 when both are 0, infinite when only the reference's is.
+fn ratio(a: f64, b: f64) -> f64 {
+    match (a == 0.0, b == 0.0) {
+        (true, true) => 1.0,
+        (false, true) => f64::INFINITY,
+        _ => a / b,
+    }
+}
+
+/// Runs `rows` (those `options` keeps) for its rounds and prints and returns their summary
+/// ([`summary`]).
+fn report(group: &str, unit: &str, rows: &[Row<'_>], references: &[&str], o: &Options) -> String {
+    let rows: Vec<&Row<'_>> = rows
+        .iter()
+        .filter(|(name, _)| !o.native_only || NATIVE_ROWS.contains(name))
+        .filter(|(name, _)| !o.busy || !NEVER_YIELD.contains(name))
+        .collect();
+    let mut figures = vec![Vec::with_capacity(o.rounds); rows.len()];
+    for _ in 0..o.rounds {
         for (i, (_, run)) in rows.iter().enumerate() {
             figures[i].push(run());
         }
     }
-    println!("{group} ({rounds} rounds, medians)");
+    let names: Vec<&str> = rows.iter().map(|(name, _)| *name).collect();
+    summary(group, unit, &names, &figures, references)
+}
+
+/// Prints each row's median and its median ratio to each row named in `references` (those that
+/// ran), and its slowest round (the longest time, or the lowest throughput: a unit ending in
+/// `/s`); returns the same as CSV lines (`group,row,median,unit,reference,ratio,slowest`, one
+/// per row and reference, or one with the row as its own reference when none ran).
+fn summary(
+    group: &str,
+    unit: &str,
+    names: &[&str],
+    figures: &[Vec<f64>],
+    references: &[&str],
+) -> String {
+    let rounds = figures.first().map_or(0, Vec::len);
+    println!("{group} ({rounds} rounds, medians; slowest round)");
+    let throughput = unit.ends_with("/s");
     let mut csv = String::new();
-    for (i, (name, _)) in rows.iter().enumerate() {
+    for (i, name) in names.iter().enumerate() {
         let row_median = median(figures[i].clone());
-        let mut line = format!("  {name:24} {row_median:9.2} {unit}");
-        for reference in references {
-            let r = rows
-                .iter()
-                .position(|(n, _)| n == reference)
-                .expect("reference row");
+        let slowest = figures[i]
+            .iter()
+            .copied()
+            .reduce(if throughput { f64::min } else { f64::max })
+            .unwrap_or(f64::NAN);
+        let mut line = format!("  {name:24} {row_median:9.2} {unit} (slowest {slowest:.2})");
+        let present: Vec<(usize, &str)> = references
+            .iter()
+            .filter_map(|r| Some((names.iter().position(|n| n == r)?, *r)))
+            .collect();
+        if present.is_empty() {
+            csv += &format!("{group},{name},{row_median:.4},{unit},{name},1,{slowest:.4}\n");
+        }
+        for (r, reference) in present {
             let ratios = figures[i]
                 .iter()
                 .zip(&figures[r])
-                .map(|(a, b)| a / b)
+                .map(|(&a, &b)| ratio(a, b))
                 .collect();
             let ratio = median(ratios);
             line += &format!("   /{reference} {ratio:.3}");
-            csv += &format!("{group},{name},{row_median:.4},{unit},{reference},{ratio:.4}\n");
+            csv += &format!(
+                "{group},{name},{row_median:.4},{unit},{reference},{ratio:.4},{slowest:.4}\n"
+            );
         }
         println!("{line}");
     }
@@ -90,66 +179,121 @@ fn per_round_trip(d: Duration, n: u64) -> f64 {
     d.as_nanos() as f64 / n as f64
 }
 
-fn events_round_trip(rounds: usize) -> String {
-    const N: u64 = 100_000;
-    let rows: Vec<Row<'_>> = vec![
+/// Round trips per row and round of the round-trip groups (but `disturbed`), unless `--trips`
+/// says otherwise.
+const TRIPS: u64 = 10_000;
+
+/// Round trips per row and round of the `disturbed` group: 40 stops at the default `--every`.
+const DISTURBED_TRIPS: u64 = 20_000;
+
+/// The names of the channel peers of [`ROUND_TRIP_ROWS`].
+fn round_trip_peers() -> Vec<&'static str> {
+    ROUND_TRIP_ROWS
+        .iter()
+        .filter(|row| !row.is_native())
+        .map(|row| row.name())
+        .collect()
+}
+
+/// A row of [`ROUND_TRIP_ROWS`] timed over `n` round trips.
+fn round_trip_row(row: RoundTripRow, n: u64) -> Row<'static> {
+    (row.name(), Box::new(move || per_round_trip(row.time(n), n)))
+}
+
+fn floors(o: &Options) -> String {
+    let mut rows: Vec<Row<'_>> = vec![(
+        "raw_spin",
+        Box::new(|| per_round_trip(ping_pong::<RawSpin>(o.trips), o.trips)),
+    )];
+    #[cfg(target_os = "linux")]
+    rows.insert(
+        0,
+        (
+            "raw_futex",
+            Box::new(|| per_round_trip(ping_pong::<benches::RawFutex>(o.trips), o.trips)),
+        ),
+    );
+    report("floors", "ns", &rows, &[], o)
+}
+
+fn events_round_trip(o: &Options) -> String {
+    let n = o.trips;
+    let mut rows: Vec<Row<'_>> = vec![
         (
             "spin",
-            Box::new(|| per_round_trip(ping_pong::<EventSignal<Spin>>(N), N)),
+            Box::new(|| per_round_trip(ping_pong::<EventSignal<Spin>>(n), n)),
         ),
         (
             "futex",
-            Box::new(|| per_round_trip(ping_pong::<EventSignal<Futex>>(N), N)),
+            Box::new(|| per_round_trip(ping_pong::<EventSignal<Futex>>(n), n)),
         ),
         (
             "listener",
-            Box::new(|| per_round_trip(ping_pong::<EventSignal<Listener>>(N), N)),
+            Box::new(|| per_round_trip(ping_pong::<EventSignal<Listener>>(n), n)),
         ),
         (
             "raw_spin",
-            Box::new(|| per_round_trip(ping_pong::<RawSpin>(N), N)),
-        ),
-        (
-            "crossbeam_bounded1",
-            Box::new(|| per_round_trip(crossbeam_round_trips(N, 1), N)),
+            Box::new(|| per_round_trip(ping_pong::<RawSpin>(n), n)),
         ),
     ];
-    report(
-        "events_round_trip",
-        "ns",
-        &rows,
-        &["raw_spin", "crossbeam_bounded1"],
-        rounds,
-    )
+    rows.extend(
+        ROUND_TRIP_ROWS
+            .iter()
+            .filter(|row| !row.is_native())
+            .map(|&row| round_trip_row(row, n)),
+    );
+    let mut references = vec!["raw_spin"];
+    references.extend(round_trip_peers());
+    report("events_round_trip", "ns", &rows, &references, o)
 }
 
-fn round_trip(rounds: usize) -> String {
-    const N: u64 = 100_000;
-    let rows: Vec<Row<'_>> = vec![
-        (
-            "spin",
-            Box::new(|| per_round_trip(round_trip_native::<Spin>(N), N)),
-        ),
-        (
-            "futex",
-            Box::new(|| per_round_trip(round_trip_native::<Futex>(N), N)),
-        ),
-        (
-            "listener",
-            Box::new(|| per_round_trip(round_trip_native::<Listener>(N), N)),
-        ),
-        (
-            "crossbeam_bounded1",
-            Box::new(|| per_round_trip(crossbeam_round_trips(N, 1), N)),
-        ),
-    ];
-    report(
-        "stream_round_trip",
+fn round_trip(o: &Options) -> String {
+    let rows: Vec<Row<'_>> = ROUND_TRIP_ROWS
+        .iter()
+        .map(|&row| round_trip_row(row, o.trips))
+        .collect();
+    report("stream_round_trip", "ns", &rows, &round_trip_peers(), o)
+}
+
+/// The round-trip rows with the partner stopping for 1 ms every `o.every` hand-offs: two
+/// groups, the median round trip and the hand-offs to recover after a stop.
+fn disturbed(o: &Options) -> String {
+    let rows: Vec<RoundTripRow> = ROUND_TRIP_ROWS
+        .iter()
+        .copied()
+        .filter(|row| !o.native_only || row.is_native())
+        .collect();
+    let mut medians = vec![Vec::with_capacity(o.rounds); rows.len()];
+    let mut recoveries = vec![Vec::with_capacity(o.rounds); rows.len()];
+    for _ in 0..o.rounds {
+        for (i, row) in rows.iter().enumerate() {
+            let times = row.run(Disturbed {
+                iters: DISTURBED_TRIPS,
+                every: o.every,
+                pause: Duration::from_millis(1),
+            });
+            let d = Disturbance::of(&times, o.every);
+            medians[i].push(d.median_ns);
+            recoveries[i].push(d.recovery);
+        }
+    }
+    let names: Vec<&str> = rows.iter().map(|row| row.name()).collect();
+    let peers = round_trip_peers();
+    let mut csv = summary(
+        "disturbed/stream_round_trip",
         "ns",
-        &rows,
-        &["crossbeam_bounded1"],
-        rounds,
-    )
+        &names,
+        &medians,
+        &peers,
+    );
+    csv += &summary(
+        "disturbed/stream_round_trip/recovery",
+        "hand-offs",
+        &names,
+        &recoveries,
+        &peers,
+    );
+    csv
 }
 
 /// Bytes per row and round of the byte groups.
@@ -160,68 +304,35 @@ fn gib_s(d: Duration) -> f64 {
     BULK_BYTES as f64 / d.as_secs_f64() / f64::from(1u32 << 30)
 }
 
-fn bulk(rounds: usize) -> String {
+fn bulk(o: &Options) -> String {
     const BYTES: u64 = BULK_BYTES;
     let pattern = BytePattern::new();
     let p = &pattern;
-    let rows: Vec<Row<'_>> = vec![
-        (
-            "spin",
-            Box::new(move || gib_s(bulk_u8_read_ahead::<Spin>(p, BYTES))),
-        ),
-        (
-            "futex",
-            Box::new(move || gib_s(bulk_u8_read_ahead::<Futex>(p, BYTES))),
-        ),
-        (
-            "listener",
-            Box::new(move || gib_s(bulk_u8_read_ahead::<Listener>(p, BYTES))),
-        ),
-        (
-            "futex_one_buffer",
-            Box::new(move || gib_s(bulk_u8_stream::<Futex>(p, BYTES))),
-        ),
-        (
-            "crossbeam_recycled_copy",
-            Box::new(move || gib_s(bulk_u8_crossbeam_copy(p, BYTES))),
-        ),
-        (
-            "crossbeam_recycled",
-            Box::new(move || gib_s(bulk_u8_crossbeam(p, BYTES))),
-        ),
-    ];
+    // The rows of the criterion group but the spinning ring and the one-thread floor.
+    let rows: Vec<Row<'_>> = BULK_U8_ROWS
+        .iter()
+        .filter(|row| !matches!(row, BulkU8Row::Rtrb | BulkU8Row::Memcpy))
+        .map(|&row| -> Row<'_> { (row.name(), Box::new(move || gib_s(row.time(p, BYTES)))) })
+        .collect();
     report(
         "stream_bulk_u8",
         "GiB/s",
         &rows,
         &["crossbeam_recycled_copy", "crossbeam_recycled"],
-        rounds,
+        o,
     )
 }
 
-fn bulk_u64(rounds: usize) -> String {
+fn bulk_u64(o: &Options) -> String {
     const ELEMS: u64 = 2 << 20;
     let melem_s = |d: Duration| ELEMS as f64 / d.as_secs_f64() / 1e6;
-    let rows: Vec<Row<'_>> = vec![
-        (
-            "spin",
-            Box::new(move || melem_s(bulk_u64_native::<Spin>(ELEMS, true))),
-        ),
-        (
-            "futex",
-            Box::new(move || melem_s(bulk_u64_native::<Futex>(ELEMS, true))),
-        ),
-        (
-            "listener",
-            Box::new(move || melem_s(bulk_u64_native::<Listener>(ELEMS, true))),
-        ),
-        (
-            "futex_one_buffer",
-            Box::new(move || melem_s(bulk_u64_native::<Futex>(ELEMS, false))),
-        ),
-        ("rtrb", Box::new(move || melem_s(bulk_u64_rtrb(ELEMS)))),
-    ];
-    report("stream_bulk_u64", "Melem/s", &rows, &["rtrb"], rounds)
+    // The rows of the criterion group but crossbeam's.
+    let rows: Vec<Row<'_>> = BULK_U64_ROWS
+        .iter()
+        .filter(|row| **row != BulkU64Row::Crossbeam1024)
+        .map(|&row| -> Row<'_> { (row.name(), Box::new(move || melem_s(row.time(ELEMS)))) })
+        .collect();
+    report("stream_bulk_u64", "Melem/s", &rows, &["rtrb"], o)
 }
 
 /// `n` futures created, written and read on this thread; nanoseconds per future.
@@ -249,7 +360,7 @@ fn create_send_recv_native<B: Backend>(n: u64) -> f64 {
     )
 }
 
-fn create_send_recv(rounds: usize) -> String {
+fn create_send_recv(o: &Options) -> String {
     const N: u64 = 1_000_000;
     let rows: Vec<Row<'_>> = vec![
         ("spin", Box::new(|| create_send_recv_native::<Spin>(N))),
@@ -270,7 +381,7 @@ fn create_send_recv(rounds: usize) -> String {
             }),
         ),
     ];
-    report("future/create_send_recv", "ns", &rows, &["oneshot"], rounds)
+    report("future/create_send_recv", "ns", &rows, &["oneshot"], o)
 }
 
 /// `n` futures through the `future/pipelined` pattern ([`pipelined_ring`]) with `make`,
@@ -302,7 +413,7 @@ fn pipelined_native<B: Backend>(n: u64) -> f64 {
     )
 }
 
-fn pipelined(rounds: usize) -> String {
+fn pipelined(o: &Options) -> String {
     const N: u64 = 200_000;
     let rows: Vec<Row<'_>> = vec![
         ("spin", Box::new(|| pipelined_native::<Spin>(N))),
@@ -332,10 +443,10 @@ fn pipelined(rounds: usize) -> String {
             Box::new(|| per_round_trip(pipelined_box::<8>(N), N)),
         ),
     ];
-    report("future/pipelined", "ns", &rows, &["oneshot"], rounds)
+    report("future/pipelined", "ns", &rows, &["oneshot"], o)
 }
 
-fn async_bulk(rounds: usize) -> String {
+fn async_bulk(o: &Options) -> String {
     const BYTES: u64 = BULK_BYTES;
     let pattern = BytePattern::new();
     let p = &pattern;
@@ -353,21 +464,68 @@ fn async_bulk(rounds: usize) -> String {
             Box::new(move || gib_s(bulk_u8_stream::<Listener>(p, BYTES))),
         ),
     ];
-    report("async_bulk_u8", "GiB/s", &rows, &["blocking"], rounds)
+    report("async_bulk_u8", "GiB/s", &rows, &["blocking"], o)
+}
+
+/// The load of `--load KIND`.
+#[cfg(target_os = "linux")]
+fn start_load(kind: &str) -> benches::Load {
+    use benches::{Load, LoadKind};
+    let count = |n: &str| n.parse().expect("--load: processes:N or threads:N");
+    Load::start(match kind.split_once(':') {
+        None if kind == "quiet" => LoadKind::Quiet,
+        Some(("processes", n)) => LoadKind::Processes(count(n)),
+        Some(("threads", n)) => LoadKind::Threads(count(n)),
+        _ => panic!("--load {kind}: quiet, processes:N or threads:N"),
+    })
+}
+
+/// The load of `--load KIND`: only `quiet` off Linux.
+#[cfg(not(target_os = "linux"))]
+fn start_load(kind: &str) {
+    assert_eq!(kind, "quiet", "--load: only quiet off Linux");
 }
 
 fn main() {
+    #[cfg(target_os = "linux")]
+    benches::burn_if_asked();
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let csv_path = args.iter().position(|a| a == "--csv").map(|at| {
-        let path = args.get(at + 1).expect("--csv needs a path").clone();
+    let mut take = |flag: &str| {
+        let at = args.iter().position(|a| a == flag)?;
+        let value = args
+            .get(at + 1)
+            .unwrap_or_else(|| panic!("{flag} needs a value"))
+            .clone();
         args.drain(at..at + 2);
-        path
-    });
-    let group = args.first().map(String::as_str).unwrap_or("all");
+        Some(value)
+    };
+    let csv_path = take("--csv");
+    let load = take("--load").unwrap_or_else(|| "quiet".into());
+    let every = take("--every").map_or(500, |s| s.parse().expect("--every: a number"));
+    let trips = take("--trips").map_or(TRIPS, |s| s.parse().expect("--trips: a number"));
+    let native_only = match args.iter().position(|a| a == "--native") {
+        Some(at) => {
+            args.remove(at);
+            true
+        }
+        None => false,
+    };
+    let wanted = args.first().map(String::as_str).unwrap_or("all");
     let rounds = args
         .get(1)
         .map_or(40, |s| s.parse().expect("rounds: a number"));
-    let groups: [Group; 7] = [
+    let options = Options {
+        rounds,
+        native_only,
+        every,
+        busy: load != "quiet",
+        trips,
+    };
+    // `all` is every group but the first two: the floors measure the machine, the disturbed
+    // group a profile of its own.
+    let groups: [Group; 10] = [
+        ("floors", floors),
+        ("disturbed", disturbed),
         ("events", events_round_trip),
         ("round_trip", round_trip),
         ("bulk", bulk),
@@ -375,15 +533,20 @@ fn main() {
         ("create_send_recv", create_send_recv),
         ("pipelined", pipelined),
         ("async_bulk", async_bulk),
+        ("all", |_| String::new()),
     ];
-    assert!(
-        group == "all" || groups.iter().any(|(name, _)| *name == group),
-        "unknown group {group}"
-    );
-    let mut csv = String::from("group,row,median,unit,reference,ratio\n");
-    for (name, run) in groups {
-        if group == "all" || group == name {
-            csv += &run(rounds);
+    let wanted: Vec<&str> = wanted.split(',').collect();
+    for group in &wanted {
+        assert!(
+            groups.iter().any(|(name, _)| name == group),
+            "unknown group {group}"
+        );
+    }
+    let _load = start_load(&load);
+    let mut csv = String::from("group,row,median,unit,reference,ratio,slowest\n");
+    for (k, (name, run)) in groups.iter().enumerate() {
+        if wanted.contains(name) || (k >= 2 && wanted.contains(&"all")) {
+            csv += &run(&options);
         }
     }
     if let Some(path) = csv_path {

@@ -11,14 +11,15 @@
 //!   `threads` spin in this process, which the scheduler treats differently (they share the
 //!   process's accounting and, with the same priority, its time slices).
 //! * `--rounds R`: rounds per group and kind (default 5); each round runs every row once.
-//! * `--csv PATH`: also writes `group,row,median,unit,reference,ratio` lines there (the
-//!   interleaved example's format), with groups named `loaded/KIND/GROUP`, and the context
-//!   switches per transfer as groups `loaded/KIND/GROUP/csw` (unit `csw`).
+//! * `--csv PATH`: also writes `group,row,median,unit,reference,ratio,slowest` lines there
+//!   (the interleaved example's format: `slowest` is the row's slowest round), with groups
+//!   named `loaded/KIND/GROUP`, and the context switches per transfer as groups
+//!   `loaded/KIND/GROUP/csw` (unit `csw`).
 //!
 //! Groups:
 //!
 //! * `round_trip`: 20,000 one-element round trips per row and round (two streams, one each
-//!   way), per backend, against crossbeam `bounded(1)`.
+//!   way), every row of [`ROUND_TRIP_ROWS`]: per backend, against every channel peer.
 //! * `bulk`: 64 MiB per row and round in 64 KiB blocks: the native rows `write_slice` into a
 //!   [`ReadAhead`](stream_core::ReadAhead) of two 64 KiB buffers, the peers recycle four blocks
 //!   over crossbeam `bounded(4)` and `std::sync::mpsc::sync_channel(4)`; every reader checks
@@ -34,11 +35,9 @@
 use std::time::Duration;
 
 use benches::{
-    async_elements, bulk_u8_batched, bulk_u8_read_ahead, bulk_u8_recycled, burn_if_asked,
-    context_switches, crossbeam_round_trips, round_trip_native, AsyncRow, BlockChannel,
-    BytePattern, Load, LoadKind, Runtime, BLOCK,
+    async_elements, burn_if_asked, context_switches, AsyncRow, BlockChannel, BulkU8Row,
+    BytePattern, Load, LoadKind, NativeBackend, Runtime, BLOCK, ROUND_TRIP_ROWS,
 };
-use stream_events::{Futex, Listener, Spin};
 
 /// One row: its name and a run returning (figure, transfers) for one round.
 type Row<'a> = (&'static str, Box<dyn Fn() -> f64 + 'a>);
@@ -65,7 +64,7 @@ struct Group<'a> {
     unit: &'static str,
     transfers: u64,
     rows: Vec<Row<'a>>,
-    references: &'static [&'static str],
+    references: &'a [&'a str],
 }
 
 /// Runs `group` for `rounds` rounds under the current load and prints and returns its CSV
@@ -87,7 +86,18 @@ fn run(kind: LoadKind, group: &Group<'_>, rounds: usize) -> String {
     let mut csv = String::new();
     for (i, (name, _)) in group.rows.iter().enumerate() {
         let (figure, csw) = (median(figures[i].clone()), median(switches[i].clone()));
-        let mut line = format!("  {name:20} {figure:9.2} {:6} {csw:8.3} csw", group.unit);
+        // The slowest round: the longest time or the lowest throughput; the most switches.
+        let throughput = group.unit.ends_with("/s");
+        let slowest = figures[i]
+            .iter()
+            .copied()
+            .reduce(if throughput { f64::min } else { f64::max })
+            .unwrap_or(f64::NAN);
+        let csw_slowest = switches[i].iter().copied().fold(0.0, f64::max);
+        let mut line = format!(
+            "  {name:20} {figure:9.2} {:6} (slowest {slowest:.2}) {csw:8.3} csw",
+            group.unit
+        );
         for reference in group.references {
             let r = group
                 .rows
@@ -101,8 +111,8 @@ fn run(kind: LoadKind, group: &Group<'_>, rounds: usize) -> String {
             let csw_ratio = ratio(&switches[i], &switches[r], switch_ratio);
             line += &format!("   /{reference} {figure_ratio:.3} (csw {csw_ratio:.2})");
             csv += &format!(
-                "{prefix},{name},{figure:.4},{},{reference},{figure_ratio:.4}\n\
-                 {prefix}/csw,{name},{csw:.4},csw,{reference},{csw_ratio:.4}\n",
+                "{prefix},{name},{figure:.4},{},{reference},{figure_ratio:.4},{slowest:.4}\n\
+                 {prefix}/csw,{name},{csw:.4},csw,{reference},{csw_ratio:.4},{csw_slowest:.4}\n",
                 group.unit
             );
         }
@@ -146,6 +156,11 @@ fn main() {
     const TRIPS: u64 = 20_000;
     const BYTES: u64 = 64 << 20;
     const ELEMS: u64 = 200_000;
+    let round_trip_peers: Vec<&str> = ROUND_TRIP_ROWS
+        .iter()
+        .filter(|row| !row.is_native())
+        .map(|row| row.name())
+        .collect();
     let pattern = BytePattern::new();
     let p = &pattern;
     let gib_s = |d: Duration| BYTES as f64 / d.as_secs_f64() / f64::from(1u32 << 30);
@@ -169,7 +184,7 @@ fn main() {
             )
         })
         .collect(),
-        references: &["tokio_mpsc256"],
+        references: &["tokio_mpsc256"][..],
     };
     let groups = [
         (
@@ -178,25 +193,13 @@ fn main() {
                 name: "stream_round_trip",
                 unit: "ns",
                 transfers: TRIPS,
-                rows: vec![
-                    (
-                        "spin",
-                        Box::new(|| per_op(round_trip_native::<Spin>(TRIPS), TRIPS)),
-                    ),
-                    (
-                        "futex",
-                        Box::new(|| per_op(round_trip_native::<Futex>(TRIPS), TRIPS)),
-                    ),
-                    (
-                        "listener",
-                        Box::new(|| per_op(round_trip_native::<Listener>(TRIPS), TRIPS)),
-                    ),
-                    (
-                        "crossbeam_bounded1",
-                        Box::new(|| per_op(crossbeam_round_trips(TRIPS, 1), TRIPS)),
-                    ),
-                ],
-                references: &["crossbeam_bounded1"],
+                rows: ROUND_TRIP_ROWS
+                    .iter()
+                    .map(|&row| -> Row<'_> {
+                        (row.name(), Box::new(move || per_op(row.time(TRIPS), TRIPS)))
+                    })
+                    .collect(),
+                references: &round_trip_peers,
             },
         ),
         (
@@ -205,34 +208,17 @@ fn main() {
                 name: "stream_bulk_u8",
                 unit: "GiB/s",
                 transfers: BYTES / BLOCK as u64,
-                rows: vec![
-                    (
-                        "spin",
-                        Box::new(move || gib_s(bulk_u8_read_ahead::<Spin>(p, BYTES))),
-                    ),
-                    (
-                        "futex",
-                        Box::new(move || gib_s(bulk_u8_read_ahead::<Futex>(p, BYTES))),
-                    ),
-                    (
-                        "listener",
-                        Box::new(move || gib_s(bulk_u8_read_ahead::<Listener>(p, BYTES))),
-                    ),
-                    (
-                        "futex_batched4",
-                        Box::new(move || gib_s(bulk_u8_batched::<Futex>(p, BYTES, 4))),
-                    ),
-                    (
-                        "crossbeam_bounded4",
-                        Box::new(move || {
-                            gib_s(bulk_u8_recycled(p, BYTES, BlockChannel::Crossbeam))
-                        }),
-                    ),
-                    (
-                        "sync_channel4",
-                        Box::new(move || gib_s(bulk_u8_recycled(p, BYTES, BlockChannel::Std))),
-                    ),
-                ],
+                rows: [
+                    BulkU8Row::ReadAhead(NativeBackend::Spin),
+                    BulkU8Row::ReadAhead(NativeBackend::Futex),
+                    BulkU8Row::ReadAhead(NativeBackend::Listener),
+                    BulkU8Row::Batched(NativeBackend::Futex, 4),
+                    BulkU8Row::Recycled(BlockChannel::Crossbeam),
+                    BulkU8Row::Recycled(BlockChannel::Std),
+                ]
+                .into_iter()
+                .map(|row| -> Row<'_> { (row.name(), Box::new(move || gib_s(row.time(p, BYTES)))) })
+                .collect(),
                 references: &["crossbeam_bounded4", "sync_channel4"],
             },
         ),
@@ -245,7 +231,7 @@ fn main() {
             async_group("async_multi_thread", Runtime::MultiThread),
         ),
     ];
-    let mut csv = String::from("group,row,median,unit,reference,ratio\n");
+    let mut csv = String::from("group,row,median,unit,reference,ratio,slowest\n");
     for kind in kinds {
         println!("== load: {kind:?}");
         let _load = Load::start(kind);

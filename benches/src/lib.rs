@@ -4,11 +4,11 @@
 //!
 //! * `events`: one activate → wake round trip between two threads for each event backend
 //!   (`Spin`, `Futex`, `Listener`), beside a raw spin and a raw futex ping-pong and a
-//!   crossbeam-channel `bounded(1)` ping-pong (group `events_round_trip`).
+//!   ping-pong over each channel peer of [`ROUND_TRIP_ROWS`] (group `events_round_trip`).
 //! * `stream`: one-element round trips through two streams (`stream_round_trip`), bytes
 //!   through 64 KiB lent buffers (`stream_bulk_u8`) and `u64`s through 1024-element lent
-//!   buffers (`stream_bulk_u64`), each beside crossbeam-channel, `std::sync::mpsc`, rtrb and a
-//!   floor that has no second thread or no stream at all.
+//!   buffers (`stream_bulk_u64`), each beside crossbeam-channel, kanal, flume,
+//!   `std::sync::mpsc`, rtrb and a floor that has no second thread or no stream at all.
 //! * `future`: one-element futures of `stream-future` per backend beside the `oneshot` crate,
 //!   `tokio::sync::oneshot` and `futures::channel::oneshot` (group `future`, functions
 //!   `create_send_recv` on one thread, `pipelined` with the value there before the receiver
@@ -58,26 +58,40 @@
 //! * Every bulk copy is between buffers at the same offset within a page ([`AlignedBlock`]
 //!   says why: on some machines a bad relative placement costs 15× in `memcpy`).
 //!
+//! # Features
+//!
+//! * `current-api` (default): the rows that need this revision's newest library API
+//!   (`BatchWriter`, `AsyncWriter` as a `Sink`): the loaded example's batching and tokio rows.
+//!   `cargo xtask bench --baseline REV` builds this crate without it against older
+//!   revisions' libraries.
+//!
 //! # Layout
 //!
 //! Every item is public at the crate root; the modules only sort them by group: `threads`
 //! ([`Gate`], [`two_threads`]), `ping_pong` (`events_round_trip` and the futex floor of
-//! `future/reader_waiting`), `round_trip` (`stream_round_trip`), `bulk_u8` and `bulk_u64`
+//! `future/reader_waiting`), `round_trip`
+//! (the round-trip rows, defined once: [`RoundTripRow`]), `disturbed` (a round trip whose
+//! partner stops now and then: [`Disturbed`]), `bulk_u8` and `bulk_u64`
 //! (`stream_bulk_u8`, `stream_bulk_u64`), `load` (the loaded profile: busy processes or
 //! threads, context switches, and its bulk peers), `async_tokio` (elements between two tasks of
-//! a tokio runtime), `breakdown` (the `bulk_breakdown` example's laps),
-//! `async_bulk` (`async_bulk_u8`), `pipelined` (rtrb rings and `future/pipelined`), `block`
+//! a tokio runtime), `batched` (the loaded profile's batching writer), `breakdown` (the `bulk_breakdown` example's laps),
+//! `bulk_rows` (the bulk rows, defined once: [`BulkU8Row`], [`BulkU64Row`]), `async_bulk` (`async_bulk_u8`), `pipelined` (rtrb rings and `future/pipelined`), `block`
 //! ([`AlignedBlock`] and the copies into uninitialised memory) and `check` (the byte pattern
 //! and the readers' checks). This file holds the bulk sizes and [`env_amount`], the only
 //! place that reads the environment; it touches nothing else.
 
 mod async_bulk;
+#[cfg(feature = "current-api")]
 mod async_tokio;
+#[cfg(all(feature = "current-api", target_os = "linux"))]
+mod batched;
 mod block;
 mod breakdown;
+mod bulk_rows;
 mod bulk_u64;
 mod bulk_u8;
 mod check;
+mod disturbed;
 #[cfg(target_os = "linux")]
 mod load;
 mod ping_pong;
@@ -86,24 +100,34 @@ mod round_trip;
 mod threads;
 
 pub use async_bulk::{bulk_async, ReadMode};
+#[cfg(feature = "current-api")]
 pub use async_tokio::{async_elements, AsyncRow, Runtime, ASYNC_CAPACITY};
+#[cfg(all(feature = "current-api", target_os = "linux"))]
+pub use batched::bulk_u8_batched;
 pub use block::{assume_init, copy_to_uninit, AlignedBlock, PAGE};
 pub use breakdown::{bulk_u8_breakdown, BulkLaps, BulkRow, Laps, Stopwatch};
+pub use bulk_rows::{
+    bulk_u8_memcpy, bulk_u8_rtrb, BulkU64Row, BulkU8Row, BULK_U64_ROWS, BULK_U8_ROWS,
+};
 pub use bulk_u64::{bulk_u64_native, bulk_u64_one_by_one, bulk_u64_rtrb, U64_BATCH};
 pub use bulk_u8::{
     bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead, bulk_u8_stream, CROSSBEAM_POOL,
 };
 pub use check::{byte_sum, ByteCheck, BytePattern, U64Check};
+pub use disturbed::{Disturbance, Disturbed, RECOVERY_WINDOW};
 #[cfg(target_os = "linux")]
 pub use load::{
-    bulk_u8_batched, bulk_u8_recycled, burn_if_asked, context_switches, BlockChannel, Load,
-    LoadKind, BURN_ARG, RECYCLED_POOL,
+    bulk_u8_recycled, burn_if_asked, context_switches, BlockChannel, Load, LoadKind, BURN_ARG,
+    RECYCLED_POOL,
 };
 #[cfg(target_os = "linux")]
 pub use ping_pong::RawFutex;
 pub use ping_pong::{ping_pong, EventSignal, RawSpin, Side, Signal};
 pub use pipelined::{pipelined_box, pipelined_ring, pop_spin, push_spin, PIPELINE};
-pub use round_trip::{crossbeam_round_trips, round_trip_native, round_trips};
+pub use round_trip::{
+    crossbeam_round_trips, round_trip_native, round_trips, Drive, NativeBackend, RoundTripRow,
+    Timed, ROUND_TRIP_ROWS,
+};
 pub use threads::{two_threads, Gate};
 
 /// Default for `NATIVE_STREAM_BENCH_BYTES`: 64 MiB per iteration of `stream_bulk_u8`.

@@ -14,11 +14,15 @@
 //!   within a time limit (`--miri-seeds`, `--miri-limit`); `--no-miri` skips Miri,
 //!   `--miri-only` skips loom and the unit tests and keeps their columns from the table.
 //!
-//! * `bench`: runs the criterion benches of `benches` (every backend beside its peers and
-//!   floors, quick profile by default), prints one table of medians, throughputs, ratios to
-//!   the best peer and the floor and the issue targets met or missed, and writes it to
-//!   `target/bench-report.md` and `target/bench-report.csv` (criterion's HTML report stays in
-//!   `target/criterion/report/`). A missed target is reported, not an error.
+//! * `bench`: opens with the machine (CPU, cpuidle and halt-poll settings, kernel, load, the
+//!   futex and cache-line ping-pong floors), runs the criterion benches of `benches` (every
+//!   backend beside its peers and floors, quick profile by default), prints one table of
+//!   medians, slowest samples, throughputs, ratios to the best peer and the floor and the
+//!   issue targets met or missed, then the interleaved ratios under each machine profile
+//!   asked for (`--profile`) and the native rows against an older revision (`--baseline`),
+//!   and writes it to `target/bench-report.md` and `target/bench-report.csv` (criterion's HTML
+//!   report stays in `target/criterion/report/`). A missed target, a spread or a regression is
+//!   reported, not an error.
 //!
 //! Options of `ci`: `--quick` runs only format, clippy, docs, tests and the benchmark build;
 //! `--only <stage>` runs one stage (`fmt`, `clippy`, `doc`, `test`, `benches`, `features`, `loom`,
@@ -50,7 +54,10 @@ fn main() -> ExitCode {
         _ => {
             eprintln!("usage: cargo xtask ci [--quick | --only <stage>]");
             eprintln!("       {MUTANTS_USAGE}");
-            eprintln!("       cargo xtask bench [--full] [--filter <regex>] (--help: details)");
+            eprintln!(
+                "       cargo xtask bench [--full] [--filter <regex>] [--profile <list>] \
+                 [--baseline <rev>] (--help: details)"
+            );
             return ExitCode::from(2);
         }
     };

@@ -1,5 +1,5 @@
 //! Reading criterion's results back: every `new/benchmark.json` written in this run, with the
-//! median of its `estimates.json` and its throughput.
+//! median of its `estimates.json`, the slowest sample of its `sample.json` and its throughput.
 //!
 //! May touch: reads the files under criterion's directory; writes nothing.
 
@@ -55,11 +55,16 @@ pub(crate) fn read_criterion(
         let throughput = [("Bytes", "B"), ("BytesDecimal", "B"), ("Elements", "elem")]
             .iter()
             .find_map(|(key, unit)| Some((json_number(&bench, key)?, *unit)));
+        // The slowest sample per iteration; criterion's samples are (iterations, total time).
+        let slowest_ns = read(&path.with_file_name("sample.json"))
+            .ok()
+            .and_then(|sample| slowest_sample(&sample));
         measured.push(Measured {
             group,
             row,
             median_ns,
             throughput,
+            slowest_ns,
         });
     }
     Ok(measured)
@@ -73,6 +78,28 @@ fn json_string(json: &str, key: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
+/// The longest time per iteration of a criterion `sample.json`
+/// (`{"sampling_mode":..,"iters":[..],"times":[..]}`).
+pub(crate) fn slowest_sample(json: &str) -> Option<f64> {
+    let (iters, times) = (json_numbers(json, "iters")?, json_numbers(json, "times")?);
+    if iters.len() != times.len() {
+        return None;
+    }
+    iters
+        .iter()
+        .zip(&times)
+        .map(|(n, t)| t / n)
+        .reduce(f64::max)
+}
+
+/// The numbers of the array value of the first `"key":` in `json`.
+fn json_numbers(json: &str, key: &str) -> Option<Vec<f64>> {
+    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let rest = json[at..].trim_start().strip_prefix('[')?;
+    let body = &rest[..rest.find(']')?];
+    body.split(',').map(|x| x.trim().parse().ok()).collect()
+}
+
 /// The number value of the first `"key":` in `json`.
 fn json_number(json: &str, key: &str) -> Option<f64> {
     let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
@@ -81,4 +108,18 @@ fn json_number(json: &str, key: &str) -> Option<f64> {
         .find(|c: char| !(c.is_ascii_digit() || "+-.eE".contains(c)))
         .unwrap_or(rest.len());
     rest[..end].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slowest_sample_is_the_longest_time_per_iteration() {
+        let json =
+            r#"{"sampling_mode":"Linear","iters":[10.0,20.0,30.0],"times":[1000.0,4000.0,3000.0]}"#;
+        assert_eq!(slowest_sample(json), Some(200.0));
+        assert_eq!(slowest_sample(r#"{"iters":[1.0],"times":[]}"#), None);
+        assert_eq!(slowest_sample("{}"), None);
+    }
 }

@@ -1,13 +1,30 @@
 //! The report sections of the interleaved and loaded examples: their CSV of median ratios per
-//! round, read into a table with the targets each ratio decides and the one-copy ceiling
-//! beside each verdict.
+//! round, read into a table with the targets each ratio decides (against a named row or the
+//! best peer of the group in that run), the one-copy ceiling beside each verdict, and the
+//! slowest round of every row, with the native rows whose slowest round is far off their
+//! median.
 //!
 //! May touch: nothing (parses the CSV text it is given).
 
-use super::tables::{Goal, BENCH_CEILINGS, BENCH_TARGETS_MET, LOADED_TARGETS};
+use super::tables::LOADED_TARGETS;
+use super::tables::{role_of, Goal, Role, BENCH_CEILINGS, BENCH_TARGETS_MET, BEST_PEER};
 
-/// What [`interleaved_report`] returns.
-type InterleavedReport = (String, Vec<(String, String)>, Vec<String>);
+/// A native row whose slowest round takes more than this many times its median is reported.
+pub(crate) const SPREAD_LIMIT: f64 = 3.0;
+
+/// What [`interleaved_report`] and [`loaded_report`] return.
+#[derive(Debug, Default)]
+pub(crate) struct RatiosReport {
+    /// The section, in Markdown.
+    pub(crate) markdown: String,
+    /// The (group, row) pairs whose targets the section checked.
+    pub(crate) covered: Vec<(String, String)>,
+    /// One line per target missed.
+    pub(crate) misses: Vec<String>,
+    /// One line per native row whose slowest round is more than [`SPREAD_LIMIT`] times its
+    /// median.
+    pub(crate) spreads: Vec<String>,
+}
 
 /// A target of a ratio table: (group pattern, rows, goal, reference row). A `*` segment of the
 /// pattern (segments are separated by `/`) matches any one segment of a group.
@@ -25,13 +42,24 @@ fn group_matches(pattern: &str, group: &str) -> bool {
     }
 }
 
+/// Whether figures in `unit` are throughputs (higher is better), else times or counts.
+pub(crate) fn is_throughput(unit: &str) -> bool {
+    unit.ends_with("/s")
+}
+
+/// How many times worse the slowest round is than the median: above 1 unless all rounds are
+/// equal (for a throughput, the median over the lowest).
+pub(crate) fn spread(median: f64, slowest: f64, unit: &str) -> f64 {
+    if is_throughput(unit) {
+        median / slowest
+    } else {
+        slowest / median
+    }
+}
+
 /// The report section of the loaded example's CSV: as [`interleaved_report`], with the
 /// loaded profile's targets, for `load` busy processes or threads per kind.
-pub(crate) fn loaded_report(
-    csv: &str,
-    load: usize,
-    rounds: usize,
-) -> Result<InterleavedReport, String> {
+pub(crate) fn loaded_report(csv: &str, load: usize, rounds: usize) -> Result<RatiosReport, String> {
     let heading = format!(
         "\n## Loaded profile\n\n\
          `cargo run --release -p benches --example loaded -- --load {load} --rounds {rounds}`: \
@@ -41,53 +69,102 @@ pub(crate) fn loaded_report(
          context switches (voluntary and involuntary, `getrusage`) per transfer: per round \
          trip, per 64 KiB block, per element.\n\n"
     );
-    ratios_report(csv, heading, LOADED_TARGETS)
+    ratios_report(csv, heading, LOADED_TARGETS, &[], "")
 }
 
 /// The report section of the interleaved example's CSV (`group,row,median,unit,reference,
-/// ratio`): every row's median ratio to each reference, with the targets that compare the
-/// two; also the (group, row) pairs whose targets it checked, and the targets missed.
-pub(crate) fn interleaved_report(csv: &str, rounds: usize) -> Result<InterleavedReport, String> {
-    let heading = format!(
-        "\n## Interleaved ratios\n\n\
-         `cargo run --release -p benches --example interleaved -- all {rounds}`: each round runs \
-         every row of a group once, the ratio to the reference is taken within the round, and \
-         the table gives the medians over {rounds} rounds (bulk rows move 64 MiB or 2 Mi `u64`s \
-         a round). On a shared machine these ratios are the ones to decide by: a target \
-         checked here is met or missed by this table, whatever the table above says.\n\n"
-    );
-    ratios_report(csv, heading, BENCH_TARGETS_MET)
-}
-
-/// A table of a ratio CSV (`group,row,median,unit,reference,ratio`) after `heading`, with the
-/// targets (`goals`) each line decides; also the (group, row) pairs whose targets it checked, and
-/// the targets missed.
-fn ratios_report(
+/// ratio[,slowest]`): every row's median ratio to each reference, with the targets that compare
+/// the two. `heading` opens the section; the targets of the rows in `exempt` are not judged;
+/// `profile` (when not empty) names the condition in each miss.
+pub(crate) fn interleaved_report(
     csv: &str,
     heading: String,
-    goals: &[Target],
-) -> Result<InterleavedReport, String> {
-    let mut md = heading;
-    md.push_str(
-        "| group | row | median | ratio | reference | target | met? |\n\
-         |---|---|---:|---:|---|---|---|\n",
-    );
-    let mut misses = Vec::new();
-    let mut covered = Vec::new();
+    exempt: &[&str],
+    profile: &str,
+) -> Result<RatiosReport, String> {
+    ratios_report(csv, heading, BENCH_TARGETS_MET, exempt, profile)
+}
+
+/// One line of a ratio CSV.
+struct Line<'a> {
+    group: &'a str,
+    row: &'a str,
+    median: f64,
+    unit: &'a str,
+    reference: &'a str,
+    ratio: f64,
+    slowest: Option<f64>,
+}
+
+/// Reads a ratio CSV (`group,row,median,unit,reference,ratio` and, from the examples of
+/// 2026-12-06 on, `slowest`), header first.
+fn parse_lines(csv: &str) -> Result<Vec<Line<'_>>, String> {
     let mut lines = Vec::new();
     for line in csv.lines().skip(1) {
         let fields: Vec<&str> = line.split(',').collect();
-        let [group, row, median, unit, reference, ratio] = fields[..] else {
-            return Err(format!(
-                "interleaved CSV line {line:?}: six fields expected"
-            ));
+        let (group, row, median, unit, reference, ratio, slowest) = match fields[..] {
+            [g, r, m, u, re, ra] => (g, r, m, u, re, ra, None),
+            [g, r, m, u, re, ra, sl] => (g, r, m, u, re, ra, Some(sl)),
+            _ => {
+                return Err(format!(
+                    "interleaved CSV line {line:?}: six or seven fields expected"
+                ))
+            }
         };
         let number = |x: &str| {
             x.parse::<f64>()
                 .map_err(|e| format!("interleaved CSV line {line:?}: {e}"))
         };
-        lines.push((group, row, number(median)?, unit, reference, number(ratio)?));
+        lines.push(Line {
+            group,
+            row,
+            median: number(median)?,
+            unit,
+            reference,
+            ratio: number(ratio)?,
+            slowest: slowest.map(number).transpose()?,
+        });
     }
+    Ok(lines)
+}
+
+/// The best peer of `group` among `lines`: of the rows that are references of the group and
+/// peers by [`role_of`], the one with the best median (lowest time, highest throughput).
+fn best_peer<'a>(lines: &[Line<'a>], group: &str) -> Option<&'a str> {
+    lines
+        .iter()
+        .filter(|l| l.group == group && l.row == l.reference && role_of(group, l.row) == Role::Peer)
+        .min_by(|a, b| {
+            let key = |l: &Line<'_>| {
+                if is_throughput(l.unit) {
+                    -l.median
+                } else {
+                    l.median
+                }
+            };
+            key(a).total_cmp(&key(b))
+        })
+        .map(|l| l.row)
+}
+
+/// A table of a ratio CSV after `heading`, with the targets (`goals`) each line decides, the
+/// rows in `exempt` left unjudged.
+fn ratios_report(
+    csv: &str,
+    heading: String,
+    goals: &[Target],
+    exempt: &[&str],
+    profile: &str,
+) -> Result<RatiosReport, String> {
+    let mut report = RatiosReport {
+        markdown: heading,
+        ..RatiosReport::default()
+    };
+    report.markdown.push_str(
+        "| group | row | median | slowest | ratio | reference | target | met? |\n\
+         |---|---|---:|---:|---:|---|---|---|\n",
+    );
+    let lines = parse_lines(csv)?;
     // The ceiling row's ratio to `reference` in `group`, if the group has one.
     let ceiling = |group: &str, reference: &str| {
         let (_, _, ceiling_row) = BENCH_CEILINGS
@@ -95,26 +172,77 @@ fn ratios_report(
             .find(|(g, r, _)| *g == group && *r == reference)?;
         lines
             .iter()
-            .find(|(g, row, _, _, r, _)| *g == group && row == ceiling_row && *r == reference)
-            .map(|&(_, row, _, _, _, ratio)| (row, ratio))
+            .find(|l| l.group == group && l.row == *ceiling_row && l.reference == reference)
+            .map(|l| (l.row, l.ratio))
     };
-    for &(group, row, median, unit, reference, ratio) in &lines {
-        if row == reference {
+    let where_ = if profile.is_empty() {
+        "interleaved".to_string()
+    } else {
+        format!("interleaved, {profile}")
+    };
+    for line in &lines {
+        let &Line {
+            group,
+            row,
+            median,
+            unit,
+            reference,
+            ratio,
+            slowest,
+        } = line;
+        // The spread, once per row (on its first line).
+        let first_of_row = lines
+            .iter()
+            .position(|l| l.group == group && l.row == row)
+            .is_some_and(|at| std::ptr::eq(&lines[at], line));
+        if let Some(slowest) = slowest.filter(|_| first_of_row) {
+            let times = spread(median, slowest, unit);
+            let counts = group.ends_with("/csw") || group.ends_with("/recovery");
+            if role_of(group, row) == Role::Native && !counts && times > SPREAD_LIMIT {
+                report.spreads.push(format!(
+                    "{group}/{row} ({where_}): slowest round {slowest:.2} {unit}, \
+                     {times:.1}× the median {median:.2} {unit}"
+                ));
+            }
+        }
+        // Of a group with peers, only the lines to its best peer (and the best peer's own
+        // line, for its median), to the references the row's targets name and to a ceiling's
+        // reference (the CSV has them all).
+        let best = best_peer(&lines, group);
+        if row == reference && best != Some(row) {
+            continue;
+        }
+        let named = |r: &str| {
+            goals
+                .iter()
+                .any(|(g, rows, _, gr)| group_matches(g, group) && rows.contains(&row) && *gr == r)
+                || BENCH_CEILINGS
+                    .iter()
+                    .any(|(g, gr, _)| *g == group && *gr == r)
+        };
+        if best.is_some() && best != Some(reference) && !named(reference) {
             continue;
         }
         let mut targets = Vec::new();
         let mut mets = Vec::new();
-        for (_, _, goal, _) in goals.iter().filter(|(g, rows, _, r)| {
-            group_matches(g, group) && rows.contains(&row) && *r == reference
+        for (_, _, goal, target_reference) in goals.iter().filter(|(g, rows, _, r)| {
+            group_matches(g, group)
+                && rows.contains(&row)
+                && !exempt.contains(&row)
+                && (*r == reference || (*r == BEST_PEER && best == Some(reference)))
         }) {
-            let text = goal.text(reference);
+            let text = if *target_reference == BEST_PEER {
+                goal.text(&format!("{BEST_PEER} ({reference})"))
+            } else {
+                goal.text(reference)
+            };
             let ok = goal.is_met(ratio);
             let bound = ceiling(group, reference).map_or(String::new(), |(ceiling_row, c)| {
                 format!("; one-copy ceiling {ceiling_row} {c:.2}×")
             });
             if !ok {
-                misses.push(format!(
-                    "{group}/{row} (interleaved): {text}, measured {ratio:.2}×{bound}"
+                report.misses.push(format!(
+                    "{group}/{row} ({where_}): {text}, measured {ratio:.2}×{bound}"
                 ));
             }
             mets.push(format!(
@@ -124,7 +252,7 @@ fn ratios_report(
             targets.push(text);
         }
         if !targets.is_empty() {
-            covered.push((group.to_string(), row.to_string()));
+            report.covered.push((group.to_string(), row.to_string()));
         }
         let or_dash = |v: Vec<String>| {
             if v.is_empty() {
@@ -133,13 +261,14 @@ fn ratios_report(
                 v.join("; ")
             }
         };
-        md.push_str(&format!(
-            "| {group} | {row} | {median:.2} {unit} | {ratio:.3} | {reference} | {} | {} |\n",
+        report.markdown.push_str(&format!(
+            "| {group} | {row} | {median:.2} {unit} | {} | {ratio:.3} | {reference} | {} | {} |\n",
+            slowest.map_or("—".into(), |s| format!("{s:.2}")),
             or_dash(targets),
             or_dash(mets),
         ));
     }
-    Ok((md, covered, misses))
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -162,26 +291,39 @@ mod tests {
         csv
     }
 
+    fn report(csv: &str) -> RatiosReport {
+        interleaved_report(csv, String::new(), &[], "").unwrap()
+    }
+
     #[test]
     fn interleaved_miss_names_the_one_copy_ceiling() {
-        let (md, covered, misses) = interleaved_report(&bulk_csv(1.21, 1.25), 15).unwrap();
-        assert_eq!(misses.len(), 3, "{misses:?}");
+        let r = report(&bulk_csv(1.21, 1.25));
+        assert_eq!(r.misses.len(), 3, "{:?}", r.misses);
         assert!(
-            misses[0].contains("measured 1.21×; one-copy ceiling crossbeam_recycled 1.25×"),
-            "{misses:?}"
+            r.misses[0].contains("measured 1.21×; one-copy ceiling crossbeam_recycled 1.25×"),
+            "{:?}",
+            r.misses
         );
-        assert!(md.contains("| NO (1.21×; one-copy ceiling crossbeam_recycled 1.25×) |"));
-        assert_eq!(covered.len(), 3);
-        assert!(covered.contains(&("stream_bulk_u8".into(), "futex".into())));
+        assert!(r
+            .markdown
+            .contains("| NO (1.21×; one-copy ceiling crossbeam_recycled 1.25×) |"));
+        assert_eq!(r.covered.len(), 3);
+        assert!(r
+            .covered
+            .contains(&("stream_bulk_u8".into(), "futex".into())));
     }
 
     #[test]
     fn interleaved_met_target_is_not_a_miss() {
-        let (md, _, misses) = interleaved_report(&bulk_csv(1.42, 1.5), 15).unwrap();
-        assert!(misses.is_empty(), "{misses:?}");
-        assert!(md.contains("| yes (1.42×; one-copy ceiling crossbeam_recycled 1.50×) |"));
+        let r = report(&bulk_csv(1.42, 1.5));
+        assert!(r.misses.is_empty(), "{:?}", r.misses);
+        assert!(r
+            .markdown
+            .contains("| yes (1.42×; one-copy ceiling crossbeam_recycled 1.50×) |"));
         // The ceiling row is a peer: no target, so no ceiling beside itself.
-        assert!(md.contains("| stream_bulk_u8 | crossbeam_recycled | 10.00 GiB/s | 1.500 |"));
+        assert!(r
+            .markdown
+            .contains("| stream_bulk_u8 | crossbeam_recycled | 10.00 GiB/s | — | 1.500 |"));
     }
 
     #[test]
@@ -207,22 +349,129 @@ mod tests {
     fn loaded_targets_apply_to_every_kind() {
         let csv = "group,row,median,unit,reference,ratio\n\
                    loaded/processes/stream_round_trip,futex,900,ns,crossbeam_bounded1,0.5\n\
+                   loaded/processes/stream_round_trip,crossbeam_bounded1,1800,ns,crossbeam_bounded1,1\n\
                    loaded/threads/stream_round_trip,futex,900,ns,crossbeam_bounded1,1.5\n\
+                   loaded/threads/stream_round_trip,crossbeam_bounded1,600,ns,crossbeam_bounded1,1\n\
                    loaded/threads/stream_bulk_u8/csw,futex,2,csw,sync_channel4,inf\n";
-        let (md, covered, misses) = loaded_report(csv, 2, 5).unwrap();
-        assert_eq!(covered.len(), 3, "{covered:?}");
-        assert_eq!(misses.len(), 2, "{misses:?}");
+        let r = loaded_report(csv, 2, 5).unwrap();
+        assert_eq!(r.covered.len(), 3, "{:?}", r.covered);
+        assert_eq!(r.misses.len(), 2, "{:?}", r.misses);
         assert!(
-            misses[0].starts_with("loaded/threads/stream_round_trip/futex"),
-            "{misses:?}"
+            r.misses[0].starts_with("loaded/threads/stream_round_trip/futex"),
+            "{:?}",
+            r.misses
         );
-        assert!(misses[1].contains("measured inf×"), "{misses:?}");
-        assert!(md.contains("| loaded/processes/stream_round_trip | futex | 900.00 ns | 0.500 |"));
+        assert!(
+            r.misses[0].contains("best peer (crossbeam_bounded1)"),
+            "{:?}",
+            r.misses
+        );
+        assert!(r.misses[1].contains("measured inf×"), "{:?}", r.misses);
+        assert!(r
+            .markdown
+            .contains("| loaded/processes/stream_round_trip | futex | 900.00 ns | — | 0.500 |"));
+    }
+
+    /// A round-trip target is judged against the fastest peer of the run, whichever it is;
+    /// the lines to the other peers stay out of the table.
+    #[test]
+    fn round_trip_target_is_against_the_best_peer() {
+        let csv = "group,row,median,unit,reference,ratio,slowest\n\
+                   stream_round_trip,futex,900,ns,crossbeam_bounded1,0.5,1000\n\
+                   stream_round_trip,futex,900,ns,kanal_bounded1,1.2,1000\n\
+                   stream_round_trip,crossbeam_bounded1,1800,ns,crossbeam_bounded1,1,1900\n\
+                   stream_round_trip,crossbeam_bounded1,1800,ns,kanal_bounded1,2.4,1900\n\
+                   stream_round_trip,kanal_bounded1,750,ns,crossbeam_bounded1,0.41,800\n\
+                   stream_round_trip,kanal_bounded1,750,ns,kanal_bounded1,1,800\n";
+        let r = report(csv);
+        assert_eq!(r.misses.len(), 1, "{:?}", r.misses);
+        assert!(
+            r.misses[0].contains("time < best peer (kanal_bounded1), measured 1.20×"),
+            "{:?}",
+            r.misses
+        );
+        assert!(!r
+            .markdown
+            .contains("| futex | 900.00 ns | 1000.00 | 0.500 |"));
+        assert!(r.markdown.contains(
+            "| stream_round_trip | futex | 900.00 ns | 1000.00 | 1.200 | kanal_bounded1 |"
+        ));
+        // The best peer's own line gives its median; another peer's does not show.
+        assert!(r.markdown.contains(
+            "| stream_round_trip | kanal_bounded1 | 750.00 ns | 800.00 | 1.000 | kanal_bounded1 | — | — |"
+        ), "{}", r.markdown);
+        assert!(!r
+            .markdown
+            .contains("| crossbeam_bounded1 | 1800.00 ns | 1900.00 | 1.000 |"));
+        // An exempt row is listed but not judged.
+        let r = interleaved_report(csv, String::new(), &["futex"], "busy-loops").unwrap();
+        assert!(
+            r.misses.is_empty() && r.covered.is_empty(),
+            "{:?}",
+            r.misses
+        );
+    }
+
+    /// A native row whose slowest round is over three times its median is reported once; a
+    /// peer's, a throughput within bounds and a count's are not.
+    #[test]
+    fn spread_is_reported_for_native_rows_only() {
+        let csv = "group,row,median,unit,reference,ratio,slowest\n\
+                   stream_round_trip,futex,900,ns,crossbeam_bounded1,0.5,3000\n\
+                   stream_round_trip,futex,900,ns,kanal_bounded1,0.6,3000\n\
+                   stream_round_trip,spin,900,ns,crossbeam_bounded1,0.5,2600\n\
+                   stream_round_trip,crossbeam_bounded1,1800,ns,crossbeam_bounded1,1,9000\n\
+                   stream_bulk_u8,futex,10,GiB/s,crossbeam_recycled_copy,1.4,3\n\
+                   stream_bulk_u8,spin,10,GiB/s,crossbeam_recycled_copy,1.4,4\n\
+                   disturbed/stream_round_trip/recovery,futex,1,hand-offs,futex,1,40\n";
+        let r = interleaved_report(csv, String::new(), &[], "quiet").unwrap();
+        assert_eq!(r.spreads.len(), 2, "{:?}", r.spreads);
+        assert!(
+            r.spreads[0].starts_with(
+                "stream_round_trip/futex (interleaved, quiet): slowest round 3000.00 ns, 3.3×"
+            ),
+            "{:?}",
+            r.spreads
+        );
+        assert!(
+            r.spreads[1].starts_with("stream_bulk_u8/futex"),
+            "{:?}",
+            r.spreads
+        );
+    }
+
+    /// A line to a floor shows only for a row whose target names that floor.
+    #[test]
+    fn lines_to_references_no_target_names_stay_out() {
+        let csv = "group,row,median,unit,reference,ratio,slowest\n\
+                   events_round_trip,spin,150,ns,raw_spin,1.5,160\n\
+                   events_round_trip,spin,150,ns,kanal_bounded1,0.1,160\n\
+                   events_round_trip,futex,300,ns,raw_spin,3,320\n\
+                   events_round_trip,futex,300,ns,kanal_bounded1,0.2,320\n\
+                   events_round_trip,kanal_bounded1,1500,ns,raw_spin,15,1600\n\
+                   events_round_trip,kanal_bounded1,1500,ns,kanal_bounded1,1,1600\n";
+        let r = report(csv);
+        assert!(r.misses.is_empty(), "{:?}", r.misses);
+        let md = &r.markdown;
+        assert!(
+            md.contains("| events_round_trip | spin | 150.00 ns | 160.00 | 1.500 | raw_spin |"),
+            "{md}"
+        );
+        assert!(
+            !md.contains("| futex | 300.00 ns | 320.00 | 3.000 | raw_spin |"),
+            "{md}"
+        );
+        assert!(
+            !md.contains("| kanal_bounded1 | 1500.00 ns | 1600.00 | 15.000 | raw_spin |"),
+            "{md}"
+        );
+        assert!(md.contains("| futex | 300.00 ns | 320.00 | 0.200 | kanal_bounded1 | time < best peer (kanal_bounded1) | yes (0.20×) |"), "{md}");
     }
 
     #[test]
     fn interleaved_rejects_a_short_line() {
-        let err = interleaved_report("header\nstream_bulk_u8,spin,10\n", 15).unwrap_err();
-        assert!(err.contains("six fields expected"), "{err}");
+        let err = interleaved_report("header\nstream_bulk_u8,spin,10\n", String::new(), &[], "")
+            .unwrap_err();
+        assert!(err.contains("six or seven fields expected"), "{err}");
     }
 }

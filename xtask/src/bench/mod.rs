@@ -1,49 +1,87 @@
 //! `cargo xtask bench`: the command's options and help, running the criterion benches and the
-//! interleaved example, and writing the report.
+//! interleaved example under each machine profile, and writing the report.
 //!
-//! May touch: runs cargo (`cargo bench -p benches`, the `interleaved` example) with its builds
-//! in the target directory; reads `/proc/loadavg` and criterion's files; writes
-//! `target/bench-report.md`, `target/bench-report.csv` and `target/interleaved.csv`. What the
-//! report knows is in [`tables`], reading criterion's files in [`criterion`], the table of one
-//! pass in [`report`] and the interleaved table in [`interleaved`].
+//! May touch: runs cargo (`cargo bench -p benches`, building the `interleaved` example) with its
+//! builds in the target directory, and the example; reads `/proc`, `/sys` and criterion's
+//! files; writes `target/bench-report.md`, `target/bench-report.csv`, `target/floors.csv` and
+//! `target/interleaved*.csv`. What the report knows is in [`tables`], the machine in
+//! [`machine`], the profiles (and the halt-poll knob they may turn) in [`profile`], reading
+//! criterion's files in [`criterion`], the table of one pass in [`report`], the interleaved
+//! tables in [`interleaved`] and the past as a peer in [`baseline`].
 
+mod baseline;
 mod criterion;
 mod interleaved;
+mod machine;
+mod profile;
 mod report;
 mod tables;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use crate::{cargo, describe, root, run};
 use criterion::read_criterion;
 use interleaved::{interleaved_report, loaded_report};
+use machine::{parse_floors, Machine};
+use profile::{parse_profiles, HaltPollGuard, Profile};
 use report::bench_report;
 
 pub(crate) const BENCH_HELP: &str = "\
-usage: cargo xtask bench [--full] [--filter <regex>]
+usage: cargo xtask bench [--full] [--filter <regex>] [--profile <list>] [--baseline <rev>]
        cargo xtask bench --load [N] [--full]
 
-Runs every criterion bench of the `benches` crate (events, stream, future, async): every
-backend of every crate beside the primitives users would otherwise pick, in one run. Prints one
-table (median per iteration, throughput, ratio to the best peer and to the floor of the same
-group, the issue targets and whether they are met), writes it to target/bench-report.md and
-target/bench-report.csv, and leaves criterion's HTML report in target/criterion/report/.
-Without --filter it then runs the interleaved example (15 rounds, 40 with --full), whose
-median ratios (robust to a shared machine's swings) are a second table of the report, with
-the targets they compare; their CSV is target/interleaved.csv.
+Opens with the machine: CPU model, CPUs, cpuidle driver and halt-poll window (where Linux shows
+them), kernel, load average, and two measured floors, the median round trip of a futex
+ping-pong and of a cache-line ping-pong (the interleaved example's `floors` group). Then runs
+every criterion bench of the `benches` crate (events, stream, future, async): every backend of
+every crate beside the primitives users would otherwise pick, in one run. Prints one table
+(median per iteration, slowest sample, throughput, ratio to the best peer and to the floor of
+the same group, the issue targets and whether they are met), writes it to
+target/bench-report.md and target/bench-report.csv, and leaves criterion's HTML report in
+target/criterion/report/. Without --filter it then runs the interleaved example (15 rounds,
+40 with --full), whose median ratios (robust to a shared machine's swings) are a second table
+of the report, with the targets they compare; their CSV is target/interleaved.csv. Targets
+named `best peer` compare with the fastest peer of the group in this run (the round trips:
+crossbeam, kanal, flume and std channels of capacity 1 and 0). A native row whose slowest
+round (or criterion sample) takes more than 3 times its median is listed under SPREAD.
 
 Options:
-  (none)            quick profile, about 3 minutes on a 2-core machine: criterion's
+  (none)            quick profile, about 4 minutes on a 2-core machine: criterion's
                     --warm-up-time 0.3 --measurement-time 1 --sample-size 10
                     --nresamples 10000, and bulk transfers of
                     NATIVE_STREAM_BENCH_BYTES=16Mi bytes and NATIVE_STREAM_BENCH_ELEMS=2Mi
                     u64s per iteration
   --full            criterion's normal measurement times; bulk bytes at the issue's
                     reference size, 1Gi, and u64s at the bench default, 16Mi
-  --filter <regex>  only the rows whose id (group/row, e.g. `stream_round_trip/futex`,
-                    `future/reader_waiting/oneshot`) matches, as criterion's filter does
+  --filter <regex>  only the criterion rows whose id (group/row, e.g.
+                    `stream_round_trip/futex`, `future/reader_waiting/oneshot`) matches, as
+                    criterion's filter does; no interleaved table
+  --profile <list>  the conditions that change waiting, comma-separated, each a section of
+                    interleaved ratios with its targets (criterion runs under `quiet` only):
+                      quiet           nothing else started on purpose (the default)
+                      slow-wakeups    the guest halt-poll window at 0 (root, where
+                                      /sys/module/haltpoll exists; else skipped, saying
+                                      why); the old value is written back afterwards, also
+                                      on error, panic and Ctrl-C
+                      busy-processes  one busy process per CPU started for the run
+                      busy-loops      one busy thread per CPU spinning through the run
+                                      (both: the groups of two threads handing off,
+                                      1 000 round trips a round)
+                      disturbed       the round-trip rows with the partner stopping 1 ms
+                                      every 500 hand-offs: median round trip, and hand-offs
+                                      until the round trips are back at it
+                      all             all of these but slow-wakeups
+                    Profiles but quiet run 5 rounds (15 with --full). Under busy-processes
+                    and busy-loops the spin backend's targets are not judged (it never
+                    parks, by design) and raw_spin does not run.
+  --baseline <rev>  the past as a peer: checks <rev> out in a worktree under target/
+                    (removed afterwards), builds today's benches crate against its libraries,
+                    and runs the native rows of both in alternating rounds; a native row more
+                    than 10 % worse than <rev> is a REGRESSION. Alone it runs only the machine
+                    section and this comparison (add --profile quiet for the rest). Works for
+                    revisions back to 496f15b; about 3 minutes plus the first build
   --load [N]        the loaded profile instead (Linux): the `loaded` example runs the
                     round-trip, bulk and async (tokio current_thread and multi-thread) groups
                     quiet, beside N busy processes and beside N busy threads (N: one per CPU
@@ -54,8 +92,8 @@ Options:
 
 NATIVE_STREAM_BENCH_BYTES and NATIVE_STREAM_BENCH_ELEMS, when set, override both profiles.
 Rows run on a busy machine measure the machine: the report records the load average before
-and after. A missed target is reported, not an error; the exit status is non-zero only when
-a bench fails to run.";
+and after. A missed target, a spread or a regression is reported, not an error; the exit
+status is non-zero only when a bench fails to run.";
 
 /// The bench targets of the `benches` crate, in the order they run.
 const BENCH_TARGETS: &[&str] = &["events", "stream", "future", "async"];
@@ -68,12 +106,16 @@ struct Measured {
     median_ns: f64,
     /// Bytes or elements per iteration, and the unit.
     throughput: Option<(f64, &'static str)>,
+    /// The slowest sample's time per iteration, in nanoseconds.
+    slowest_ns: Option<f64>,
 }
 
 pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     let mut full = false;
     let mut filter = None;
     let mut load = None;
+    let mut profiles = None;
+    let mut baseline_rev = None;
     let mut rest = args.iter().peekable();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -89,6 +131,14 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
                 });
             }
             "--filter" => filter = Some(rest.next().ok_or("--filter needs a regex")?.clone()),
+            "--profile" => {
+                profiles = Some(parse_profiles(
+                    rest.next().ok_or("--profile needs a list of profiles")?,
+                )?)
+            }
+            "--baseline" => {
+                baseline_rev = Some(rest.next().ok_or("--baseline needs a revision")?.clone())
+            }
             "-h" | "--help" => {
                 println!("{BENCH_HELP}");
                 return Ok(());
@@ -104,140 +154,381 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
     if let Some(load) = load {
-        if filter.is_some() {
-            return Err("--load runs the loaded profile, which has no --filter".into());
+        if filter.is_some() || profiles.is_some() || baseline_rev.is_some() {
+            return Err(
+                "--load runs the loaded profile, which has no --filter, --profile or --baseline"
+                    .into(),
+            );
         }
         return loaded(&target_dir, load, full);
     }
-    let criterion_dir = target_dir.join("criterion");
-    let (bytes, elems) = match (
+    // Alone, --baseline runs only the comparison.
+    let profiles = profiles.unwrap_or_else(|| {
+        if baseline_rev.is_some() {
+            Vec::new()
+        } else {
+            vec![Profile::Quiet]
+        }
+    });
+    let run = Run {
         full,
-        std::env::var("NATIVE_STREAM_BENCH_BYTES"),
-        std::env::var("NATIVE_STREAM_BENCH_ELEMS"),
-    ) {
-        (_, Ok(b), Ok(e)) => (b, e),
-        (true, b, e) => (
-            b.unwrap_or_else(|_| "1Gi".into()),
-            e.unwrap_or_else(|_| "16Mi".into()),
-        ),
-        (false, b, e) => (
-            b.unwrap_or_else(|_| "16Mi".into()),
-            e.unwrap_or_else(|_| "2Mi".into()),
-        ),
+        rounds: if full { 40 } else { 15 },
+        cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        start: Instant::now(),
+        target_dir,
     };
-    let mut criterion_args: Vec<&str> = Vec::new();
-    if !full {
-        criterion_args.extend([
-            "--warm-up-time",
-            "0.3",
-            "--measurement-time",
-            "1",
-            "--sample-size",
-            "10",
-            // Criterion's plots estimate densities of its bootstrap resamples: at the default
-            // 100 000 they cost 5 s a row, at 10 000 half a second.
-            "--nresamples",
-            "10000",
-        ]);
-    }
-    if let Some(f) = &filter {
-        criterion_args.push(f);
-    }
-    let profile = if full { "full" } else { "quick" };
-    let load_before = load_average();
-    println!(
-        "==> cargo xtask bench: {profile} profile, stream_bulk_u8 {bytes} bytes and \
-         stream_bulk_u64 {elems} u64s per iteration, load average {load_before}"
-    );
-    let start = Instant::now();
-    // A second of slack: criterion's files written in this run are newer than this.
-    let since = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
-    println!("==> building the benches");
-    run(cargo().args(["bench", "--locked", "-p", "benches", "--no-run"]))?;
-    for (k, name) in BENCH_TARGETS.iter().enumerate() {
-        println!(
-            "==> [{}/{}] bench {name} ({:.0} s so far)",
-            k + 1,
-            BENCH_TARGETS.len(),
-            start.elapsed().as_secs_f64()
-        );
-        let mut cmd = cargo();
-        cmd.args(["bench", "--locked", "-p", "benches", "--bench", name, "--"])
-            .args(&criterion_args)
-            .env("NATIVE_STREAM_BENCH_BYTES", &bytes)
-            .env("NATIVE_STREAM_BENCH_ELEMS", &elems);
-        run_bench(&mut cmd, start)?;
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let load_after = load_average();
-    let measured = read_criterion(&criterion_dir, since)?;
-    if measured.is_empty() {
-        return Err(format!(
-            "no measurement written to {} in this run (does the filter match any row?)",
-            criterion_dir.display()
-        ));
-    }
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let header = format!(
-        "Made by `cargo xtask bench{}{}` ({profile} profile) in {secs:.0} s on {cpus} CPUs; \
-         load average before {load_before}, after {load_after}. `stream_bulk_u8` moves \
-         {bytes} bytes per iteration (NATIVE_STREAM_BENCH_BYTES; the issue's reference size \
-         is 1Gi{}), `stream_bulk_u64` {elems} `u64`s (NATIVE_STREAM_BENCH_ELEMS). Median is \
-         criterion's median time per iteration; the ratios are of medians, so below 1 is \
-         faster (for throughput, the inverse); targets compare rows of this run. A target \
-         that the interleaved table below also checks is decided there.",
+    let command = format!(
+        "cargo xtask bench{}{}{}{}",
         if full { " --full" } else { "" },
         filter
             .as_deref()
             .map(|f| format!(" --filter {f}"))
             .unwrap_or_default(),
-        if full { "" } else { ": `--full` runs it" },
+        // Quiet alone is the default, but not beside --baseline.
+        if profiles.is_empty() || (profiles == [Profile::Quiet] && baseline_rev.is_none()) {
+            String::new()
+        } else {
+            let names: Vec<&str> = profiles.iter().map(|p| p.name()).collect();
+            format!(" --profile {}", names.join(","))
+        },
+        baseline_rev
+            .as_deref()
+            .map(|r| format!(" --baseline {r}"))
+            .unwrap_or_default(),
     );
-    let (mut markdown, csv, mut misses) = bench_report(&measured, filter.is_none(), &header);
-    if filter.is_none() {
-        // The two-thread ratios again, interleaved: robust to the machine's swings between
-        // rows, which the table above is not.
-        let rounds = if full { 40 } else { 15 };
-        println!(
-            "==> interleaved ratios, {rounds} rounds ({:.0} s so far)",
-            start.elapsed().as_secs_f64()
-        );
-        let path = target_dir.join("interleaved.csv");
-        run(cargo()
-            .args(["run", "--locked", "--release", "-p", "benches"])
-            .args(["--example", "interleaved", "--", "all", &rounds.to_string()])
-            .arg("--csv")
-            .arg(&path))?;
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let (section, covered, interleaved_misses) = interleaved_report(&text, rounds)?;
-        markdown.push_str(&section);
-        // A target the interleaved table checks is decided there, not by the one pass above.
-        misses.retain(|miss| {
-            !covered
-                .iter()
-                .any(|(group, row)| miss.starts_with(&format!("{group}/{row}: ")))
-        });
-        misses.extend(interleaved_misses);
+    println!("==> {command}");
+    println!("==> building the interleaved example");
+    run_cargo_build_example()?;
+    let example = run
+        .target_dir
+        .join("release")
+        .join("examples")
+        .join("interleaved");
+
+    // The machine first: the report opens with it.
+    let machine = Machine::read();
+    println!("==> the machine's floors (interleaved example, group `floors`)");
+    let floors_csv = run.target_dir.join("floors.csv");
+    run_example(&example, &["floors", &run.rounds.to_string()], &floors_csv)?;
+    let floors = parse_floors(&read(&floors_csv)?);
+    let machine_md = machine.markdown(&floors);
+    println!("\n{machine_md}");
+
+    let mut out = Outcome::default();
+    let mut csv = String::new();
+    let mut sections = String::new();
+    for &profile in &profiles {
+        if profile == Profile::Quiet {
+            let (table, pass_csv) = run.criterion(filter.as_deref(), &mut out)?;
+            sections.push_str(&table);
+            csv = pass_csv;
+            if filter.is_some() {
+                continue;
+            }
+        }
+        let guard = if profile == Profile::SlowWakeups {
+            match HaltPollGuard::zero(&run.target_dir.join("bench-halt-poll.saved")) {
+                Ok(guard) => Some(guard),
+                Err(why) => {
+                    let line = format!("profile slow-wakeups: {why}");
+                    println!("SKIPPED: {line}");
+                    sections.push_str(&format!("\n## Profile slow-wakeups\n\nSKIPPED: {why}.\n"));
+                    out.skipped.push(line);
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        let section = run.profile(&example, profile, &mut out);
+        if let Some(mut guard) = guard {
+            // Restored here (and by the guard's drop on every other way out).
+            guard.restore()?;
+        }
+        sections.push_str(&section?);
     }
+    if let Some(rev) = &baseline_rev {
+        // Two processes a round: fewer rounds than the interleaved tables.
+        let rounds = if run.full { 25 } else { 9 };
+        let report = baseline::baseline(rev, &run.target_dir, &example, rounds)?;
+        sections.push_str(&report.markdown);
+        out.regressions.extend(report.regressions);
+    }
+    let secs = run.start.elapsed().as_secs_f64();
+    let mut markdown = format!(
+        "# Benchmarks\n\nMade by `{command}` in {secs:.0} s on {} CPUs; load average before \
+         {}, after {}.\n\n{machine_md}{sections}",
+        run.cpus,
+        machine.load,
+        load_average()
+    );
+    markdown.push_str(&out.markdown());
     println!("==> report\n\n{markdown}");
-    std::fs::create_dir_all(&target_dir).map_err(|e| e.to_string())?;
-    for (file, text) in [("bench-report.md", &markdown), ("bench-report.csv", &csv)] {
-        let path = target_dir.join(file);
+    std::fs::create_dir_all(&run.target_dir).map_err(|e| e.to_string())?;
+    let mut files = vec![("bench-report.md", &markdown)];
+    if !csv.is_empty() {
+        files.push(("bench-report.csv", &csv));
+    }
+    for (file, text) in files {
+        let path = run.target_dir.join(file);
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         println!("wrote {}", path.display());
     }
-    println!(
-        "criterion's HTML report: {}",
-        criterion_dir.join("report").join("index.html").display()
-    );
-    print_verdict(&misses, secs);
+    if profiles.contains(&Profile::Quiet) {
+        println!(
+            "criterion's HTML report: {}",
+            run.target_dir
+                .join("criterion")
+                .join("report")
+                .join("index.html")
+                .display()
+        );
+    }
+    out.print_verdict(secs);
     Ok(())
+}
+
+/// What a run found, beyond its tables.
+#[derive(Debug, Default)]
+struct Outcome {
+    misses: Vec<String>,
+    spreads: Vec<String>,
+    regressions: Vec<String>,
+    skipped: Vec<String>,
+}
+
+impl Outcome {
+    /// The report's closing sections: spreads, regressions and skipped profiles, if any.
+    fn markdown(&self) -> String {
+        let mut md = String::new();
+        for (title, lines) in [
+            (
+                "Spread: native rows whose slowest round is over 3× their median",
+                &self.spreads,
+            ),
+            ("Regressions against the baseline", &self.regressions),
+            ("Skipped", &self.skipped),
+        ] {
+            if !lines.is_empty() {
+                md.push_str(&format!("\n## {title}\n\n"));
+                for line in lines {
+                    md.push_str(&format!("- {line}\n"));
+                }
+            }
+        }
+        md
+    }
+
+    /// Prints the targets missed (or that all were met), the spreads, regressions and skips.
+    fn print_verdict(&self, secs: f64) {
+        print_verdict(&self.misses, secs);
+        for (label, lines) in [
+            ("SPREAD", &self.spreads),
+            ("REGRESSION", &self.regressions),
+            ("SKIPPED", &self.skipped),
+        ] {
+            for line in lines {
+                println!("  {label}: {line}");
+            }
+        }
+    }
+}
+
+/// What every part of a run shares.
+struct Run {
+    full: bool,
+    rounds: usize,
+    cpus: usize,
+    start: Instant,
+    target_dir: PathBuf,
+}
+
+impl Run {
+    /// The criterion pass: its table (with its heading) and CSV; its misses and spreads go to
+    /// `out`.
+    fn criterion(
+        &self,
+        filter: Option<&str>,
+        out: &mut Outcome,
+    ) -> Result<(String, String), String> {
+        let full = self.full;
+        let criterion_dir = self.target_dir.join("criterion");
+        let (bytes, elems) = match (
+            full,
+            std::env::var("NATIVE_STREAM_BENCH_BYTES"),
+            std::env::var("NATIVE_STREAM_BENCH_ELEMS"),
+        ) {
+            (_, Ok(b), Ok(e)) => (b, e),
+            (true, b, e) => (
+                b.unwrap_or_else(|_| "1Gi".into()),
+                e.unwrap_or_else(|_| "16Mi".into()),
+            ),
+            (false, b, e) => (
+                b.unwrap_or_else(|_| "16Mi".into()),
+                e.unwrap_or_else(|_| "2Mi".into()),
+            ),
+        };
+        let mut criterion_args: Vec<&str> = Vec::new();
+        if !full {
+            criterion_args.extend([
+                "--warm-up-time",
+                "0.3",
+                "--measurement-time",
+                "1",
+                "--sample-size",
+                "10",
+                // Criterion's plots estimate densities of its bootstrap resamples: at the
+                // default 100 000 they cost 5 s a row, at 10 000 half a second.
+                "--nresamples",
+                "10000",
+            ]);
+        }
+        if let Some(f) = filter {
+            criterion_args.push(f);
+        }
+        let profile = if full { "full" } else { "quick" };
+        println!(
+            "==> criterion: {profile} profile, stream_bulk_u8 {bytes} bytes and \
+             stream_bulk_u64 {elems} u64s per iteration, load average {}",
+            load_average()
+        );
+        let start = self.start;
+        let pass_start = Instant::now();
+        // A second of slack: criterion's files written in this run are newer than this.
+        let since = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+        println!("==> building the benches");
+        run(cargo().args(["bench", "--locked", "-p", "benches", "--no-run"]))?;
+        for (k, name) in BENCH_TARGETS.iter().enumerate() {
+            println!(
+                "==> [{}/{}] bench {name} ({:.0} s so far)",
+                k + 1,
+                BENCH_TARGETS.len(),
+                start.elapsed().as_secs_f64()
+            );
+            let mut cmd = cargo();
+            cmd.args(["bench", "--locked", "-p", "benches", "--bench", name, "--"])
+                .args(&criterion_args)
+                .env("NATIVE_STREAM_BENCH_BYTES", &bytes)
+                .env("NATIVE_STREAM_BENCH_ELEMS", &elems);
+            run_bench(&mut cmd, start)?;
+        }
+        let secs = pass_start.elapsed().as_secs_f64();
+        let measured = read_criterion(&criterion_dir, since)?;
+        if measured.is_empty() {
+            return Err(format!(
+                "no measurement written to {} in this run (does the filter match any row?)",
+                criterion_dir.display()
+            ));
+        }
+        let header = format!(
+            "## Criterion, one pass (quiet)\n\n\
+             {profile} profile, {secs:.0} s. `stream_bulk_u8` moves \
+             {bytes} bytes per iteration (NATIVE_STREAM_BENCH_BYTES; the issue's reference size \
+             is 1Gi{}), `stream_bulk_u64` {elems} `u64`s (NATIVE_STREAM_BENCH_ELEMS). Median is \
+             criterion's median time per iteration, slowest its slowest sample's; the ratios are \
+             of medians, so below 1 is faster (for throughput, the inverse); targets compare rows \
+             of this run, `best peer` the fastest peer of the group (rtrb, which spins on both \
+             sides, is a floor, not a peer). A target that the interleaved table below also \
+             checks is decided there.",
+            if full { "" } else { ": `--full` runs it" },
+        );
+        let (markdown, csv, misses, spreads) = bench_report(&measured, filter.is_none(), &header);
+        out.misses.extend(misses);
+        out.spreads.extend(spreads);
+        Ok((markdown, csv))
+    }
+
+    /// The interleaved groups under `profile`: its section; misses and spreads go to `out`. A
+    /// target the quiet interleaved table checks is decided there, not by the criterion pass.
+    fn profile(
+        &self,
+        example: &Path,
+        profile: Profile,
+        out: &mut Outcome,
+    ) -> Result<String, String> {
+        // The other profiles take longer a round, and disturb the machine for others.
+        let rounds = match profile {
+            Profile::Quiet => self.rounds,
+            _ if self.full => 15,
+            _ => 5,
+        };
+        println!(
+            "==> profile {}: interleaved ratios, {rounds} rounds ({:.0} s so far)",
+            profile.name(),
+            self.start.elapsed().as_secs_f64()
+        );
+        let csv_path = self.target_dir.join(if profile == Profile::Quiet {
+            "interleaved.csv".to_string()
+        } else {
+            format!("interleaved-{}.csv", profile.name())
+        });
+        let mut args = profile.example_args(self.cpus);
+        args.insert(1, rounds.to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_example(example, &args, &csv_path)?;
+        let text = read(&csv_path)?;
+        let heading = format!(
+            "\n## Interleaved ratios, profile {}\n\n\
+             {}. `{} --csv {}`: each round runs every row of a group once, the ratio to the \
+             reference is taken within the round, and the table gives the medians over {rounds} \
+             rounds, and each row's slowest round (bulk rows move 64 MiB or 2 Mi `u64`s a \
+             round; round trips 10 000 a round, 20 000 disturbed). Of the peers of a group the table shows the \
+             best (the CSV has them all). On a shared machine these ratios are the ones to \
+             decide by: a target checked here is met or missed by this table, whatever the \
+             criterion table says.\n\n",
+            profile.name(),
+            profile.describe(self.cpus),
+            std::iter::once("interleaved")
+                .chain(args.iter().copied())
+                .collect::<Vec<_>>()
+                .join(" "),
+            csv_path
+                .file_name()
+                .map_or(String::new(), |f| format!("target/{}", f.to_string_lossy())),
+        );
+        let report = interleaved_report(&text, heading, profile.exempt(), profile.name())?;
+        if profile == Profile::Quiet {
+            // A target the interleaved table checks is decided there, not by the one pass.
+            out.misses.retain(|miss| {
+                !report
+                    .covered
+                    .iter()
+                    .any(|(group, row)| miss.starts_with(&format!("{group}/{row}: ")))
+            });
+        }
+        out.misses.extend(report.misses);
+        out.spreads.extend(report.spreads);
+        Ok(report.markdown)
+    }
+}
+
+/// Builds the interleaved example (release).
+fn run_cargo_build_example() -> Result<(), String> {
+    run(cargo().args([
+        "build",
+        "--locked",
+        "--release",
+        "-p",
+        "benches",
+        "--example",
+        "interleaved",
+    ]))
+}
+
+/// Runs the built interleaved example with `args`, writing its CSV to `csv`.
+fn run_example(example: &Path, args: &[&str], csv: &Path) -> Result<(), String> {
+    let mut cmd = Command::new(example);
+    cmd.args(args).arg("--csv").arg(csv);
+    run(&mut cmd)
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The loaded profile: runs the `loaded` example with `load` busy processes and threads and
 /// writes its report.
-fn loaded(target_dir: &std::path::Path, load: usize, full: bool) -> Result<(), String> {
+fn loaded(target_dir: &Path, load: usize, full: bool) -> Result<(), String> {
     let rounds = if full { 15 } else { 5 };
     let load_before = load_average();
     println!("==> cargo xtask bench --load {load}: {rounds} rounds, load average {load_before}");
@@ -257,7 +548,8 @@ fn loaded(target_dir: &std::path::Path, load: usize, full: bool) -> Result<(), S
         .arg("--csv")
         .arg(&path))?;
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let (section, _, misses) = loaded_report(&text, load, rounds)?;
+    let ratios = loaded_report(&text, load, rounds)?;
+    let section = ratios.markdown;
     let secs = start.elapsed().as_secs_f64();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let markdown = format!(
@@ -270,7 +562,12 @@ fn loaded(target_dir: &std::path::Path, load: usize, full: bool) -> Result<(), S
     let report = target_dir.join("bench-report.md");
     std::fs::write(&report, &markdown).map_err(|e| format!("{}: {e}", report.display()))?;
     println!("wrote {}", report.display());
-    print_verdict(&misses, secs);
+    Outcome {
+        misses: ratios.misses,
+        spreads: ratios.spreads,
+        ..Outcome::default()
+    }
+    .print_verdict(secs);
     Ok(())
 }
 

@@ -1,10 +1,16 @@
 //! The report of one pass of the benches: the Markdown table and the CSV of every row's median,
-//! throughput, ratios to the best peer and to the floor, and the targets met or missed.
+//! slowest sample, throughput, ratios to the best peer and to the floor, and the targets met or
+//! missed; and the native rows whose slowest sample is far off their median.
 //!
 //! May touch: nothing (builds strings from the measurements it is given).
 
+use super::interleaved::SPREAD_LIMIT;
 use super::tables::{Goal, Role, BENCH_ROWS, BENCH_TARGETS_MET, BEST_PEER};
 use super::Measured;
+
+/// What [`bench_report`] returns: Markdown, CSV, one line per missed target, one line per
+/// native row whose slowest sample is more than [`SPREAD_LIMIT`] times its median.
+pub(crate) type PassReport = (String, String, Vec<String>, Vec<String>);
 
 /// Formats nanoseconds with a unit that keeps three or four digits.
 fn format_time(ns: f64) -> String {
@@ -25,13 +31,9 @@ fn format_rate(per_s: f64, unit: &str) -> String {
     }
 }
 
-/// The report: Markdown, CSV, and one line per missed target. With `all`, rows with a target
-/// that did not run are listed as such and their targets as `n/a`.
-pub(crate) fn bench_report(
-    measured: &[Measured],
-    all: bool,
-    header: &str,
-) -> (String, String, Vec<String>) {
+/// The report ([`PassReport`]); the Markdown starts with `header`. With `all`, rows with a
+/// target that did not run are listed as such and their targets as `n/a`.
+pub(crate) fn bench_report(measured: &[Measured], all: bool, header: &str) -> PassReport {
     // Table order: the known rows, then anything new, sorted.
     let mut order: Vec<(String, String, Role)> = Vec::new();
     for (group, rows) in BENCH_ROWS {
@@ -73,15 +75,16 @@ pub(crate) fn bench_report(
             .find_map(|(g, r, _)| find(g, r))
     };
     let mut md = format!(
-        "# Benchmarks\n\n{header}\n\n\
-         | group | row | median | throughput | ratio to best peer | ratio to floor | target | met? |\n\
-         |---|---|---:|---:|---:|---:|---|---|\n"
+        "{header}\n\n\
+         | group | row | median | slowest | throughput | ratio to best peer | ratio to floor | target | met? |\n\
+         |---|---|---:|---:|---:|---:|---:|---|---|\n"
     );
     let mut csv = String::from(
         "group,row,role,median_ns,throughput_per_s,throughput_unit,best_peer,ratio_to_best_peer,\
-         floor,ratio_to_floor,target,met,target_ratio\n",
+         floor,ratio_to_floor,target,met,target_ratio,slowest_ns\n",
     );
     let mut misses = Vec::new();
+    let mut spreads = Vec::new();
     for (group, row, role) in &order {
         let m = find(group, row);
         let targets: Vec<(Goal, &str)> = BENCH_TARGETS_MET
@@ -99,6 +102,17 @@ pub(crate) fn bench_report(
             Role::Other => "other",
         };
         let median = m.map_or("not run".into(), |m| format_time(m.median_ns));
+        let slowest = m.and_then(|m| m.slowest_ns);
+        if let (Some(m), Some(slowest), Role::Native) = (m, slowest, role) {
+            if slowest > SPREAD_LIMIT * m.median_ns {
+                spreads.push(format!(
+                    "{group}/{row} (criterion): slowest sample {}, {:.1}× the median {}",
+                    format_time(slowest),
+                    slowest / m.median_ns,
+                    format_time(m.median_ns)
+                ));
+            }
+        }
         let rate = m.and_then(|m| {
             let (amount, unit) = m.throughput?;
             Some((amount / (m.median_ns * 1e-9), unit))
@@ -153,7 +167,8 @@ pub(crate) fn bench_report(
             target_texts.push(text);
         }
         md.push_str(&format!(
-            "| {group} | {row} | {median} | {} | {} | {} | {} | {} |\n",
+            "| {group} | {row} | {median} | {} | {} | {} | {} | {} | {} |\n",
+            slowest.map_or("—".into(), format_time),
             rate.map_or("—".into(), |(r, u)| format_rate(r, u)),
             show_ratio(&peer),
             show_ratio(&floor),
@@ -175,7 +190,7 @@ pub(crate) fn bench_report(
         for (target, met, value) in csv_targets {
             let num = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x}"));
             csv.push_str(&format!(
-                "{group},{row},{role_name},{},{},{},{},{},{},{},\"{target}\",{met},{}\n",
+                "{group},{row},{role_name},{},{},{},{},{},{},{},\"{target}\",{met},{},{}\n",
                 num(m.map(|m| m.median_ns)),
                 num(rate.map(|(r, _)| r)),
                 rate.map_or("", |(_, u)| u),
@@ -184,8 +199,53 @@ pub(crate) fn bench_report(
                 floor.as_ref().map_or("", |(n, _)| n),
                 num(floor.as_ref().map(|(_, x)| *x)),
                 num(value),
+                num(slowest),
             ));
         }
     }
-    (md, csv, misses)
+    (md, csv, misses, spreads)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(row: &str, median_ns: f64, slowest_ns: f64) -> Measured {
+        Measured {
+            group: "stream_round_trip".into(),
+            row: row.into(),
+            median_ns,
+            throughput: None,
+            slowest_ns: Some(slowest_ns),
+        }
+    }
+
+    /// The target is against the fastest peer of the run (rtrb, which spins, is a floor);
+    /// a native row's slowest sample over three times its median is a spread.
+    #[test]
+    fn pass_report_judges_against_the_best_peer_and_reports_spread() {
+        let rows = [
+            measured("futex", 1000.0, 3500.0),
+            measured("spin", 200.0, 300.0),
+            measured("crossbeam_bounded1", 1500.0, 1500.0),
+            measured("kanal_bounded1", 900.0, 5000.0),
+            measured("rtrb", 100.0, 100.0),
+        ];
+        let (md, csv, misses, spreads) = bench_report(&rows, false, "## Pass");
+        assert!(md.starts_with("## Pass\n"), "{md}");
+        assert_eq!(misses.len(), 1, "{misses:?}");
+        assert!(misses[0].starts_with("stream_round_trip/futex: time < best peer, measured 1.11×"));
+        assert_eq!(spreads.len(), 1, "{spreads:?}");
+        assert!(spreads[0].contains("slowest sample 3.50 µs, 3.5× the median 1.00 µs"));
+        assert!(
+            md.contains(
+                "| stream_round_trip | futex | 1.00 µs | 3.50 µs | — | 1.11 (kanal_bounded1) |"
+            ),
+            "{md}"
+        );
+        let futex = csv
+            .lines()
+            .find(|l| l.starts_with("stream_round_trip,futex,"));
+        assert!(futex.unwrap().ends_with(",3500"), "{csv}");
+    }
 }

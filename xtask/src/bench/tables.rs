@@ -36,7 +36,13 @@ pub(crate) const BENCH_ROWS: &[(&str, &[(&str, Role)])] = {
                 NATIVE[0],
                 NATIVE[1],
                 NATIVE[2],
-                ("crossbeam_bounded1", Peer),
+                ROUND_TRIP_PEERS[0],
+                ROUND_TRIP_PEERS[1],
+                ROUND_TRIP_PEERS[2],
+                ROUND_TRIP_PEERS[3],
+                ROUND_TRIP_PEERS[4],
+                ROUND_TRIP_PEERS[5],
+                ROUND_TRIP_PEERS[6],
                 ("raw_spin", Floor),
                 ("raw_futex", Floor),
             ],
@@ -47,11 +53,17 @@ pub(crate) const BENCH_ROWS: &[(&str, &[(&str, Role)])] = {
                 NATIVE[0],
                 NATIVE[1],
                 NATIVE[2],
-                ("crossbeam_bounded1", Peer),
-                ("crossbeam_bounded0", Peer),
-                ("std_sync_channel0", Peer),
-                ("rtrb", Peer),
+                ROUND_TRIP_PEERS[0],
+                ROUND_TRIP_PEERS[1],
+                ROUND_TRIP_PEERS[2],
+                ROUND_TRIP_PEERS[3],
+                ROUND_TRIP_PEERS[4],
+                ROUND_TRIP_PEERS[5],
+                ROUND_TRIP_PEERS[6],
                 ("raw_spin", Floor),
+                // Both sides spin, never park: a floor of the spinning kind, not a channel
+                // users would pick to wait on (so not a "best peer" of the targets).
+                ("rtrb", Floor),
             ],
         ),
         (
@@ -109,6 +121,37 @@ pub(crate) const BENCH_ROWS: &[(&str, &[(&str, Role)])] = {
         ),
     ]
 };
+
+/// The channel peers of the round-trip groups, as the `benches` crate's `ROUND_TRIP_ROWS`
+/// names them: the blocking channels users would otherwise pick, at capacities 1 and 0.
+const ROUND_TRIP_PEERS: [(&str, Role); 7] = [
+    ("crossbeam_bounded1", Role::Peer),
+    ("crossbeam_bounded0", Role::Peer),
+    ("kanal_bounded1", Role::Peer),
+    ("kanal_bounded0", Role::Peer),
+    ("flume_bounded1", Role::Peer),
+    ("std_sync_channel1", Role::Peer),
+    ("std_sync_channel0", Role::Peer),
+];
+
+/// The role of `row` in `group`: as [`BENCH_ROWS`] says, the group's profile prefix
+/// (`loaded/KIND/`, `disturbed/`) and suffix (`/csw`, `/recovery`) left out; `Other` if unknown.
+pub(crate) fn role_of(group: &str, row: &str) -> Role {
+    let mut base = group;
+    if let Some(rest) = base.strip_prefix("loaded/") {
+        base = rest.split_once('/').map_or(rest, |(_, g)| g);
+    }
+    base = base.strip_prefix("disturbed/").unwrap_or(base);
+    for suffix in ["/csw", "/recovery"] {
+        base = base.strip_suffix(suffix).unwrap_or(base);
+    }
+    BENCH_ROWS
+        .iter()
+        .filter(|(g, _)| *g == base)
+        .flat_map(|(_, rows)| rows.iter())
+        .find(|(r, _)| *r == row)
+        .map_or(Role::Other, |(_, role)| *role)
+}
 
 /// The rows of both async round-trip groups (one per executor).
 const ASYNC_ROUND_TRIP: &[(&str, Role)] = &[
@@ -176,14 +219,9 @@ pub(crate) const BENCH_TARGETS_MET: &[(&str, &[&str], Goal, &str)] = {
             "events_round_trip",
             &["futex", "listener"],
             Goal::TimeBelow,
-            "crossbeam_bounded1",
+            BEST_PEER,
         ),
-        (
-            "stream_round_trip",
-            ALL,
-            Goal::TimeBelow,
-            "crossbeam_bounded1",
-        ),
+        ("stream_round_trip", ALL, Goal::TimeBelow, BEST_PEER),
         (
             "stream_bulk_u8",
             ALL,
@@ -259,7 +297,7 @@ pub(crate) const LOADED_TARGETS: &[(&str, &[&str], Goal, &str)] = {
             "loaded/*/stream_round_trip",
             PARKING,
             Goal::TimeAtMost(1.0),
-            "crossbeam_bounded1",
+            BEST_PEER,
         ),
         (
             "loaded/*/async_current_thread",
