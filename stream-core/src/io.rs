@@ -12,6 +12,7 @@ use std::mem::MaybeUninit;
 
 use stream_events::Backend;
 
+use crate::batch::BatchWriter;
 use crate::{BufferedReader, Loan, ReadAhead, ReadError, Reader, WriteError, Writer};
 
 /// The stack buffer one `Read::read` of a [`Reader<u8>`](Reader) lends (the caller's `&mut
@@ -98,6 +99,56 @@ impl<B: Backend> io::Write for Writer<u8, B> {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// Writes bytes into the reader's lent buffer, as a `BufWriter` writes into its own: `write`
+/// waits only for a lend, copies what fits and returns; the buffer is committed to the reader
+/// when it is full, at [`flush`](io::Write::flush) and at the drop. Many small writes (a
+/// `writeln!` per line, a serializer's tokens) are one hand-off per lent buffer.
+///
+/// Bytes that `write` accepted are delivered by the next commit. If the reader is dropped
+/// while they are held, nobody can read them: `flush` then fails with
+/// [`BrokenPipe`](io::ErrorKind::BrokenPipe) and [`BatchWriter::take_undelivered`] gives them
+/// back; a write after the reader end closed fails with `BrokenPipe` too.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::{self, BufRead, Write};
+///
+/// let (writer, reader) = stream_core::stream::<u8>();
+/// let t = std::thread::spawn(move || {
+///     let mut writer = stream_core::BatchWriter::new(writer);
+///     for i in 0..3 {
+///         writeln!(writer, "line {i}")?;
+///     }
+///     io::Write::flush(&mut writer)
+/// });
+/// let lines: Vec<String> = stream_core::BufferedReader::new(reader, 4096)
+///     .lines()
+///     .collect::<Result<_, _>>()
+///     .unwrap();
+/// assert_eq!(lines, ["line 0", "line 1", "line 2"]);
+/// t.join().unwrap().unwrap();
+/// ```
+impl<B: Backend> io::Write for BatchWriter<u8, B> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.hold().map_err(io::Error::from)?;
+        Ok(self.push_slice(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.commit_held() {
+            Ok(_) => Ok(()),
+            Err(n) => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                format!("the reader was dropped: {n} bytes not delivered (take_undelivered)"),
+            )),
+        }
     }
 }
 

@@ -208,3 +208,42 @@ fn push_slice_fills_whole_buffers_futex() {
 fn push_slice_fills_whole_buffers_listener() {
     push_slice_fills_whole_buffers::<Listener>();
 }
+
+/// `io::Write` on a `BatchWriter<u8>`: small writes fill the lent buffer and are delivered at
+/// the flush; a reader dropped while bytes are held makes the flush fail with `BrokenPipe`
+/// and `take_undelivered` gives them back; a write after that fails with `BrokenPipe`.
+#[test]
+fn io_write_delivers_at_the_flush_and_reports_a_dropped_reader() {
+    use std::io::{ErrorKind, Write};
+    let (writer, reader) = stream_core::stream::<u8>();
+    let mut reader = stream_core::BufferedReader::new(reader, 64);
+    let mut writer = BatchWriter::new(writer);
+    let t = thread::spawn(move || {
+        for i in 0..10u8 {
+            assert_eq!(writer.write(&[i, i]).unwrap(), 2);
+        }
+        Write::flush(&mut writer).unwrap();
+        writer
+    });
+    let mut got = Vec::new();
+    while got.len() < 20 {
+        reader.fill().unwrap();
+        got.extend_from_slice(reader.buffer());
+        let n = reader.buffer().len();
+        reader.consume(n);
+    }
+    let mut writer = t.join().unwrap();
+    assert_eq!(got, (0..10u8).flat_map(|i| [i, i]).collect::<Vec<_>>());
+    // The reader lends its buffer again (without waiting); the writer takes it with a
+    // write; then the reader is dropped while the bytes are held.
+    assert!(reader.try_fill().is_err(), "nothing written yet");
+    assert_eq!(writer.write(b"abc").unwrap(), 3);
+    drop(reader);
+    let err = Write::flush(&mut writer).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+    assert_eq!(writer.take_undelivered(), b"abc");
+    assert_eq!(
+        writer.write(b"x").unwrap_err().kind(),
+        ErrorKind::BrokenPipe
+    );
+}
