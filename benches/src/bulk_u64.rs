@@ -36,7 +36,7 @@ pub fn bulk_u64_native<B: Backend>(total: u64, read_ahead: bool) -> Duration {
             let mut buf = vec![MaybeUninit::<u64>::uninit(); U64_BATCH];
             let start = gate.open();
             loop {
-                match reader.read(&mut buf) {
+                match reader.read_uninit(&mut buf) {
                     // SAFETY: `read` initialised the first `n` elements of `buf`.
                     Ok(n) => check.check(unsafe { assume_init(&buf, n) }),
                     Err(ReadError::Closed) => break,

@@ -148,7 +148,7 @@ pub(crate) fn bulk_u8_native_laps<B: Backend, L: Laps>(
             let start = gate.open();
             laps.start();
             loop {
-                match reader.read(buf.as_uninit_mut()) {
+                match reader.read_uninit(buf.as_uninit_mut()) {
                     Ok(n) => {
                         laps.waited();
                         // SAFETY: `read` initialised the first `n` bytes of the block.

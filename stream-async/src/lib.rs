@@ -26,7 +26,7 @@
 //!   [`read_append`](AsyncReader::read_append); a [`Stream`](futures_lite::Stream) of
 //!   elements; for bytes, [`AsyncRead`](futures_lite::AsyncRead) and
 //!   [`AsyncBufRead`](futures_lite::AsyncBufRead).
-//! * [`AsyncWriter`]: [`loan`](AsyncWriter::loan), [`write`](AsyncWriter::write),
+//! * [`AsyncWriter`]: [`loan`](AsyncWriter::loan), [`write_vec`](AsyncWriter::write_vec),
 //!   [`write_slice`](AsyncWriter::write_slice), [`send`](AsyncWriter::send); a
 //!   [`Sink`](futures_sink::Sink) of elements (see [Sink](#sink)); for bytes,
 //!   [`AsyncWrite`](futures_lite::AsyncWrite), so `futures_lite::io::copy` works.
@@ -87,7 +87,7 @@
 //! calls: write `SinkExt::send(&mut writer, x)` and `SinkExt::close(&mut writer)`.
 //!
 //! Elements given to `start_send` were accepted: they are never lost or dropped twice. The
-//! writer's other writes ([`write`](AsyncWriter::write), [`send`](AsyncWriter::send),
+//! writer's other writes ([`write_vec`](AsyncWriter::write_vec), [`send`](AsyncWriter::send),
 //! [`loan`](AsyncWriter::loan), ...), [`into_inner`](AsyncWriter::into_inner) and **the
 //! drop commit them first**, so they keep their order and reach the reader (which drops
 //! them if it closed without reading them). [`close`](AsyncWriter::close) takes `&self` and
@@ -135,7 +135,7 @@
 //!   read then stays pending, into memory the reader owns, and the reader's next operation or
 //!   drop ends it. Every read operation is **cancel-safe** in the tokio sense.
 //! * A write future holds nothing while it waits: the elements stay with the caller (in the
-//!   `Vec` or slice) until the future resolves. [`write`](AsyncWriter::write),
+//!   `Vec` or slice) until the future resolves. [`write_vec`](AsyncWriter::write_vec),
 //!   [`write_slice`](AsyncWriter::write_slice) and [`loan`](AsyncWriter::loan) are
 //!   cancel-safe. [`send`](AsyncWriter::send) owns its value: a dropped `send` future drops
 //!   it undelivered (it was never in the stream), so `send` is not cancel-safe. The same

@@ -77,7 +77,7 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
     pub(crate) fn flush_sink(&mut self) -> Result<(), WriteError> {
         let pushed = self.writer.pushed();
         // A commit delivers all its elements or none.
-        if pushed > 0 && self.writer.flush() == 0 {
+        if pushed > 0 && self.writer.commit() == 0 {
             Err(WriteError::Closed(()))
         } else {
             Ok(())

@@ -87,8 +87,8 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
     ///
     /// Cancel-safe: elements leave `items` only when it resolves. Elements the `Sink` holds
     /// are committed by the call, before these (so for `write_slice` and `send`).
-    pub fn write<'a>(&'a mut self, items: &'a mut Vec<T>) -> WriteFuture<'a, T, B> {
-        self.writer.flush();
+    pub fn write_vec<'a>(&'a mut self, items: &'a mut Vec<T>) -> WriteFuture<'a, T, B> {
+        self.writer.commit();
         WriteFuture {
             writer: self,
             items,
@@ -103,7 +103,7 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
     where
         T: Copy,
     {
-        self.writer.flush();
+        self.writer.commit();
         WriteSliceFuture {
             writer: self,
             items,
@@ -113,10 +113,10 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
     /// Sends one element. On error the element comes back in the [`WriteError`].
     ///
     /// Not cancel-safe: the future owns the element, and dropping it drops the element (which
-    /// was never in the stream). Use [`write`](Self::write) with a `Vec` to keep elements
+    /// was never in the stream). Use [`write_vec`](Self::write_vec) with a `Vec` to keep elements
     /// across cancellation.
     pub fn send(&mut self, value: T) -> SendFuture<'_, T, B> {
-        self.writer.flush();
+        self.writer.commit();
         SendFuture {
             writer: self,
             value: Some(value),
@@ -208,7 +208,7 @@ fn delivered(n: usize) -> Result<usize, WriteError> {
     }
 }
 
-/// The future of [`AsyncWriter::write`].
+/// The future of [`AsyncWriter::write_vec`].
 #[must_use = "futures do nothing unless polled"]
 pub struct WriteFuture<'a, T, B: AsyncBackend> {
     writer: &'a mut AsyncWriter<T, B>,

@@ -182,7 +182,7 @@ fn read_futures_dropped_at_every_point() {
                             }
                             if point >= 2 {
                                 // The writer delivers into the lent buffer.
-                                let mut write = w.write(items);
+                                let mut write = w.write_vec(items);
                                 assert_eq!(wt.poll(&mut write), Poll::Ready(Ok(3)));
                             }
                             if point >= 3 {
@@ -288,7 +288,7 @@ fn write_futures_dropped_at_every_point() {
                     }};
                 }
                 match kind {
-                    0 => run!(w.write(&mut items), |n: Result<usize, _>| assert_eq!(
+                    0 => run!(w.write_vec(&mut items), |n: Result<usize, _>| assert_eq!(
                         n,
                         Ok(2)
                     )),
@@ -397,10 +397,10 @@ fn reader_dropped_with_elements_buffered_and_lent() {
             .poll_next(cx)
             .map(|_| ())))
         .is_pending());
-    assert_eq!(t.poll(&mut w.write(&mut items)), Poll::Ready(Ok(4)));
+    assert_eq!(t.poll(&mut w.write_vec(&mut items)), Poll::Ready(Ok(4)));
     drop(r);
     // The writer sees the closed reader; the two left come back.
-    let mut send_rest = w.write(&mut items);
+    let mut send_rest = w.write_vec(&mut items);
     assert_eq!(
         t.poll(&mut send_rest),
         Poll::Ready(Err(WriteError::Closed(())))

@@ -51,7 +51,7 @@ async fn produce(mut w: AsyncWriter<Counted>, n: u64, seed: u64, drops: Arc<Atom
                     break;
                 }
                 while !items.is_empty() {
-                    w.write(&mut items).await.unwrap();
+                    w.write_vec(&mut items).await.unwrap();
                 }
             }
             1 => match make(1).pop() {

@@ -365,7 +365,7 @@ fn other_operations_commit_held_elements_first() {
         futures_lite::future::block_on(async {
             writer.feed(0).await.unwrap();
             writer.feed(1).await.unwrap();
-            assert_eq!(writer.write(&mut vec![2, 3]).await, Ok(2));
+            assert_eq!(writer.write_vec(&mut vec![2, 3]).await, Ok(2));
             writer.feed(4).await.unwrap();
             assert_eq!(writer.write_slice(&[5]).await, Ok(1));
             writer.feed(6).await.unwrap();

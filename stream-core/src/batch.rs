@@ -15,14 +15,14 @@ use crate::writer::Writer;
 
 /// A [`Writer`] that keeps the lent buffer it took between calls and fills it one element at
 /// a time: [`push`](Self::push) puts an element into the next slot, a buffer that becomes
-/// full is committed at once, and [`flush`](Self::flush) commits a partly filled one. Each
+/// full is committed at once, and [`commit`](Self::commit) commits a partly filled one. Each
 /// element is still written once, straight into the reader's buffer; the reader sees the
 /// elements only when they are committed.
 ///
 /// While elements are pushed and not yet committed, the writer holds the buffer as a
 /// [`Loan`] would: the reader's read stays pending, and a reader that cancels its read (a
 /// timeout, a drop) waits for the commit. So flush before waiting for anything that the
-/// reader's side may wait on. [`flush`](Self::flush) never waits.
+/// reader's side may wait on. [`commit`](Self::commit) never waits.
 ///
 /// Elements pushed are never lost or dropped twice: they are committed by `flush`, by a full
 /// buffer, by [`writer_mut`](Self::writer_mut), [`into_inner`](Self::into_inner) and the
@@ -41,7 +41,7 @@ use crate::writer::Writer;
 ///         writer.hold().unwrap(); // waits for a buffer unless one with room is held
 ///         writer.push(i).unwrap();
 ///     }
-///     writer.flush(); // commits a partly filled buffer
+///     writer.commit(); // commits a partly filled buffer
 /// }); // the drop closes the writer end
 /// let mut got = Vec::new();
 /// while reader.read_append(&mut got, 4).is_ok() {}
@@ -100,10 +100,10 @@ impl<T, B: Backend> BatchWriter<T, B> {
         }
     }
 
-    /// Commits the pushed elements (see [`flush`](Self::flush)) and returns the writer.
+    /// Commits the pushed elements (see [`commit`](Self::commit)) and returns the writer.
     pub fn into_inner(self) -> Writer<T, B> {
         let mut this = ManuallyDrop::new(self);
-        this.flush();
+        this.commit();
         // The undelivered elements (if any) are dropped: the caller gave up the batch writer.
         drop(core::mem::take(&mut this.undelivered));
         // SAFETY: `this` is never used or dropped again, so the writer is moved out once;
@@ -117,10 +117,10 @@ impl<T, B: Backend> BatchWriter<T, B> {
         &self.writer
     }
 
-    /// Commits the pushed elements (see [`flush`](Self::flush)), then returns the writer, for
+    /// Commits the pushed elements (see [`commit`](Self::commit)), then returns the writer, for
     /// any other write: those come after the pushed elements.
     pub fn writer_mut(&mut self) -> &mut Writer<T, B> {
-        self.flush();
+        self.commit();
         &mut self.writer
     }
 
@@ -175,7 +175,7 @@ impl<T, B: Backend> BatchWriter<T, B> {
         };
         held.len += 1;
         if held.len == held.capacity {
-            self.flush();
+            self.commit();
         }
         Ok(())
     }
@@ -227,7 +227,7 @@ impl<T, B: Backend> BatchWriter<T, B> {
         }
         held.len += n;
         if held.len == held.capacity {
-            self.flush();
+            self.commit();
         }
         n
     }
@@ -240,7 +240,7 @@ impl<T, B: Backend> BatchWriter<T, B> {
     /// (a closed reader still takes what its pending read received). Only if the reader was
     /// dropped while the buffer was held is nobody left to read them: then the flush returns
     /// 0 and keeps them for [`take_undelivered`](Self::take_undelivered).
-    pub fn flush(&mut self) -> usize {
+    pub fn commit(&mut self) -> usize {
         self.commit_held().unwrap_or(0)
     }
 
@@ -284,7 +284,7 @@ impl<T, B: Backend> BatchWriter<T, B> {
 
     /// Takes the elements that were committed but never delivered, oldest first: those a
     /// commit found no reader for, because the reader was dropped while this writer held its
-    /// buffer (see [`flush`](Self::flush)). They are given back, for the caller to send
+    /// buffer (see [`commit`](Self::commit)). They are given back, for the caller to send
     /// elsewhere; nobody will read them. Empty otherwise.
     pub fn take_undelivered(&mut self) -> Vec<T> {
         core::mem::take(&mut self.undelivered)
@@ -294,7 +294,7 @@ impl<T, B: Backend> BatchWriter<T, B> {
     /// that closed, or kept for `take_undelivered` if the reader is gone) and fails.
     fn check_open(&mut self) -> Result<(), WriteError> {
         if self.writer.is_closed() {
-            self.flush();
+            self.commit();
             return Err(WriteError::Closed(()));
         }
         Ok(())
@@ -331,7 +331,7 @@ impl<T, B: Backend> Drop for BatchWriter<T, B> {
     /// Commits the pushed elements (they were accepted, so they are delivered, not dropped),
     /// then the writer is dropped, and with it any undelivered elements. Never waits.
     fn drop(&mut self) {
-        self.flush();
+        self.commit();
     }
 }
 

@@ -19,7 +19,7 @@ const PAGE: usize = 4096;
 /// A [`Reader`] with a buffer of its own: it lends that buffer, and a read may stay pending
 /// between calls, as async code and event loops need.
 ///
-/// A [`Reader::read`] lends the caller's buffer and must end the read before it returns,
+/// A [`Reader::read_uninit`] lends the caller's buffer and must end the read before it returns,
 /// because the borrow of that buffer ends then. A `BufferedReader` lends its own heap buffer,
 /// which lives as long as the reader does, so [`poll_fill`](Self::poll_fill) can return
 /// `Pending` with the buffer still lent: whatever happens to the caller (a dropped or even
@@ -209,7 +209,7 @@ impl<T, B: Backend> BufferedReader<T, B> {
     /// pending read has ended with a count; otherwise lends the buffer (if it is not lent
     /// yet) and returns [`TryReadError::Empty`], leaving the read pending for the next call.
     ///
-    /// Unlike [`Reader::try_read`], this does not need a writer waiting: the lend stays in
+    /// Unlike [`Reader::try_read_uninit`], this does not need a writer waiting: the lend stays in
     /// place for a writer that comes later. For event loops that poll.
     ///
     /// # Errors
@@ -510,7 +510,7 @@ mod tests {
     fn zero_sized_elements() {
         let (mut w, r) = crate::stream_with::<(), Spin>();
         let mut reader = BufferedReader::new(r, 5);
-        let t = std::thread::spawn(move || w.write(&mut vec![(); 7]));
+        let t = std::thread::spawn(move || w.write_vec(&mut vec![(); 7]));
         assert_eq!(reader.fill(), Ok(5));
         assert_eq!(reader.buffer().len(), 5);
         reader.consume(5);

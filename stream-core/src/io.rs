@@ -40,7 +40,7 @@ impl From<WriteError> for io::Error {
 
 /// Reads bytes: lends a buffer of at most 8 KiB (of the caller's length) on the stack and
 /// copies what the writer delivered into `buf`. For zero-copy reads, use
-/// [`Reader::read`] with your own `MaybeUninit` buffer, or a [`BufferedReader`] /
+/// [`Reader::read_uninit`] with your own `MaybeUninit` buffer, or a [`BufferedReader`] /
 /// [`ReadAhead`] through `BufRead`.
 ///
 /// # Examples

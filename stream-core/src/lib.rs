@@ -11,15 +11,18 @@
 //! | to                            | writer                                          | reader |
 //! |-------------------------------|-------------------------------------------------|--------|
 //! | move one element              | [`send`](Writer::send)                          | [`recv`](Reader::recv) |
-//! | move a batch                  | [`write`](Writer::write) (from a `Vec`), [`write_slice`](Writer::write_slice) | [`read_append`](Reader::read_append), [`read_init`](Reader::read_init), [`read`](Reader::read) |
+//! | move a batch                  | [`write_vec`](Writer::write_vec) (from a `Vec`), [`write_slice`](Writer::write_slice) | [`read_append`](Reader::read_append), [`read_init`](Reader::read_init), [`read_uninit`](Reader::read_uninit) |
 //! | write in place (zero copy)    | [`loan`](Writer::loan), then fill the [`Loan`]  | |
 //! | batch single elements         | [`BatchWriter`]: push into the held buffer, flush | |
 //! | move bulk data                | [`write_slice`](Writer::write_slice)            | [`ReadAhead`] |
 //! | read from a `poll` function   |                                                 | [`BufferedReader`] |
 //!
-//! `read`, `recv`, `write`, `write_slice`, `send` and `loan` also have a `try_` form, which
-//! does not wait for the other side to arrive, and `_timeout` and `_deadline` forms, which
-//! wait at most so long; `read_append` and `read_init` only block.
+//! `read_uninit`, `recv`, `write_vec`, `write_slice`, `send` and `loan` also have a `try_`
+//! form, which does not wait for the other side to arrive, and `_timeout` and `_deadline`
+//! forms, which wait at most so long; `read_append` and `read_init` only block. The plain
+//! names `read`, `write` and `flush` are left to `std::io` (byte streams are `Read` and
+//! `Write`), so `writer.write(b"..")` and `reader.read(&mut [0u8; 64])` mean what they mean
+//! on a file or a socket.
 //!
 //! # Examples
 //!
@@ -28,7 +31,7 @@
 //! let t = std::thread::spawn(move || {
 //!     let mut items = vec!["a".to_string(), "b".to_string()];
 //!     while !items.is_empty() {
-//!         writer.write(&mut items).unwrap();
+//!         writer.write_vec(&mut items).unwrap();
 //!     }
 //!     // Dropping the writer closes the stream.
 //! });
@@ -82,7 +85,7 @@
 //!
 //! # Async code and event loops
 //!
-//! A [`Reader::read`] ends its read before it returns, because the caller's buffer is only
+//! A [`Reader::read_uninit`] ends its read before it returns, because the caller's buffer is only
 //! borrowed. Code that must return while a read is pending (a `poll` function, an event
 //! loop) uses a [`BufferedReader`]: it owns the buffer it lends, so the lend can stay in
 //! place between calls ([`BufferedReader::try_fill`], [`BufferedReader::poll_fill`]) and is
@@ -95,7 +98,7 @@
 //!
 //! # Bulk transfers
 //!
-//! A stream lends one buffer at a time, so with [`Reader::read`] the writer waits while the
+//! A stream lends one buffer at a time, so with [`Reader::read_uninit`] the writer waits while the
 //! reader works on what it received. A [`ReadAhead`] owns two buffers and lends the second as
 //! it hands out the first: the writer's copy into one overlaps the reader's work on the other.
 //! Each element is still copied once, by the writer, into the reader's memory. `cargo xtask

@@ -17,7 +17,7 @@ use crate::Reader;
 /// hands the caller the current one, so the writer's copy into one buffer overlaps the
 /// caller's work on the other.
 ///
-/// A stream lends one buffer at a time: with [`Reader::read`] (or a [`BufferedReader`]) the
+/// A stream lends one buffer at a time: with [`Reader::read_uninit`] (or a [`BufferedReader`]) the
 /// writer waits while the reader works on what it received, and the reader waits while the
 /// writer copies. `ReadAhead` keeps the copy going: [`next_chunk`](Self::next_chunk) waits for
 /// the pending read, lends the other buffer at once, and returns the elements that arrived.

@@ -77,15 +77,15 @@ impl<T, B: Backend> Reader<T, B> {
     /// ```
     /// use std::mem::MaybeUninit;
     /// let (mut writer, mut reader) = stream_core::stream::<u32>();
-    /// let t = std::thread::spawn(move || writer.write(&mut vec![1, 2, 3]));
+    /// let t = std::thread::spawn(move || writer.write_vec(&mut vec![1, 2, 3]));
     /// let mut buf = [MaybeUninit::uninit(); 8];
-    /// let n = reader.read(&mut buf).unwrap();
+    /// let n = reader.read_uninit(&mut buf).unwrap();
     /// assert_eq!(n, 3);
     /// // SAFETY: `read` initialised the first `n` elements.
     /// assert_eq!(unsafe { *buf[2].as_ptr() }, 3);
     /// assert_eq!(t.join().unwrap(), Ok(3));
     /// ```
-    pub fn read(&mut self, buf: &mut [MaybeUninit<T>]) -> Result<usize, ReadError> {
+    pub fn read_uninit(&mut self, buf: &mut [MaybeUninit<T>]) -> Result<usize, ReadError> {
         self.read_inner(buf, Wait::Block).map_err(Into::into)
     }
 
@@ -98,8 +98,8 @@ impl<T, B: Backend> Reader<T, B> {
     ///
     /// # Errors
     ///
-    /// [`TryReadError::Empty`] when no writer is waiting; otherwise as [`read`](Self::read).
-    pub fn try_read(&mut self, buf: &mut [MaybeUninit<T>]) -> Result<usize, TryReadError> {
+    /// [`TryReadError::Empty`] when no writer is waiting; otherwise as [`read_uninit`](Self::read_uninit).
+    pub fn try_read_uninit(&mut self, buf: &mut [MaybeUninit<T>]) -> Result<usize, TryReadError> {
         self.read_inner(buf, Wait::Try).map_err(Into::into)
     }
 
@@ -108,8 +108,8 @@ impl<T, B: Backend> Reader<T, B> {
     /// # Errors
     ///
     /// [`ReadTimeoutError::Timeout`] when nothing was written in time; otherwise as
-    /// [`read`](Self::read).
-    pub fn read_timeout(
+    /// [`read_uninit`](Self::read_uninit).
+    pub fn read_uninit_timeout(
         &mut self,
         buf: &mut [MaybeUninit<T>],
         timeout: Duration,
@@ -124,8 +124,8 @@ impl<T, B: Backend> Reader<T, B> {
     ///
     /// # Errors
     ///
-    /// As [`read_timeout`](Self::read_timeout).
-    pub fn read_deadline(
+    /// As [`read_uninit_timeout`](Self::read_uninit_timeout).
+    pub fn read_uninit_deadline(
         &mut self,
         buf: &mut [MaybeUninit<T>],
         deadline: Instant,
@@ -134,12 +134,12 @@ impl<T, B: Backend> Reader<T, B> {
             .map_err(Into::into)
     }
 
-    /// Like [`read`](Self::read), returning the filled prefix of `buf` as initialised
+    /// Like [`read_uninit`](Self::read_uninit), returning the filled prefix of `buf` as initialised
     /// elements (for `Copy` elements, which need no drop).
     ///
     /// # Errors
     ///
-    /// As [`read`](Self::read).
+    /// As [`read_uninit`](Self::read_uninit).
     ///
     /// # Examples
     ///
@@ -155,7 +155,7 @@ impl<T, B: Backend> Reader<T, B> {
     where
         T: Copy,
     {
-        let n = self.read(buf)?;
+        let n = self.read_uninit(buf)?;
         // SAFETY: `read` initialised the first `n` elements; `MaybeUninit<T>` has the layout
         // of `T`, and `T: Copy` needs no drop, so handing them out as `&mut [T]` loses
         // nothing.
@@ -167,11 +167,11 @@ impl<T, B: Backend> Reader<T, B> {
     ///
     /// # Errors
     ///
-    /// As [`read`](Self::read); `vec` is unchanged on error.
+    /// As [`read_uninit`](Self::read_uninit); `vec` is unchanged on error.
     pub fn read_append(&mut self, vec: &mut Vec<T>, max: usize) -> Result<usize, ReadError> {
         vec.reserve(max);
         let len = vec.len();
-        let n = self.read(&mut vec.spare_capacity_mut()[..max])?;
+        let n = self.read_uninit(&mut vec.spare_capacity_mut()[..max])?;
         // SAFETY: `read` initialised the first `n` elements of the spare capacity, which
         // follow the `len` initialised ones.
         unsafe { vec.set_len(len + n) };
@@ -182,16 +182,16 @@ impl<T, B: Backend> Reader<T, B> {
     ///
     /// # Errors
     ///
-    /// As [`read`](Self::read).
+    /// As [`read_uninit`](Self::read_uninit).
     pub fn recv(&mut self) -> Result<T, ReadError> {
         self.recv_inner(Wait::Block).map_err(Into::into)
     }
 
-    /// Reads one element if a writer is waiting to write (as [`try_read`](Self::try_read)).
+    /// Reads one element if a writer is waiting to write (as [`try_read_uninit`](Self::try_read_uninit)).
     ///
     /// # Errors
     ///
-    /// As [`try_read`](Self::try_read).
+    /// As [`try_read_uninit`](Self::try_read_uninit).
     ///
     /// # Examples
     ///
@@ -210,7 +210,7 @@ impl<T, B: Backend> Reader<T, B> {
     ///
     /// # Errors
     ///
-    /// As [`read_timeout`](Self::read_timeout).
+    /// As [`read_uninit_timeout`](Self::read_uninit_timeout).
     ///
     /// # Examples
     ///
@@ -234,7 +234,7 @@ impl<T, B: Backend> Reader<T, B> {
     ///
     /// # Errors
     ///
-    /// As [`read_timeout`](Self::read_timeout).
+    /// As [`read_uninit_timeout`](Self::read_uninit_timeout).
     pub fn recv_deadline(&mut self, deadline: Instant) -> Result<T, ReadTimeoutError> {
         self.recv_inner(Wait::Until(deadline)).map_err(Into::into)
     }

@@ -136,27 +136,27 @@ impl<T, B: Backend> Writer<T, B> {
     /// # Errors
     ///
     /// As [`loan`](Self::loan); `items` is unchanged on error.
-    pub fn write(&mut self, items: &mut Vec<T>) -> Result<usize, WriteError> {
+    pub fn write_vec(&mut self, items: &mut Vec<T>) -> Result<usize, WriteError> {
         self.write_inner(items, Wait::Block)
             .map_err(|k| WriteError::new(k, ()))
     }
 
-    /// Like [`write`](Self::write), only if a buffer is lent now.
+    /// Like [`write_vec`](Self::write_vec), only if a buffer is lent now.
     ///
     /// # Errors
     ///
     /// As [`try_loan`](Self::try_loan); `items` is unchanged on error.
-    pub fn try_write(&mut self, items: &mut Vec<T>) -> Result<usize, TryWriteError> {
+    pub fn try_write_vec(&mut self, items: &mut Vec<T>) -> Result<usize, TryWriteError> {
         self.write_inner(items, Wait::Try)
             .map_err(|k| TryWriteError::new(k, ()))
     }
 
-    /// Like [`write`](Self::write), waiting at most `timeout` for a buffer.
+    /// Like [`write_vec`](Self::write_vec), waiting at most `timeout` for a buffer.
     ///
     /// # Errors
     ///
     /// As [`loan_timeout`](Self::loan_timeout); `items` is unchanged on error.
-    pub fn write_timeout(
+    pub fn write_vec_timeout(
         &mut self,
         items: &mut Vec<T>,
         timeout: Duration,
@@ -165,12 +165,12 @@ impl<T, B: Backend> Writer<T, B> {
             .map_err(|k| WriteTimeoutError::new(k, ()))
     }
 
-    /// Like [`write`](Self::write), waiting until `deadline` for a buffer.
+    /// Like [`write_vec`](Self::write_vec), waiting until `deadline` for a buffer.
     ///
     /// # Errors
     ///
     /// As [`loan_timeout`](Self::loan_timeout); `items` is unchanged on error.
-    pub fn write_deadline(
+    pub fn write_vec_deadline(
         &mut self,
         items: &mut Vec<T>,
         deadline: Instant,
@@ -428,7 +428,7 @@ impl<T, B: AsyncBackend> Writer<T, B> {
     ///
     /// Keep `registration` (it starts as `Default::default()`) between polls. While pending,
     /// the writer holds nothing: dropping the caller's future at any point loses nothing (and
-    /// a reader's [`try_read`](crate::Reader::try_read) does not see a waiting writer). Commit
+    /// a reader's [`try_read_uninit`](crate::Reader::try_read_uninit) does not see a waiting writer). Commit
     /// or drop the loan before the next `.await`: a reader that cancels its read waits for
     /// the loan to end.
     ///

@@ -46,7 +46,7 @@ fn pushes_in_batches<B: Backend>() {
             assert!(w.hold().unwrap() > 0);
             assert!(w.push(item).is_ok());
         }
-        w.flush();
+        w.commit();
     });
     let (mut got, mut batches) = (Vec::new(), Vec::new());
     while let Ok(k) = r.read_append(&mut got, 16) {
@@ -82,7 +82,7 @@ fn push_without_a_buffer_gives_the_value_back() {
     let mut w = BatchWriter::new(w);
     assert_eq!((w.pushed(), w.room()), (0, 0));
     assert_eq!(w.push(7), Err(7));
-    assert_eq!(w.flush(), 0);
+    assert_eq!(w.commit(), 0);
 }
 
 /// Held elements are committed by `flush`, `writer_mut`, `into_inner` and the drop, before
@@ -98,7 +98,7 @@ fn held_elements_are_committed_in_order() {
         w.hold().unwrap();
         w.push(items.next().unwrap()).ok().unwrap();
         assert_eq!(w.pushed(), 1);
-        assert_eq!(w.flush(), 1);
+        assert_eq!(w.commit(), 1);
         w.hold().unwrap();
         w.push(items.next().unwrap()).ok().unwrap();
         // Another write comes after the held element.
@@ -180,7 +180,7 @@ fn push_slice_fills_whole_buffers<B: Backend>() {
             }
         }
         // Without a held buffer nothing is copied.
-        w.flush();
+        w.commit();
         assert_eq!(w.push_slice(b"x"), 0);
     });
     let (mut got, mut batches) = (Vec::new(), Vec::new());

@@ -36,7 +36,7 @@ fn uninit<T>(n: usize) -> Vec<MaybeUninit<T>> {
 fn eof_is_sticky<B: Backend>() {
     let (mut w, mut r) = stream_with::<u32, B>();
     let t = thread::spawn(move || {
-        w.write(&mut vec![1, 2, 3]).unwrap();
+        w.write_vec(&mut vec![1, 2, 3]).unwrap();
         w.close();
         // Closed writers cannot write.
         assert_eq!(w.send(4), Err(WriteError::Closed(4)));
@@ -47,9 +47,9 @@ fn eof_is_sticky<B: Backend>() {
     t.join().unwrap();
     for _ in 0..3 {
         assert_eq!(r.read_append(&mut got, 8), Err(ReadError::Closed));
-        assert_eq!(r.try_read(&mut uninit(4)), Err(TryReadError::Closed));
+        assert_eq!(r.try_read_uninit(&mut uninit(4)), Err(TryReadError::Closed));
         assert_eq!(
-            r.read_timeout(&mut uninit(4), Duration::from_secs(60)),
+            r.read_uninit_timeout(&mut uninit(4), Duration::from_secs(60)),
             Err(ReadTimeoutError::Closed)
         );
     }
@@ -75,7 +75,7 @@ fn reader_close_wakes_waiting_writer_and_gives_back<B: Backend>() {
     let r2 = r.clone();
     let t = thread::spawn(move || {
         let mut items = drops.make(0..3);
-        let res = w.write(&mut items);
+        let res = w.write_vec(&mut items);
         (
             res,
             items,
@@ -100,7 +100,7 @@ fn reader_drop_is_seen_as_closed<B: Backend>() {
     assert!(w.is_closed());
     assert_eq!(w.send(1), Err(WriteError::Closed(1)));
     assert_eq!(w.try_send(2), Err(TryWriteError::Closed(2)));
-    assert_eq!(w.write(&mut vec![]), Err(WriteError::Closed(())));
+    assert_eq!(w.write_vec(&mut vec![]), Err(WriteError::Closed(())));
 }
 
 fn cancel_before_take_returns_zero<B: Backend>() {
@@ -108,11 +108,11 @@ fn cancel_before_take_returns_zero<B: Backend>() {
     let mut buf = uninit(4);
     let start = Instant::now();
     assert_eq!(
-        r.read_timeout(&mut buf, short()),
+        r.read_uninit_timeout(&mut buf, short()),
         Err(ReadTimeoutError::Timeout)
     );
     assert!(start.elapsed() >= short());
-    assert_eq!(r.try_read(&mut buf), Err(TryReadError::Empty));
+    assert_eq!(r.try_read_uninit(&mut buf), Err(TryReadError::Empty));
     // Low level: lend, cancel, and the buffer is ours again with 0 elements.
     let raw = r.raw();
     // SAFETY: `buf` outlives the read, which the cancel below ends.
@@ -139,7 +139,7 @@ fn cancel_waits_for_writer_commit<B: Backend>() {
     // Until the writer has taken a buffer, reads time out (and are cancelled) normally.
     let (got, took) = loop {
         let start = Instant::now();
-        match r.read_timeout(&mut buf, short()) {
+        match r.read_uninit_timeout(&mut buf, short()) {
             Err(ReadTimeoutError::Timeout) => continue,
             other => break (other, start.elapsed()),
         }
@@ -206,24 +206,27 @@ fn zero_length_read_is_a_probe<B: Backend>() {
     let (mut w, mut r) = stream_with::<u32, B>();
     let t = thread::spawn(move || {
         // The writer's write answers the probe and then waits for a real buffer.
-        assert_eq!(w.write(&mut vec![9]), Ok(1));
+        assert_eq!(w.write_vec(&mut vec![9]), Ok(1));
     });
-    assert_eq!(r.read(&mut []), Ok(0));
+    assert_eq!(r.read_uninit(&mut []), Ok(0));
     assert_eq!(r.recv(), Ok(9));
     t.join().unwrap();
-    assert_eq!(r.read(&mut []), Err(ReadError::Closed));
+    assert_eq!(r.read_uninit(&mut []), Err(ReadError::Closed));
 }
 
 fn zero_length_write_is_a_probe<B: Backend>() {
     let (mut w, mut r) = stream_with::<u32, B>();
-    assert_eq!(w.try_write(&mut vec![]), Err(TryWriteError::NotReady(())));
     assert_eq!(
-        w.write_timeout(&mut vec![], short()),
+        w.try_write_vec(&mut vec![]),
+        Err(TryWriteError::NotReady(()))
+    );
+    assert_eq!(
+        w.write_vec_timeout(&mut vec![], short()),
         Err(WriteTimeoutError::Timeout(()))
     );
     let t = thread::spawn(move || r.recv());
     // Returns once the reader lends, leaving the read pending ...
-    assert_eq!(w.write(&mut vec![]), Ok(0));
+    assert_eq!(w.write_vec(&mut vec![]), Ok(0));
     assert!(w.raw().is_ready_to_write());
     // ... which the next write completes.
     w.send(3).unwrap();
@@ -245,10 +248,13 @@ fn elements_move_exactly_once<B: Backend>() {
     });
     let mut sent = 0;
     while sent < n / 2 {
-        sent += w.write(&mut items).unwrap();
+        sent += w.write_vec(&mut items).unwrap();
     }
     let got = t.join().unwrap();
-    assert!(matches!(w.write(&mut items), Err(WriteError::Closed(()))));
+    assert!(matches!(
+        w.write_vec(&mut items),
+        Err(WriteError::Closed(()))
+    ));
     assert_eq!(got.len() + items.len(), n);
     for (i, t) in got.iter().chain(items.iter()).enumerate() {
         assert_eq!(t.id, i);
@@ -391,7 +397,7 @@ fn safe_read_beside_a_raw_pending_read_is_busy<B: Backend>() {
     let mut raw_buf = uninit::<u32>(4);
     // SAFETY: `raw_buf` outlives the read, which ends below (`read_amount` returns a count).
     unsafe { r.raw().start_reading(raw_buf.as_mut_ptr().cast(), 4) }.unwrap();
-    assert_eq!(r.read(&mut uninit(2)), Err(ReadError::Busy));
+    assert_eq!(r.read_uninit(&mut uninit(2)), Err(ReadError::Busy));
     assert_eq!(r.recv(), Err(ReadError::Busy));
     assert_eq!(w.write_slice(&[1, 2, 3]), Ok(3));
     // SAFETY: our `start_reading` succeeded and the read has not ended.
@@ -441,7 +447,7 @@ fn busy_second_operation<B: Backend>() {
     let t = thread::spawn(move || r1.recv());
     eventually(|| w.raw().is_ready_to_write());
     assert_eq!(r2.recv(), Err(ReadError::Busy));
-    assert_eq!(r2.try_read(&mut uninit(1)), Err(TryReadError::Busy));
+    assert_eq!(r2.try_read_uninit(&mut uninit(1)), Err(TryReadError::Busy));
     w.send(1).unwrap();
     assert_eq!(t.join().unwrap(), Ok(1));
 
@@ -459,7 +465,7 @@ fn busy_second_operation<B: Backend>() {
 
 fn try_operations_need_a_waiting_partner<B: Backend>() {
     let (mut w, mut r) = stream_with::<u32, B>();
-    assert_eq!(r.try_read(&mut uninit(2)), Err(TryReadError::Empty));
+    assert_eq!(r.try_read_uninit(&mut uninit(2)), Err(TryReadError::Empty));
     assert_eq!(w.try_send(1), Err(TryWriteError::NotReady(1)));
     // A writer waiting in `send`: try_read takes its element.
     let t = thread::spawn(move || {
@@ -468,7 +474,7 @@ fn try_operations_need_a_waiting_partner<B: Backend>() {
     });
     let mut buf = uninit(2);
     let got = loop {
-        match r.try_read(&mut buf) {
+        match r.try_read_uninit(&mut buf) {
             Ok(n) => break n,
             Err(TryReadError::Empty) => thread::yield_now(),
             Err(e) => panic!("{e:?}"),

@@ -131,7 +131,7 @@ fn timed_forms<B: Backend>() {
         Err(WriteTimeoutError::Timeout(3))
     ));
     assert!(matches!(
-        w.write_deadline(&mut vec![4], Instant::now()),
+        w.write_vec_deadline(&mut vec![4], Instant::now()),
         Err(WriteTimeoutError::Timeout(()))
     ));
     assert!(w.loan_deadline(Instant::now()).is_err());
@@ -268,4 +268,25 @@ fn conventions_futex() {
 #[test]
 fn conventions_listener() {
     all::<Listener>();
+}
+
+/// With `std::io`'s traits in scope, method syntax on byte handles means what it means on a
+/// file or a socket: `write(b"..")`, `flush()`, `read(&mut [u8])` are the traits' methods
+/// (the stream's own batch and uninitialised forms are `write_vec` and `read_uninit`).
+#[test]
+fn io_method_names_resolve_to_the_traits() {
+    use std::io::{Read, Write};
+    let (mut writer, mut reader) = stream_core::stream::<u8>();
+    let t = std::thread::spawn(move || {
+        let n = writer.write(b"hello").unwrap();
+        writer.flush().unwrap();
+        n
+    });
+    let mut buf = [0u8; 64];
+    let mut got = 0;
+    while got < 5 {
+        got += reader.read(&mut buf[got..]).unwrap();
+    }
+    assert_eq!(&buf[..5], b"hello");
+    assert_eq!(t.join().unwrap(), 5);
 }

@@ -335,7 +335,7 @@ fn writer_takes_a_relent_buffer() {
         let mut buf = [core::mem::MaybeUninit::<u32>::uninit()];
         let mut got = None;
         for _ in 0..2 {
-            if let Ok(1) = r.read_timeout(&mut buf, Duration::ZERO) {
+            if let Ok(1) = r.read_uninit_timeout(&mut buf, Duration::ZERO) {
                 // SAFETY: one element was delivered.
                 got = Some(unsafe { buf[0].assume_init() });
                 break;
@@ -385,7 +385,7 @@ fn waiting_writer_takes_a_relent_buffer() {
             loom::thread::yield_now();
         }
         let mut buf = [core::mem::MaybeUninit::<u32>::uninit()];
-        let got = match r.read_timeout(&mut buf, Duration::ZERO) {
+        let got = match r.read_uninit_timeout(&mut buf, Duration::ZERO) {
             // SAFETY: one element was delivered.
             Ok(1) => unsafe { buf[0].assume_init() },
             _ => r.recv().unwrap(),
@@ -408,7 +408,7 @@ fn buffered_reader_dropped_while_lent() {
         let d = drops.clone();
         let writer = loom::thread::spawn(move || {
             let mut items = d.make(0..2);
-            let written = w.write(&mut items);
+            let written = w.write_vec(&mut items);
             (written, items)
         });
         let mut reader = BufferedReader::new(r, 4);
@@ -522,7 +522,7 @@ fn read_ahead_with_a_reading_clone() {
         });
         let clone = loom::thread::spawn(move || {
             let mut buf = [MaybeUninit::<u32>::uninit(); 1];
-            let got = match other.read(&mut buf) {
+            let got = match other.read_uninit(&mut buf) {
                 // SAFETY: a read that returned 1 initialised the first element.
                 Ok(1) => Some(unsafe { buf[0].assume_init() }),
                 Ok(n) => panic!("clone read {n}"),
@@ -728,7 +728,7 @@ fn buffered_reader_orphans_a_held_buffer() {
                 assert!(w.push(item).is_ok());
                 pushed += 1;
             }
-            let delivered = w.flush();
+            let delivered = w.commit();
             items.extend(w.take_undelivered());
             (pushed, delivered, items)
         });

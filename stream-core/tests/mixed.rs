@@ -218,14 +218,14 @@ fn rust_read_matrix<B: Backend>(beside: bool) {
                 RustRead::ReadAppendAll => while reader.read_append(&mut got, 3).is_ok() {},
                 RustRead::TryRead => {
                     let mut buf = [MaybeUninit::uninit(); 4];
-                    if let Ok(n) = reader.try_read(&mut buf) {
+                    if let Ok(n) = reader.try_read_uninit(&mut buf) {
                         // SAFETY: `n` elements were delivered.
                         got.extend(buf[..n].iter().map(|e| unsafe { e.assume_init() }));
                     }
                 }
                 RustRead::ReadTimeout => {
                     let mut buf = [MaybeUninit::uninit(); 4];
-                    if let Ok(n) = reader.read_timeout(&mut buf, Duration::from_millis(2)) {
+                    if let Ok(n) = reader.read_uninit_timeout(&mut buf, Duration::from_millis(2)) {
                         // SAFETY: as above.
                         got.extend(buf[..n].iter().map(|e| unsafe { e.assume_init() }));
                     }

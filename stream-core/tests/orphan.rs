@@ -59,7 +59,7 @@ fn buffered_reader_dropped_while_a_batch_writer_holds_its_buffer() {
         assert_eq!(w.pushed(), 2);
         // Writing into the held buffer after the reader is gone is still fine (Miri).
         w.push(third).unwrap();
-        assert_eq!(w.flush(), 0, "nobody was left to deliver to");
+        assert_eq!(w.commit(), 0, "nobody was left to deliver to");
         let back = w.take_undelivered();
         assert_eq!(back.iter().map(|t| t.id).collect::<Vec<_>>(), [0, 1, 2]);
         assert_eq!((0..3).map(|i| drops.count(i)).sum::<usize>(), 0);
@@ -105,7 +105,7 @@ fn buffer_given_back_after_the_reader_was_dropped() {
         assert!(w.is_closed());
         assert!(w.try_send(2).is_err());
         let mut w = BatchWriter::new(w);
-        assert_eq!(w.flush(), 0);
+        assert_eq!(w.commit(), 0);
     });
 }
 
@@ -153,7 +153,7 @@ fn reader_clone_reads_on_after_an_orphaned_read() {
         assert!(!clone.is_closed(), "another reader handle is alive");
         let mut slot = [MaybeUninit::uninit()];
         assert_eq!(
-            clone.try_read(&mut slot),
+            clone.try_read_uninit(&mut slot),
             Err(stream_core::TryReadError::Busy)
         );
         // Nothing delivered (0): the commit dropped the elements with the orphaned buffer.
@@ -226,7 +226,7 @@ fn buffered_reader_drop_survives_a_panicking_element() {
                 id,
             })
             .collect();
-        assert_eq!(w.write(&mut items), Ok(3));
+        assert_eq!(w.write_vec(&mut items), Ok(3));
     });
     assert_eq!(reader.fill(), Ok(3));
     t.join().unwrap();
@@ -280,7 +280,7 @@ fn closed_reader_still_takes_a_commit() {
         w.push(7).unwrap();
         reader.reader().close();
         assert_eq!(
-            w.flush(),
+            w.commit(),
             1,
             "a closed reader with its read pending still reads"
         );

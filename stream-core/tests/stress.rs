@@ -82,17 +82,17 @@ fn writer_side<B: Backend>(
             break;
         }
         let result: Result<usize, &str> = match rng.u8(0..10) {
-            0..=4 => w.write(&mut pending).map_err(|e| match e {
+            0..=4 => w.write_vec(&mut pending).map_err(|e| match e {
                 WriteError::Closed(()) => "closed",
                 _ => "busy",
             }),
-            5 => match w.write_timeout(&mut pending, Duration::from_micros(rng.u64(0..50))) {
+            5 => match w.write_vec_timeout(&mut pending, Duration::from_micros(rng.u64(0..50))) {
                 Ok(n) => Ok(n),
                 Err(WriteTimeoutError::Timeout(())) => Ok(0),
                 Err(WriteTimeoutError::Closed(())) => Err("closed"),
                 Err(_) => Err("busy"),
             },
-            6 => match w.try_write(&mut pending) {
+            6 => match w.try_write_vec(&mut pending) {
                 Ok(n) => Ok(n),
                 Err(TryWriteError::NotReady(())) => Ok(0),
                 Err(TryWriteError::Closed(())) => Err("closed"),
@@ -117,7 +117,7 @@ fn writer_side<B: Backend>(
                 Err(WriteError::Closed(())) => Err("closed"),
                 Err(_) => Err("busy"),
             },
-            _ => match w.write(&mut Vec::new()) {
+            _ => match w.write_vec(&mut Vec::new()) {
                 // A readiness probe moves nothing.
                 Ok(0) => Ok(0),
                 Ok(n) => panic!("a probe wrote {n}"),
@@ -142,14 +142,16 @@ fn read_some<B: Backend>(
     rng: &mut fastrand::Rng,
 ) -> Result<usize, ()> {
     match rng.u8(0..10) {
-        0..=5 => r.read(buf).map_err(|e| assert_eq!(e, ReadError::Closed)),
-        6 => match r.read_timeout(buf, Duration::from_micros(rng.u64(0..50))) {
+        0..=5 => r
+            .read_uninit(buf)
+            .map_err(|e| assert_eq!(e, ReadError::Closed)),
+        6 => match r.read_uninit_timeout(buf, Duration::from_micros(rng.u64(0..50))) {
             Ok(n) => Ok(n),
             Err(ReadTimeoutError::Timeout) => Ok(0),
             Err(ReadTimeoutError::Closed) => Err(()),
             Err(e) => panic!("reader: {e:?}"),
         },
-        7 => match r.try_read(buf) {
+        7 => match r.try_read_uninit(buf) {
             Ok(n) => Ok(n),
             Err(TryReadError::Empty) => Ok(0),
             Err(TryReadError::Closed) => Err(()),

@@ -105,7 +105,7 @@ pub fn writer_side<B: Backend>(
             let n = if action == WriterAction::Write { 2 } else { 5 };
             let mut items = drops.make(0..n);
             out.offered = n;
-            match w.write(&mut items) {
+            match w.write_vec(&mut items) {
                 Ok(k) => out.delivered = k,
                 Err(WriteError::Closed(())) => out.closed = true,
                 Err(e) => panic!("{action:?}: {e:?}"),
@@ -135,7 +135,7 @@ pub fn writer_side<B: Backend>(
             w.close();
             // Closed stays closed: a later write fails at once, whatever the reader does.
             assert!(matches!(
-                w.write(&mut Vec::new()),
+                w.write_vec(&mut Vec::new()),
                 Err(WriteError::Closed(()))
             ));
             w.close();
@@ -158,7 +158,7 @@ pub fn reader_side<B: Backend>(
     };
     let mut buf: Vec<MaybeUninit<Tracked>> = (0..CAPACITY).map(|_| MaybeUninit::uninit()).collect();
     let n = match action {
-        ReaderAction::Read => match r.read(&mut buf) {
+        ReaderAction::Read => match r.read_uninit(&mut buf) {
             Ok(n) => n,
             Err(ReadError::Closed) => {
                 out.closed = true;
@@ -166,7 +166,7 @@ pub fn reader_side<B: Backend>(
             }
             Err(e) => panic!("{action:?}: {e:?}"),
         },
-        ReaderAction::TryRead => match r.try_read(&mut buf) {
+        ReaderAction::TryRead => match r.try_read_uninit(&mut buf) {
             Ok(n) => n,
             Err(TryReadError::Empty) => 0,
             Err(TryReadError::Closed) => {
@@ -175,7 +175,7 @@ pub fn reader_side<B: Backend>(
             }
             Err(e) => panic!("{action:?}: {e:?}"),
         },
-        ReaderAction::ReadTimeout => match r.read_timeout(&mut buf, timeout) {
+        ReaderAction::ReadTimeout => match r.read_uninit_timeout(&mut buf, timeout) {
             Ok(n) => n,
             Err(ReadTimeoutError::Timeout) => 0,
             Err(ReadTimeoutError::Closed) => {
@@ -203,7 +203,7 @@ pub fn reader_side<B: Backend>(
         ReaderAction::Close => {
             r.close();
             // Closed stays closed: a later read fails at once, whatever the writer does.
-            assert_eq!(r.read(&mut buf), Err(ReadError::Closed));
+            assert_eq!(r.read_uninit(&mut buf), Err(ReadError::Closed));
             r.close();
             0
         }
