@@ -2,7 +2,10 @@
 //!
 //! * runs it as a program (C writer thread feeding a C reader, 10^6 elements with a checksum;
 //!   a C future round trip; the bad-input table), under valgrind memcheck when `valgrind` is
-//!   on `PATH` (set `NATIVE_STREAM_FFI_VALGRIND=0` to skip valgrind, `=1` to require it);
+//!   on `PATH` (set `NATIVE_STREAM_FFI_VALGRIND=0` to skip valgrind, `=1` to require it), or
+//!   built with AddressSanitizer and LeakSanitizer (`-fsanitize=address`) when
+//!   `NATIVE_STREAM_FFI_ASAN=1` (`cargo xtask ci --only asan`; instead of valgrind, which
+//!   cannot run an ASan program);
 //! * loads it as a shared object and runs its functions in this process against Rust
 //!   `Reader`s, `Writer`s and futures on the same stream objects;
 //! * checks that the functions the `cdylib` exports are exactly the header's.
@@ -57,14 +60,27 @@ fn out_dir() -> PathBuf {
     tmp_dir("stream-ffi-c")
 }
 
-/// The C program, compiled once per test run.
+/// The C program, compiled once per test run (with AddressSanitizer under [`use_asan`]).
 fn program() -> &'static Path {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
     EXE.get_or_init(|| {
-        let exe = out_dir().join("ffi_test");
-        compile(&exe, &["-DNATIVE_STREAM_TEST_MAIN"]);
-        exe
+        if use_asan() {
+            let exe = out_dir().join("ffi_test_asan");
+            let asan = ["-fsanitize=address", "-fno-omit-frame-pointer", "-g"];
+            compile(&exe, &[&["-DNATIVE_STREAM_TEST_MAIN"][..], &asan].concat());
+            exe
+        } else {
+            let exe = out_dir().join("ffi_test");
+            compile(&exe, &["-DNATIVE_STREAM_TEST_MAIN"]);
+            exe
+        }
     })
+}
+
+/// `NATIVE_STREAM_FFI_ASAN=1`: build the C program with AddressSanitizer (its leak check,
+/// LeakSanitizer, included) and run it without valgrind.
+fn use_asan() -> bool {
+    std::env::var("NATIVE_STREAM_FFI_ASAN").as_deref() == Ok("1")
 }
 
 /// A `dlopen`ed library; never closed (the test process ends first).
@@ -131,7 +147,13 @@ fn use_valgrind() -> bool {
 #[test]
 fn c_program_stream_future_and_bad_input() {
     let exe = program();
-    let mut cmd = if use_valgrind() {
+    let mut cmd = if use_asan() {
+        let mut c = Command::new(exe);
+        // Any error or leak fails the run with exit code 23 (the program's own failures
+        // exit 1).
+        c.env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:exitcode=23");
+        c
+    } else if use_valgrind() {
         let mut c = Command::new("valgrind");
         c.args([
             "--quiet",

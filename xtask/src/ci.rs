@@ -1,10 +1,13 @@
 //! `cargo xtask ci`: the stages of `.ci/run` (format, clippy, docs, tests, the benchmark
-//! build, feature sets, loom, Miri, ThreadSanitizer), the targets each runs, and the summary
-//! of a run.
+//! build, feature sets, loom, Miri, ThreadSanitizer, AddressSanitizer, fuzzing), the targets
+//! each runs, and the summary of a run.
 //!
 //! May touch: runs cargo (stable, and nightly through rustup, which may install nightly and
-//! its components) in the workspace; its builds go to `target/`, `target/loom`,
-//! `target/miri`, `target/tsan` and `target/features`. Writes no file of its own.
+//! its components) in the workspace, and may install cargo-fuzz with `cargo install`; its
+//! builds go to `target/`, `target/loom`, `target/miri`, `target/tsan`, `target/asan`,
+//! `target/fuzz` and `target/features`. The fuzz stage adds the inputs it finds to
+//! `target/fuzz-corpus/<target>` (the committed corpus in `fuzz/corpus` is only read) and
+//! cargo-fuzz writes a crashing input to `fuzz/artifacts/<target>` (ignored by git).
 
 use std::time::Instant;
 
@@ -98,6 +101,69 @@ const TSAN_TARGETS: &[&[&str]] = &[
     ],
 ];
 
+/// The suites run under AddressSanitizer (with LeakSanitizer): the Rust tests that allocate
+/// and free streams, futures and their buffers on every path (drops, releases, cancels, the
+/// C exports called in process). The tsan stage covers the threaded races; these look for
+/// out-of-bounds accesses, uses after free and leaks, so the stress test runs small.
+const ASAN_TARGETS: &[&[&str]] = &[
+    &[
+        "-p",
+        "stream-core",
+        "--lib",
+        "--test",
+        "behaviour",
+        "--test",
+        "matrix",
+        "--test",
+        "stress",
+        "--test",
+        "mixed",
+        "--test",
+        "conventions",
+        "--test",
+        "batch",
+    ],
+    &[
+        "-p",
+        "stream-future",
+        "--lib",
+        "--test",
+        "future",
+        "--test",
+        "release",
+        "--test",
+        "mixed",
+    ],
+    &[
+        "-p",
+        "stream-async",
+        "--lib",
+        "--test",
+        "drops",
+        "--test",
+        "executor",
+        "--test",
+        "sink",
+    ],
+    &[
+        "-p",
+        "stream-ffi",
+        "--lib",
+        "--test",
+        "rules",
+        "--test",
+        "exports",
+        "--test",
+        "future_exports",
+        "--test",
+        "future_alloc",
+    ],
+];
+
+/// The cargo-fuzz targets of `fuzz/` and how long the fuzz stage runs each.
+const FUZZ_TARGETS: &[&str] = &["c_api", "safe_api", "cm_abi"];
+const FUZZ_SECONDS: u32 = 60;
+
 /// Miri seeds run with Stacked Borrows; Tree Borrows runs the first of them.
 const MIRI_SEEDS: &[u32] = &[1, 2, 3];
 
@@ -109,7 +175,7 @@ enum Outcome {
 
 pub(crate) fn ci(args: &[String]) -> Result<(), String> {
     type Stage = (&'static str, fn() -> Result<Outcome, String>);
-    let stages: [Stage; 9] = [
+    let stages: [Stage; 11] = [
         ("fmt", stage_fmt),
         ("clippy", stage_clippy),
         ("doc", stage_doc),
@@ -119,6 +185,8 @@ pub(crate) fn ci(args: &[String]) -> Result<(), String> {
         ("loom", stage_loom),
         ("miri", stage_miri),
         ("tsan", stage_tsan),
+        ("asan", stage_asan),
+        ("fuzz", stage_fuzz),
     ];
     let selected: Vec<&Stage> = match args.first().map(String::as_str) {
         None => stages.iter().collect(),
@@ -223,6 +291,8 @@ fn stage_features() -> Result<Outcome, String> {
 
 fn stage_fmt() -> Result<Outcome, String> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
+    // The fuzz targets are a workspace of their own.
+    run(cargo().args(["fmt", "--check", "--manifest-path", "fuzz/Cargo.toml"]))?;
     Ok(Outcome::Passed)
 }
 
@@ -315,30 +385,143 @@ fn stage_miri() -> Result<Outcome, String> {
     Ok(Outcome::Passed)
 }
 
-fn stage_tsan() -> Result<Outcome, String> {
-    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
-        return Ok(Outcome::Skipped(
-            "ThreadSanitizer is run on x86_64 Linux only".into(),
-        ));
+/// A sanitizer run of test suites with nightly's `-Zsanitizer=<name>`, for the host target
+/// (so that build scripts and proc macros stay uninstrumented).
+struct SanitizerRun {
+    /// `thread` or `address`.
+    sanitizer: &'static str,
+    /// Its build directory under `target/`.
+    dir: &'static str,
+    /// Rebuild std with the sanitizer (ThreadSanitizer needs it to see std's atomics).
+    build_std: bool,
+    targets: &'static [&'static [&'static str]],
+    env: &'static [(&'static str, &'static str)],
+}
+
+impl SanitizerRun {
+    fn run(&self) -> Result<Outcome, String> {
+        if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+            return Ok(Outcome::Skipped(format!(
+                "-Zsanitizer={} is run on x86_64 Linux only",
+                self.sanitizer
+            )));
+        }
+        let components: &[&str] = if self.build_std { &["rust-src"] } else { &[] };
+        if let Err(why) = nightly_with(components) {
+            return Ok(Outcome::Skipped(why));
+        }
+        let target = root().join("target").join(self.dir);
+        for targets in self.targets {
+            let mut cmd = nightly_cargo();
+            cmd.args(["test", "--locked"]);
+            if self.build_std {
+                cmd.arg("-Zbuild-std");
+            }
+            cmd.args(["--target", "x86_64-unknown-linux-gnu"])
+                .args(*targets)
+                .env("RUSTFLAGS", format!("-Zsanitizer={}", self.sanitizer))
+                .env("CARGO_TARGET_DIR", &target)
+                .envs(self.env.iter().copied());
+            run(&mut cmd)?;
+        }
+        Ok(Outcome::Passed)
     }
-    if let Err(why) = nightly_with(&["rust-src"]) {
+}
+
+fn stage_tsan() -> Result<Outcome, String> {
+    SanitizerRun {
+        sanitizer: "thread",
+        dir: "tsan",
+        build_std: true,
+        targets: TSAN_TARGETS,
+        env: &[
+            ("TSAN_OPTIONS", "halt_on_error=1"),
+            ("STREAM_STRESS_ELEMENTS", "1000000"),
+        ],
+    }
+    .run()
+}
+
+/// AddressSanitizer and LeakSanitizer (part of ASan on Linux): the Rust suites of
+/// [`ASAN_TARGETS`] built with `-Zsanitizer=address` (std itself is not rebuilt: its
+/// allocations still go through the instrumented allocator and are leak-checked), then
+/// stream-ffi's C program built with `-fsanitize=address` against the library
+/// (`NATIVE_STREAM_FFI_ASAN=1`, see `stream-ffi/tests/c_programs.rs`).
+fn stage_asan() -> Result<Outcome, String> {
+    let rust = SanitizerRun {
+        sanitizer: "address",
+        dir: "asan",
+        build_std: false,
+        targets: ASAN_TARGETS,
+        env: &[
+            // stream-ffi's tests ask for a future too large to allocate and expect null, as
+            // malloc gives; ASan's allocator aborts instead unless told to return null.
+            (
+                "ASAN_OPTIONS",
+                "detect_leaks=1:halt_on_error=1:allocator_may_return_null=1",
+            ),
+            ("STREAM_STRESS_ELEMENTS", "1000000"),
+        ],
+    }
+    .run()?;
+    if let Outcome::Skipped(why) = rust {
         return Ok(Outcome::Skipped(why));
     }
-    let target = root().join("target").join("tsan");
-    for targets in TSAN_TARGETS {
+    run(cargo()
+        .args([
+            "test",
+            "--locked",
+            "-p",
+            "stream-ffi",
+            "--test",
+            "c_programs",
+        ])
+        .args(["--", "c_program_stream_future_and_bad_input"])
+        .env("NATIVE_STREAM_FFI_ASAN", "1")
+        .env("NATIVE_STREAM_FFI_VALGRIND", "0"))?;
+    Ok(Outcome::Passed)
+}
+
+/// Runs each cargo-fuzz target of `fuzz/` for [`FUZZ_SECONDS`] on its committed corpus
+/// (`fuzz/corpus/<target>`, read only; new inputs go to `target/fuzz-corpus/<target>`), with
+/// AddressSanitizer, cargo-fuzz's default. Installs cargo-fuzz when missing.
+fn stage_fuzz() -> Result<Outcome, String> {
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        return Ok(Outcome::Skipped(
+            "fuzzing is run on x86_64 Linux only".into(),
+        ));
+    }
+    if let Err(why) = nightly_with(&[]) {
+        return Ok(Outcome::Skipped(why));
+    }
+    let has_fuzz = || {
+        nightly_cargo()
+            .args(["fuzz", "--version"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !has_fuzz() {
+        println!("  installing cargo-fuzz");
+        let installed = run(cargo().args(["install", "--locked", "cargo-fuzz"]));
+        if installed.is_err() || !has_fuzz() {
+            return Ok(Outcome::Skipped("cargo-fuzz could not be installed".into()));
+        }
+    }
+    let fuzz = root().join("fuzz");
+    let target_dir = root().join("target").join("fuzz");
+    for name in FUZZ_TARGETS {
+        let found = root().join("target").join("fuzz-corpus").join(name);
+        std::fs::create_dir_all(&found).map_err(|e| format!("{}: {e}", found.display()))?;
         run(nightly_cargo()
-            .args([
-                "test",
-                "--locked",
-                "-Zbuild-std",
-                "--target",
-                "x86_64-unknown-linux-gnu",
-            ])
-            .args(*targets)
-            .env("RUSTFLAGS", "-Zsanitizer=thread")
-            .env("TSAN_OPTIONS", "halt_on_error=1")
-            .env("STREAM_STRESS_ELEMENTS", "1000000")
-            .env("CARGO_TARGET_DIR", &target))?;
+            .current_dir(&fuzz)
+            .args(["fuzz", "run", name])
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .arg(&found)
+            .arg(fuzz.join("corpus").join(name))
+            .arg("--")
+            .arg(format!("-max_total_time={FUZZ_SECONDS}"))
+            .args(["-timeout=30", "-rss_limit_mb=4096", "-print_final_stats=1"]))?;
     }
     Ok(Outcome::Passed)
 }

@@ -2,9 +2,11 @@
 //!
 //! * `ci`: everything `.ci/run` checks, stage by stage, with each stage's duration: format,
 //!   clippy, docs, the README's test command, building the benchmarks, every feature set,
-//!   the loom models, Miri (stacked and tree borrows, several seeds) and ThreadSanitizer. A stage whose tool cannot be had prints a
-//!   loud `SKIPPED: <stage> (<reason>)` line and the run goes on; a stage is never reported
-//!   as passed when it did not run.
+//!   the loom models, Miri (stacked and tree borrows, several seeds), ThreadSanitizer,
+//!   AddressSanitizer with LeakSanitizer (Rust suites and the C program) and the cargo-fuzz
+//!   targets of `fuzz/` (a minute each). A stage whose tool cannot be had prints a loud
+//!   `SKIPPED: <stage> (<reason>)` line and the run goes on; a stage is never reported as
+//!   passed when it did not run.
 //!
 //! * `mutants`: builds the loom models and the Miri suites with `--cfg stream_mutants`, then
 //!   runs them once per mutant (one Acquire/Release weakened to Relaxed, or one "check
@@ -26,7 +28,7 @@
 //!
 //! Options of `ci`: `--quick` runs only format, clippy, docs, tests and the benchmark build;
 //! `--only <stage>` runs one stage (`fmt`, `clippy`, `doc`, `test`, `benches`, `features`, `loom`,
-//! `miri`, `tsan`). Options of `bench`: see
+//! `miri`, `tsan`, `asan`, `fuzz`). Options of `bench`: see
 //! `cargo xtask bench --help` ([`BENCH_HELP`](bench::BENCH_HELP)).
 //!
 //! This file holds the dispatch and the usage line, and what the commands share: the
