@@ -210,10 +210,10 @@ fn one_thread(input: OneThread) {
                 let w = &mut writers[at];
                 let got = match op {
                     Op::WriteTimeout(_, _, t) => w
-                        .write_timeout(&mut v, us(t))
+                        .write_vec_timeout(&mut v, us(t))
                         .map_err(|e| matches!(e, stream_core::WriteTimeoutError::Closed(_))),
                     _ => w
-                        .try_write(&mut v)
+                        .try_write_vec(&mut v)
                         .map_err(|e| matches!(e, TryWriteError::Closed(_))),
                 };
                 match (write_outcome(&m), got) {
@@ -326,7 +326,7 @@ fn one_thread(input: OneThread) {
                             let mut buf: Vec<MaybeUninit<Item>> = (0..usize::from(k % 5))
                                 .map(|_| MaybeUninit::uninit())
                                 .collect();
-                            let e = r.try_read(&mut buf).unwrap_err();
+                            let e = r.try_read_uninit(&mut buf).unwrap_err();
                             let want = if closed {
                                 TryReadError::Closed
                             } else {
@@ -457,9 +457,9 @@ fn writer_thread(
                 made += k;
                 let ids: Vec<u32> = v.iter().map(|x| x.0).collect();
                 let r = if rng.below(2) == 0 {
-                    w.write(&mut v).map_err(|_| true)
+                    w.write_vec(&mut v).map_err(|_| true)
                 } else {
-                    w.write_timeout(&mut v, Duration::from_micros(rng.below(50)))
+                    w.write_vec_timeout(&mut v, Duration::from_micros(rng.below(50)))
                         .map_err(|e| matches!(e, stream_core::WriteTimeoutError::Closed(_)))
                 };
                 match r {
@@ -587,7 +587,7 @@ fn reader_thread(
                         let mut buf: Vec<MaybeUninit<Item>> = (0..1 + rng.below(6))
                             .map(|_| MaybeUninit::uninit())
                             .collect();
-                        match r.read_timeout(&mut buf, Duration::from_micros(rng.below(50))) {
+                        match r.read_uninit_timeout(&mut buf, Duration::from_micros(rng.below(50))) {
                             Ok(n) => {
                                 for slot in &mut buf[..n] {
                                     // SAFETY: the read initialised the first `n` slots.
