@@ -587,7 +587,8 @@ fn reader_thread(
                         let mut buf: Vec<MaybeUninit<Item>> = (0..1 + rng.below(6))
                             .map(|_| MaybeUninit::uninit())
                             .collect();
-                        match r.read_uninit_timeout(&mut buf, Duration::from_micros(rng.below(50))) {
+                        match r.read_uninit_timeout(&mut buf, Duration::from_micros(rng.below(50)))
+                        {
                             Ok(n) => {
                                 for slot in &mut buf[..n] {
                                     // SAFETY: the read initialised the first `n` slots.
