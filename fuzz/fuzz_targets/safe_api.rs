@@ -36,8 +36,11 @@ struct Item(u32);
 impl Item {
     /// A new item, or none when this input has made as many as the registry holds.
     fn new() -> Option<Item> {
+        // ORDERING: Relaxed: a counter of ids; each input's items are checked after its
+        // threads are joined (the join orders everything before `check_drops`).
         let id = NEXT.fetch_add(1, Ordering::Relaxed);
         if id as usize >= MAX_ITEMS {
+            // ORDERING: Relaxed, as above.
             NEXT.fetch_sub(1, Ordering::Relaxed);
             return None;
         }
@@ -47,6 +50,8 @@ impl Item {
 
 impl Drop for Item {
     fn drop(&mut self) {
+        // ORDERING: Relaxed: one counter per item; an RMW sees every earlier drop of the same
+        // item, and the check runs after the threads are joined.
         let before = DROPS[self.0 as usize].fetch_add(1, Ordering::Relaxed);
         assert_eq!(before, 0, "item {} dropped twice", self.0);
     }
@@ -58,8 +63,10 @@ fn items(k: usize) -> Vec<Item> {
 
 /// Every item made by this input was dropped exactly once; resets the registry.
 fn check_drops() {
+    // ORDERING: Relaxed: called after every thread of the input was joined.
     let made = NEXT.swap(0, Ordering::Relaxed) as usize;
     for (id, d) in DROPS.iter().enumerate() {
+        // ORDERING: Relaxed, as above.
         let d = d.swap(0, Ordering::Relaxed);
         let expected = u8::from(id < made);
         assert_eq!(d, expected, "item {id} of {made} dropped {d} times");

@@ -16,6 +16,19 @@ use crate::{cargo, nightly_cargo, nightly_with, root, run};
 /// The README's test command (keep the two in step).
 const TEST_COMMAND: &[&str] = &["test", "--workspace", "--all-features", "--locked"];
 
+/// stream-future's suites that Miri and AddressSanitizer run.
+const STREAM_FUTURE_SUITES: &[&str] = &[
+    "-p",
+    "stream-future",
+    "--lib",
+    "--test",
+    "future",
+    "--test",
+    "release",
+    "--test",
+    "mixed",
+];
+
 /// The tests run under Miri (the C layout test compiles C, which Miri cannot run).
 const MIRI_TARGETS: &[&[&str]] = &[
     &["-p", "stream-abi", "--lib"],
@@ -39,17 +52,7 @@ const MIRI_TARGETS: &[&[&str]] = &[
         "--test",
         "orphan",
     ],
-    &[
-        "-p",
-        "stream-future",
-        "--lib",
-        "--test",
-        "future",
-        "--test",
-        "release",
-        "--test",
-        "mixed",
-    ],
+    STREAM_FUTURE_SUITES,
     &[
         "-p",
         "stream-async",
@@ -123,17 +126,7 @@ const ASAN_TARGETS: &[&[&str]] = &[
         "--test",
         "batch",
     ],
-    &[
-        "-p",
-        "stream-future",
-        "--lib",
-        "--test",
-        "future",
-        "--test",
-        "release",
-        "--test",
-        "mixed",
-    ],
+    STREAM_FUTURE_SUITES,
     &[
         "-p",
         "stream-async",

@@ -361,11 +361,11 @@ impl<B: Backend> RawStream<B> {
         };
         let writer = if from == WRITING { WRITER_BUSY } else { 0 };
         let clear = from | READER_BUSY | READ_ORPHANED | writer;
+        // DONE | READER_BUSY | READ_ORPHANED -> IDLE, or
+        // WRITING | WRITER_BUSY | READER_BUSY | READ_ORPHANED -> IDLE.
         // ORDERING: Release hands the reader end (IDLE, cleared fields, `ready_size`) to the
         // next read's Acquire take (`acquire_reader`) and, from WRITING, the writer end to
         // the next writer's Acquire; SeqCst so that the activation may skip its write.
-        // DONE | READER_BUSY | READ_ORPHANED -> IDLE, or
-        // WRITING | WRITER_BUSY | READER_BUSY | READ_ORPHANED -> IDLE.
         let prev = self
             .state
             .fetch_xor(clear, ord("orphan-end-release", Ordering::SeqCst));

@@ -139,13 +139,13 @@ impl SpinHistory {
     }
 }
 
-/// The longest window of a post-wake spin: a partner woken longer ago than this is not
-/// answering a wake-up, it is busy or has no CPU.
+/// The longest window of a post-wake spin: a partner that takes longer than this to answer a
+/// wake-up is busy or has no CPU, and parking costs less than spinning for it.
 ///
 /// The kernel's cpuidle haltpoll polls up to 200 µs before it halts a guest's CPU; a woken
-/// thread on a guest whose idle CPUs halt at once (`guest_halt_poll_ns` = 0) runs again after
-/// about 7-15 µs (docs/performance.md, 2026-12-06).
-pub(crate) const WAKE_WINDOW_MAX: Duration = Duration::from_micros(100);
+/// thread on a guest whose idle CPUs halt at once runs again after about 7-15 µs
+/// (docs/performance.md, 2026-12-06).
+const WAKE_WINDOW_MAX: Duration = Duration::from_micros(100);
 
 /// The shortest post-wake window: the longest history spin, about what a wake-up costs.
 const WAKE_WINDOW_MIN: Duration = SPIN_BUDGET;
@@ -159,8 +159,8 @@ const WAKE_WINDOW_START: Duration = Duration::from_micros(32);
 /// A spin pays while the partner runs, and also while it is *being woken*: a thread that
 /// made a wake-up (a futex wake, a listener notified) knows its partner will answer only
 /// after the wake-up latency, which on a guest whose idle CPUs halt at once is 7-15 µs, on
-/// top of the partner's own work. So after a wake-up the next wait spins at least until
-/// the *wake window* has passed since the wake-up, whatever the spin history says; the window
+/// top of the partner's own work. So after a wake-up the next wait spins at least for the
+/// *wake window*, timed from its start, whatever the spin history says; the window
 /// is learned from how long woken partners took to answer: the answer time and a half after a
 /// spin that saw the answer (shrinking slowly), half the window after a spin that missed it
 /// (the partner had no CPU, perhaps this thread's own, or was busy with other work), from
@@ -246,7 +246,8 @@ impl ThreadWaits {
 }
 
 thread_local! {
-    /// The blocking waits of this thread.
+    /// The waits of this thread: the history of its blocking waits, and the wake window that
+    /// its blocking waits and async first polls share.
     static THREAD_WAITS: Cell<ThreadWaits> = const { Cell::new(ThreadWaits::NEW) };
 }
 
