@@ -78,7 +78,9 @@
 #![no_std]
 
 mod cm;
+mod open;
 
+pub use open::{open_capacity_ok, OpenLend, OPEN_LEND_LAYOUT};
 pub use cm::{CmError, CmResult, CM_BLOCKED, CM_CANCELLED, CM_COMPLETED, CM_DROPPED, CM_MAX_COUNT};
 
 use core::ffi::c_void;

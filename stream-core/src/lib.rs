@@ -133,6 +133,7 @@ mod error;
 mod io;
 mod iter;
 mod loan;
+mod open_ring;
 mod raw;
 mod read_ahead;
 mod reader;

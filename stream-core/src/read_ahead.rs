@@ -1,37 +1,32 @@
-//! A reader with two buffers of its own, so that the writer fills one while the caller reads
-//! the other.
+//! A reader with a ring of its own, lent open, so that the writer fills it while the caller
+//! reads what arrived.
 
-use core::ffi::c_void;
 use core::fmt;
-use core::mem::MaybeUninit;
-use core::ptr::NonNull;
 
 use stream_events::{Backend, DefaultBackend};
 
-use crate::buffered::{alloc_buffer, drop_and_free, free_buffer};
 use crate::error::ReadError;
-use crate::raw::{RawStream, StartReadError, Wait};
+use crate::open_ring::OpenRing;
+use crate::raw::Wait;
 use crate::Reader;
 
-/// A [`Reader`] that reads ahead: it owns two buffers and lends the next one as soon as it
-/// hands the caller the current one, so the writer's copy into one buffer overlaps the
-/// caller's work on the other.
+/// A [`Reader`] that reads ahead: it owns a ring of twice the chunk capacity (rounded up to
+/// a power of two) and keeps it lent open, so the writer writes into the free part while
+/// the caller works on what arrived, and never waits for the reader unless the ring is full.
 ///
-/// A stream lends one buffer at a time: with [`Reader::read_uninit`] (or a [`BufferedReader`]) the
-/// writer waits while the reader works on what it received, and the reader waits while the
-/// writer copies. `ReadAhead` keeps the copy going: [`next_chunk`](Self::next_chunk) waits for
-/// the pending read, lends the other buffer at once, and returns the elements that arrived.
-/// Each element is still copied once, by the writer, into memory the reader owns.
+/// With [`Reader::read_uninit`] the writer waits while the reader works on what it received,
+/// and the reader waits while the writer copies. `ReadAhead` lends its ring once (an *open
+/// lend*, `docs/design.md`): every write of the writer lands in the ring and is visible at
+/// once; [`next_chunk`](Self::next_chunk) returns the elements that arrived (at most the
+/// chunk capacity, contiguous), and the next call frees their slots for the writer. Each
+/// element is still copied once, by the writer, into memory the reader owns.
 ///
 /// For `Copy` elements (bytes, numbers), which need no drop: a chunk is handed out as `&[T]`
-/// and simply overwritten later. Both buffers are allocated once, page-aligned from a page's
-/// worth of bytes up. The drop never waits: it ends a pending read and frees both buffers, or,
-/// if the writer is copying into the lent one at that moment, frees the other and hands the
-/// lent one to the stream, to be freed by the writer's commit (`docs/design.md`, "Orphaned
-/// reads"). A leaked `ReadAhead` leaks its buffers, so the writer never writes into freed
-/// memory.
-///
-/// [`BufferedReader`]: crate::BufferedReader
+/// and simply overwritten later. The ring is allocated once, page-aligned from a page's worth
+/// of bytes up. The drop never waits: it ends the lend and frees the ring, or, if the writer
+/// is copying into it at that moment, hands it to the stream, to be freed by the writer's
+/// commit (`docs/design.md`, "The open lend"). A leaked `ReadAhead` leaks its ring, so the
+/// writer never writes into freed memory.
 ///
 /// # Examples
 ///
@@ -54,41 +49,26 @@ use crate::Reader;
 /// ```
 pub struct ReadAhead<T: Copy, B: Backend = DefaultBackend> {
     reader: Reader<T, B>,
-    /// Two buffers of `capacity` slots each, from `buffer_layout`; raw pointers (not `Box`es)
-    /// so that moving the reader never asserts unique access to memory the writer may be
-    /// writing.
-    bufs: [NonNull<MaybeUninit<T>>; 2],
+    ring: OpenRing<T>,
+    /// The most elements one chunk hands out.
     capacity: usize,
-    /// The buffer of the last chunk handed out.
-    current: usize,
-    /// A buffer is lent: a read is pending, owned by us.
-    pending: bool,
-    /// Which buffer is lent, while `pending`.
-    lent: usize,
-    /// The last chunk's length in buffer `current`, and how much of it `BufRead` has consumed
-    /// (`chunk_pos == chunk_len` once `next_chunk` handed it out whole, or nothing is held).
+    /// The last chunk's length (at the ring's front, not yet consumed: the next
+    /// `next_chunk` consumes it), and how much of it `BufRead` has consumed (`chunk_pos ==
+    /// chunk_len` once `next_chunk` handed it out whole, or nothing is held).
     chunk_len: usize,
     chunk_pos: usize,
 }
 
-// SAFETY: the reader moves `T`s between threads as a `Reader` does (`T: Send`); the buffers are
-// owned by the `ReadAhead` and travel with it.
-unsafe impl<T: Copy + Send, B: Backend> Send for ReadAhead<T, B> {}
-// SAFETY: `&ReadAhead` gives only the `Reader`'s shared methods and the capacity.
-unsafe impl<T: Copy + Send + Sync, B: Backend> Sync for ReadAhead<T, B> {}
-
 impl<T: Copy, B: Backend> ReadAhead<T, B> {
-    /// Wraps `reader` with two buffers of `capacity` elements each (at least 1), allocated
-    /// once. Nothing is lent before the first [`next_chunk`](Self::next_chunk).
+    /// Wraps `reader` with a ring of `2 * capacity` elements (at least 2, rounded up to a
+    /// power of two), allocated once; chunks hold at most `capacity` elements. Nothing is lent
+    /// before the first [`next_chunk`](Self::next_chunk).
     pub fn new(reader: Reader<T, B>, capacity: usize) -> Self {
         let capacity = capacity.max(1);
         Self {
             reader,
-            bufs: [alloc_buffer(capacity), alloc_buffer(capacity)],
+            ring: OpenRing::new(capacity.saturating_mul(4)),
             capacity,
-            current: 0,
-            pending: false,
-            lent: 0,
             chunk_len: 0,
             chunk_pos: 0,
         }
@@ -99,82 +79,57 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
         &self.reader
     }
 
-    /// How many elements each of the two buffers holds.
+    /// The most elements one chunk holds.
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
-    /// Whether a buffer is lent (a read is pending).
+    /// Whether the ring is lent (a read is pending).
     pub fn is_pending(&self) -> bool {
-        self.pending
+        self.ring.is_lent()
     }
 
-    /// Blocks until the writer delivers the next chunk and returns it, after lending the
-    /// other buffer for the chunk after (so the writer can go on while the caller works on
-    /// this one). The chunk stays valid until the next call, which lends its buffer again.
+    /// Blocks until the writer has delivered elements and returns the next chunk of them (at
+    /// most [`capacity`](Self::capacity), contiguous in the ring), keeping the ring lent so
+    /// the writer can go on while the caller works on this one. The chunk stays valid until
+    /// the next call, which gives its slots back to the writer.
     ///
     /// # Errors
     ///
-    /// [`ReadError::Closed`] at end of stream or on a closed reader end;
-    /// [`ReadError::Busy`] when another handle of the reader end is reading.
+    /// [`ReadError::Closed`] at end of stream (after every element delivered before it) or on
+    /// a closed reader end; [`ReadError::Busy`] when another handle of the reader end is
+    /// reading.
     pub fn next_chunk(&mut self) -> Result<&[T], ReadError> {
-        // The last chunk is done with (its borrow of `self` has ended): its buffer may be lent
-        // from now on, so nothing of it is held any more.
+        let raw = self.reader.raw();
+        // The last chunk is done with (its borrow of `self` has ended): its slots go back to
+        // the writer.
+        // SAFETY: the chunk's elements are `Copy` and no longer borrowed.
+        unsafe { self.ring.advance(raw, self.chunk_len) };
         self.chunk_len = 0;
         self.chunk_pos = 0;
-        let mut next = 1 - self.current;
-        let n = loop {
-            if !self.pending {
-                self.lend(next)?;
+        loop {
+            if !self.ring.is_lent() && self.ring.len() == 0 {
+                self.ring.lend(raw)?;
             }
-            let raw = self.reader.raw();
-            raw.wait_read(Wait::Block, false);
-            // End the read and read ahead into the other buffer in the same step. If an end
-            // closed, nothing is lent: a read that ended without a count reports it now, and
-            // one that brought a count hands it out, leaving the next call to find the end.
-            // SAFETY: we own the pending read (of buffer `next`); the other buffer holds
-            // `capacity` slots, holds no chunk in use (the `&mut self` of this call ended the
-            // last one's borrow), and lives until our drop, which ends the read first.
-            let (ended, lent) = unsafe {
-                raw.end_read_and_lend(self.bufs[1 - next].as_ptr().cast(), self.capacity)
-            };
-            self.pending = lent;
-            self.lent = 1 - next;
-            match ended {
-                // The read ended without a count: an end closed.
-                None => return Err(ReadError::Closed),
-                // A count is at most the capacity (commits are checked against it); checked
-                // again here because the chunk trusts it.
-                Some(n) if n > 0 => {
-                    // Buffer `next` holds the chunk from here on (the other one may be lent),
-                    // also if the check below panics.
-                    self.current = next;
-                    assert!(
-                        n <= self.capacity,
-                        "a count of {n} for a buffer of {}",
-                        self.capacity
-                    );
-                    break n;
-                }
-                // A writer with nothing to write returns the buffer instead of committing 0
-                // (only a zero-capacity probe is answered with 0, and ours hold at least one
-                // element); should a 0 come, wait for the buffer that is lent now (or lend
-                // again).
-                Some(_) => {
-                    if lent {
-                        next = 1 - next;
-                    }
-                }
+            if self.ring.refresh(raw) > 0 {
+                break;
             }
-        };
+            if raw.is_write_closed() || raw.is_read_closed() {
+                // Everything published before the close is visible now (the close was
+                // acquired): look once more, then end the lend.
+                if self.ring.refresh(raw) > 0 {
+                    break;
+                }
+                self.ring.end(raw);
+                return Err(ReadError::Closed);
+            }
+            self.ring.wait(raw, Wait::Block);
+        }
+        let chunk = self.ring.front(self.capacity);
         // Handed out whole: `BufRead` sees it consumed.
-        self.chunk_len = n;
-        self.chunk_pos = n;
-        // SAFETY: the writer initialised the first `n` slots of buffer `next` before its
-        // Release commit, which `end_read_and_lend` acquired; that buffer is not lent (the
-        // other one is, or none), and the borrow of `self` keeps it from being lent until the
-        // chunk is gone.
-        Ok(unsafe { core::slice::from_raw_parts(self.bufs[next].as_ptr().cast::<T>(), n) })
+        self.chunk_len = chunk.len();
+        self.chunk_pos = chunk.len();
+        Ok(chunk)
     }
 
     /// For `BufRead`: the unconsumed rest of the last chunk, after fetching the next chunk
@@ -184,18 +139,7 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
             self.next_chunk()?;
             self.chunk_pos = 0;
         }
-        // SAFETY: `chunk_pos < chunk_len` only after a successful `next_chunk`, whose chunk
-        // (the first `chunk_len` slots of buffer `current`, initialised) stays unlent until
-        // the next `next_chunk`, which clears both fields before it lends anything.
-        Ok(unsafe {
-            core::slice::from_raw_parts(
-                self.bufs[self.current]
-                    .as_ptr()
-                    .cast::<T>()
-                    .add(self.chunk_pos),
-                self.chunk_len - self.chunk_pos,
-            )
-        })
+        Ok(&self.ring.front(self.chunk_len)[self.chunk_pos..])
     }
 
     /// For `BufRead`: marks `n` more elements of the last chunk consumed (at most the rest).
@@ -203,61 +147,30 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
         self.chunk_pos = (self.chunk_pos + n).min(self.chunk_len);
     }
 
-    /// Ends a pending read, as [`BufferedReader::cancel`](crate::BufferedReader::cancel):
-    /// waits for a writer that is copying into the lent buffer. Elements delivered into it are
-    /// dropped (they are `Copy`: forgotten). Returns how many there were.
+    /// Ends the lend, waiting while the writer is copying into the ring, and drops the
+    /// elements that arrived and were not handed out (they are `Copy`: forgotten). Returns how
+    /// many there were. The next [`next_chunk`](Self::next_chunk) lends the ring again.
     pub fn cancel(&mut self) -> usize {
-        if !self.pending {
-            return 0;
-        }
-        // SAFETY: we own the pending read.
-        let n = unsafe { self.reader.raw().cancel_read() };
-        self.pending = false;
+        let raw = self.reader.raw();
+        // SAFETY: the last chunk is `Copy` and its borrow ended with `&mut self`.
+        unsafe { self.ring.advance(raw, self.chunk_len) };
+        self.chunk_len = 0;
+        self.chunk_pos = 0;
+        self.ring.end(raw);
+        let n = self.ring.len();
+        // SAFETY: `Copy` elements, not borrowed.
+        unsafe { self.ring.advance(raw, n) };
         n
-    }
-
-    /// Lends buffer `i` (which is not lent and holds no chunk in use).
-    fn lend(&mut self, i: usize) -> Result<(), ReadError> {
-        debug_assert!(!self.pending);
-        let raw: &RawStream<B> = self.reader.raw();
-        // SAFETY: buffer `i` holds `capacity` slots and lives until our drop, which ends the
-        // read first; nothing else touches it while it is lent (the chunk handed out is in
-        // the other buffer, or was given up by the `&mut self` of this call).
-        unsafe { raw.start_reading(self.bufs[i].as_ptr().cast::<c_void>(), self.capacity) }
-            .map_err(|e| match e {
-                StartReadError::Busy => ReadError::Busy,
-                StartReadError::Closed | StartReadError::Empty => ReadError::Closed,
-            })?;
-        self.pending = true;
-        self.lent = i;
-        Ok(())
     }
 }
 
 impl<T: Copy, B: Backend> Drop for ReadAhead<T, B> {
-    /// Ends a pending read and frees both buffers; then the reader handle is released. Never
-    /// waits: a buffer the writer holds at this moment is handed to the stream, and the
-    /// writer's commit or return frees it.
+    /// Ends the lend and frees the ring; then the reader handle is released. Never waits: a
+    /// ring the writer holds at this moment is handed to the stream, and the writer's commit
+    /// or give-back frees it.
     fn drop(&mut self) {
-        let mut orphaned = None;
-        if self.pending {
-            // SAFETY: we own the pending read, of buffer `lent` (ours, not the inline word),
-            // which came from `alloc_buffer::<T>(capacity)`; `T: Copy` needs no drop, so
-            // `drop_and_free::<T>` only frees it.
-            if unsafe { self.reader.raw().end_read_or_orphan(drop_and_free::<T>) }.is_none() {
-                orphaned = Some(self.lent);
-            }
-            self.pending = false;
-        }
-        for (i, buf) in self.bufs.into_iter().enumerate() {
-            if orphaned == Some(i) {
-                continue; // The writer frees it.
-            }
-            // SAFETY: nothing refers to this buffer any more (its read ended, or it was not
-            // lent); `T: Copy` needs no drop; it came from `alloc_buffer` with this capacity
-            // in `new`.
-            unsafe { free_buffer(buf, self.capacity) };
-        }
+        // SAFETY: called once, the ring is not used afterwards.
+        unsafe { self.ring.release(self.reader.raw()) };
     }
 }
 
@@ -266,7 +179,7 @@ impl<T: Copy, B: Backend> fmt::Debug for ReadAhead<T, B> {
         f.debug_struct("ReadAhead")
             .field("reader", &self.reader)
             .field("capacity", &self.capacity)
-            .field("pending", &self.pending)
+            .field("pending", &self.ring.is_lent())
             .finish()
     }
 }

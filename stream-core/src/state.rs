@@ -29,6 +29,12 @@ pub(crate) const READER_BUSY: usize = 1 << 5;
 /// Rust-only: no C-visible behaviour changes (see `docs/design.md`, "Orphaned reads").
 pub(crate) const READ_ORPHANED: usize = 1 << 11;
 
+/// The lent buffer is an *open lend* (a ring, `stream_abi::OpenLend`): the writer publishes
+/// into it and gives it back after each write, and the reader consumes while it stays lent.
+/// Set with the lend (IDLE -> LENT), kept through LENT <-> WRITING, cleared when the lend ends
+/// (`docs/design.md`, "The open lend").
+pub(crate) const OPEN: usize = 1 << 12;
+
 /// Either end closed.
 pub(crate) const CLOSED_ANY: usize = WRITER_CLOSED | READER_CLOSED;
 

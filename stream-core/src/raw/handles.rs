@@ -220,6 +220,7 @@ pub(super) fn check_unshared<B: Backend>(header: &mut RawStream<B>) {
     header.read_addr.with_mut(|_| ());
     header.read_size.with_mut(|_| ());
     header.ready_size.with_mut(|_| ());
+    header.open_read.with_mut(|_| ());
     header.state.with_mut(|_| ());
     header.active_instances.with_mut(|_| ());
     header.orphan_finisher.with_mut(|_| ());

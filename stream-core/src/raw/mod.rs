@@ -21,6 +21,7 @@
 
 mod future;
 mod handles;
+mod open;
 mod read;
 mod shared;
 mod write;
@@ -35,11 +36,13 @@ use stream_abi::{ACTIVE_READER_MASK, ACTIVE_READER_ONE, ACTIVE_WRITER_ONE, BLOCK
 use stream_events::{Backend, Event};
 
 use crate::state::{
-    phase, CLOSED_ANY, IDLE, LENT, READER_BUSY, READER_CLOSED, WRITER_BUSY, WRITER_CLOSED,
+    phase, CLOSED_ANY, IDLE, READER_BUSY, READER_CLOSED, WRITER_BUSY, WRITER_CLOSED,
 };
 use crate::sync::{ord, AtomicUsize, Ordering, UnsafeCell};
 
 pub use future::{FutureReservation, PaddedBlock};
+pub(crate) use open::OpenRegion;
+pub(crate) use open::{OpenFinish, OpenRustLend};
 pub use shared::Shared;
 pub(crate) use write::{OrphanedBuffer, WaitWriteError};
 
@@ -54,8 +57,14 @@ pub struct RawStream<B: Backend> {
     read_ready: Event<B>,
     write_ready: Event<B>,
     read_addr: UnsafeCell<*mut c_void>,
-    read_size: UnsafeCell<usize>,
-    ready_size: UnsafeCell<isize>,
+    /// An atomic (not a plain cell like `read_addr`): a writer that waits for room in an
+    /// open lend reads it while the reader may end the lend (`open.rs`); otherwise owned as
+    /// the phase table says and accessed with `Relaxed` by its owner.
+    read_size: AtomicUsize,
+    /// An `isize` count or sentinel, kept as its bits; an atomic because in an open lend it
+    /// is the writer's published position, read by the reader while the writer writes it
+    /// (`open.rs`). Otherwise owned as the phase table says.
+    ready_size: AtomicUsize,
     active_instances: AtomicUsize,
     state: AtomicUsize,
     /// The word of the `StreamHeader` layout after `state` (its tail padding there): a
@@ -68,6 +77,10 @@ pub struct RawStream<B: Backend> {
     /// reader's hand-over happens before the writer's use of it (`read.rs`, `write.rs`).
     #[cfg(stream_loom)]
     orphan_finisher: UnsafeCell<()>,
+    /// loom builds only: the reader's position of an open lend, which the other builds keep
+    /// in the inline word (`open.rs`).
+    #[cfg(stream_loom)]
+    open_read: AtomicUsize,
 }
 
 // The header is shared by the threads of both ends by design. The raw pointer in `read_addr`
@@ -172,13 +185,15 @@ impl<B: Backend> RawStream<B> {
             read_ready: Event::new(),
             write_ready: Event::new(),
             read_addr: UnsafeCell::new(core::ptr::null_mut()),
-            read_size: UnsafeCell::new(0),
-            ready_size: UnsafeCell::new(BLOCKED),
+            read_size: AtomicUsize::new(0),
+            ready_size: AtomicUsize::new(BLOCKED as usize),
             active_instances: AtomicUsize::new(ACTIVE_READER_ONE + ACTIVE_WRITER_ONE),
             state: AtomicUsize::new(state),
             inline: core::cell::UnsafeCell::new(MaybeUninit::uninit()),
             #[cfg(stream_loom)]
             orphan_finisher: UnsafeCell::new(()),
+            #[cfg(stream_loom)]
+            open_read: AtomicUsize::new(0),
         }
     }
 
@@ -201,7 +216,7 @@ impl<B: Backend> RawStream<B> {
         // ORDERING: Acquire, so that a `true` answer is followed by a `start_writing` that
         // sees the lent fields (the CAS there acquires again anyway).
         let s = self.state.load(Ordering::Acquire);
-        phase(s) == LENT && s & CLOSED_ANY == 0
+        s & CLOSED_ANY == 0 && self.writable_in(s)
     }
 
     /// Whether the writer end is closed (end of stream once the last count is taken).
@@ -235,6 +250,28 @@ impl<B: Backend> RawStream<B> {
     /// one-element buffer for an element that fits ([`inline_fits`]).
     pub(crate) fn inline_slot(&self) -> *mut c_void {
         self.inline.get().cast()
+    }
+
+    /// `ready_size`, read by the side that owns it in the current phase.
+    #[inline(always)]
+    fn ready_size_get(&self) -> isize {
+        // ORDERING: Relaxed: the phase gives the word to the caller, and the state word's
+        // Release/Acquire transitions order every other access before this one.
+        self.ready_size.load(Ordering::Relaxed) as isize
+    }
+
+    /// `ready_size`, written by the side that owns it in the current phase.
+    #[inline(always)]
+    fn ready_size_set(&self, value: isize) {
+        // ORDERING: Relaxed, as `ready_size_get`: the next state transition publishes it.
+        self.ready_size.store(value as usize, Ordering::Relaxed);
+    }
+
+    /// `read_size`, read by a side that owns it or may read it in the current phase.
+    #[inline(always)]
+    fn read_size_get(&self) -> usize {
+        // ORDERING: Relaxed, as `ready_size_get`.
+        self.read_size.load(Ordering::Relaxed)
     }
 
     /// [`active_instances`](Self::active_instances) with Acquire: when it counts one handle of

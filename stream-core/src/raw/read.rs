@@ -9,7 +9,7 @@ use stream_events::Backend;
 
 use super::{RawStream, StartReadError, Wait};
 use crate::state::{
-    phase, CLOSED_ANY, DONE, IDLE, LENT, PHASE, READER_BUSY, READER_CLOSED, READ_ORPHANED,
+    phase, CLOSED_ANY, DONE, IDLE, LENT, OPEN, PHASE, READER_BUSY, READER_CLOSED, READ_ORPHANED,
     WRITER_BUSY, WRITER_CLOSED, WRITING,
 };
 use crate::sync::{ord, Ordering};
@@ -152,7 +152,7 @@ impl<B: Backend> RawStream<B> {
     }
 
     /// Takes READER_BUSY (IDLE, not busy -> IDLE | READER_BUSY).
-    fn acquire_reader(&self, only_if_writer_waits: bool) -> Result<(), StartReadError> {
+    pub(super) fn acquire_reader(&self, only_if_writer_waits: bool) -> Result<(), StartReadError> {
         let mut s = self.load();
         loop {
             read_refusal(s, only_if_writer_waits)?;
@@ -203,8 +203,9 @@ impl<B: Backend> RawStream<B> {
         // SAFETY: forwarded from the caller.
         unsafe {
             self.read_addr.with_mut(|p| *p = addr);
-            self.read_size.with_mut(|p| *p = size);
         }
+        // ORDERING: Relaxed: the caller owns the field; the next transition publishes it.
+        self.read_size.store(size, Ordering::Relaxed);
     }
 
     /// Takes the committed count out of `ready_size`, leaving `BLOCKED`.
@@ -213,11 +214,8 @@ impl<B: Backend> RawStream<B> {
     ///
     /// Phase is DONE and the caller owns the read (so `ready_size` is its own).
     pub(super) unsafe fn take_ready_size(&self) -> usize {
-        // SAFETY: forwarded from the caller.
-        let n = unsafe {
-            self.ready_size
-                .with_mut(|p| core::mem::replace(&mut *p, BLOCKED))
-        };
+        let n = self.ready_size_get();
+        self.ready_size_set(BLOCKED);
         debug_assert!(n >= 0);
         n as usize
     }
@@ -400,10 +398,11 @@ impl<B: Backend> RawStream<B> {
             // ORDERING: Acquire pairs with the writer's Release when it returned a loan
             // (WRITING -> LENT): its writes into the buffer happen before our reuse of it.
             // LENT | READER_BUSY -> IDLE | READER_BUSY (the reader end stays ours until the
-            // fields are cleared).
+            // fields are cleared); an open lend ends too (OPEN cleared: its reader, C here,
+            // owns ring and elements again).
             match self.state.compare_exchange_weak(
                 s,
-                s & !PHASE,
+                s & !(PHASE | OPEN),
                 ord("reclaim-acquire", Ordering::Acquire),
                 ord("reclaim-acquire", Ordering::Acquire),
             ) {
@@ -414,6 +413,10 @@ impl<B: Backend> RawStream<B> {
         // SAFETY: phase IDLE with READER_BUSY still held: the fields are ours (no writer
         // touches them before the next lend, and no other reader can start one).
         unsafe { self.set_buffer(core::ptr::null_mut(), 0) };
+        if s & OPEN != 0 {
+            // The writer's position goes back to the idle count (ours, as the fields).
+            self.ready_size_set(BLOCKED);
+        }
         // ORDERING: Release hands the reader end (and the cleared fields) to the next reader's
         // Acquire in `acquire_reader`. IDLE | READER_BUSY -> IDLE.
         self.state

@@ -7,11 +7,12 @@ use core::ffi::c_void;
 use stream_abi::{BLOCKED, CLOSED};
 use stream_events::Backend;
 
+use super::open::OrphanedOpen;
 use super::read::OrphanFinish;
 use super::{RawStream, StartWriteError, Wait};
 use crate::state::{
-    phase, CLOSED_ANY, DONE, LENT, PHASE, READER_BUSY, READ_ORPHANED, WRITER_BUSY, WRITER_CLOSED,
-    WRITING,
+    phase, CLOSED_ANY, DONE, LENT, OPEN, PHASE, READER_BUSY, READ_ORPHANED, WRITER_BUSY,
+    WRITER_CLOSED, WRITING,
 };
 use crate::sync::{ord, Ordering};
 
@@ -53,8 +54,35 @@ impl<B: Backend> RawStream<B> {
                 ord("start-writing-acquire", Ordering::Acquire),
             ) {
                 // SAFETY: phase WRITING is ours.
-                Ok(_) => return Ok(unsafe { self.lent_buffer() }),
+                Ok(_) => match unsafe { self.taken_buffer(s, false) } {
+                    Some(buffer) => return Ok(buffer),
+                    None => return Err(StartWriteError::Blocked),
+                },
                 Err(actual) => s = actual,
+            }
+        }
+    }
+
+    /// The buffer a take from state `s` just took: the lent buffer, or the free region of an
+    /// open lend. `None` when an open lend's ring is full: the ring was given back (keeping
+    /// WRITER_BUSY if `keep_busy`) and the caller holds no buffer.
+    ///
+    /// # Safety
+    ///
+    /// The caller just moved `s` (phase LENT) to WRITING and owns it.
+    #[inline]
+    unsafe fn taken_buffer(&self, s: usize, keep_busy: bool) -> Option<(*mut c_void, usize)> {
+        if s & OPEN == 0 {
+            // SAFETY: forwarded: WRITING is ours.
+            return Some(unsafe { self.lent_buffer() });
+        }
+        // SAFETY: forwarded: WRITING of an open lend is ours.
+        match unsafe { self.open_region() } {
+            Some(region) => Some((region.addr, region.len)),
+            None => {
+                // SAFETY: as above, nothing written.
+                unsafe { self.give_back_full(keep_busy) };
+                None
             }
         }
     }
@@ -88,8 +116,10 @@ impl<B: Backend> RawStream<B> {
                 ord("acquire-writer-acquire", Ordering::Acquire),
                 ord("acquire-writer-acquire", Ordering::Acquire),
             ) {
-                // SAFETY: phase WRITING is ours when `lent`.
-                Ok(_) => return Ok(lent.then(|| unsafe { self.lent_buffer() })),
+                // SAFETY: phase WRITING is ours when `lent`; a full open lend is given back
+                // with WRITER_BUSY kept, and the caller waits for room.
+                Ok(_) if lent => return Ok(unsafe { self.taken_buffer(s, true) }),
+                Ok(_) => return Ok(None),
                 Err(actual) => s = actual,
             }
         }
@@ -111,7 +141,7 @@ impl<B: Backend> RawStream<B> {
         loop {
             let cond = || {
                 let s = self.load();
-                phase(s) == LENT || s & CLOSED_ANY != 0
+                s & CLOSED_ANY != 0 || self.writable_in(s)
             };
             let ready = match deadline {
                 None => {
@@ -126,11 +156,12 @@ impl<B: Backend> RawStream<B> {
                 unsafe { self.release_writer_busy() };
                 return Err(WaitWriteError::Closed);
             }
-            if phase(s) == LENT {
+            if self.writable_in(s) {
                 if !take {
                     return Ok(None);
                 }
-                // ORDERING: Acquire pairs with the reader's Release lend.
+                // ORDERING: Acquire pairs with the reader's Release lend (or the previous
+                // writer's Release give-back of an open lend).
                 // LENT | WRITER_BUSY -> WRITING | WRITER_BUSY.
                 if self
                     .state
@@ -142,10 +173,12 @@ impl<B: Backend> RawStream<B> {
                     )
                     .is_ok()
                 {
-                    // SAFETY: phase WRITING is ours.
-                    return Ok(Some(unsafe { self.lent_buffer() }));
+                    // SAFETY: phase WRITING is ours; a full ring goes back, WRITER_BUSY kept.
+                    if let Some(buffer) = unsafe { self.taken_buffer(s, true) } {
+                        return Ok(Some(buffer));
+                    }
                 }
-                // The reader reclaimed it or a flag changed: look again.
+                // The reader reclaimed it, a flag changed, or the ring filled up: look again.
                 continue;
             }
             if !ready {
@@ -154,6 +187,13 @@ impl<B: Backend> RawStream<B> {
                 return Err(WaitWriteError::Timeout);
             }
         }
+    }
+
+    /// Whether state `s` lets a writer take a buffer: one is lent, and if it is an open lend
+    /// its ring has room (a hint for waits: the take checks again).
+    #[inline]
+    pub(super) fn writable_in(&self, s: usize) -> bool {
+        phase(s) == LENT && (s & OPEN == 0 || self.open_has_room())
     }
 
     /// Releases WRITER_BUSY without having written, and wakes a reader that lent only
@@ -179,7 +219,7 @@ impl<B: Backend> RawStream<B> {
     unsafe fn lent_buffer(&self) -> (*mut c_void, usize) {
         // SAFETY: in WRITING the fields are the writer's (the reader wrote them before its
         // Release lend, which our Acquire CAS read from).
-        unsafe { (self.read_addr.with(|p| *p), self.read_size.with(|p| *p)) }
+        (unsafe { self.read_addr.with(|p| *p) }, self.read_size_get())
     }
 
     /// Whether a writer holds a taken buffer (between `start_writing` and `finish_writing`).
@@ -213,8 +253,14 @@ impl<B: Backend> RawStream<B> {
             self.close_write();
             return true;
         }
-        // SAFETY: the caller owns WRITING, so the size field is ours to read.
-        let capacity = unsafe { self.read_size.with(|p| *p) };
+        // The caller owns WRITING, so the size field is ours to read; an open lend's writer
+        // was handed the region after its position, which can only have grown since.
+        let capacity = if self.load() & OPEN != 0 {
+            // SAFETY: we own WRITING of an open lend.
+            unsafe { self.open_region() }.map_or(0, |region| region.len)
+        } else {
+            self.read_size_get()
+        };
         if count < 0 || count as usize > capacity {
             return false;
         }
@@ -248,11 +294,15 @@ impl<B: Backend> RawStream<B> {
         count: usize,
         keep_busy: bool,
     ) -> Result<(), OrphanedBuffer> {
+        if self.load() & OPEN != 0 {
+            // SAFETY: forwarded: the caller owns WRITING of an open lend.
+            return unsafe { self.commit_to_open(count, keep_busy) };
+        }
         // SAFETY: in WRITING `ready_size` and the buffer fields are the writer's. The buffer's
         // address and size are kept for an orphaned read, which the commit may have to end.
         let (addr, capacity) = unsafe {
             let buffer = self.lent_buffer();
-            self.ready_size.with_mut(|p| *p = count as isize);
+            self.ready_size_set(count as isize);
             self.set_buffer(core::ptr::null_mut(), 0);
             buffer
         };
@@ -280,6 +330,33 @@ impl<B: Backend> RawStream<B> {
         Ok(())
     }
 
+    /// [`commit`](Self::commit) into an open lend: publishes `count` elements and gives the
+    /// ring back; if the reader is gone, the elements were not delivered and come back in the
+    /// [`OrphanedBuffer`] with ring and descriptor.
+    ///
+    /// # Safety
+    ///
+    /// As for `commit`, phase WRITING of an open lend.
+    #[inline(never)]
+    unsafe fn commit_to_open(&self, count: usize, keep_busy: bool) -> Result<(), OrphanedBuffer> {
+        // The region's start, computed before the commit moves the position (for the
+        // undelivered elements of an orphaned lend).
+        // SAFETY: WRITING is ours.
+        let region = unsafe { self.open_region() }.map_or(core::ptr::null_mut(), |r| r.addr);
+        // SAFETY: forwarded from the caller.
+        match unsafe { self.commit_open(count, keep_busy) } {
+            Ok(()) => Ok(()),
+            Err(orphaned) => Err(OrphanedBuffer {
+                addr: region,
+                count,
+                finish: Finish::Open(OrphanedOpen {
+                    written: orphaned.written.wrapping_sub(count),
+                    ..orphaned
+                }),
+            }),
+        }
+    }
+
     /// Returns the held buffer: WRITING -> LENT, releasing WRITER_BUSY. The reader's read
     /// stays pending; *read ready* is activated only so that a reader that is cancelling (and
     /// waits for the writer to let go) can finish. If the reader is gone (`READ_ORPHANED`),
@@ -296,6 +373,14 @@ impl<B: Backend> RawStream<B> {
                 WRITING | WRITER_BUSY,
                 "return from {s:#x}"
             );
+            if s & READ_ORPHANED != 0 && s & OPEN != 0 {
+                // SAFETY: WRITING with READ_ORPHANED, acquired by our load: the lend is ours
+                // to end; nothing was written.
+                let o = unsafe { self.end_orphaned_open(s) };
+                // SAFETY: the lend ended and is ours alone.
+                unsafe { (o.finish)(o.lend, o.read, o.written) };
+                return;
+            }
             if s & READ_ORPHANED != 0 {
                 // SAFETY: WRITING is ours, so are the buffer fields.
                 let (addr, capacity) = unsafe { self.lent_buffer() };
@@ -349,11 +434,9 @@ impl<B: Backend> RawStream<B> {
         #[cfg(stream_loom)]
         self.orphan_finisher.with(|_| ());
         let count = if from == DONE {
-            // SAFETY: DONE with the read handed to us: `ready_size` is ours.
-            let n = unsafe {
-                self.ready_size
-                    .with_mut(|p| core::mem::replace(&mut *p, BLOCKED))
-            };
+            // DONE with the read handed to us: `ready_size` is ours.
+            let n = self.ready_size_get();
+            self.ready_size_set(BLOCKED);
             debug_assert!(n >= 0);
             n as usize
         } else {
@@ -374,9 +457,8 @@ impl<B: Backend> RawStream<B> {
         self.read_ready.activate_after_seqcst();
         OrphanedBuffer {
             addr,
-            capacity,
             count,
-            finish,
+            finish: Finish::Classic(capacity, finish),
         }
     }
 
@@ -415,9 +497,17 @@ pub(crate) enum WaitWriteError {
 #[must_use = "dropping it drops the undelivered elements and frees the buffer"]
 pub(crate) struct OrphanedBuffer {
     addr: *mut c_void,
-    capacity: usize,
     count: usize,
-    finish: OrphanFinish,
+    finish: Finish,
+}
+
+/// How an [`OrphanedBuffer`] finishes.
+enum Finish {
+    /// A lent buffer of `capacity` elements, freed by the reader's finisher.
+    Classic(usize, OrphanFinish),
+    /// An open lend: the ring's elements `read..written` (before this commit) and the
+    /// commit's `count` after them are dropped, ring and descriptor freed.
+    Open(OrphanedOpen),
 }
 
 impl OrphanedBuffer {
@@ -443,9 +533,17 @@ impl OrphanedBuffer {
 
 impl Drop for OrphanedBuffer {
     fn drop(&mut self) {
-        // SAFETY: the read ended and the buffer is ours alone (`end_orphaned_read`), with
-        // `count` initialised elements; `finish` is the reader's, for this buffer.
-        unsafe { (self.finish)(self.addr, self.capacity, self.count) };
+        match &self.finish {
+            // SAFETY: the read ended and the buffer is ours alone (`end_orphaned_read`), with
+            // `count` initialised elements; `finish` is the reader's, for this buffer.
+            Finish::Classic(capacity, finish) => unsafe { finish(self.addr, *capacity, self.count) },
+            // SAFETY: the lend ended and ring and descriptor are ours alone
+            // (`end_orphaned_open`); positions `read..written + count` hold elements (those
+            // moved out were forgotten: `count` is then 0).
+            Finish::Open(o) => unsafe {
+                (o.finish)(o.lend, o.read, o.written.wrapping_add(self.count))
+            },
+        }
     }
 }
 

@@ -210,10 +210,12 @@ impl<B: Backend> RawStream<B> {
             addr_of_mut!((*place).read_ready).write(Event::new());
             addr_of_mut!((*place).write_ready).write(Event::new());
             addr_of_mut!((*place).read_addr).write(UnsafeCell::new(read_addr));
-            addr_of_mut!((*place).read_size).write(UnsafeCell::new(read_size));
+            addr_of_mut!((*place).read_size).write(AtomicUsize::new(read_size));
             addr_of_mut!((*place).state).write(AtomicUsize::new(state));
             #[cfg(stream_loom)]
             addr_of_mut!((*place).orphan_finisher).write(UnsafeCell::new(()));
+            #[cfg(stream_loom)]
+            addr_of_mut!((*place).open_read).write(AtomicUsize::new(0));
             Self::init_counts_at(place, ready_size);
         }
     }
@@ -236,7 +238,7 @@ impl<B: Backend> RawStream<B> {
                 assert!(offset_of!(Self, active_instances) == offset_of!(Self, ready_size) + 8);
             }
             // SAFETY: the two words are adjacent (asserted) plain integers in this build
-            // (`UnsafeCell<isize>`, `AtomicUsize`: the layout of their integer), so one
+            // (two `AtomicUsize`s: the layout of their integer), so one
             // unaligned 16-byte store initialises both; `place` is valid for writes (the
             // caller's contract). SSE2 is part of the x86-64 baseline.
             unsafe {
@@ -249,7 +251,7 @@ impl<B: Backend> RawStream<B> {
         #[cfg(not(all(target_arch = "x86_64", not(stream_loom))))]
         // SAFETY: forwarded from the caller; place projections.
         unsafe {
-            addr_of_mut!((*place).ready_size).write(UnsafeCell::new(ready_size));
+            addr_of_mut!((*place).ready_size).write(AtomicUsize::new(ready_size as usize));
             addr_of_mut!((*place).active_instances).write(AtomicUsize::new(active));
         }
     }
@@ -315,10 +317,10 @@ impl<B: Backend> RawStream<B> {
     /// As for `lend_unshared`; the future's reader frees it with the functions of
     /// [`Shared::create_padded`].
     pub unsafe fn lend_reserved_unshared(&self, addr: *mut c_void, size: usize) {
-        // SAFETY: nobody else can reach the header yet (forwarded from the caller); outside
-        // DONE `ready_size` is the writer's, and the reservation keeps it so until the
-        // delivery commits it.
-        unsafe { self.ready_size.with_mut(|p| *p = 1) };
+        // Nobody else can reach the header yet (forwarded from the caller); outside DONE
+        // `ready_size` is the writer's, and the reservation keeps it so until the delivery
+        // commits it.
+        self.ready_size_set(1);
         // SAFETY: forwarded from the caller.
         unsafe { self.lend_unshared_with(addr, size, WRITER_BUSY | FUTURE_WRITER_RESERVED) };
     }
@@ -427,8 +429,8 @@ impl<B: Backend> RawStream<B> {
         count: usize,
         release: bool,
     ) -> Result<usize, StartWriteError> {
-        // SAFETY: in WRITING `ready_size` is the writer's, and the caller holds WRITING.
-        unsafe { self.ready_size.with_mut(|p| *p = count as isize) };
+        // In WRITING `ready_size` is the writer's, and the caller holds WRITING.
+        self.ready_size_set(count as isize);
         let mut s = self.load();
         loop {
             debug_assert_eq!(

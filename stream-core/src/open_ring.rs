@@ -1,0 +1,279 @@
+//! The ring a Rust reader lends as an open lend (`raw/open.rs`): its allocation, the reader's
+//! view of it (published elements at the front, free slots behind), and its end. Used by
+//! [`ReadAhead`](crate::ReadAhead), [`BufferedReader`](crate::BufferedReader) and the
+//! reader's own buffer (`reader.rs`); none of them hands a `T` out that the writer may still
+//! write.
+
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr::NonNull;
+
+use stream_abi::OpenLend;
+use stream_events::Backend;
+
+use crate::buffered::{alloc_buffer, free_buffer};
+use crate::error::ReadError;
+use crate::raw::{OpenRustLend, RawStream, StartReadError, Wait};
+
+/// A ring of `capacity` (a power of two) slots of `T` with the descriptor it is lent
+/// through, and the reader's positions: slots `read..written` (modulo the capacity) hold
+/// elements the reader has not consumed yet.
+///
+/// It has no `Drop`: its owner calls [`release`](Self::release) once, from its own drop
+/// (with the stream, which the ring cannot reach by itself). A ring that is never released
+/// leaks, which is safe: the writer never writes into freed memory.
+pub(crate) struct OpenRing<T> {
+    /// From `Box<OpenRustLend>`; its `lend.buffer` came from `alloc_buffer::<T>(capacity)`.
+    desc: NonNull<OpenRustLend>,
+    capacity: usize,
+    read: usize,
+    /// The writer's position, as last seen.
+    written: usize,
+    /// The ring is lent (an open read is pending, owned by us).
+    lent: bool,
+    _elements: PhantomData<T>,
+}
+
+impl<T> OpenRing<T> {
+    /// A ring of at least `capacity` slots (rounded up to a power of two; at least 1).
+    pub(crate) fn new(capacity: usize) -> Self {
+        let capacity = capacity
+            .max(1)
+            .checked_next_power_of_two()
+            .expect("ring capacity overflows");
+        let buffer = alloc_buffer::<T>(capacity);
+        let desc = Box::new(OpenRustLend {
+            lend: OpenLend {
+                buffer: buffer.as_ptr().cast(),
+                capacity,
+                element_size: core::mem::size_of::<T>(),
+            },
+            finish: finish_ring::<T>,
+        });
+        Self {
+            desc: NonNull::from(Box::leak(desc)),
+            capacity,
+            read: 0,
+            written: 0,
+            lent: false,
+            _elements: PhantomData,
+        }
+    }
+
+    /// The ring's slot count.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Whether the ring is lent (an open read is pending).
+    pub(crate) fn is_lent(&self) -> bool {
+        self.lent
+    }
+
+    /// Elements held and not consumed, as last seen ([`refresh`](Self::refresh) looks again).
+    pub(crate) fn len(&self) -> usize {
+        self.written.wrapping_sub(self.read)
+    }
+
+    fn buffer(&self) -> *mut MaybeUninit<T> {
+        // SAFETY: the descriptor is ours and alive until `release`; its fields never change.
+        unsafe { (*self.desc.as_ptr()).lend.buffer.cast() }
+    }
+
+    /// Lends the ring (an open lend), keeping the elements it holds.
+    pub(crate) fn lend<B: Backend>(&mut self, raw: &RawStream<B>) -> Result<(), ReadError> {
+        debug_assert!(!self.lent);
+        // SAFETY: the descriptor describes our ring (a power of two of slots, valid for
+        // `capacity` elements of `T`) and lives until `release`, which ends the lend first
+        // (or hands it to the writer with its finisher); slots `read..written` hold elements.
+        unsafe {
+            raw.start_reading_open(
+                self.desc.as_ptr().cast::<OpenLend>(),
+                self.read,
+                self.written,
+            )
+        }
+        .map_err(|e| match e {
+            StartReadError::Busy => ReadError::Busy,
+            StartReadError::Closed | StartReadError::Empty => ReadError::Closed,
+        })?;
+        self.lent = true;
+        Ok(())
+    }
+
+    /// Looks at the writer's position again; returns how many elements are held.
+    pub(crate) fn refresh<B: Backend>(&mut self, raw: &RawStream<B>) -> usize {
+        if self.lent {
+            // SAFETY: we own the pending open lend.
+            let (read, n) = unsafe { raw.open_readable() };
+            debug_assert_eq!(read, self.read);
+            debug_assert!(n <= self.capacity);
+            self.written = read.wrapping_add(n);
+        }
+        self.len()
+    }
+
+    /// The held elements from the front, as far as they are contiguous (up to the ring's
+    /// end), at most `max`.
+    pub(crate) fn front(&self, max: usize) -> &[T] {
+        let start = self.read & (self.capacity - 1);
+        let n = self.len().min(self.capacity - start).min(max);
+        // SAFETY: slots `read..written` hold initialised elements that the writer published
+        // (acquired in `refresh`) and does not touch until we consume them; `n` of them from
+        // `start` are contiguous. The borrow of `self` keeps them from being consumed.
+        unsafe { core::slice::from_raw_parts(self.buffer().add(start).cast::<T>(), n) }
+    }
+
+    /// Marks the first `n` held elements consumed without dropping them (the caller moved
+    /// them out, or they need no drop), and frees their slots for the writer.
+    ///
+    /// # Safety
+    ///
+    /// `n` is at most [`len`](Self::len); the caller moved those elements out (or `T` needs
+    /// no drop) and holds no reference to them.
+    pub(crate) unsafe fn advance<B: Backend>(&mut self, raw: &RawStream<B>, n: usize) {
+        debug_assert!(n <= self.len());
+        if n == 0 {
+            return;
+        }
+        self.read = self.read.wrapping_add(n);
+        if self.lent {
+            // SAFETY: we own the pending open lend; `n` elements were published after our
+            // position (`refresh` saw them).
+            unsafe { raw.open_consume(n) };
+        }
+    }
+
+    /// Moves the first held element out and consumes it.
+    pub(crate) fn pop<B: Backend>(&mut self, raw: &RawStream<B>) -> Option<T> {
+        if self.len() == 0 {
+            return None;
+        }
+        let start = self.read & (self.capacity - 1);
+        // SAFETY: slot `start` holds the first held element (see `front`); it is moved out
+        // once: the advance below consumes it.
+        let value = unsafe { self.buffer().add(start).cast::<T>().read() };
+        // SAFETY: one element held, moved out above.
+        unsafe { self.advance(raw, 1) };
+        Some(value)
+    }
+
+    /// Drops the first `n` held elements and consumes them.
+    pub(crate) fn drop_front<B: Backend>(&mut self, raw: &RawStream<B>, n: usize) {
+        let n = n.min(self.len());
+        for _ in 0..n {
+            drop(self.pop(raw));
+        }
+    }
+
+    /// Blocks until the writer publishes after our position or an end closes (or the
+    /// deadline of `wait` passes: then `false`).
+    pub(crate) fn wait<B: Backend>(&self, raw: &RawStream<B>, wait: Wait) -> bool {
+        debug_assert!(self.lent);
+        raw.wait_open(wait)
+    }
+
+    /// Ends the lend, waiting while the writer holds the ring (it never blocks while it
+    /// does). The held elements stay in the ring, the caller's.
+    pub(crate) fn end<B: Backend>(&mut self, raw: &RawStream<B>) {
+        if self.lent {
+            // SAFETY: we own the pending open lend.
+            let (read, written) = unsafe { raw.end_open() };
+            debug_assert_eq!(read, self.read);
+            self.written = written;
+            self.lent = false;
+        }
+    }
+
+    /// [`end`](Self::end) without the wait: `false`, changing nothing, while the writer holds
+    /// the ring.
+    pub(crate) fn try_end<B: Backend>(&mut self, raw: &RawStream<B>) -> bool {
+        if self.lent {
+            // SAFETY: we own the pending open lend.
+            match unsafe { raw.try_end_open() } {
+                Some((_, written)) => {
+                    self.written = written;
+                    self.lent = false;
+                }
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// Ends the lend without waiting and frees the ring, dropping the elements it holds;
+    /// or, if the writer holds the ring right now, hands it to the stream, whose writer then
+    /// drops them and frees it (`docs/design.md`, "The open lend"). The owner's drop calls
+    /// it once and uses the ring no more.
+    ///
+    /// # Safety
+    ///
+    /// Called once; the ring is not used afterwards.
+    pub(crate) unsafe fn release<B: Backend>(&mut self, raw: &RawStream<B>) {
+        if self.lent {
+            // SAFETY: we own the pending open lend; the descriptor is an `OpenRustLend`.
+            match unsafe { raw.end_open_or_orphan() } {
+                Some((_, written)) => self.written = written,
+                // The writer holds the ring: it finishes it.
+                None => return,
+            }
+            self.lent = false;
+        }
+        // SAFETY: the lend ended (or never was): the descriptor and ring are ours alone, and
+        // slots `read..written` hold the elements not consumed.
+        unsafe { finish_ring::<T>(self.desc.as_ptr().cast(), self.read, self.written) };
+    }
+}
+
+// SAFETY: the ring's elements move between threads as the reader's do (`T: Send`); the
+// allocation is owned by the ring.
+unsafe impl<T: Send> Send for OpenRing<T> {}
+// SAFETY: `&OpenRing` gives `&[T]` (needs `T: Sync`) and its counts.
+unsafe impl<T: Sync> Sync for OpenRing<T> {}
+
+/// Drops the elements at positions `read..written` of the ring of `lend` (an
+/// `OpenRustLend` made by [`OpenRing::new`]) and frees ring and descriptor; the
+/// [`OpenFinish`](crate::raw::OpenFinish) of a Rust reader's lend.
+///
+/// # Safety
+///
+/// As `OpenFinish` says: the lend ended and ring and descriptor are the caller's alone;
+/// `lend` came from `OpenRing::<T>::new`.
+unsafe fn finish_ring<T>(lend: *mut OpenLend, read: usize, written: usize) {
+    // SAFETY: by the caller, a leaked `Box<OpenRustLend>`, ours alone now.
+    let desc = unsafe { Box::from_raw(lend.cast::<OpenRustLend>()) };
+    let capacity = desc.lend.capacity;
+    let buffer = desc.lend.buffer.cast::<MaybeUninit<T>>();
+    /// Frees the ring when dropped, also if an element's drop panics.
+    struct Free<T>(NonNull<MaybeUninit<T>>, usize);
+    impl<T> Drop for Free<T> {
+        fn drop(&mut self) {
+            // SAFETY: the ring came from `alloc_buffer::<T>(capacity)`; its elements were
+            // dropped (or are being dropped by an unwinding loop that skips the rest).
+            unsafe { free_buffer(self.0, self.1) };
+        }
+    }
+    // SAFETY: `alloc_buffer` never returns null (dangling when zero-sized).
+    let _free = Free(unsafe { NonNull::new_unchecked(buffer) }, capacity);
+    if core::mem::needs_drop::<T>() {
+        let mut at = read;
+        while at != written {
+            // SAFETY: positions `read..written` hold initialised elements, each dropped once.
+            unsafe {
+                core::ptr::drop_in_place(buffer.add(at & (capacity - 1)).cast::<T>());
+            }
+            at = at.wrapping_add(1);
+        }
+    }
+    drop(desc);
+}
+
+impl<T> core::fmt::Debug for OpenRing<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OpenRing")
+            .field("capacity", &self.capacity)
+            .field("held", &self.len())
+            .field("lent", &self.lent)
+            .finish()
+    }
+}
