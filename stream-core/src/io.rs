@@ -13,6 +13,7 @@ use std::mem::MaybeUninit;
 use stream_events::Backend;
 
 use crate::batch::BatchWriter;
+use crate::raw::Wait;
 use crate::{BufferedReader, Loan, ReadAhead, ReadError, Reader, WriteError, Writer};
 
 /// The stack buffer one `Read::read` of a [`Reader<u8>`](Reader) lends (the caller's `&mut
@@ -58,6 +59,22 @@ impl<B: Backend> io::Read for Reader<u8, B> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
+        }
+        if self.use_ring(true) {
+            // SAFETY: our handle keeps the header alive; the reference does not outlive `self`.
+            let raw = unsafe { self.as_ptr().as_ref() };
+            // The reader keeps its ring lent: the writer's writes land in it without waiting
+            // for this call, and a small read is a copy out of it.
+            let ring = match self.ring_fill(Wait::Block) {
+                Ok(ring) => ring,
+                Err(kind) => return read_error(kind.into()),
+            };
+            let front = ring.front(buf.len());
+            let n = front.len();
+            buf[..n].copy_from_slice(front);
+            // SAFETY: `u8` needs no drop; the bytes were copied out above.
+            unsafe { ring.advance(raw, n) };
+            return Ok(n);
         }
         let mut tmp = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
         let len = buf.len().min(READ_CHUNK);

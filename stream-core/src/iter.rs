@@ -6,6 +6,7 @@ use std::fmt;
 
 use stream_events::{Backend, DefaultBackend};
 
+use crate::raw::Wait;
 use crate::Reader;
 
 /// How many elements one read of an [`IntoIter`] lends room for: about 16 KiB of elements,
@@ -32,8 +33,10 @@ pub struct IntoIter<T, B: Backend = DefaultBackend> {
 
 impl<T, B: Backend> IntoIter<T, B> {
     /// The reader, and the elements read but not yet yielded.
-    pub fn into_parts(self) -> (Reader<T, B>, Vec<T>) {
-        (self.reader, self.buf.into())
+    pub fn into_parts(mut self) -> (Reader<T, B>, Vec<T>) {
+        let mut rest: Vec<T> = self.buf.into();
+        self.reader.drain_ring(&mut rest);
+        (self.reader, rest)
     }
 }
 
@@ -43,6 +46,11 @@ impl<T, B: Backend> Iterator for IntoIter<T, B> {
     fn next(&mut self) -> Option<T> {
         if let Some(v) = self.buf.pop_front() {
             return Some(v);
+        }
+        if self.reader.use_ring(true) {
+            // The only reader handle keeps its ring lent open: elements sent one by one land
+            // in it without a rendezvous each.
+            return self.reader.ring_recv(Wait::Block).ok();
         }
         // Reuse the allocation: an empty deque becomes a `Vec` without copying.
         let mut vec = Vec::from(core::mem::take(&mut self.buf));
@@ -93,6 +101,9 @@ impl<T, B: Backend> Iterator for Iter<'_, T, B> {
     type Item = T;
 
     fn next(&mut self) -> Option<T> {
+        if self.reader.use_ring(true) {
+            return self.reader.ring_recv(Wait::Block).ok();
+        }
         self.reader.recv().ok()
     }
 }

@@ -137,6 +137,7 @@ mod open_ring;
 mod raw;
 mod read_ahead;
 mod reader;
+mod reader_ring;
 mod state;
 mod sync;
 mod writer;

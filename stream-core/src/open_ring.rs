@@ -27,6 +27,10 @@ pub(crate) struct OpenRing<T> {
     desc: NonNull<OpenRustLend>,
     capacity: usize,
     read: usize,
+    /// The reader's position as the writer sees it: consumption is published in steps of a
+    /// quarter ring, and before every wait and end, so that a writer waiting for room is
+    /// woken once per quarter, not once per element.
+    published: usize,
     /// The writer's position, as last seen.
     written: usize,
     /// The ring is lent (an open read is pending, owned by us).
@@ -54,6 +58,7 @@ impl<T> OpenRing<T> {
             desc: NonNull::from(Box::leak(desc)),
             capacity,
             read: 0,
+            published: 0,
             written: 0,
             lent: false,
             _elements: PhantomData,
@@ -97,6 +102,7 @@ impl<T> OpenRing<T> {
             StartReadError::Busy => ReadError::Busy,
             StartReadError::Closed | StartReadError::Empty => ReadError::Closed,
         })?;
+        self.published = self.read;
         self.lent = true;
         Ok(())
     }
@@ -106,7 +112,7 @@ impl<T> OpenRing<T> {
         if self.lent {
             // SAFETY: we own the pending open lend.
             let (read, n) = unsafe { raw.open_readable() };
-            debug_assert_eq!(read, self.read);
+            debug_assert_eq!(read, self.published);
             debug_assert!(n <= self.capacity);
             self.written = read.wrapping_add(n);
         }
@@ -137,11 +143,20 @@ impl<T> OpenRing<T> {
             return;
         }
         self.read = self.read.wrapping_add(n);
-        if self.lent {
-            // SAFETY: we own the pending open lend; `n` elements were published after our
-            // position (`refresh` saw them).
+        if self.read.wrapping_sub(self.published) >= (self.capacity / 4).max(1) {
+            self.publish(raw);
+        }
+    }
+
+    /// Tells the writer how far we consumed (and wakes it if it waits for room).
+    pub(crate) fn publish<B: Backend>(&mut self, raw: &RawStream<B>) {
+        let n = self.read.wrapping_sub(self.published);
+        if self.lent && n > 0 {
+            // SAFETY: we own the pending open lend; the `n` elements after the published
+            // position were published by the writer (`refresh` saw them) and consumed.
             unsafe { raw.open_consume(n) };
         }
+        self.published = self.read;
     }
 
     /// Moves the first held element out and consumes it.
@@ -168,8 +183,9 @@ impl<T> OpenRing<T> {
 
     /// Blocks until the writer publishes after our position or an end closes (or the
     /// deadline of `wait` passes: then `false`).
-    pub(crate) fn wait<B: Backend>(&self, raw: &RawStream<B>, wait: Wait) -> bool {
+    pub(crate) fn wait<B: Backend>(&mut self, raw: &RawStream<B>, wait: Wait) -> bool {
         debug_assert!(self.lent);
+        self.publish(raw);
         raw.wait_open(wait)
     }
 
@@ -177,6 +193,7 @@ impl<T> OpenRing<T> {
     /// does). The held elements stay in the ring, the caller's.
     pub(crate) fn end<B: Backend>(&mut self, raw: &RawStream<B>) {
         if self.lent {
+            self.publish(raw);
             // SAFETY: we own the pending open lend.
             let (read, written) = unsafe { raw.end_open() };
             debug_assert_eq!(read, self.read);
@@ -189,6 +206,7 @@ impl<T> OpenRing<T> {
     /// the ring.
     pub(crate) fn try_end<B: Backend>(&mut self, raw: &RawStream<B>) -> bool {
         if self.lent {
+            self.publish(raw);
             // SAFETY: we own the pending open lend.
             match unsafe { raw.try_end_open() } {
                 Some((_, written)) => {
@@ -211,6 +229,7 @@ impl<T> OpenRing<T> {
     /// Called once; the ring is not used afterwards.
     pub(crate) unsafe fn release<B: Backend>(&mut self, raw: &RawStream<B>) {
         if self.lent {
+            self.publish(raw);
             // SAFETY: we own the pending open lend; the descriptor is an `OpenRustLend`.
             match unsafe { raw.end_open_or_orphan() } {
                 Some((_, written)) => self.written = written,

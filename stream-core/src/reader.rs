@@ -11,6 +11,7 @@ use stream_abi::ACTIVE_READER_MASK;
 use stream_events::{Backend, DefaultBackend};
 
 use crate::error::{Kind, ReadError, ReadTimeoutError, TryReadError};
+use crate::open_ring::OpenRing;
 use crate::raw::{inline_fits, RawStream, StartReadError, Wait};
 
 /// The reading end of a stream: lends buffers for the writer to fill.
@@ -21,6 +22,9 @@ use crate::raw::{inline_fits, RawStream, StartReadError, Wait};
 /// is in progress fails with `Busy`.
 pub struct Reader<T, B: Backend = DefaultBackend> {
     raw: NonNull<RawStream<B>>,
+    /// The ring this reader keeps lent open once it reads through `std::io` or an iterator
+    /// (`reader_ring.rs`).
+    pub(crate) ring: Option<Box<OpenRing<T>>>,
     _elements: PhantomData<T>,
 }
 
@@ -41,6 +45,7 @@ impl<T, B: Backend> Reader<T, B> {
     pub(crate) unsafe fn from_raw(raw: NonNull<RawStream<B>>) -> Self {
         Self {
             raw,
+            ring: None,
             _elements: PhantomData,
         }
     }
@@ -240,6 +245,9 @@ impl<T, B: Backend> Reader<T, B> {
     }
 
     fn recv_inner(&mut self, wait: Wait) -> Result<T, Kind> {
+        if self.ring.is_some() && self.use_ring(false) {
+            return self.ring_recv(wait);
+        }
         let raw = self.raw();
         if inline_fits::<T>() && raw.active_instances_acquire() & ACTIVE_READER_MASK == 1 {
             // Lend the header's inline word: the element then travels in the cache line that
@@ -268,6 +276,9 @@ impl<T, B: Backend> Reader<T, B> {
 
     #[inline]
     fn read_inner(&mut self, buf: &mut [MaybeUninit<T>], wait: Wait) -> Result<usize, Kind> {
+        if self.ring.is_some() && !buf.is_empty() && self.use_ring(false) {
+            return self.ring_read(buf, wait);
+        }
         let unique =
             wait != Wait::Try && self.raw().active_instances_acquire() & ACTIVE_READER_MASK == 1;
         // SAFETY: `buf` is borrowed mutably for this whole call and is valid for its length in
@@ -370,8 +381,10 @@ impl<T, B: Backend> Clone for Reader<T, B> {
 impl<T, B: Backend> Drop for Reader<T, B> {
     /// Releases the handle; the last reader handle closes the reader end.
     fn drop(&mut self) {
+        self.release_ring();
         // SAFETY: we give up our handle and never use `raw` again; no read of ours is pending
-        // (reads end before they return).
+        // (reads end before they return; the ring's lend ended, or was handed to the writer,
+        // just above).
         unsafe { RawStream::release_reader(self.raw) };
     }
 }

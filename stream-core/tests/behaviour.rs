@@ -361,8 +361,8 @@ fn read_ahead_delivers_everything_in_order<B: Backend>() {
     t.join().unwrap();
 }
 
-/// A `ReadAhead` dropped after its first chunk, with its second buffer lent: the writer's
-/// writes then fail and give their elements back, and nothing hangs.
+/// A `ReadAhead` dropped after its first chunk, with its ring lent: the writer's writes then
+/// fail and give their elements back, and nothing hangs.
 fn read_ahead_dropped_mid_stream<B: Backend>() {
     let (mut w, r) = stream_with::<u8, B>();
     let t = thread::spawn(move || {
@@ -385,8 +385,9 @@ fn read_ahead_dropped_mid_stream<B: Backend>() {
     thread::sleep(short());
     drop(reader);
     let sent = t.join().unwrap();
-    // The first element, and perhaps one more into the buffer lent ahead.
-    assert!((1..=2).contains(&sent), "sent {sent}");
+    // The first element, and perhaps more into the ring lent ahead (four elements for a
+    // chunk capacity of one).
+    assert!((1..=5).contains(&sent), "sent {sent}");
 }
 
 /// A read left pending on the only reader handle through the raw API owns the buffer fields:

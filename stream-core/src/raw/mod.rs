@@ -41,8 +41,9 @@ use crate::state::{
 use crate::sync::{ord, AtomicUsize, Ordering, UnsafeCell};
 
 pub use future::{FutureReservation, PaddedBlock};
-pub(crate) use open::OpenRegion;
-pub(crate) use open::{OpenFinish, OpenRustLend};
+#[allow(unused_imports)] // named by the docs of `open_ring.rs`
+pub(crate) use open::OpenFinish;
+pub(crate) use open::OpenRustLend;
 pub use shared::Shared;
 pub(crate) use write::{OrphanedBuffer, WaitWriteError};
 
