@@ -406,13 +406,18 @@ fn send_all_then_close() {
     assert_eq!(all, (0..ELEMENTS).collect::<Vec<_>>());
 }
 
+/// `SinkExt::send` commits each element: the reader sees element `i` before the writer
+/// sends `i + 1` (it waits for the reader's word first; an element still held by the `Sink`
+/// would never arrive, and the test would hang).
 #[test]
 fn sink_send_flushes_each_element() {
     let (mut writer, mut reader) = stream_async::stream::<u32>(CAPACITY);
+    let (ack, acked) = std::sync::mpsc::channel::<()>();
     let t = std::thread::spawn(move || {
         futures_lite::future::block_on(async {
             for i in 0..4 {
                 SinkExt::send(&mut writer, i).await.unwrap();
+                acked.recv().unwrap();
             }
         })
     });
@@ -421,6 +426,7 @@ fn sink_send_flushes_each_element() {
         while let Ok(n) = reader.fill().await {
             batches.push(reader.buffer().to_vec());
             reader.consume(n);
+            let _ = ack.send(());
         }
         batches
     });

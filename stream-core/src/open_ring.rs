@@ -130,6 +130,21 @@ impl<T> OpenRing<T> {
         unsafe { core::slice::from_raw_parts(self.buffer().add(start).cast::<T>(), n) }
     }
 
+    /// [`front`](Self::front), mutably.
+    pub(crate) fn front_mut(&mut self, max: usize) -> &mut [T] {
+        let start = self.read & (self.capacity - 1);
+        let n = self.len().min(self.capacity - start).min(max);
+        // SAFETY: as in `front`, with the exclusive borrow of `self`: the writer never touches
+        // held slots.
+        unsafe { core::slice::from_raw_parts_mut(self.buffer().add(start).cast::<T>(), n) }
+    }
+
+    /// The ring's address, for alignment checks.
+    #[cfg(test)]
+    pub(crate) fn address(&self) -> usize {
+        self.buffer() as usize
+    }
+
     /// Marks the first `n` held elements consumed without dropping them (the caller moved
     /// them out, or they need no drop), and frees their slots for the writer.
     ///
@@ -274,16 +289,29 @@ unsafe fn finish_ring<T>(lend: *mut OpenLend, read: usize, written: usize) {
     }
     // SAFETY: `alloc_buffer` never returns null (dangling when zero-sized).
     let _free = Free(unsafe { NonNull::new_unchecked(buffer) }, capacity);
-    if core::mem::needs_drop::<T>() {
-        let mut at = read;
-        while at != written {
-            // SAFETY: positions `read..written` hold initialised elements, each dropped once.
-            unsafe {
-                core::ptr::drop_in_place(buffer.add(at & (capacity - 1)).cast::<T>());
-            }
-            at = at.wrapping_add(1);
+    /// Drops a slice of elements when dropped: the second part of the ring's elements is
+    /// dropped even if a drop in the first part panics (as `drop_in_place` on one slice
+    /// drops the rest of it).
+    struct DropSlice<T>(*mut [T]);
+    impl<T> Drop for DropSlice<T> {
+        fn drop(&mut self) {
+            // SAFETY: made below from initialised elements that nothing else drops.
+            unsafe { core::ptr::drop_in_place(self.0) };
         }
     }
+    let held = written.wrapping_sub(read);
+    let start = read & (capacity - 1);
+    let first = held.min(capacity - start);
+    // SAFETY: positions `read..written` hold initialised elements: `first` from slot `start`
+    // and the rest from slot 0; each is dropped once, by one of the two slices.
+    let (head, tail) = unsafe {
+        (
+            core::ptr::slice_from_raw_parts_mut(buffer.add(start).cast::<T>(), first),
+            core::ptr::slice_from_raw_parts_mut(buffer.cast::<T>(), held - first),
+        )
+    };
+    let _tail = DropSlice(tail);
+    drop(DropSlice(head));
     drop(desc);
 }
 

@@ -120,7 +120,12 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
                 if self.ring.refresh(raw) > 0 {
                     break;
                 }
+                // A writer that held the ring may publish before it gives it back: what the
+                // end finds is handed out first.
                 self.ring.end(raw);
+                if self.ring.len() > 0 {
+                    break;
+                }
                 return Err(ReadError::Closed);
             }
             self.ring.wait(raw, Wait::Block);

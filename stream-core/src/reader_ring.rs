@@ -64,7 +64,12 @@ impl<T, B: Backend> Reader<T, B> {
                 if ring.refresh(raw) > 0 {
                     return Ok(ring);
                 }
+                // A writer that held the ring may publish before it gives it back: what the
+                // end finds is read first.
                 ring.end(raw);
+                if ring.len() > 0 {
+                    return Ok(ring);
+                }
                 return Err(Kind::Closed);
             }
             match wait {

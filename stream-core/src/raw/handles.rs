@@ -223,5 +223,4 @@ pub(super) fn check_unshared<B: Backend>(header: &mut RawStream<B>) {
     header.open_read.with_mut(|_| ());
     header.state.with_mut(|_| ());
     header.active_instances.with_mut(|_| ());
-    header.orphan_finisher.with_mut(|_| ());
 }

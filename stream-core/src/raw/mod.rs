@@ -73,11 +73,6 @@ pub struct RawStream<B: Backend> {
     /// keeps its slot here ([`Shared::create_padded`]). Accessed only through raw pointers,
     /// under the ownership rules of a lent buffer.
     inline: core::cell::UnsafeCell<MaybeUninit<u64>>,
-    /// loom builds only: stands for the inline word while it holds an orphaned read's
-    /// finisher (the word is a plain cell, which loom does not see), so that loom checks the
-    /// reader's hand-over happens before the writer's use of it (`read.rs`, `write.rs`).
-    #[cfg(stream_loom)]
-    orphan_finisher: UnsafeCell<()>,
     /// loom builds only: the reader's position of an open lend, which the other builds keep
     /// in the inline word (`open.rs`).
     #[cfg(stream_loom)]
@@ -191,8 +186,6 @@ impl<B: Backend> RawStream<B> {
             active_instances: AtomicUsize::new(ACTIVE_READER_ONE + ACTIVE_WRITER_ONE),
             state: AtomicUsize::new(state),
             inline: core::cell::UnsafeCell::new(MaybeUninit::uninit()),
-            #[cfg(stream_loom)]
-            orphan_finisher: UnsafeCell::new(()),
             #[cfg(stream_loom)]
             open_read: AtomicUsize::new(0),
         }

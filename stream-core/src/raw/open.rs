@@ -123,9 +123,10 @@ impl<B: Backend> RawStream<B> {
         // IDLE -> LENT | OPEN (only the reader leaves IDLE, so flipping bits is the move).
         // ORDERING: Release publishes descriptor, positions and fields to the writer's Acquire
         // take; SeqCst lets the activation skip its write when nobody is parked.
-        let prev = self
-            .state
-            .fetch_xor(IDLE ^ LENT ^ OPEN, ord("open-lend-release", Ordering::SeqCst));
+        let prev = self.state.fetch_xor(
+            IDLE ^ LENT ^ OPEN,
+            ord("open-lend-release", Ordering::SeqCst),
+        );
         debug_assert_eq!(prev & (PHASE | OPEN), IDLE, "open lend from {prev:#x}");
         self.write_ready.activate_after_seqcst();
         Ok(())
@@ -162,8 +163,10 @@ impl<B: Backend> RawStream<B> {
         // Acquire load of the position in `open_region`, after which it overwrites them.
         // SeqCst (beyond Release) lets the activation skip its write when nobody is parked:
         // a waiting writer's condition reads this word (`open_has_room`).
-        self.open_read()
-            .store(read.wrapping_add(n), ord("open-consume-release", Ordering::SeqCst));
+        self.open_read().store(
+            read.wrapping_add(n),
+            ord("open-consume-release", Ordering::SeqCst),
+        );
         self.write_ready.activate_after_seqcst();
     }
 
@@ -177,9 +180,7 @@ impl<B: Backend> RawStream<B> {
             // ORDERING: Acquire, as in `open_readable`. A writer's publish is followed by a
             // SeqCst transition of the state (which this condition reads first) and the
             // activation, so this check and its wake-up exclude each other.
-            s & CLOSED_ANY != 0
-                || s & OPEN == 0
-                || self.ready_size.load(Ordering::Acquire) != read
+            s & CLOSED_ANY != 0 || s & OPEN == 0 || self.ready_size.load(Ordering::Acquire) != read
         };
         match wait.deadline() {
             None => {
@@ -200,7 +201,10 @@ impl<B: Backend> RawStream<B> {
     pub unsafe fn try_end_open(&self) -> Option<(usize, usize)> {
         let mut s = self.load();
         loop {
-            debug_assert!(s & OPEN != 0 && s & READER_BUSY != 0, "end_open from {s:#x}");
+            debug_assert!(
+                s & OPEN != 0 && s & READER_BUSY != 0,
+                "end_open from {s:#x}"
+            );
             if phase(s) == WRITING {
                 return None;
             }
@@ -242,8 +246,7 @@ impl<B: Backend> RawStream<B> {
             if let Some(positions) = unsafe { self.try_end_open() } {
                 return positions;
             }
-            self.read_ready
-                .wait_until(|| phase(self.load()) != WRITING);
+            self.read_ready.wait_until(|| phase(self.load()) != WRITING);
         }
     }
 

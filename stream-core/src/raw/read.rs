@@ -9,20 +9,10 @@ use stream_events::Backend;
 
 use super::{RawStream, StartReadError, Wait};
 use crate::state::{
-    phase, CLOSED_ANY, DONE, IDLE, LENT, OPEN, PHASE, READER_BUSY, READER_CLOSED, READ_ORPHANED,
-    WRITER_BUSY, WRITER_CLOSED, WRITING,
+    phase, CLOSED_ANY, DONE, IDLE, LENT, OPEN, PHASE, READER_BUSY, READER_CLOSED, WRITER_BUSY,
+    WRITER_CLOSED, WRITING,
 };
 use crate::sync::{ord, Ordering};
-
-/// What finishes a read whose reader is gone ([`RawStream::end_read_or_orphan`]): drops the
-/// first `count` elements of the buffer at `addr` (`capacity` elements, as lent) and frees
-/// the buffer. Run once, by the side that ends phase `WRITING` (`write.rs`).
-///
-/// # Safety
-///
-/// The caller owns the buffer alone (nobody else refers to it any more) and its first
-/// `count` elements are initialised; `addr` and `capacity` are those the reader lent.
-pub(crate) type OrphanFinish = unsafe fn(addr: *mut c_void, capacity: usize, count: usize);
 
 /// Why a read cannot start from state `s` (`Ok` when it can: phase IDLE, no read pending, no
 /// end closed, and, with `only_if_writer_waits`, a writer waiting).
@@ -306,59 +296,6 @@ impl<B: Backend> RawStream<B> {
         }
     }
 
-    /// Ends the pending read without ever waiting, for a reader that is going away (a drop).
-    ///
-    /// If the writer does not hold the buffer, ends the read as
-    /// [`end_read`](Self::end_read) and returns `Some` of what that returns: the buffer is the
-    /// caller's again. If the writer holds it (phase WRITING), hands the read over instead and
-    /// returns `None`: stores `finish` in the header's inline word and sets `READ_ORPHANED`
-    /// (WRITING -> WRITING | READ_ORPHANED, one CAS). The buffer then belongs to the read, no
-    /// longer to the caller: the writer's commit or return ends the read and runs `finish`
-    /// on the buffer (dropping what it committed, then freeing it), whenever that happens.
-    ///
-    /// # Safety
-    ///
-    /// The caller owns a pending read; its buffer is not the header's inline word, and
-    /// `finish` may be run on it (from any thread, once) as [`OrphanFinish`] says. After
-    /// `None` the caller never touches the buffer again, and releases its reader handle with
-    /// the read still pending (the release skips an orphaned read).
-    pub(crate) unsafe fn end_read_or_orphan(&self, finish: OrphanFinish) -> Option<Option<usize>> {
-        loop {
-            // SAFETY: forwarded from the caller.
-            if let Ok(ended) = unsafe { self.try_end_read() } {
-                return Some(ended);
-            }
-            // SAFETY: the inline word is free: we hold READER_BUSY (only its holder may lend
-            // the word, and our buffer is lent, not the word), and the writer touches only
-            // the lent buffer. Stored before the CAS below, whose Release publishes it.
-            unsafe { self.inline_slot().cast::<OrphanFinish>().write(finish) };
-            #[cfg(stream_loom)]
-            self.orphan_finisher.with_mut(|_| ());
-            let s = self.load();
-            if phase(s) != WRITING {
-                // The writer committed or returned meanwhile: end the read ourselves.
-                continue;
-            }
-            // ORDERING: Release publishes `finish` (the inline word) to the writer's
-            // read-modify-write that leaves WRITING (`commit`, `return_buffer`: SeqCst, so
-            // they acquire); it reads from our CAS or a later flag change in the release
-            // sequence. Failure: look again (Acquire in `try_end_read`'s load).
-            // WRITING | READER_BUSY -> WRITING | READER_BUSY | READ_ORPHANED.
-            if self
-                .state
-                .compare_exchange(
-                    s,
-                    s | READ_ORPHANED,
-                    ord("orphan-release", Ordering::Release),
-                    Ordering::Relaxed,
-                )
-                .is_ok()
-            {
-                return None;
-            }
-        }
-    }
-
     /// Cancels the pending read and returns the number of elements delivered into the
     /// buffer ([`CANCELLED`](stream_abi::CANCELLED), 0, if the writer had not taken it).
     ///
@@ -451,71 +388,6 @@ impl<B: Backend> RawStream<B> {
             DONE | READER_BUSY,
             "take from {prev:#x}"
         );
-    }
-
-    /// Ends the pending read and, when a count was committed and neither end is closed, lends
-    /// `addr`/`size` for the next read in the same step (DONE | `READER_BUSY` -> LENT |
-    /// `READER_BUSY`, one CAS where [`end_read`](Self::end_read) and
-    /// [`start_reading`](Self::start_reading) take two or three RMWs). Returns what `end_read`
-    /// returns, and whether the new buffer is lent: then a read of it is pending, owned by the
-    /// caller as after `start_reading`. Otherwise (no count, or a closed end) the read ends as
-    /// `end_read` ends it and nothing is lent.
-    ///
-    /// The reader end is never free in between, so no other handle of it can start a read:
-    /// the new read follows the old at once.
-    ///
-    /// # Safety
-    ///
-    /// The caller owns a pending read, and `addr` is valid for writes of `size` elements of
-    /// the stream's element type until the new read ends (as for `start_reading`).
-    pub(crate) unsafe fn end_read_and_lend(
-        &self,
-        addr: *mut c_void,
-        size: usize,
-    ) -> (Option<usize>, bool) {
-        let mut s = self.load();
-        if phase(s) != DONE || s & CLOSED_ANY != 0 {
-            // SAFETY: forwarded from the caller.
-            return (unsafe { self.end_read() }, false);
-        }
-        // SAFETY: phase DONE and we own the read: `ready_size` and the buffer fields are ours
-        // (the writer's Release commit, which cleared the fields, happened before our Acquire
-        // load of DONE), and stay ours while the phase is DONE, which only we can leave.
-        let n = unsafe { self.take_ready_size() };
-        // SAFETY: as above.
-        unsafe { self.set_buffer(addr, size) };
-        loop {
-            // ORDERING: Release publishes the new fields, and orders our read of `ready_size`
-            // and of the old buffer, before the writer's Acquire take of the new lend (as
-            // `lend` and `take_count` do); SeqCst lets the activation skip its write when
-            // nobody is parked. On failure we only look at the flags that changed: Acquire,
-            // like every observation of the state. DONE | READER_BUSY -> LENT | READER_BUSY.
-            match self.state.compare_exchange_weak(
-                s,
-                s ^ DONE ^ LENT,
-                ord("relend-release", Ordering::SeqCst),
-                Ordering::Acquire,
-            ) {
-                Ok(_) => {
-                    self.write_ready.activate_after_seqcst();
-                    return (Some(n), true);
-                }
-                // The phase stays DONE (only we leave it); flags may change meanwhile: a
-                // writer's WRITER_BUSY (its wait starting or ending), or a closed flag.
-                Err(actual) => {
-                    debug_assert_eq!(phase(actual), DONE, "relend from {actual:#x}");
-                    if actual & CLOSED_ANY != 0 {
-                        break;
-                    }
-                    s = actual;
-                }
-            }
-        }
-        // An end closed: end the read without lending, as `take_count` does.
-        // SAFETY: still DONE with READER_BUSY held: the fields are ours.
-        unsafe { self.set_buffer(core::ptr::null_mut(), 0) };
-        self.release_done();
-        (Some(n), false)
     }
 
     /// Closes the reader end: every later write fails with "closed", a waiting writer wakes.

@@ -4,15 +4,13 @@
 
 use core::ffi::c_void;
 
-use stream_abi::{BLOCKED, CLOSED};
+use stream_abi::CLOSED;
 use stream_events::Backend;
 
 use super::open::OrphanedOpen;
-use super::read::OrphanFinish;
 use super::{RawStream, StartWriteError, Wait};
 use crate::state::{
-    phase, CLOSED_ANY, DONE, LENT, OPEN, PHASE, READER_BUSY, READ_ORPHANED, WRITER_BUSY,
-    WRITER_CLOSED, WRITING,
+    phase, CLOSED_ANY, DONE, LENT, OPEN, PHASE, READ_ORPHANED, WRITER_BUSY, WRITER_CLOSED, WRITING,
 };
 use crate::sync::{ord, Ordering};
 
@@ -298,34 +296,23 @@ impl<B: Backend> RawStream<B> {
             // SAFETY: forwarded: the caller owns WRITING of an open lend.
             return unsafe { self.commit_to_open(count, keep_busy) };
         }
-        // SAFETY: in WRITING `ready_size` and the buffer fields are the writer's. The buffer's
-        // address and size are kept for an orphaned read, which the commit may have to end.
-        let (addr, capacity) = unsafe {
-            let buffer = self.lent_buffer();
-            self.ready_size_set(count as isize);
-            self.set_buffer(core::ptr::null_mut(), 0);
-            buffer
-        };
+        self.ready_size_set(count as isize);
+        // SAFETY: in WRITING the buffer fields are the writer's.
+        unsafe { self.set_buffer(core::ptr::null_mut(), 0) };
         let busy = if keep_busy { 0 } else { WRITER_BUSY };
         // ORDERING: Release publishes the elements and `ready_size` to the reader's Acquire
         // load of DONE; SeqCst (beyond Release) lets the activation below skip its write when
-        // nobody is parked. Its Acquire side reads the reader's Release `READ_ORPHANED` CAS
-        // (and the finisher it stored) when that flag is set.
+        // nobody is parked. (Only an open lend is ever orphaned: `commit_to_open`.)
         // WRITING | WRITER_BUSY -> DONE (| WRITER_BUSY if kept).
         let prev = self.state.fetch_xor(
             (WRITING ^ DONE) | busy,
             ord("commit-release", Ordering::SeqCst),
         );
         debug_assert_eq!(
-            prev & (PHASE | WRITER_BUSY),
+            prev & (PHASE | WRITER_BUSY | READ_ORPHANED),
             WRITING | WRITER_BUSY,
             "commit from {prev:#x}"
         );
-        if prev & READ_ORPHANED != 0 {
-            // SAFETY: DONE with READ_ORPHANED: the reader is gone and handed the read to us;
-            // `ready_size` holds our count; the buffer fields were cleared above.
-            return Err(unsafe { self.end_orphaned_read(addr, capacity, DONE) });
-        }
         self.read_ready.activate_after_seqcst();
         Ok(())
     }
@@ -349,10 +336,10 @@ impl<B: Backend> RawStream<B> {
             Err(orphaned) => Err(OrphanedBuffer {
                 addr: region,
                 count,
-                finish: Finish::Open(OrphanedOpen {
+                open: OrphanedOpen {
                     written: orphaned.written.wrapping_sub(count),
                     ..orphaned
-                }),
+                },
             }),
         }
     }
@@ -373,22 +360,13 @@ impl<B: Backend> RawStream<B> {
                 WRITING | WRITER_BUSY,
                 "return from {s:#x}"
             );
-            if s & READ_ORPHANED != 0 && s & OPEN != 0 {
+            if s & READ_ORPHANED != 0 {
+                debug_assert!(s & OPEN != 0, "only open lends are orphaned");
                 // SAFETY: WRITING with READ_ORPHANED, acquired by our load: the lend is ours
                 // to end; nothing was written.
                 let o = unsafe { self.end_orphaned_open(s) };
                 // SAFETY: the lend ended and is ours alone.
                 unsafe { (o.finish)(o.lend, o.read, o.written) };
-                return;
-            }
-            if s & READ_ORPHANED != 0 {
-                // SAFETY: WRITING is ours, so are the buffer fields.
-                let (addr, capacity) = unsafe { self.lent_buffer() };
-                // SAFETY: as above; the fields are cleared before the read ends.
-                unsafe { self.set_buffer(core::ptr::null_mut(), 0) };
-                // SAFETY: WRITING with READ_ORPHANED: the read is ours to end (the flag was
-                // acquired by our `load`); nothing was committed. Dropping the buffer frees it.
-                drop(unsafe { self.end_orphaned_read(addr, capacity, WRITING) });
                 return;
             }
             // ORDERING: Release: whatever we wrote into the buffer happens before the reader's
@@ -407,59 +385,6 @@ impl<B: Backend> RawStream<B> {
             }
         }
         self.read_ready.activate_after_seqcst();
-    }
-
-    /// Ends a read whose reader is gone (`READ_ORPHANED`), from phase `from` (DONE after our
-    /// commit, WRITING when we give the buffer back): takes the count and moves to IDLE
-    /// (releasing READER_BUSY, READ_ORPHANED and, from WRITING, WRITER_BUSY). Returns the
-    /// buffer, now the caller's alone, with the finisher the reader stored.
-    ///
-    /// # Safety
-    ///
-    /// The state is `from` with READ_ORPHANED, acquired by the caller; the caller is the
-    /// writer that ended (or is ending) WRITING; `addr`/`capacity` are the lent buffer's and
-    /// the buffer fields are cleared.
-    #[cold]
-    #[inline(never)]
-    unsafe fn end_orphaned_read(
-        &self,
-        addr: *mut c_void,
-        capacity: usize,
-        from: usize,
-    ) -> OrphanedBuffer {
-        // SAFETY: the reader stored its finisher in the inline word before its Release CAS
-        // that set READ_ORPHANED, which the caller acquired; nobody writes the word until the
-        // read ends below (only the holder of READER_BUSY may use it).
-        let finish = unsafe { self.inline_slot().cast::<OrphanFinish>().read() };
-        #[cfg(stream_loom)]
-        self.orphan_finisher.with(|_| ());
-        let count = if from == DONE {
-            // DONE with the read handed to us: `ready_size` is ours.
-            let n = self.ready_size_get();
-            self.ready_size_set(BLOCKED);
-            debug_assert!(n >= 0);
-            n as usize
-        } else {
-            0
-        };
-        let writer = if from == WRITING { WRITER_BUSY } else { 0 };
-        let clear = from | READER_BUSY | READ_ORPHANED | writer;
-        // DONE | READER_BUSY | READ_ORPHANED -> IDLE, or
-        // WRITING | WRITER_BUSY | READER_BUSY | READ_ORPHANED -> IDLE.
-        // ORDERING: Release hands the reader end (IDLE, cleared fields, `ready_size`) to the
-        // next read's Acquire take (`acquire_reader`) and, from WRITING, the writer end to
-        // the next writer's Acquire; SeqCst so that the activation may skip its write.
-        let prev = self
-            .state
-            .fetch_xor(clear, ord("orphan-end-release", Ordering::SeqCst));
-        debug_assert_eq!(prev & clear, clear, "orphan end from {prev:#x}");
-        // Waiters look again: a writer handle that got `Busy`, a closing side.
-        self.read_ready.activate_after_seqcst();
-        OrphanedBuffer {
-            addr,
-            count,
-            finish: Finish::Classic(capacity, finish),
-        }
     }
 
     /// Closes the writer end: end of stream after the elements already committed. Closing
@@ -498,16 +423,9 @@ pub(crate) enum WaitWriteError {
 pub(crate) struct OrphanedBuffer {
     addr: *mut c_void,
     count: usize,
-    finish: Finish,
-}
-
-/// How an [`OrphanedBuffer`] finishes.
-enum Finish {
-    /// A lent buffer of `capacity` elements, freed by the reader's finisher.
-    Classic(usize, OrphanFinish),
-    /// An open lend: the ring's elements `read..written` (before this commit) and the
-    /// commit's `count` after them are dropped, ring and descriptor freed.
-    Open(OrphanedOpen),
+    /// The lend: the ring's elements `read..written` (before this commit) and the commit's
+    /// `count` after them are dropped, ring and descriptor freed.
+    open: OrphanedOpen,
 }
 
 impl OrphanedBuffer {
@@ -533,17 +451,11 @@ impl OrphanedBuffer {
 
 impl Drop for OrphanedBuffer {
     fn drop(&mut self) {
-        match &self.finish {
-            // SAFETY: the read ended and the buffer is ours alone (`end_orphaned_read`), with
-            // `count` initialised elements; `finish` is the reader's, for this buffer.
-            Finish::Classic(capacity, finish) => unsafe { finish(self.addr, *capacity, self.count) },
-            // SAFETY: the lend ended and ring and descriptor are ours alone
-            // (`end_orphaned_open`); positions `read..written + count` hold elements (those
-            // moved out were forgotten: `count` is then 0).
-            Finish::Open(o) => unsafe {
-                (o.finish)(o.lend, o.read, o.written.wrapping_add(self.count))
-            },
-        }
+        let o = &self.open;
+        // SAFETY: the lend ended and ring and descriptor are ours alone (`end_orphaned_open`);
+        // positions `read..written + count` hold elements (those moved out were forgotten:
+        // `count` is then 0).
+        unsafe { (o.finish)(o.lend, o.read, o.written.wrapping_add(self.count)) };
     }
 }
 

@@ -213,8 +213,6 @@ impl<B: Backend> RawStream<B> {
             addr_of_mut!((*place).read_size).write(AtomicUsize::new(read_size));
             addr_of_mut!((*place).state).write(AtomicUsize::new(state));
             #[cfg(stream_loom)]
-            addr_of_mut!((*place).orphan_finisher).write(UnsafeCell::new(()));
-            #[cfg(stream_loom)]
             addr_of_mut!((*place).open_read).write(AtomicUsize::new(0));
             Self::init_counts_at(place, ready_size);
         }
