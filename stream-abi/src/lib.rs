@@ -80,8 +80,8 @@
 mod cm;
 mod open;
 
-pub use open::{open_capacity_ok, OpenLend, OPEN_LEND_LAYOUT};
 pub use cm::{CmError, CmResult, CM_BLOCKED, CM_CANCELLED, CM_COMPLETED, CM_DROPPED, CM_MAX_COUNT};
+pub use open::{open_capacity_ok, OpenLend, OPEN_LEND_LAYOUT};
 
 use core::ffi::c_void;
 use core::mem::{align_of, offset_of, size_of};

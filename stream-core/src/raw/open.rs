@@ -341,7 +341,11 @@ impl<B: Backend> RawStream<B> {
 
     /// Publishes `count` elements written into the region of the open lend and gives the
     /// ring back (WRITING -> LENT, releasing WRITER_BUSY unless `keep_busy`); or, if the reader
-    /// is gone (`READ_ORPHANED`), ends the lend (WRITING -> IDLE) and returns it.
+    /// is gone (`READ_ORPHANED`), ends the lend (WRITING -> IDLE). Then, if the reader had
+    /// consumed none of the `count` elements, they were not delivered: the lend comes back
+    /// in the error (its `written` includes them). If it consumed some (it may, between our
+    /// publish and its hand-over), they were delivered: the ring's finisher drops the rest
+    /// and `Ok`.
     ///
     /// # Safety
     ///
@@ -366,7 +370,18 @@ impl<B: Backend> RawStream<B> {
             if s & READ_ORPHANED != 0 {
                 // SAFETY: WRITING with READ_ORPHANED (acquired by our load): the lend is ours
                 // to end.
-                return Err(unsafe { self.end_orphaned_open(s) });
+                let orphaned = unsafe { self.end_orphaned_open(s) };
+                // The reader may have consumed some of these elements between our publish
+                // and its hand-over: then they were delivered, and the rest goes with the
+                // ring, as elements committed to a reader that drops them.
+                let consumed = orphaned.read.wrapping_sub(written);
+                if consumed == 0 || consumed > count {
+                    return Err(orphaned);
+                }
+                // SAFETY: the lend ended and is ours alone; positions `read..written + count`
+                // hold the elements nobody consumed.
+                unsafe { (orphaned.finish)(orphaned.lend, orphaned.read, orphaned.written) };
+                return Ok(());
             }
             // ORDERING: Release hands the ring back (what we wrote, our position) to the
             // reader's Acquire end of the lend and to the next writer's Acquire take; SeqCst
