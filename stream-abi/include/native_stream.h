@@ -68,6 +68,25 @@ typedef struct native_stream_header {
        a one-element buffer. Do not touch them. */
 } native_stream_header;
 
+/* An open lend (docs/design.md, "The open lend"): a ring of `capacity` elements (a power of
+ * two) of `element_size` bytes at `buffer`, which the reader lends once and the writer keeps
+ * writing into. While it is lent, `read_addr` points to this descriptor, `ready_size` is the
+ * writer's position (elements published, wrapping) and the header's tail word the reader's
+ * position (elements consumed); element i of the stream is at
+ * buffer + (i % capacity) * element_size. A writer sees nothing of this: its take hands out
+ * the free part of the ring as a buffer. Lend it with native_stream_start_reading_open. */
+typedef struct native_stream_open_lend {
+    void *buffer;        /* the ring's first element */
+    size_t capacity;     /* elements in the ring: a power of two */
+    size_t element_size; /* bytes per element */
+} native_stream_open_lend;
+
+NATIVE_STREAM_STATIC_ASSERT(sizeof(native_stream_open_lend) == 3 * sizeof(void *),
+                            "an open lend is three words");
+NATIVE_STREAM_STATIC_ASSERT(offsetof(native_stream_open_lend, element_size) ==
+                                2 * sizeof(void *),
+                            "element_size is word 2");
+
 /* The layout of stream-abi's StreamHeader: 64 bytes aligned to 64, one pointer-sized word
  * per field. */
 NATIVE_STREAM_STATIC_ASSERT(sizeof(native_stream_event_word) == sizeof(void *),

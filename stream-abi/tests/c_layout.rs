@@ -11,6 +11,7 @@ use std::process::Command;
 use stream_abi::{
     ACTIVE_READER_ONE, ACTIVE_WRITER_ONE, BLOCKED, CANCELLED, CLOSED, CM_BLOCKED, CM_CANCELLED,
     CM_COMPLETED, CM_DROPPED, CM_MAX_COUNT, IDLE_READY_SIZE, IDLE_READ_SIZE, LAYOUT,
+    OPEN_LEND_LAYOUT,
 };
 
 /// Valid C11 and C++11: `alignof` is a keyword in C++ and a macro of `<stdalign.h>` in C.
@@ -38,6 +39,10 @@ int main(void) {
     printf("active %zu %zu\n", NATIVE_STREAM_ACTIVE_READER_ONE, NATIVE_STREAM_ACTIVE_WRITER_ONE);
     printf("cm %u %u %u %u %u\n", NATIVE_STREAM_CM_BLOCKED, NATIVE_STREAM_CM_COMPLETED,
         NATIVE_STREAM_CM_DROPPED, NATIVE_STREAM_CM_CANCELLED, NATIVE_STREAM_CM_MAX_COUNT);
+    printf("open %zu %zu %zu %zu %zu\n", sizeof(native_stream_open_lend),
+        alignof(native_stream_open_lend), offsetof(native_stream_open_lend, buffer),
+        offsetof(native_stream_open_lend, capacity),
+        offsetof(native_stream_open_lend, element_size));
     return 0;
 }
 "#;
@@ -170,4 +175,8 @@ fn check_view(std: &str) {
             CM_MAX_COUNT as i128
         ]
     );
+    let (size, align, offsets) = OPEN_LEND_LAYOUT;
+    let mut open = vec![size as i128, align as i128];
+    open.extend(offsets.iter().map(|&o| o as i128));
+    assert_eq!(nums(&out, "open "), open);
 }

@@ -91,6 +91,27 @@ int32_t native_stream_wait_read(native_stream_header *s, int64_t timeout_ns, ptr
 /* Ends the pending read; *delivered (optional) = elements delivered. */
 int32_t native_stream_cancel_read(native_stream_header *s, size_t *delivered);
 
+/* Reader, open lend (docs/design.md, "The open lend"): lend the ring *lend describes once
+ * (capacity a power of two, else ERR_INVALID; descriptor and ring valid until end_open); the
+ * writer keeps publishing into it, commit after commit. Published elements are at positions
+ * position .. position + available (slot i % capacity). While it is open, read_amount,
+ * wait_read and cancel_read answer ERR_INVALID; the functions below answer ERR_NOT_PENDING
+ * when no open lend is pending. */
+int32_t native_stream_start_reading_open(native_stream_header *s,
+                                         const native_stream_open_lend *lend);
+/* ERR_CLOSED when nothing is available and an end closed (end of stream). */
+int32_t native_stream_open_readable(native_stream_header *s, size_t *position,
+                                    size_t *available);
+/* Frees `count` consumed slots for the writer (ERR_INVALID above *available). */
+int32_t native_stream_open_consume(native_stream_header *s, size_t count);
+/* As open_readable, waiting up to timeout_ns for something to be available. */
+int32_t native_stream_wait_open(native_stream_header *s, int64_t timeout_ns, size_t *position,
+                                size_t *available);
+/* Ends the lend (waiting up to timeout_ns while the writer holds the ring); elements at
+ * *position .. *written are published and unconsumed, the caller's with the ring. */
+int32_t native_stream_end_open(native_stream_header *s, int64_t timeout_ns, size_t *position,
+                               size_t *written);
+
 /* Writer: take the lent buffer (ERR_WOULD_BLOCK when none is lent). */
 int32_t native_stream_start_writing(native_stream_header *s, void **addr, size_t *capacity);
 /* Wait until a buffer is lent (OK) or an end closes (ERR_CLOSED), up to timeout_ns

@@ -186,6 +186,7 @@
 
 mod event;
 mod future;
+mod open;
 mod status;
 mod stream;
 
@@ -194,6 +195,10 @@ pub use future::{
     native_future_clone_reader, native_future_clone_writer, native_future_create,
     native_future_is_ready, native_future_read, native_future_read_ready_event,
     native_future_release_reader, native_future_release_writer, native_future_write,
+};
+pub use open::{
+    native_stream_end_open, native_stream_open_consume, native_stream_open_readable,
+    native_stream_start_reading_open, native_stream_wait_open,
 };
 pub use status::{
     NATIVE_STREAM_ERR_BUSY, NATIVE_STREAM_ERR_CLOSED, NATIVE_STREAM_ERR_INVALID,

@@ -151,7 +151,7 @@ pub unsafe extern "C" fn native_stream_release_writer(s: *mut StreamHeader) -> i
     })
 }
 
-fn read_error(e: StartReadError) -> i32 {
+pub(crate) fn read_error(e: StartReadError) -> i32 {
     match e {
         StartReadError::Closed => NATIVE_STREAM_ERR_CLOSED,
         StartReadError::Busy => NATIVE_STREAM_ERR_BUSY,
@@ -228,6 +228,9 @@ pub unsafe extern "C" fn native_stream_read_amount(
         if !raw.is_read_pending() {
             return Err(NATIVE_STREAM_ERR_NOT_PENDING);
         }
+        if raw.is_open_lend() {
+            return Err(NATIVE_STREAM_ERR_INVALID);
+        }
         // SAFETY: a read is pending and the caller started it.
         let n = unsafe { raw.read_amount() };
         // SAFETY: checked non-null; writable by the caller.
@@ -263,6 +266,9 @@ pub unsafe extern "C" fn native_stream_wait_read(
         acting_for(raw, End::Reader)?;
         if !raw.is_read_pending() {
             return Err(NATIVE_STREAM_ERR_NOT_PENDING);
+        }
+        if raw.is_open_lend() {
+            return Err(NATIVE_STREAM_ERR_INVALID);
         }
         let mut n = BLOCKED;
         let waited = wait_on(raw.read_ready_event(), timeout_ns, || {
@@ -302,6 +308,9 @@ pub unsafe extern "C" fn native_stream_cancel_read(
         acting_for(raw, End::Reader)?;
         if !raw.is_read_pending() {
             return Err(NATIVE_STREAM_ERR_NOT_PENDING);
+        }
+        if raw.is_open_lend() {
+            return Err(NATIVE_STREAM_ERR_INVALID);
         }
         // SAFETY: a read is pending and the caller started it.
         let n = unsafe { raw.cancel_read() };

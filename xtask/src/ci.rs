@@ -332,6 +332,7 @@ fn stage_loom() -> Result<Outcome, String> {
     for (krate, test) in [
         ("stream-events", "loom"),
         ("stream-core", "loom"),
+        ("stream-core", "loom_open"),
         ("stream-future", "loom"),
     ] {
         run(cargo()

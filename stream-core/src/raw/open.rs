@@ -170,18 +170,35 @@ impl<B: Backend> RawStream<B> {
         self.write_ready.activate_after_seqcst();
     }
 
+    /// Whether the pending read is an open lend (`LENT | OPEN` or the writer holding it):
+    /// the open functions apply to it, the classic ones (`read_amount`, `cancel_read`) do not.
+    pub fn is_open_lend(&self) -> bool {
+        // ORDERING: Acquire, like every observation of the reader end's state.
+        let s = self.load();
+        s & OPEN != 0 && s & READER_BUSY != 0
+    }
+
+    /// The condition a reader of an open lend waits for: elements published after its
+    /// position, an end closed, or no open lend any more.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns a pending open lend (or owned it: a lend that ended reads as ready).
+    pub unsafe fn is_open_readable(&self) -> bool {
+        let s = self.load();
+        // ORDERING: Relaxed: the reader's own position.
+        let read = self.open_read().load(Ordering::Relaxed);
+        // ORDERING: Acquire, as in `open_readable`. A writer's publish is followed by a
+        // SeqCst transition of the state (which this condition reads first) and the
+        // activation, so this check and its wake-up exclude each other.
+        s & CLOSED_ANY != 0 || s & OPEN == 0 || self.ready_size.load(Ordering::Acquire) != read
+    }
+
     /// Blocks until elements are published after the reader's position or an end closes.
     /// Returns whether that happened before the deadline of `wait`.
     pub(crate) fn wait_open(&self, wait: Wait) -> bool {
-        // ORDERING: Relaxed: the reader's own position.
-        let read = self.open_read().load(Ordering::Relaxed);
-        let cond = || {
-            let s = self.load();
-            // ORDERING: Acquire, as in `open_readable`. A writer's publish is followed by a
-            // SeqCst transition of the state (which this condition reads first) and the
-            // activation, so this check and its wake-up exclude each other.
-            s & CLOSED_ANY != 0 || s & OPEN == 0 || self.ready_size.load(Ordering::Acquire) != read
-        };
+        // SAFETY: only the owner of the open lend waits for it.
+        let cond = || unsafe { self.is_open_readable() };
         match wait.deadline() {
             None => {
                 self.read_ready.wait_until(cond);
