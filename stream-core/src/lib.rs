@@ -57,10 +57,12 @@
 //!   blocks while it holds a buffer, so that wait is as long as the writer's copy (or as long
 //!   as the user holds a [`Loan`], or a [`BatchWriter`] holds pushed elements). When a cancel
 //!   returns, nothing refers to the buffer.
-//! * **No drop waits for the other side.** A [`BufferedReader`] or [`ReadAhead`] dropped
-//!   while the writer holds its buffer hands the read and the buffer to the stream: the
-//!   writer's commit (or return) drops what it wrote into it and frees it. A [`BatchWriter`]
-//!   whose commit finds its reader gone this way keeps the elements for
+//! * **No drop waits for the other side.** A [`BufferedReader`] or [`ReadAhead`] (or a
+//!   [`Reader`] with its ring lent) dropped while the writer holds its ring hands the lend and
+//!   the ring to the stream: the writer's commit (or return) drops what was published and
+//!   not read and frees the ring. A commit that finds its reader gone this way before the
+//!   reader consumed any of it reports the elements not delivered: [`Writer::send`] gives
+//!   the element back, a [`BatchWriter`] keeps them for
 //!   [`take_undelivered`](BatchWriter::take_undelivered).
 //! * **Cancelling a write** (a [`Loan`] dropped without commit, or committed with 0): the
 //!   buffer goes back to the stream and the reader's read stays pending; the reader is not
@@ -96,14 +98,20 @@
 //! `stream-async` crate builds `Future`, `Stream`, `AsyncRead` and `AsyncWrite` on them
 //! without `unsafe` code.
 //!
-//! # Bulk transfers
+//! # Bulk transfers and small writes
 //!
-//! A stream lends one buffer at a time, so with [`Reader::read_uninit`] the writer waits while the
-//! reader works on what it received. A [`ReadAhead`] owns two buffers and lends the second as
-//! it hands out the first: the writer's copy into one overlaps the reader's work on the other.
-//! Each element is still copied once, by the writer, into the reader's memory. `cargo xtask
-//! bench` measures it against crossbeam and rtrb; the README's performance table and
-//! `docs/performance.md` of the repository have the figures.
+//! A reader that owns its memory lends it *open*: a ring lent once, which the writer keeps
+//! writing into, commit after commit, while the reader consumes what was published
+//! (`docs/design.md`, "The open lend"). So the writer runs up to a ring ahead of a reader
+//! that is busy or asleep, and a small write (one `send`, one `writeln!`) costs no
+//! rendezvous with the reader. [`ReadAhead`] lends a ring of four chunks and hands out a
+//! chunk at a time; [`BufferedReader`] (and so `stream-async`'s reader) lends its buffer as
+//! the ring; a [`Reader`]'s `io::Read` and iteration keep a ring lent while it is the only
+//! reader handle. [`Reader::read_uninit`] into a caller's buffer lends that buffer alone and
+//! ends the lend before it returns, as before. Each element is still copied once, by the
+//! writer, into the reader's memory. `cargo xtask bench` measures it against crossbeam,
+//! rtrb, pipes and channels; the README's performance table and `docs/performance.md` of
+//! the repository have the figures.
 //!
 //! # C and the low-level API
 //!
@@ -125,7 +133,7 @@
 //!
 //! The design notes are in `docs/design.md` of the repository, section "stream-core": the
 //! bits of the `state` word, who owns which field in each phase, every transition, the
-//! handle count, the inline word and the read-ahead relend.
+//! handle count, the inline word and the open lend.
 
 mod batch;
 mod buffered;

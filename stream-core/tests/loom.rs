@@ -804,12 +804,14 @@ fn send_meets_an_orphaning_reader() {
     assert!(n >= 50, "too weak: {n}");
 }
 
-/// A `BufferedReader` over one of two reader handles hands its read over on drop while the
-/// writer may hold the buffer; the writer then commits into it (`commit`) or gives it back
-/// (a dropped loan), and sends the next element, which the other handle reads: it sees
-/// `Busy` only until the writer ends the orphaned read (whose `IDLE` its Acquire take reads,
-/// after the writer's clearing of the buffer fields), gets an element committed into the
-/// orphaned buffer never, and every element is dropped exactly once.
+/// A `BufferedReader` over one of two reader handles hands its open lend over on drop while
+/// the writer may hold the ring; the writer then commits into it (`commit`) or gives it back
+/// (a dropped loan), and sends the next element, which goes into the same ring if it is
+/// still lent (delivered to the dropped reader, whose drop or finisher drops it) or else to
+/// the other handle: that one sees `Busy` only until the lend ends (its Acquire take reads
+/// the `IDLE` of the writer's or reader's end, after the fields were cleared), gets its
+/// elements in order and never one committed into the orphaned ring, and every element is
+/// dropped exactly once.
 fn clone_reads_after_an_orphaned_read(name: &str, commit: bool) -> usize {
     model(name, move || {
         let drops = Drops::new(2);
@@ -825,10 +827,14 @@ fn clone_reads_after_an_orphaned_read(name: &str, commit: bool) -> usize {
                     drop(loan);
                 }
             }
-            // Refused (and given back, dropped here) only if the dropped reader's buffer took
-            // it and that reader handed its read over meanwhile.
-            if let Err(e) = w.send(second) {
-                assert!(matches!(e, WriteError::Closed(_)), "{e:?}");
+            // Refused (and given back, dropped here) only if the dropped reader's ring took
+            // it and that reader handed its lend over meanwhile.
+            match w.send(second) {
+                Ok(()) => true,
+                Err(e) => {
+                    assert!(matches!(e, WriteError::Closed(_)), "{e:?}");
+                    false
+                }
             }
         });
         let mut clone = r.clone();
@@ -855,11 +861,12 @@ fn clone_reads_after_an_orphaned_read(name: &str, commit: bool) -> usize {
         }
         let ids: Vec<usize> = got.iter().map(|t| t.id).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
-        if commit {
-            assert_eq!(ids.last(), Some(&1), "only the clone can read the second");
-        }
         drop(got);
-        writer.join().unwrap();
+        let sent = writer.join().unwrap();
+        assert!(
+            sent || !ids.contains(&1),
+            "a refused element reached nobody"
+        );
         if !commit {
             // The first element was never sent (the loan was dropped): drop it here once.
             if drops.count(0) == 0 {

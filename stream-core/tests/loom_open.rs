@@ -128,3 +128,89 @@ fn iterating_reader_dropped_mid_stream() {
     });
     assert!(n >= 100, "too weak: {n}");
 }
+
+/// The open lend as C drives it: a raw reader lends a ring of two `u32`s once
+/// (`start_reading_open`), consumes what `open_readable` shows and ends the lend at end of
+/// stream; a raw writer takes the free part with `start_writing`, writes and commits with
+/// `finish_writing`, three elements in all, then closes. Elements arrive once, in order, and
+/// the final positions say all were consumed.
+#[test]
+fn raw_writer_into_a_raw_open_lend() {
+    use stream_abi::OpenLend;
+    use stream_core::{RawStream, StartWriteError};
+
+    let n = model("raw writer into a raw open lend", 3, || {
+        let raw = RawStream::<Futex>::create_stream();
+        // SAFETY (whole model): `create_stream` counts one reader and one writer handle,
+        // each released once below; the ring and its descriptor outlive the lend, which ends
+        // before they drop.
+        let header: &'static RawStream<Futex> = unsafe { &*raw.as_ptr() };
+        let writer = loom::thread::spawn(move || {
+            let mut next = 0u32;
+            while next < 3 {
+                // SAFETY: this thread is the only writer.
+                match unsafe { header.start_writing() } {
+                    Ok((addr, cap)) => {
+                        assert!(cap >= 1);
+                        // SAFETY: the taken region holds `cap` u32 slots.
+                        unsafe { addr.cast::<u32>().write(next) };
+                        next += 1;
+                        // SAFETY: one element written into the taken region.
+                        assert!(unsafe { header.finish_writing(1) });
+                    }
+                    Err(StartWriteError::Blocked) => loom::thread::yield_now(),
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+            header.close_write();
+        });
+        let ring: *mut [u32; 2] = Box::into_raw(Box::new([0u32; 2]));
+        let lend = Box::new(OpenLend {
+            buffer: ring.cast(),
+            capacity: 2,
+            element_size: 4,
+        });
+        // SAFETY: a valid power-of-two ring that outlives the lend.
+        unsafe { header.start_reading_open(&*lend, 0, 0) }.unwrap();
+        let mut got = Vec::new();
+        loop {
+            // SAFETY: we own the pending open lend.
+            let (pos, avail) = unsafe { header.open_readable() };
+            if avail == 0 {
+                if header.is_write_closed() {
+                    // SAFETY: as above; the close was observed after the last publish.
+                    if unsafe { header.open_readable() }.1 == 0 {
+                        break;
+                    }
+                    continue;
+                }
+                loom::thread::yield_now();
+                continue;
+            }
+            for i in pos..pos + avail {
+                // SAFETY: published slots, acquired by `open_readable`.
+                got.push(unsafe { ring.cast::<u32>().add(i % 2).read() });
+            }
+            // SAFETY: `avail` elements were published after our position.
+            unsafe { header.open_consume(avail) };
+        }
+        // SAFETY: we own the pending open lend.
+        let ended = loop {
+            match unsafe { header.try_end_open() } {
+                Some(positions) => break positions,
+                None => loom::thread::yield_now(),
+            }
+        };
+        writer.join().unwrap();
+        assert_eq!(got, [0, 1, 2]);
+        assert_eq!(ended, (3, 3));
+        drop(lend);
+        // SAFETY: the lend ended: nobody else touches the ring; each handle released once.
+        unsafe {
+            drop(Box::from_raw(ring));
+            RawStream::release_writer(raw);
+            RawStream::release_reader(raw);
+        }
+    });
+    assert!(n >= 100, "too weak: {n}");
+}

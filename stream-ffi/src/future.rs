@@ -34,8 +34,11 @@ impl ByteSlot {
     fn new(layout: Layout) -> Option<Self> {
         let ptr = if layout.size() == 0 {
             // A dangling, aligned address: never read or written (no copy touches it).
+            // (`wrapping_add` from null: an address without provenance, no integer cast.)
             // SAFETY: `align` is a non-zero power of two, so the address is non-null.
-            unsafe { NonNull::new_unchecked(layout.align() as *mut u8) }
+            unsafe {
+                NonNull::new_unchecked(core::ptr::null_mut::<u8>().wrapping_add(layout.align()))
+            }
         } else {
             // SAFETY: the size is non-zero.
             NonNull::new(unsafe { alloc(layout) })?
@@ -364,7 +367,11 @@ unsafe fn release(f: *mut StreamHeader, end: End) -> i32 {
         // SAFETY: forwarded from the caller.
         let raw = unsafe { stream(f) }?;
         acting_for(raw, end)?;
-        let p = NonNull::from(raw).cast::<FutureShared>();
+        // The caller's pointer, not one derived from `raw`: the release may free the
+        // allocation, which a pointer derived from a shared reference may not do.
+        let p = NonNull::new(f)
+            .ok_or(NATIVE_STREAM_ERR_NULL)?
+            .cast::<FutureShared>();
         // SAFETY: a handle of `end` is counted and the caller gives it up; the allocation is
         // a `Shared<Futex, ByteSlot>` from `native_future_create`. The last reader handle owns
         // the pending read of the slot (the future's only read), which the release ends.

@@ -85,26 +85,49 @@ pub unsafe extern "C" fn native_stream_open_readable(
     position: *mut usize,
     available: *mut usize,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        let raw = unsafe { stream(s) }?;
-        // SAFETY: forwarded from the caller.
-        unsafe { check_out(position) }?;
-        // SAFETY: forwarded from the caller.
-        unsafe { check_out(available) }?;
-        open_lend_pending(raw)?;
+    // SAFETY: forwarded from the caller.
+    guard(|| unsafe { readable(s, position, available, None) })
+}
+
+/// The body of `native_stream_open_readable`, and of `native_stream_wait_open` with
+/// `Some(timeout_ns)`: waits under the library's timeout rule first.
+///
+/// # Safety
+///
+/// As for `native_stream_open_readable`.
+unsafe fn readable(
+    s: *mut StreamHeader,
+    position: *mut usize,
+    available: *mut usize,
+    timeout_ns: Option<i64>,
+) -> Result<i32, i32> {
+    // SAFETY: forwarded from the caller.
+    let raw = unsafe { stream(s) }?;
+    // SAFETY: forwarded from the caller.
+    unsafe { check_out(position) }?;
+    // SAFETY: forwarded from the caller.
+    unsafe { check_out(available) }?;
+    open_lend_pending(raw)?;
+    let waited = match timeout_ns {
         // SAFETY: the caller owns the pending open lend (checked that one is pending).
-        let (read, n) = unsafe { raw.open_readable() };
-        // SAFETY: checked non-null; writable by the caller.
-        unsafe {
-            position.write(read);
-            available.write(n);
-        }
-        if n == 0 && (raw.is_write_closed() || raw.is_read_closed()) {
-            return Err(NATIVE_STREAM_ERR_CLOSED);
-        }
-        Ok(NATIVE_STREAM_OK)
-    })
+        Some(t) => wait_on(raw.read_ready_event(), t, || unsafe {
+            raw.is_open_readable()
+        }),
+        None => Ok(()),
+    };
+    // SAFETY: as above.
+    let (read, n) = unsafe { raw.open_readable() };
+    let n = if waited.is_ok() { n } else { 0 };
+    // SAFETY: checked non-null; writable by the caller.
+    unsafe {
+        position.write(read);
+        available.write(n);
+    }
+    waited?;
+    if n == 0 && (raw.is_write_closed() || raw.is_read_closed()) {
+        return Err(NATIVE_STREAM_ERR_CLOSED);
+    }
+    Ok(NATIVE_STREAM_OK)
 }
 
 /// Marks `count` published elements consumed (the caller copied or dropped them): their
@@ -153,34 +176,8 @@ pub unsafe extern "C" fn native_stream_wait_open(
     position: *mut usize,
     available: *mut usize,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        let raw = unsafe { stream(s) }?;
-        // SAFETY: forwarded from the caller.
-        unsafe { check_out(position) }?;
-        // SAFETY: forwarded from the caller.
-        unsafe { check_out(available) }?;
-        open_lend_pending(raw)?;
-        // SAFETY: the caller owns the pending open lend (checked that one is pending).
-        let waited = wait_on(raw.read_ready_event(), timeout_ns, || unsafe {
-            raw.is_open_readable()
-        });
-        if let Err(code) = waited {
-            // SAFETY: checked non-null; writable by the caller.
-            unsafe {
-                position.write(raw.open_readable().0);
-                available.write(0);
-            }
-            return Err(code);
-        }
-        // SAFETY: forwarded from the caller.
-        let code = unsafe { native_stream_open_readable(s, position, available) };
-        if code == NATIVE_STREAM_OK || code == NATIVE_STREAM_ERR_CLOSED {
-            Ok(code)
-        } else {
-            Err(code)
-        }
-    })
+    // SAFETY: forwarded from the caller.
+    guard(|| unsafe { readable(s, position, available, Some(timeout_ns)) })
 }
 
 /// Ends the open lend: after it the writer no longer touches the ring, and ring and

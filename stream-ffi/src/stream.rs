@@ -122,9 +122,12 @@ pub unsafe extern "C" fn native_stream_release_reader(s: *mut StreamHeader) -> i
         // SAFETY: forwarded from the caller.
         let raw = unsafe { stream(s) }?;
         acting_for(raw, End::Reader)?;
+        // The caller's pointer, not one derived from `raw`: the release may free the
+        // allocation, which a pointer derived from a shared reference may not do.
+        let p = NonNull::new(s).ok_or(NATIVE_STREAM_ERR_NULL)?.cast::<Raw>();
         // SAFETY: a reader handle is counted and the caller gives it up; if it is the last,
         // the caller owns the pending read, if any.
-        unsafe { Raw::release_reader(NonNull::from(raw)) };
+        unsafe { Raw::release_reader(p) };
         Ok(NATIVE_STREAM_OK)
     })
 }
@@ -145,8 +148,11 @@ pub unsafe extern "C" fn native_stream_release_writer(s: *mut StreamHeader) -> i
         // SAFETY: forwarded from the caller.
         let raw = unsafe { stream(s) }?;
         acting_for(raw, End::Writer)?;
+        // The caller's pointer, not one derived from `raw`: the release may free the
+        // allocation, which a pointer derived from a shared reference may not do.
+        let p = NonNull::new(s).ok_or(NATIVE_STREAM_ERR_NULL)?.cast::<Raw>();
         // SAFETY: a writer handle is counted and the caller gives it up.
-        unsafe { Raw::release_writer(NonNull::from(raw)) };
+        unsafe { Raw::release_writer(p) };
         Ok(NATIVE_STREAM_OK)
     })
 }

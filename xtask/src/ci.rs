@@ -68,6 +68,8 @@ const MIRI_TARGETS: &[&[&str]] = &[
         "--test",
         "one_thread",
     ],
+    // The C API through Rust calls of its exports: the open lend, one rule per situation.
+    &["-p", "stream-ffi", "--test", "open", "--test", "rules"],
 ];
 
 /// The threaded tests run under ThreadSanitizer.

@@ -68,13 +68,13 @@ impl<B: Backend> RawStream<B> {
     pub(super) fn open_read(&self) -> &AtomicUsize {
         #[cfg(not(stream_loom))]
         {
-            // SAFETY: the inline word is 8 bytes, 8-aligned, and lives as long as the header.
-            // In an open lend nobody accesses it but as this atomic: the lend is never the
-            // inline word (a ring is lent through a descriptor) and an orphaned open lend
-            // keeps its finisher in the descriptor. Outside an open lend the word is used as
-            // a plain cell only by the owner of a lent buffer or a pending read, after a
-            // state transition that orders it with every access made here (`docs/design.md`,
-            // "The open lend").
+            // In an open lend nobody accesses the inline word but as this atomic: the lend is
+            // never the inline word (a ring is lent through a descriptor) and an orphaned open
+            // lend keeps its finisher in the descriptor. Outside an open lend the word is a
+            // plain cell of the owner of a lent buffer or a pending read, after a state
+            // transition that orders it with every access made here (docs/design.md).
+            // SAFETY: the word is 8 bytes, 8-aligned, lives as long as the header, and is
+            // accessed only as above.
             unsafe { &*self.inline_slot().cast::<AtomicUsize>() }
         }
         #[cfg(stream_loom)]

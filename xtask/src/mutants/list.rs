@@ -30,10 +30,6 @@ pub(crate) const MUTANTS: &[(&str, &str)] = &[
         "stream-core: DONE -> IDLE after taking the count, Release -> Relaxed",
     ),
     (
-        "relend-release",
-        "stream-core: DONE -> LENT relend of a read-ahead, SeqCst -> Relaxed",
-    ),
-    (
         "close-read-release",
         "stream-core: setting READER_CLOSED, SeqCst -> Relaxed",
     ),
@@ -62,12 +58,44 @@ pub(crate) const MUTANTS: &[(&str, &str)] = &[
         "stream-core: WRITING -> LENT returned loan, SeqCst -> Relaxed",
     ),
     (
-        "orphan-release",
-        "stream-core: a dropped reader's WRITING -> WRITING | READ_ORPHANED, publishing its finisher, Release -> Relaxed",
+        "open-lend-release",
+        "stream-core: IDLE -> LENT | OPEN lending a ring open, SeqCst -> Relaxed",
     ),
     (
-        "orphan-end-release",
-        "stream-core: the writer ends an orphaned read (-> IDLE), SeqCst -> Relaxed",
+        "open-readable-acquire",
+        "stream-core: the open reader's load of the writer's position, Acquire -> Relaxed",
+    ),
+    (
+        "open-consume-release",
+        "stream-core: the open reader's store of its position, SeqCst -> Relaxed",
+    ),
+    (
+        "open-region-acquire",
+        "stream-core: the writer's load of the open reader's position before it hands out free slots, Acquire -> Relaxed",
+    ),
+    (
+        "open-publish-release",
+        "stream-core: the writer's store of its position publishing elements, Release -> Relaxed",
+    ),
+    (
+        "open-commit-release",
+        "stream-core: WRITING -> LENT giving the open ring back, SeqCst -> Relaxed",
+    ),
+    (
+        "open-end-acquire",
+        "stream-core: LENT | OPEN -> IDLE ending an open lend, Acquire -> Relaxed",
+    ),
+    (
+        "open-end-release",
+        "stream-core: READER_BUSY release after ending an open lend, Release -> Relaxed",
+    ),
+    (
+        "open-orphan-release",
+        "stream-core: a dropped reader's WRITING -> WRITING | READ_ORPHANED of an open lend, Release -> Relaxed",
+    ),
+    (
+        "open-orphan-end-release",
+        "stream-core: the writer ends an orphaned open lend (-> IDLE), SeqCst -> Relaxed",
     ),
     (
         "close-write-release",
@@ -119,6 +147,7 @@ pub(crate) const MUTANTS: &[(&str, &str)] = &[
 pub(crate) const MUTANT_LOOM: &[(&str, &str)] = &[
     ("stream-events", "loom"),
     ("stream-core", "loom"),
+    ("stream-core", "loom_open"),
     ("stream-future", "loom"),
 ];
 
@@ -133,7 +162,7 @@ pub(crate) fn mutant_miri_suites(id: &str) -> &'static [&'static [&'static str]]
         &["-p", "stream-core", "--test", "behaviour"],
     ];
     const FUTURE: &[&[&str]] = &[&["-p", "stream-future", "--test", "future"]];
-    // A reader's drop handing its read over, and the writer ending it.
+    // A reader's drop handing its open lend over, and the writer ending it.
     const ORPHAN: &[&[&str]] = &[&["-p", "stream-core", "--test", "orphan"]];
     // The emulated futex is built for loom and for targets without futex(2): Miri interprets
     // a macOS build of the suite (it needs no macOS machine, only that target's sysroot).
@@ -148,7 +177,7 @@ pub(crate) fn mutant_miri_suites(id: &str) -> &'static [&'static [&'static str]]
     match id {
         "futex-compare" => EMULATED,
         "deliver-release" => FUTURE,
-        "orphan-release" | "orphan-end-release" => ORPHAN,
+        "open-orphan-release" | "open-orphan-end-release" => ORPHAN,
         _ if id.starts_with("futex-") || id.starts_with("listener-") => EVENTS,
         _ => CORE,
     }
