@@ -143,8 +143,8 @@ impl<T, B: Backend> BatchWriter<T, B> {
     ///
     /// [`WriteError::Closed`] when either end is closed (the pushed elements are committed
     /// first, so they are the reader's, or, if the reader is gone, kept for
-    /// [`take_undelivered`](Self::take_undelivered)); [`WriteError::Busy`] when another
-    /// handle of the writer end is writing.
+    /// [`take_undelivered`](Self::take_undelivered)). While another handle of the writer
+    /// end is writing, waits its turn.
     pub fn hold(&mut self) -> Result<usize, WriteError> {
         self.check_open()?;
         if self.held.is_none() {

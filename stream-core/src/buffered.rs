@@ -170,15 +170,20 @@ impl<T, B: Backend> BufferedReader<T, B> {
     /// # Errors
     ///
     /// [`ReadError::Closed`] at end of stream or on a closed reader end, with nothing
-    /// buffered; [`ReadError::Busy`] when another handle of the reader end is reading.
+    /// buffered. While another handle of the reader end is reading, waits its turn.
     pub fn fill(&mut self) -> Result<usize, ReadError> {
         loop {
-            let n = self.look()?;
-            if n > 0 {
-                return Ok(n);
+            match self.look() {
+                Ok(0) => {
+                    let raw = self.reader.raw();
+                    self.ring.wait(raw, Wait::Block);
+                }
+                // Another handle of the reader end is reading: wait our turn.
+                Err(ReadError::Busy) => {
+                    self.reader.raw().wait_reader_turn(Wait::Block);
+                }
+                done => return done,
             }
-            let raw = self.reader.raw();
-            self.ring.wait(raw, Wait::Block);
         }
     }
 
@@ -229,6 +234,20 @@ impl<T, B: Backend> BufferedReader<T, B> {
         loop {
             match self.look() {
                 Ok(0) => {}
+                Err(ReadError::Busy) => {
+                    // Another handle of the reader end is reading: wait our turn (its end
+                    // activates *read ready*, this event).
+                    let raw = self.reader.raw();
+                    let turn = raw.read_ready_event().poll_until(
+                        registration,
+                        || !raw.is_read_pending() || raw.is_read_closed() || raw.is_write_closed(),
+                        cx,
+                    );
+                    if turn.is_pending() {
+                        return Poll::Pending;
+                    }
+                    continue;
+                }
                 other => return Poll::Ready(other),
             }
             let Self { reader, ring } = &mut *self;

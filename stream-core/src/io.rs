@@ -4,7 +4,8 @@
 //! from any `io::Read`.
 //!
 //! End of stream reads `Ok(0)`; a write after the reader end closed is
-//! [`io::ErrorKind::BrokenPipe`]; `Busy` (another handle of the same end is mid-operation) is
+//! [`io::ErrorKind::BrokenPipe`]. A read or write while another handle of the same end is
+//! mid-operation waits its turn; a `Busy` that reaches this layer anyway is
 //! [`io::ErrorKind::Other`] with the stream's error inside.
 
 use std::io;

@@ -24,8 +24,8 @@ const fn batch<T>() -> usize {
 /// stream. It reads in batches (a buffer of about 16 KiB of elements lent per read), so a
 /// writer that writes many elements at once hands them over in one step, not one by one.
 ///
-/// It ends at end of stream, or when a read fails otherwise (another handle of the reader end
-/// is reading: `Busy`). Elements it has read and not yet yielded are dropped with it.
+/// It ends at end of stream; while another handle of the reader end is reading, it waits its
+/// turn. Elements it has read and not yet yielded are dropped with it.
 pub struct IntoIter<T, B: Backend = DefaultBackend> {
     reader: Reader<T, B>,
     buf: VecDeque<T>,
@@ -109,8 +109,8 @@ impl<T, B: Backend> Iterator for Iter<'_, T, B> {
 }
 
 impl<T, B: Backend> Reader<T, B> {
-    /// Iterates over the stream's elements one read at a time, until end of stream (or
-    /// another handle of the reader end is reading), keeping the reader.
+    /// Iterates over the stream's elements one read at a time, until end of stream, keeping
+    /// the reader (while another handle of the reader end is reading, it waits its turn).
     ///
     /// # Examples
     ///

@@ -80,8 +80,12 @@
 //!   buffer is `MaybeUninit`); the safe fillers never leave any.
 //! * **Happens-before.** Everything the writer did before a commit is visible to the reader
 //!   after its read returns.
-//! * **One operation at a time per end.** A second concurrent read (or write) through another
-//!   handle of the same end fails with `Busy`; it is never undefined behaviour.
+//! * **One operation at a time per end; clones take turns.** A blocking or timed read (or
+//!   write) through another handle of the same end waits until the operation in progress
+//!   ends (timed forms honour their deadline); the `try_` forms fail with `Busy` instead, as
+//!   does an async writer's poll. It is never undefined behaviour. Writer clones behave as
+//!   an mpsc `Sender` (whole `send`s and `write_slice`s interleave, none lost), reader clones
+//!   as a work queue (each element goes to one of them, in stream order per read).
 //! * `try_read` succeeds only if a writer is waiting to write (like a zero-capacity channel's
 //!   `try_recv`); `try_write` only if the reader has lent a buffer.
 //!

@@ -97,8 +97,8 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
     /// # Errors
     ///
     /// [`ReadError::Closed`] at end of stream (after every element delivered before it) or on
-    /// a closed reader end; [`ReadError::Busy`] when another handle of the reader end is
-    /// reading.
+    /// a closed reader end. While another handle of the reader end is reading, waits its
+    /// turn.
     pub fn next_chunk(&mut self) -> Result<&[T], ReadError> {
         let raw = self.reader.raw();
         // The last chunk is done with (its borrow of `self` has ended): its slots go back to
@@ -109,7 +109,14 @@ impl<T: Copy, B: Backend> ReadAhead<T, B> {
         self.chunk_pos = 0;
         loop {
             if !self.ring.is_lent() && self.ring.len() == 0 {
-                self.ring.lend(raw)?;
+                match self.ring.lend(raw) {
+                    // Another handle of the reader end is reading: wait our turn.
+                    Err(ReadError::Busy) => {
+                        raw.wait_reader_turn(Wait::Block);
+                        continue;
+                    }
+                    lent => lent?,
+                }
             }
             if self.ring.refresh(raw) > 0 {
                 break;

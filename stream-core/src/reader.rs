@@ -18,8 +18,12 @@ use crate::raw::{inline_fits, RawStream, StartReadError, Wait};
 ///
 /// Cloning a `Reader` adds a handle to the same end (counted in `active_instances`); the end is
 /// closed when [`close`](Self::close) is called or its last handle is dropped, and the writer
-/// then sees "closed". One read at a time per end: a read started while another handle's read
-/// is in progress fails with `Busy`.
+/// then sees "closed". One read at a time per end: a blocking or timed read started while
+/// another handle's read is in progress waits its turn (clones share the elements as a work
+/// queue: each read takes what the writer committed into its own buffer, in stream order);
+/// only the `try_` forms fail with `Busy`. A handle that keeps a ring lent (its `io::Read`
+/// or iteration, started while it was the only handle) ends that lend at its next read once
+/// the ring is empty, or at its drop: until then a clone waits.
 pub struct Reader<T, B: Backend = DefaultBackend> {
     raw: NonNull<RawStream<B>>,
     /// The ring this reader keeps lent open once it reads through `std::io` or an iterator
@@ -74,8 +78,8 @@ impl<T, B: Backend> Reader<T, B> {
     /// # Errors
     ///
     /// [`ReadError::Closed`] at end of stream (the writer closed and every element was
-    /// delivered) or when the reader end is closed; [`ReadError::Busy`] when another handle
-    /// of this end is reading.
+    /// delivered) or when the reader end is closed. While another handle of this end is
+    /// reading, waits its turn.
     ///
     /// # Examples
     ///
@@ -310,8 +314,18 @@ impl<T, B: Backend> Reader<T, B> {
             // SAFETY: as above, and by the caller ours is the only reader handle.
             unsafe { raw.start_reading_unique(addr, size) }
         } else {
-            // SAFETY: as above.
-            unsafe { raw.start_reading(addr, size) }
+            // Another handle's read in progress: wait our turn (until the deadline).
+            loop {
+                // SAFETY: as above.
+                match unsafe { raw.start_reading(addr, size) } {
+                    Err(StartReadError::Busy) => {
+                        if !raw.wait_reader_turn(wait) {
+                            return Err(Kind::Timeout);
+                        }
+                    }
+                    started => break started,
+                }
+            }
         };
         started.map_err(|e| match e {
             StartReadError::Closed => Kind::Closed,

@@ -20,8 +20,10 @@ use crate::raw::{RawStream, StartWriteError, Wait, WaitWriteError};
 ///
 /// Cloning a `Writer` adds a handle to the same end; the end is closed when
 /// [`close`](Self::close) is called or its last handle is dropped, and the reader then reads
-/// what was committed, then end of stream. One write at a time per end: a write started while
-/// another handle's write is in progress fails with `Busy`.
+/// what was committed, then end of stream. One write at a time per end: a blocking or timed
+/// write started while another handle's write is in progress waits its turn (whole writes
+/// interleave, as with an mpsc `Sender`; the timed forms give up at their deadline); only the
+/// `try_` forms and [`poll_loan`](Self::poll_loan) fail with `Busy`.
 pub struct Writer<T, B: Backend = DefaultBackend> {
     raw: NonNull<RawStream<B>>,
     _elements: PhantomData<T>,
@@ -67,8 +69,8 @@ impl<T, B: Backend> Writer<T, B> {
     ///
     /// # Errors
     ///
-    /// [`WriteError::Closed`] when the reader end (or this end) is closed;
-    /// [`WriteError::Busy`] when another handle of this end is writing.
+    /// [`WriteError::Closed`] when the reader end (or this end) is closed. While another
+    /// handle of this end is writing, waits its turn.
     ///
     /// # Examples
     ///
@@ -342,7 +344,7 @@ impl<T, B: Backend> Writer<T, B> {
     /// A zero-length write: waits until a buffer is lent (without taking it).
     fn probe(&mut self, wait: Wait) -> Result<usize, Kind> {
         let raw = self.raw();
-        raw.acquire_writer(false).map_err(start_kind)?;
+        acquire_in_turn(raw, false, wait)?;
         // SAFETY: we hold WRITER_BUSY and no buffer.
         match unsafe { raw.wait_writable(wait, false) } {
             Ok(_) => {
@@ -375,7 +377,7 @@ impl<T, B: Backend> Writer<T, B> {
             // SAFETY: we own WRITING; the buffer holds `capacity` elements of `T`.
             return Ok(unsafe { Loan::new(raw, addr.cast(), capacity) });
         }
-        let mut taken = raw.acquire_writer(true).map_err(start_kind)?;
+        let mut taken = acquire_in_turn(raw, true, wait)?;
         loop {
             let (addr, capacity) = match taken {
                 Some(buffer) => buffer,
@@ -521,6 +523,26 @@ unsafe fn poll_loan<'a, T, B: AsyncBackend>(
                 }
             }
             Err(e) => return Poll::Ready(Err(WriteError::new(start_kind(e), ()))),
+        }
+    }
+}
+
+/// Takes the writer end (and, with `take`, a lent buffer) for a blocking or timed write:
+/// while another handle's write is in progress, waits its turn until `wait`'s deadline
+/// (`Timeout` after it); `Busy` comes back only for `Wait::Try`.
+fn acquire_in_turn<B: Backend>(
+    raw: &RawStream<B>,
+    take: bool,
+    wait: Wait,
+) -> Result<Option<(*mut core::ffi::c_void, usize)>, Kind> {
+    loop {
+        match raw.acquire_writer(take) {
+            Err(StartWriteError::Busy) if wait != Wait::Try => {
+                if !raw.wait_writer_turn(wait) {
+                    return Err(Kind::Timeout);
+                }
+            }
+            taken => return taken.map_err(start_kind),
         }
     }
 }

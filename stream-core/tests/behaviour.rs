@@ -442,26 +442,41 @@ fn fill_from_iter_drops_written_on_panic<B: Backend>() {
 }
 
 fn busy_second_operation<B: Backend>() {
+    // Readers: one waits for a buffer; a clone's `try_` form is refused, its timed form times
+    // out, its blocking form waits its turn and reads the next element.
     let (mut w, r) = stream_with::<u8, B>();
     let mut r1 = r.clone();
     let mut r2 = r.clone();
     let t = thread::spawn(move || r1.recv());
     eventually(|| w.raw().is_ready_to_write());
-    assert_eq!(r2.recv(), Err(ReadError::Busy));
     assert_eq!(r2.try_read_uninit(&mut uninit(1)), Err(TryReadError::Busy));
+    assert_eq!(r2.recv_timeout(short()), Err(ReadTimeoutError::Timeout));
+    let t2 = thread::spawn(move || r2.recv());
     w.send(1).unwrap();
-    assert_eq!(t.join().unwrap(), Ok(1));
+    w.send(2).unwrap();
+    let mut got = [t.join().unwrap().unwrap(), t2.join().unwrap().unwrap()];
+    got.sort_unstable();
+    assert_eq!(got, [1, 2], "each element to one clone");
 
-    // Writers: one waits for a buffer, the second is refused.
+    // Writers: one waits for a buffer; a clone's `try_` form is refused, its timed form times
+    // out with the element, its blocking form waits its turn and delivers.
     let mut w2 = w.clone();
     let mut w3 = w.clone();
     let t = thread::spawn(move || w2.send(2));
     eventually(|| format!("{:?}", w.raw()).contains("writer_busy: true"));
-    assert_eq!(w3.send_timeout(3, short()), Err(WriteTimeoutError::Busy(3)));
+    assert_eq!(w3.try_send(3), Err(TryWriteError::Busy(3)));
+    assert_eq!(
+        w3.send_timeout(3, short()),
+        Err(WriteTimeoutError::Timeout(3))
+    );
+    let t3 = thread::spawn(move || w3.send(3));
     let mut r3 = r.clone();
-    assert_eq!(r3.recv(), Ok(2));
+    let mut got = [r3.recv().unwrap(), r3.recv().unwrap()];
+    got.sort_unstable();
+    assert_eq!(got, [2, 3], "both writers delivered");
     t.join().unwrap().unwrap();
-    drop((w, w3, r, r2, r3));
+    t3.join().unwrap().unwrap();
+    drop((w, r, r3));
 }
 
 fn try_operations_need_a_waiting_partner<B: Backend>() {

@@ -277,7 +277,8 @@ fn close_happens_before_closed_result() {
     assert!(n >= 100, "too weak: {n}");
 }
 
-/// Two reader clones on two threads both read while the writer sends two elements: when the
+/// Two reader clones on two threads both read while the writer sends two elements: the
+/// clone that comes second waits its turn (never `Busy`) and each gets one element; when the
 /// second clone starts right after the first finished, the reader end (and `ready_size`)
 /// passes between them through the state word alone (kills the mutant that makes the
 /// DONE -> IDLE hand-off Relaxed).
@@ -291,20 +292,10 @@ fn reader_clones_take_turns() {
             w.send(10).unwrap();
             w.send(11).unwrap();
         });
-        let other = loom::thread::spawn(move || match r2.recv() {
-            Ok(v) => Some(v),
-            Err(stream_core::ReadError::Busy) => None,
-            Err(e) => panic!("{e:?}"),
-        });
-        let mine = match r1.recv() {
-            Ok(v) => Some(v),
-            Err(stream_core::ReadError::Busy) => None,
-            Err(e) => panic!("{e:?}"),
-        };
-        let mut got: Vec<u32> = mine.into_iter().chain(other.join().unwrap()).collect();
-        while got.len() < 2 {
-            got.push(r1.recv().unwrap());
-        }
+        // Neither read is refused: the later one waits its turn.
+        let other = loom::thread::spawn(move || r2.recv().unwrap());
+        let mine = r1.recv().unwrap();
+        let mut got = vec![mine, other.join().unwrap()];
         writer.join().unwrap();
         got.sort();
         assert_eq!(got, [10, 11]);

@@ -214,3 +214,24 @@ fn raw_writer_into_a_raw_open_lend() {
     });
     assert!(n >= 100, "too weak: {n}");
 }
+
+/// Two writer clones send at once into a reader's ring: the one that comes second waits its
+/// turn (never `Busy`), and the reader iterates both elements, then the end.
+#[test]
+fn writer_clones_take_turns() {
+    let n = model("writer clones take turns", 1, || {
+        let (mut w1, r) = stream_with::<u32, Futex>();
+        let mut w2 = w1.clone();
+        let other = loom::thread::spawn(move || w2.send(2).unwrap());
+        let reader = loom::thread::spawn(move || {
+            let mut got: Vec<u32> = r.into_iter().collect();
+            got.sort_unstable();
+            got
+        });
+        w1.send(1).unwrap();
+        drop(w1);
+        other.join().unwrap();
+        assert_eq!(reader.join().unwrap(), [1, 2]);
+    });
+    assert!(n >= 100, "too weak: {n}");
+}

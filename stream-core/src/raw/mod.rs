@@ -225,6 +225,37 @@ impl<B: Backend> RawStream<B> {
         self.state.load(Ordering::Acquire) & READER_CLOSED != 0
     }
 
+    /// Waits until `busy` (`WRITER_BUSY` or `READER_BUSY`) is clear or an end closes:
+    /// another handle's operation on that end has ended, and a clone may take its turn.
+    /// Returns whether that happened before the deadline of `wait`.
+    ///
+    /// Every release of either flag is a `SeqCst` read-modify-write followed by an
+    /// activation of *read ready* (`activate_after_seqcst`), and this condition reads the
+    /// state word, so the wake-up is not lost (`stream-events`' futex docs).
+    fn wait_turn(&self, busy: usize, wait: Wait) -> bool {
+        let cond = || {
+            let s = self.load();
+            s & busy == 0 || s & CLOSED_ANY != 0
+        };
+        match wait.deadline() {
+            None => {
+                self.read_ready.wait_until(cond);
+                true
+            }
+            Some(deadline) => self.read_ready.wait_until_deadline(cond, deadline),
+        }
+    }
+
+    /// [`wait_turn`](Self::wait_turn) for the writer end.
+    pub(crate) fn wait_writer_turn(&self, wait: Wait) -> bool {
+        self.wait_turn(WRITER_BUSY, wait)
+    }
+
+    /// [`wait_turn`](Self::wait_turn) for the reader end.
+    pub(crate) fn wait_reader_turn(&self, wait: Wait) -> bool {
+        self.wait_turn(READER_BUSY, wait)
+    }
+
     #[inline]
     fn load(&self) -> usize {
         // ORDERING: Acquire: every phase change is a Release RMW; acquiring it gives this side

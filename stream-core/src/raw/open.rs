@@ -245,9 +245,11 @@ impl<B: Backend> RawStream<B> {
         let written = self.ready_size.load(Ordering::Relaxed);
         self.clear_open_fields();
         // ORDERING: Release hands the reader end (and the cleared fields) to the next read's
-        // Acquire in `acquire_reader`. IDLE | READER_BUSY -> IDLE.
+        // Acquire in `acquire_reader`; SeqCst lets the activation (for a clone waiting its
+        // turn, `wait_turn`) skip its write when nobody is parked. IDLE | READER_BUSY -> IDLE.
         self.state
-            .fetch_and(!READER_BUSY, ord("open-end-release", Ordering::Release));
+            .fetch_and(!READER_BUSY, ord("open-end-release", Ordering::SeqCst));
+        self.read_ready.activate_after_seqcst();
         Some((read, written))
     }
 

@@ -355,9 +355,11 @@ impl<B: Backend> RawStream<B> {
             self.ready_size_set(BLOCKED);
         }
         // ORDERING: Release hands the reader end (and the cleared fields) to the next reader's
-        // Acquire in `acquire_reader`. IDLE | READER_BUSY -> IDLE.
+        // Acquire in `acquire_reader`; SeqCst lets the activation (for a clone waiting its
+        // turn, `wait_turn`) skip its write when nobody is parked. IDLE | READER_BUSY -> IDLE.
         self.state
-            .fetch_and(!READER_BUSY, ord("reclaim-release", Ordering::Release));
+            .fetch_and(!READER_BUSY, ord("reclaim-release", Ordering::SeqCst));
+        self.read_ready.activate_after_seqcst();
         true
     }
 
@@ -378,16 +380,19 @@ impl<B: Backend> RawStream<B> {
     fn release_done(&self) {
         // ORDERING: Release: our read of `ready_size` (and of the buffer, by our caller, which
         // happens after this anyway) is ordered before the writer's next write of it, which
-        // follows its Acquire of our next lend. DONE | READER_BUSY -> IDLE.
+        // follows its Acquire of our next lend. SeqCst lets the activation (for a clone
+        // waiting its turn, `wait_turn`) skip its write when nobody is parked.
+        // DONE | READER_BUSY -> IDLE.
         let prev = self.state.fetch_xor(
             DONE | READER_BUSY,
-            ord("take-count-release", Ordering::Release),
+            ord("take-count-release", Ordering::SeqCst),
         );
         debug_assert_eq!(
             prev & (PHASE | READER_BUSY),
             DONE | READER_BUSY,
             "take from {prev:#x}"
         );
+        self.read_ready.activate_after_seqcst();
     }
 
     /// Closes the reader end: every later write fails with "closed", a waiting writer wakes.

@@ -23,11 +23,11 @@ pub(crate) const MUTANTS: &[(&str, &str)] = &[
     ),
     (
         "reclaim-release",
-        "stream-core: READER_BUSY release after a reclaim, Release -> Relaxed",
+        "stream-core: READER_BUSY release after a reclaim, SeqCst -> Relaxed",
     ),
     (
         "take-count-release",
-        "stream-core: DONE -> IDLE after taking the count, Release -> Relaxed",
+        "stream-core: DONE -> IDLE after taking the count, SeqCst -> Relaxed",
     ),
     (
         "close-read-release",
@@ -87,7 +87,7 @@ pub(crate) const MUTANTS: &[(&str, &str)] = &[
     ),
     (
         "open-end-release",
-        "stream-core: READER_BUSY release after ending an open lend, Release -> Relaxed",
+        "stream-core: READER_BUSY release after ending an open lend, SeqCst -> Relaxed",
     ),
     (
         "open-orphan-release",
