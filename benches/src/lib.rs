@@ -96,8 +96,13 @@ mod disturbed;
 mod load;
 mod ping_pong;
 mod pipelined;
+#[cfg(feature = "current-api")]
+mod programs;
+#[cfg(feature = "current-api")]
+mod programs_tokio;
 mod round_trip;
 mod threads;
+mod write_slice;
 
 pub use async_bulk::{bulk_async, ReadMode};
 #[cfg(feature = "current-api")]
@@ -108,27 +113,35 @@ pub use block::{assume_init, copy_to_uninit, AlignedBlock, PAGE};
 pub use breakdown::{bulk_u8_breakdown, BulkLaps, BulkRow, Laps, Stopwatch};
 pub use bulk_rows::{
     bulk_u8_memcpy, bulk_u8_rtrb, BulkU64Row, BulkU8Row, BULK_U64_ROWS, BULK_U8_ROWS,
+    WRITE_SLICE_ROWS,
 };
 pub use bulk_u64::{bulk_u64_native, bulk_u64_one_by_one, bulk_u64_rtrb, U64_BATCH};
 pub use bulk_u8::{
     bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead, bulk_u8_stream, CROSSBEAM_POOL,
 };
+use check::PATTERN_BLOCKS;
 pub use check::{byte_sum, ByteCheck, BytePattern, U64Check};
 pub use disturbed::{Disturbance, Disturbed, RECOVERY_WINDOW};
 #[cfg(target_os = "linux")]
-pub use load::{
-    bulk_u8_recycled, burn_if_asked, context_switches, BlockChannel, Load, LoadKind, BURN_ARG,
-    RECYCLED_POOL,
-};
+pub use load::{burn_if_asked, context_switches, Load, LoadKind, BURN_ARG};
 #[cfg(target_os = "linux")]
 pub use ping_pong::RawFutex;
 pub use ping_pong::{ping_pong, EventSignal, RawSpin, Side, Signal};
 pub use pipelined::{pipelined_box, pipelined_ring, pop_spin, push_spin, PIPELINE};
+#[cfg(feature = "current-api")]
+pub use programs::{
+    json_document, Carrier, ProgramRow, ELEMENTS, FRAMED_LINES, LINES, PROGRAM_ROWS, SEND_CAPACITY,
+};
+#[cfg(feature = "current-api")]
+pub use programs_tokio::{framed_lines, FRAMED_CAPACITY};
 pub use round_trip::{
     crossbeam_round_trips, round_trip_native, round_trips, Drive, NativeBackend, RoundTripRow,
     Timed, ROUND_TRIP_ROWS,
 };
 pub use threads::{two_threads, Gate};
+pub use write_slice::{
+    bulk_u8_recycled, bulk_u8_write_slice, BlockChannel, WriteSource, RECYCLED_POOL,
+};
 
 /// Default for `NATIVE_STREAM_BENCH_BYTES`: 64 MiB per iteration of `stream_bulk_u8`.
 pub const DEFAULT_BULK_BYTES: u64 = 64 << 20;
