@@ -130,7 +130,8 @@ pub use ping_pong::{ping_pong, EventSignal, RawSpin, Side, Signal};
 pub use pipelined::{pipelined_box, pipelined_ring, pop_spin, push_spin, PIPELINE};
 #[cfg(feature = "current-api")]
 pub use programs::{
-    json_document, Carrier, ProgramRow, ELEMENTS, FRAMED_LINES, LINES, PROGRAM_ROWS, SEND_CAPACITY,
+    json_document, program_groups, Carrier, ProgramRow, ELEMENTS, FRAMED_LINES, LINES,
+    PROGRAM_ROWS, SEND_CAPACITY,
 };
 #[cfg(feature = "current-api")]
 pub use programs_tokio::{framed_lines, FRAMED_CAPACITY};

@@ -97,6 +97,18 @@ pub const PROGRAM_ROWS: &[ProgramRow] = &[
     ProgramRow::Framed(Runtime::MultiThread, Carrier::TokioDuplex),
 ];
 
+/// The rows of [`PROGRAM_ROWS`] by group, in table order.
+pub fn program_groups() -> Vec<(&'static str, Vec<ProgramRow>)> {
+    let mut groups: Vec<(&'static str, Vec<ProgramRow>)> = Vec::new();
+    for &row in PROGRAM_ROWS {
+        match groups.last_mut() {
+            Some((group, rows)) if *group == row.group() => rows.push(row),
+            _ => groups.push((row.group(), vec![row])),
+        }
+    }
+    groups
+}
+
 impl ProgramRow {
     /// The row's group.
     pub fn group(self) -> &'static str {

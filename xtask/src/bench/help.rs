@@ -7,7 +7,7 @@ usage: cargo xtask bench [--full] [--filter <regex>] [--profile <list>] [--basel
 Opens with the machine: CPU model, CPUs, cpuidle driver and halt-poll window (where Linux shows
 them), kernel, load average, and two measured floors, the median round trip of a futex
 ping-pong and of a cache-line ping-pong (the interleaved example's `floors` group). Then runs
-every criterion bench of the `benches` crate (events, stream, future, async): every backend of
+every criterion bench of the `benches` crate (events, stream, future, async, programs): every backend of
 every crate beside the primitives users would otherwise pick, in one run. Prints one table
 (median per iteration, slowest sample, throughput, ratio to the best peer and to the floor of
 the same group, the issue targets and whether they are met), writes it to
@@ -40,6 +40,7 @@ Options:
                       busy-processes  one busy process per CPU started for the run
                       busy-loops      one busy thread per CPU spinning through the run
                                       (both: the groups of two threads handing off,
+                                      the write_slice and program groups included,
                                       1 000 round trips a round)
                       disturbed       the round-trip rows with the partner stopping 1 ms
                                       every 500 hand-offs: median round trip, and hand-offs
