@@ -14,6 +14,13 @@
 //!   `create_send_recv` on one thread, `pipelined` with the value there before the receiver
 //!   looks, and `reader_waiting` with the receiver already blocked; the target's docs say
 //!   how each is measured).
+//! * `stream` also has `stream_write_slice`: `write_slice` of 64 KiB into a `ReadAhead`, from
+//!   a page-aligned source and from an unaligned `Vec`, beside four recycled blocks over
+//!   crossbeam `bounded(4)` and std `sync_channel(4)` ([`WRITE_SLICE_ROWS`]).
+//! * `programs`: small programs as users write them, with the plain API on both sides
+//!   (`PROGRAM_ROWS`: serde_json, `writeln!` to `lines()`, `send` to `for x in reader`,
+//!   tokio-util framed lines), each beside its alternative (`UnixStream::pair`, channels of
+//!   capacity 1024, `tokio::io::duplex`); needs `current-api`.
 //!
 //! # Running
 //!
@@ -61,7 +68,8 @@
 //! # Features
 //!
 //! * `current-api` (default): the rows that need this revision's newest library API
-//!   (`BatchWriter`, `AsyncWriter` as a `Sink`): the loaded example's batching and tokio rows.
+//!   (`BatchWriter`, `AsyncWriter` as a `Sink`, stream-async's `tokio` feature): the loaded
+//!   example's batching and tokio rows, and the program rows.
 //!   `cargo xtask bench --baseline REV` builds this crate without it against older
 //!   revisions' libraries.
 //!
@@ -75,7 +83,9 @@
 //! (`stream_bulk_u8`, `stream_bulk_u64`), `load` (the loaded profile: busy processes or
 //! threads, context switches, and its bulk peers), `async_tokio` (elements between two tasks of
 //! a tokio runtime), `batched` (the loaded profile's batching writer), `breakdown` (the `bulk_breakdown` example's laps),
-//! `bulk_rows` (the bulk rows, defined once: [`BulkU8Row`], [`BulkU64Row`]), `async_bulk` (`async_bulk_u8`), `pipelined` (rtrb rings and `future/pipelined`), `block`
+//! `bulk_rows` (the bulk rows, defined once: [`BulkU8Row`], [`BulkU64Row`]), `write_slice`
+//! (`stream_write_slice` and the recycled-block peers), `programs` and `programs_tokio` (the
+//! program rows, defined once: `ProgramRow`), `async_bulk` (`async_bulk_u8`), `pipelined` (rtrb rings and `future/pipelined`), `block`
 //! ([`AlignedBlock`] and the copies into uninitialised memory) and `check` (the byte pattern
 //! and the readers' checks). This file holds the bulk sizes and [`env_amount`], the only
 //! place that reads the environment; it touches nothing else.
