@@ -7,8 +7,9 @@ usage: cargo xtask bench [--full] [--filter <regex>] [--profile <list>] [--basel
 Opens with the machine: CPU model, CPUs, cpuidle driver and halt-poll window (where Linux shows
 them), kernel, load average, and two measured floors, the median round trip of a futex
 ping-pong and of a cache-line ping-pong (the interleaved example's `floors` group). Then runs
-every criterion bench of the `benches` crate (events, stream, future, async, programs): every backend of
-every crate beside the primitives users would otherwise pick, in one run. Prints one table
+every criterion bench of the `benches` crate (events, stream, future, async, programs): every
+backend of every crate, and small programs, beside the primitives users would otherwise pick,
+in one run. Prints one table
 (median per iteration, slowest sample, throughput, ratio to the best peer and to the floor of
 the same group, the issue targets and whether they are met), writes it to
 target/bench-report.md and target/bench-report.csv, and leaves criterion's HTML report in
