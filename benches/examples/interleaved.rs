@@ -487,9 +487,9 @@ fn write_slice(o: &Options) -> String {
     report("stream_write_slice", "GiB/s", &rows, &peers, o)
 }
 
-/// Each group of [`benches::PROGRAM_ROWS`], in milliseconds per run (none without
-/// `current-api`).
+/// Each group of [`benches::PROGRAM_ROWS`] in ms per run (none without `current-api`).
 fn programs(o: &Options) -> String {
+    #[allow(unused_mut)] // Without `current-api`.
     let mut csv = String::new();
     #[cfg(feature = "current-api")]
     for (group, rows) in benches::program_groups() {
