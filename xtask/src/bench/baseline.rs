@@ -112,7 +112,6 @@ fn dependency_key(line: &str) -> Option<&str> {
     Some(key.trim())
 }
 
-/// REV's root manifest with today's workspace dependencies that it lacks added, except path
 /// The `benches` manifest with its `current-api` feature enabling nothing: the baseline builds
 /// without it, and REV's libraries may lack the dependency features it names (stream-async's
 /// `tokio`), which cargo rejects even when the feature is off.
@@ -131,6 +130,7 @@ fn without_current_api(manifest: &str) -> String {
         + "\n"
 }
 
+/// REV's root manifest with today's workspace dependencies that it lacks added, except path
 /// dependencies on crates REV does not have (`exists` says whether a path is there).
 pub(crate) fn merge_manifest(
     old: &str,
