@@ -1,5 +1,5 @@
 //! The rows of `stream_write_slice` (and the peers of the loaded bulk group): bytes of a
-//! [`BytePattern`] in 64 KiB pieces, written with the plain [`Writer::write_slice`] a user would
+//! [`BytePattern`] in 64 KiB pieces, written with the plain [`Writer::write_slice`](stream_core::Writer::write_slice) a user would
 //! call and read through a [`ReadAhead`] of 64 KiB chunks, or carried as four recycled 64 KiB
 //! blocks over crossbeam `bounded(4)` and `std::sync::mpsc::sync_channel(4)`. The reader checks
 //! every byte ([`ByteCheck`]).
@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use stream_core::{stream, ReadAhead, Writer};
+use stream_core::{stream_with, ReadAhead};
+use stream_events::Futex;
 
 use crate::bulk_u64::drain_read_ahead;
 use crate::{two_threads, AlignedBlock, ByteCheck, BytePattern, BLOCK, PAGE, PATTERN_BLOCKS};
@@ -49,7 +50,8 @@ fn unaligned_copy(pattern: &BytePattern) -> (Vec<u8>, usize) {
 /// [`Writer::write_slice`], from `source`; the timed thread reads a [`ReadAhead`] of 64 KiB
 /// chunks and checks every chunk in place.
 pub fn bulk_u8_write_slice(pattern: &BytePattern, total: u64, source: WriteSource) -> Duration {
-    let (writer, reader) = stream::<u8>();
+    // `Futex` is the default backend (`stream::<u8>()`); named, for older revisions.
+    let (mut writer, reader) = stream_with::<u8, Futex>();
     let copy = match source {
         WriteSource::Aligned => None,
         WriteSource::UnalignedVec => Some(unaligned_copy(pattern)),
@@ -66,7 +68,6 @@ pub fn bulk_u8_write_slice(pattern: &BytePattern, total: u64, source: WriteSourc
             elapsed
         },
         move |gate| {
-            let mut writer: Writer<u8> = writer;
             gate.open();
             let span = (PATTERN_BLOCKS * BLOCK) as u64;
             let mut offset = 0u64;
