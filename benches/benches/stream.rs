@@ -29,6 +29,13 @@
 //!   one reused 1024-element buffer),
 //!   `rtrb` (single `push`/`pop` through a 1024-slot ring, spinning) and `crossbeam_bounded1024`
 //!   (single `send`/`recv`).
+//! * `stream_write_slice`: one iteration moves `NATIVE_STREAM_BENCH_BYTES` bytes of
+//!   [`BytePattern`], checked by [`ByteCheck`]. Rows: `write_slice_aligned` and
+//!   `write_slice_vec` (a stream of the default backend; the writer offers each 64 KiB block to
+//!   `write_slice`, from the pattern's page-aligned blocks or from a `Vec` whose data starts 16
+//!   bytes into a page; the reader is a [`ReadAhead`] of 64 KiB chunks), `crossbeam_bounded4`
+//!   and `sync_channel4` (four 64 KiB blocks recycled over two channels of capacity 4, checked
+//!   in place): [`WRITE_SLICE_ROWS`](benches::WRITE_SLICE_ROWS).
 //!
 //! Run: `cargo bench -p benches --bench stream`; see the `benches` crate docs for the
 //! environment variables.
@@ -37,7 +44,7 @@ use std::time::Duration;
 
 use benches::{
     env_amount, ping_pong, pop_spin, push_spin, two_threads, BytePattern, RawSpin, BULK_U64_ROWS,
-    BULK_U8_ROWS, DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, ROUND_TRIP_ROWS,
+    BULK_U8_ROWS, DEFAULT_BULK_BYTES, DEFAULT_BULK_ELEMS, ROUND_TRIP_ROWS, WRITE_SLICE_ROWS,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
 use rtrb::RingBuffer;
@@ -85,14 +92,19 @@ fn stream_round_trip(c: &mut Criterion) {
 // stream_bulk_u8
 
 fn stream_bulk_u8(c: &mut Criterion) {
+    bulk_u8_group(c, "stream_bulk_u8", BULK_U8_ROWS);
+}
+
+/// A group of byte rows, each moving `NATIVE_STREAM_BENCH_BYTES` per iteration.
+fn bulk_u8_group(c: &mut Criterion, name: &str, rows: &[benches::BulkU8Row]) {
     let bytes = env_amount("NATIVE_STREAM_BENCH_BYTES", DEFAULT_BULK_BYTES);
     let pattern = BytePattern::new();
     let pattern = &pattern;
-    let mut group = c.benchmark_group("stream_bulk_u8");
+    let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Bytes(bytes));
     // An iteration takes milliseconds to seconds: keep the iteration count per sample flat.
     group.sampling_mode(SamplingMode::Flat);
-    for &row in BULK_U8_ROWS {
+    for &row in rows {
         group.bench_function(row.name(), |b| {
             b.iter_custom(|iters| row.time(pattern, iters * bytes))
         });
@@ -124,5 +136,6 @@ fn main() {
     stream_round_trip(&mut criterion);
     stream_bulk_u8(&mut criterion);
     stream_bulk_u64(&mut criterion);
+    bulk_u8_group(&mut criterion, "stream_write_slice", WRITE_SLICE_ROWS);
     criterion.final_summary();
 }

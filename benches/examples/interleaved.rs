@@ -52,13 +52,19 @@
 //! * `async_bulk`: 64 MiB of bytes per row and round through an async stream read with
 //!   `AsyncRead` (`async_io`) and `AsyncBufRead` (`async_bufread`), against the blocking
 //!   stream with the same single 64 KiB buffer (`blocking`).
+//! * `write_slice`: 64 MiB of bytes per row and round, `write_slice` of 64 KiB into a
+//!   `ReadAhead` from a page-aligned source and from an unaligned `Vec`, against four recycled
+//!   blocks over crossbeam `bounded(4)` and `sync_channel(4)` ([`WRITE_SLICE_ROWS`]).
+//! * `programs`: one run per row and round of each program of [`benches::PROGRAM_ROWS`]
+//!   (serde_json, `writeln!` to `lines()`, `send` to `for x in reader`, tokio-util framed
+//!   lines), the native stream against each alternative, in milliseconds.
 
 use std::time::Duration;
 
 use benches::{
     bulk_async, bulk_u8_stream, ping_pong, pipelined_box, pipelined_ring, BulkU64Row, BulkU8Row,
     BytePattern, Disturbance, Disturbed, EventSignal, RawSpin, ReadMode, RoundTripRow,
-    BULK_U64_ROWS, BULK_U8_ROWS, ROUND_TRIP_ROWS,
+    BULK_U64_ROWS, BULK_U8_ROWS, ROUND_TRIP_ROWS, WRITE_SLICE_ROWS,
 };
 use stream_events::{Backend, Futex, Listener, Spin};
 
@@ -79,6 +85,9 @@ const NATIVE_ROWS: &[&str] = &[
     "async_io",
     "async_bufread",
     "blocking",
+    "write_slice_aligned",
+    "write_slice_vec",
+    "native",
 ];
 
 /// Rows that never yield their CPU: left out while a load runs (`--load` other than `quiet`),
@@ -467,6 +476,39 @@ fn async_bulk(o: &Options) -> String {
     report("async_bulk_u8", "GiB/s", &rows, &["blocking"], o)
 }
 
+fn write_slice(o: &Options) -> String {
+    let pattern = BytePattern::new();
+    let p = &pattern;
+    let rows: Vec<Row<'_>> = WRITE_SLICE_ROWS
+        .iter()
+        .map(|&row| -> Row<'_> { (row.name(), Box::new(move || gib_s(row.time(p, BULK_BYTES)))) })
+        .collect();
+    let peers = ["crossbeam_bounded4", "sync_channel4"];
+    report("stream_write_slice", "GiB/s", &rows, &peers, o)
+}
+
+/// Each group of [`benches::PROGRAM_ROWS`] in ms per run (none without `current-api`).
+fn programs(o: &Options) -> String {
+    #[allow(unused_mut)] // Without `current-api`.
+    let mut csv = String::new();
+    #[cfg(feature = "current-api")]
+    for (group, rows) in benches::program_groups() {
+        let peers: Vec<&str> = rows
+            .iter()
+            .filter(|r| !r.is_native())
+            .map(|r| r.name())
+            .collect();
+        let ms = |row: benches::ProgramRow| row.time().as_secs_f64() * 1e3;
+        let rows: Vec<Row<'_>> = rows
+            .iter()
+            .map(|&r| -> Row<'_> { (r.name(), Box::new(move || ms(r))) })
+            .collect();
+        csv += &report(group, "ms", &rows, &peers, o);
+    }
+    let _ = o;
+    csv
+}
+
 /// The load of `--load KIND`.
 #[cfg(target_os = "linux")]
 fn start_load(kind: &str) -> benches::Load {
@@ -523,7 +565,7 @@ fn main() {
     };
     // `all` is every group but the first two: the floors measure the machine, the disturbed
     // group a profile of its own.
-    let groups: [Group; 10] = [
+    let groups: [Group; 12] = [
         ("floors", floors),
         ("disturbed", disturbed),
         ("events", events_round_trip),
@@ -533,6 +575,8 @@ fn main() {
         ("create_send_recv", create_send_recv),
         ("pipelined", pipelined),
         ("async_bulk", async_bulk),
+        ("write_slice", write_slice),
+        ("programs", programs),
         ("all", |_| String::new()),
     ];
     let wanted: Vec<&str> = wanted.split(',').collect();

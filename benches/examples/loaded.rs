@@ -25,7 +25,9 @@
 //!   over crossbeam `bounded(4)` and `std::sync::mpsc::sync_channel(4)`; every reader checks
 //!   every byte. `futex_batched4` is the stream with the writer batching: a `ReadAhead` of
 //!   two 256 KiB buffers, filled with four 64 KiB blocks each by `BatchWriter::push_slice`
-//!   ([`benches::bulk_u8_batched`]). Context switches are per 64 KiB block.
+//!   ([`benches::bulk_u8_batched`]). `write_slice_aligned` and `write_slice_vec`: the
+//!   `stream_write_slice` rows (a `ReadAhead` of 64 KiB chunks, the writer's source
+//!   page-aligned or an unaligned `Vec`). Context switches are per 64 KiB block.
 //! * `async_current_thread`, `async_multi_thread`: 200,000 `u64`s from a writer task to a
 //!   reader task of a tokio runtime of that kind ([`benches::async_elements`]): one element at
 //!   a time (`native_send`: one hand-off per element; `native_sink`: `SinkExt::feed` into the
@@ -36,7 +38,7 @@ use std::time::Duration;
 
 use benches::{
     async_elements, burn_if_asked, context_switches, AsyncRow, BlockChannel, BulkU8Row,
-    BytePattern, Load, LoadKind, NativeBackend, Runtime, BLOCK, ROUND_TRIP_ROWS,
+    BytePattern, Load, LoadKind, NativeBackend, Runtime, WriteSource, BLOCK, ROUND_TRIP_ROWS,
 };
 
 /// One row: its name and a run returning (figure, transfers) for one round.
@@ -213,6 +215,8 @@ fn main() {
                     BulkU8Row::ReadAhead(NativeBackend::Futex),
                     BulkU8Row::ReadAhead(NativeBackend::Listener),
                     BulkU8Row::Batched(NativeBackend::Futex, 4),
+                    BulkU8Row::WriteSlice(WriteSource::Aligned),
+                    BulkU8Row::WriteSlice(WriteSource::UnalignedVec),
                     BulkU8Row::Recycled(BlockChannel::Crossbeam),
                     BulkU8Row::Recycled(BlockChannel::Std),
                 ]

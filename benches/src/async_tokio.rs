@@ -29,7 +29,7 @@ impl Runtime {
         }
     }
 
-    fn build(self) -> tokio::runtime::Runtime {
+    pub(crate) fn build(self) -> tokio::runtime::Runtime {
         match self {
             Runtime::CurrentThread => tokio::runtime::Builder::new_current_thread().build(),
             Runtime::MultiThread => tokio::runtime::Builder::new_multi_thread()

@@ -39,8 +39,12 @@ pub enum BulkU8Row {
     /// Four blocks recycled over a channel of capacity 4
     /// ([`bulk_u8_recycled`](crate::bulk_u8_recycled)): `crossbeam_bounded4`,
     /// `sync_channel4`.
-    #[cfg(target_os = "linux")]
     Recycled(crate::BlockChannel),
+    /// A native stream of the default backend, the writer `write_slice`ing 64 KiB from a
+    /// source, the reader a [`ReadAhead`](stream_core::ReadAhead) of 64 KiB chunks
+    /// ([`bulk_u8_write_slice`](crate::bulk_u8_write_slice)): `write_slice_aligned`,
+    /// `write_slice_vec`.
+    WriteSlice(crate::WriteSource),
     /// A 64 KiB rtrb ring, both sides spinning ([`bulk_u8_rtrb`]): `rtrb`.
     Rtrb,
     /// One thread copying and checking ([`bulk_u8_memcpy`]): `memcpy`, the floor.
@@ -59,6 +63,16 @@ pub const BULK_U8_ROWS: &[BulkU8Row] = &[
     BulkU8Row::Memcpy,
 ];
 
+/// The rows of `stream_write_slice`, in table order: `write_slice` into a `ReadAhead` from
+/// a page-aligned source and from a user's unaligned `Vec`, beside four recycled blocks over
+/// crossbeam `bounded(4)` and std `sync_channel(4)`.
+pub const WRITE_SLICE_ROWS: &[BulkU8Row] = &[
+    BulkU8Row::WriteSlice(crate::WriteSource::Aligned),
+    BulkU8Row::WriteSlice(crate::WriteSource::UnalignedVec),
+    BulkU8Row::Recycled(crate::BlockChannel::Crossbeam),
+    BulkU8Row::Recycled(crate::BlockChannel::Std),
+];
+
 impl BulkU8Row {
     /// The row's name in every table.
     pub fn name(self) -> &'static str {
@@ -73,10 +87,10 @@ impl BulkU8Row {
             BulkU8Row::Batched(..) => "batched_other",
             BulkU8Row::CrossbeamRecycledCopy => "crossbeam_recycled_copy",
             BulkU8Row::CrossbeamRecycled => "crossbeam_recycled",
-            #[cfg(target_os = "linux")]
             BulkU8Row::Recycled(crate::BlockChannel::Crossbeam) => "crossbeam_bounded4",
-            #[cfg(target_os = "linux")]
             BulkU8Row::Recycled(crate::BlockChannel::Std) => "sync_channel4",
+            BulkU8Row::WriteSlice(crate::WriteSource::Aligned) => "write_slice_aligned",
+            BulkU8Row::WriteSlice(crate::WriteSource::UnalignedVec) => "write_slice_vec",
             BulkU8Row::Rtrb => "rtrb",
             BulkU8Row::Memcpy => "memcpy",
         }
@@ -109,8 +123,8 @@ impl BulkU8Row {
             }
             BulkU8Row::CrossbeamRecycledCopy => bulk_u8_crossbeam_copy(pattern, total),
             BulkU8Row::CrossbeamRecycled => bulk_u8_crossbeam(pattern, total),
-            #[cfg(target_os = "linux")]
             BulkU8Row::Recycled(channel) => crate::bulk_u8_recycled(pattern, total, channel),
+            BulkU8Row::WriteSlice(source) => crate::bulk_u8_write_slice(pattern, total, source),
             BulkU8Row::Rtrb => bulk_u8_rtrb(total),
             BulkU8Row::Memcpy => bulk_u8_memcpy(pattern, total),
         }
@@ -270,8 +284,12 @@ mod tests {
         for (i, name) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(name), "{name} twice");
         }
-        for row in BULK_U8_ROWS {
+        for row in BULK_U8_ROWS.iter().chain(WRITE_SLICE_ROWS) {
             row.time(&pattern, 3 * BLOCK as u64 + 100);
+        }
+        // Past the pattern's period, so that the `Vec` source wraps.
+        for row in WRITE_SLICE_ROWS {
+            row.time(&pattern, 9 * BLOCK as u64 + 4000);
         }
     }
 

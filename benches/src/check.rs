@@ -29,7 +29,8 @@ pub fn byte_sum(bytes: &[u8]) -> u64 {
         .fold(0, u64::wrapping_add)
 }
 
-const PATTERN_BLOCKS: usize = 7;
+/// Distinct blocks of the [`BytePattern`], repeated in turn.
+pub(crate) const PATTERN_BLOCKS: usize = 7;
 
 /// The byte stream of the bulk benchmarks: byte `i` is byte `i % BLOCK` of block
 /// `(i / BLOCK) % 7` of seven fixed pseudo-random [`BLOCK`]-sized blocks.

@@ -14,6 +14,13 @@
 //!   `create_send_recv` on one thread, `pipelined` with the value there before the receiver
 //!   looks, and `reader_waiting` with the receiver already blocked; the target's docs say
 //!   how each is measured).
+//! * `stream` also has `stream_write_slice`: `write_slice` of 64 KiB into a `ReadAhead`, from
+//!   a page-aligned source and from an unaligned `Vec`, beside four recycled blocks over
+//!   crossbeam `bounded(4)` and std `sync_channel(4)` ([`WRITE_SLICE_ROWS`]).
+//! * `programs`: small programs as users write them, with the plain API on both sides
+//!   (`PROGRAM_ROWS`: serde_json, `writeln!` to `lines()`, `send` to `for x in reader`,
+//!   tokio-util framed lines), each beside its alternative (`UnixStream::pair`, channels of
+//!   capacity 1024, `tokio::io::duplex`); needs `current-api`.
 //!
 //! # Running
 //!
@@ -61,7 +68,8 @@
 //! # Features
 //!
 //! * `current-api` (default): the rows that need this revision's newest library API
-//!   (`BatchWriter`, `AsyncWriter` as a `Sink`): the loaded example's batching and tokio rows.
+//!   (`BatchWriter`, `AsyncWriter` as a `Sink`, stream-async's `tokio` feature): the loaded
+//!   example's batching and tokio rows, and the program rows.
 //!   `cargo xtask bench --baseline REV` builds this crate without it against older
 //!   revisions' libraries.
 //!
@@ -75,7 +83,9 @@
 //! (`stream_bulk_u8`, `stream_bulk_u64`), `load` (the loaded profile: busy processes or
 //! threads, context switches, and its bulk peers), `async_tokio` (elements between two tasks of
 //! a tokio runtime), `batched` (the loaded profile's batching writer), `breakdown` (the `bulk_breakdown` example's laps),
-//! `bulk_rows` (the bulk rows, defined once: [`BulkU8Row`], [`BulkU64Row`]), `async_bulk` (`async_bulk_u8`), `pipelined` (rtrb rings and `future/pipelined`), `block`
+//! `bulk_rows` (the bulk rows, defined once: [`BulkU8Row`], [`BulkU64Row`]), `write_slice`
+//! (`stream_write_slice` and the recycled-block peers), `programs` and `programs_tokio` (the
+//! program rows, defined once: `ProgramRow`), `async_bulk` (`async_bulk_u8`), `pipelined` (rtrb rings and `future/pipelined`), `block`
 //! ([`AlignedBlock`] and the copies into uninitialised memory) and `check` (the byte pattern
 //! and the readers' checks). This file holds the bulk sizes and [`env_amount`], the only
 //! place that reads the environment; it touches nothing else.
@@ -96,8 +106,13 @@ mod disturbed;
 mod load;
 mod ping_pong;
 mod pipelined;
+#[cfg(feature = "current-api")]
+mod programs;
+#[cfg(feature = "current-api")]
+mod programs_tokio;
 mod round_trip;
 mod threads;
+mod write_slice;
 
 pub use async_bulk::{bulk_async, ReadMode};
 #[cfg(feature = "current-api")]
@@ -108,27 +123,36 @@ pub use block::{assume_init, copy_to_uninit, AlignedBlock, PAGE};
 pub use breakdown::{bulk_u8_breakdown, BulkLaps, BulkRow, Laps, Stopwatch};
 pub use bulk_rows::{
     bulk_u8_memcpy, bulk_u8_rtrb, BulkU64Row, BulkU8Row, BULK_U64_ROWS, BULK_U8_ROWS,
+    WRITE_SLICE_ROWS,
 };
 pub use bulk_u64::{bulk_u64_native, bulk_u64_one_by_one, bulk_u64_rtrb, U64_BATCH};
 pub use bulk_u8::{
     bulk_u8_crossbeam, bulk_u8_crossbeam_copy, bulk_u8_read_ahead, bulk_u8_stream, CROSSBEAM_POOL,
 };
+use check::PATTERN_BLOCKS;
 pub use check::{byte_sum, ByteCheck, BytePattern, U64Check};
 pub use disturbed::{Disturbance, Disturbed, RECOVERY_WINDOW};
 #[cfg(target_os = "linux")]
-pub use load::{
-    bulk_u8_recycled, burn_if_asked, context_switches, BlockChannel, Load, LoadKind, BURN_ARG,
-    RECYCLED_POOL,
-};
+pub use load::{burn_if_asked, context_switches, Load, LoadKind, BURN_ARG};
 #[cfg(target_os = "linux")]
 pub use ping_pong::RawFutex;
 pub use ping_pong::{ping_pong, EventSignal, RawSpin, Side, Signal};
 pub use pipelined::{pipelined_box, pipelined_ring, pop_spin, push_spin, PIPELINE};
+#[cfg(feature = "current-api")]
+pub use programs::{
+    json_document, program_groups, Carrier, ProgramRow, ELEMENTS, FRAMED_LINES, LINES,
+    PROGRAM_ROWS, SEND_CAPACITY,
+};
+#[cfg(feature = "current-api")]
+pub use programs_tokio::{framed_lines, FRAMED_CAPACITY};
 pub use round_trip::{
     crossbeam_round_trips, round_trip_native, round_trips, Drive, NativeBackend, RoundTripRow,
     Timed, ROUND_TRIP_ROWS,
 };
 pub use threads::{two_threads, Gate};
+pub use write_slice::{
+    bulk_u8_recycled, bulk_u8_write_slice, BlockChannel, WriteSource, RECYCLED_POOL,
+};
 
 /// Default for `NATIVE_STREAM_BENCH_BYTES`: 64 MiB per iteration of `stream_bulk_u8`.
 pub const DEFAULT_BULK_BYTES: u64 = 64 << 20;

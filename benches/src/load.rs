@@ -1,7 +1,6 @@
 //! The loaded profile: busy processes or busy threads competing for the CPUs while a row runs
-//! ([`Load`]), the context switches a row makes ([`context_switches`]), and the peers of the
-//! loaded bulk group (crossbeam `bounded(4)` and `std::sync::mpsc::sync_channel(4)` of
-//! recycled 64 KiB blocks).
+//! ([`Load`]) and the context switches a row makes ([`context_switches`]). The peers of the
+//! loaded bulk group are in `write_slice`.
 //!
 //! May touch: spawns busy child processes (copies of the running executable, started with
 //! [`BURN_ARG`], each killed with [`Load`] and by the kernel when this process dies) or busy
@@ -10,8 +9,6 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-use crate::{two_threads, AlignedBlock, ByteCheck, BytePattern};
 
 /// The argument that makes an executable using [`Load`] a busy process: its `main` calls
 /// [`burn_if_asked`] first.
@@ -154,91 +151,4 @@ fn thread_switches() -> u64 {
 /// row.
 pub fn context_switches() -> u64 {
     rusage(libc::RUSAGE_SELF).saturating_sub(BURNER_SWITCHES.load(Ordering::Relaxed))
-}
-
-/// A channel of the loaded bulk group: crossbeam's `bounded` or std's `sync_channel`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BlockChannel {
-    /// `crossbeam_channel::bounded`.
-    Crossbeam,
-    /// `std::sync::mpsc::sync_channel`.
-    Std,
-}
-
-/// Blocks in flight in [`bulk_u8_recycled`]: the capacity of its channels.
-pub const RECYCLED_POOL: usize = 4;
-
-/// Times the transfer of `total` bytes of `pattern` as [`RECYCLED_POOL`] recycled 64 KiB
-/// blocks over two channels of that capacity (full blocks one way, empty ones back): the
-/// partner fills a block from the pattern and sends it, the timed thread checks it in place and
-/// sends it back.
-pub fn bulk_u8_recycled(pattern: &BytePattern, total: u64, channel: BlockChannel) -> Duration {
-    match channel {
-        BlockChannel::Crossbeam => {
-            let (full_tx, full_rx) = crossbeam_channel::bounded(RECYCLED_POOL);
-            let (empty_tx, empty_rx) = crossbeam_channel::bounded(RECYCLED_POOL);
-            recycled(
-                pattern,
-                total,
-                move |b| full_tx.send(b).unwrap(),
-                move || full_rx.recv().ok(),
-                move |b| drop(empty_tx.send(b)),
-                move || empty_rx.recv().unwrap(),
-            )
-        }
-        BlockChannel::Std => {
-            let (full_tx, full_rx) = std::sync::mpsc::sync_channel(RECYCLED_POOL);
-            let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel(RECYCLED_POOL);
-            recycled(
-                pattern,
-                total,
-                move |b| full_tx.send(b).unwrap(),
-                move || full_rx.recv().ok(),
-                move |b| drop(empty_tx.send(b)),
-                move || empty_rx.recv().unwrap(),
-            )
-        }
-    }
-}
-
-/// [`bulk_u8_recycled`] over channels given as closures.
-fn recycled(
-    pattern: &BytePattern,
-    total: u64,
-    send_full: impl FnMut(AlignedBlock) + Send,
-    mut recv_full: impl FnMut() -> Option<AlignedBlock>,
-    mut send_empty: impl FnMut(AlignedBlock),
-    mut recv_empty: impl FnMut() -> AlignedBlock + Send,
-) -> Duration {
-    for _ in 0..RECYCLED_POOL {
-        send_empty(AlignedBlock::new());
-    }
-    let (elapsed, ()) = two_threads(
-        move |gate| {
-            let mut check = ByteCheck::new(pattern);
-            let start = gate.open();
-            while let Some(block) = recv_full() {
-                check.check(block.as_bytes());
-                send_empty(block);
-            }
-            let elapsed = start.elapsed();
-            check.finish(total);
-            elapsed
-        },
-        move |gate| {
-            let mut send_full = send_full;
-            gate.open();
-            let mut offset = 0u64;
-            while offset < total {
-                let rest = pattern.rest_of_block(offset);
-                let want = rest.len().min((total - offset) as usize);
-                let mut block = recv_empty();
-                block.fill_from(&rest[..want]);
-                send_full(block);
-                offset += want as u64;
-            }
-            // Dropping the full blocks' sender ends the reader's loop.
-        },
-    );
-    elapsed
 }

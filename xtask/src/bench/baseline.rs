@@ -112,6 +112,24 @@ fn dependency_key(line: &str) -> Option<&str> {
     Some(key.trim())
 }
 
+/// The `benches` manifest with its `current-api` feature enabling nothing: the baseline builds
+/// without it, and REV's libraries may lack the dependency features it names (stream-async's
+/// `tokio`), which cargo rejects even when the feature is off.
+fn without_current_api(manifest: &str) -> String {
+    manifest
+        .lines()
+        .map(|line| {
+            if line.starts_with("current-api = ") {
+                "current-api = []"
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
 /// REV's root manifest with today's workspace dependencies that it lacks added, except path
 /// dependencies on crates REV does not have (`exists` says whether a path is there).
 pub(crate) fn merge_manifest(
@@ -278,6 +296,10 @@ pub(crate) fn baseline(
     let _ = std::fs::remove_dir_all(&benches);
     copy_dir(&root().join("benches"), &benches)?;
     let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+    let benches_manifest = benches.join("Cargo.toml");
+    let without = without_current_api(&read(&benches_manifest)?);
+    std::fs::write(&benches_manifest, without)
+        .map_err(|e| format!("{}: {e}", benches_manifest.display()))?;
     let manifest = path.join("Cargo.toml");
     let merged = merge_manifest(&read(&manifest)?, &read(&root().join("Cargo.toml"))?, |p| {
         path.join(p).exists()
@@ -344,6 +366,16 @@ mod tests {
                        stream-core = { path = \"stream-core\", version = \"0.1.0\" }\n\
                        crossbeam-channel = \"0.5\"\n\n\
                        [workspace.lints.rust]\nmissing_docs = \"warn\"\n";
+
+    #[test]
+    fn the_baseline_manifest_enables_nothing_with_current_api() {
+        let manifest =
+            "[features]\ndefault = [\"current-api\"]\ncurrent-api = [\"stream-async/tokio\"]\n";
+        assert_eq!(
+            without_current_api(manifest),
+            "[features]\ndefault = [\"current-api\"]\ncurrent-api = []\n"
+        );
+    }
 
     #[test]
     fn merged_manifest_adds_what_the_old_one_lacks() {

@@ -7,8 +7,9 @@ usage: cargo xtask bench [--full] [--filter <regex>] [--profile <list>] [--basel
 Opens with the machine: CPU model, CPUs, cpuidle driver and halt-poll window (where Linux shows
 them), kernel, load average, and two measured floors, the median round trip of a futex
 ping-pong and of a cache-line ping-pong (the interleaved example's `floors` group). Then runs
-every criterion bench of the `benches` crate (events, stream, future, async): every backend of
-every crate beside the primitives users would otherwise pick, in one run. Prints one table
+every criterion bench of the `benches` crate (events, stream, future, async, programs): every
+backend of every crate, and small programs, beside the primitives users would otherwise pick,
+in one run. Prints one table
 (median per iteration, slowest sample, throughput, ratio to the best peer and to the floor of
 the same group, the issue targets and whether they are met), writes it to
 target/bench-report.md and target/bench-report.csv, and leaves criterion's HTML report in
@@ -20,7 +21,7 @@ crossbeam, kanal, flume and std channels of capacity 1 and 0). A native row whos
 round (or criterion sample) takes more than 3 times its median is listed under SPREAD.
 
 Options:
-  (none)            quick profile, about 4 minutes on a 2-core machine: criterion's
+  (none)            quick profile, about 4½ minutes on a 2-core machine: criterion's
                     --warm-up-time 0.3 --measurement-time 1 --sample-size 10
                     --nresamples 10000, and bulk transfers of
                     NATIVE_STREAM_BENCH_BYTES=16Mi bytes and NATIVE_STREAM_BENCH_ELEMS=2Mi
@@ -40,6 +41,7 @@ Options:
                       busy-processes  one busy process per CPU started for the run
                       busy-loops      one busy thread per CPU spinning through the run
                                       (both: the groups of two threads handing off,
+                                      the write_slice and program groups included,
                                       1 000 round trips a round)
                       disturbed       the round-trip rows with the partner stopping 1 ms
                                       every 500 hand-offs: median round trip, and hand-offs

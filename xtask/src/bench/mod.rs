@@ -32,7 +32,7 @@ use profile::{parse_profiles, HaltPollGuard, Profile};
 use report::bench_report;
 
 /// The bench targets of the `benches` crate, in the order they run.
-const BENCH_TARGETS: &[&str] = &["events", "stream", "future", "async"];
+const BENCH_TARGETS: &[&str] = &["events", "stream", "future", "async", "programs"];
 
 /// One measured row, read back from criterion's files.
 struct Measured {

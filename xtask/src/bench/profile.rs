@@ -55,7 +55,7 @@ impl Profile {
     /// 1 000 round trips a round: a channel that spins before it parks takes milliseconds a
     /// round trip there.
     pub(crate) fn example_args(self, cpus: usize) -> Vec<String> {
-        const HAND_OFFS: &str = "events,round_trip,bulk,bulk_u64";
+        const HAND_OFFS: &str = "events,round_trip,bulk,bulk_u64,write_slice,programs";
         let busy = |load: String| {
             vec![
                 HAND_OFFS.to_string(),
@@ -287,7 +287,7 @@ mod tests {
         assert_eq!(
             Profile::BusyProcesses.example_args(2),
             [
-                "events,round_trip,bulk,bulk_u64",
+                "events,round_trip,bulk,bulk_u64,write_slice,programs",
                 "--load",
                 "processes:2",
                 "--trips",

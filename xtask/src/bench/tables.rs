@@ -119,8 +119,38 @@ pub(crate) const BENCH_ROWS: &[(&str, &[(&str, Role)])] = {
                 ("blocking", Native),
             ],
         ),
+        (
+            "stream_write_slice",
+            &[
+                ("write_slice_aligned", Native),
+                ("write_slice_vec", Native),
+                ("crossbeam_bounded4", Peer),
+                ("sync_channel4", Peer),
+            ],
+        ),
+        (
+            "program_serde_json",
+            &[("native", Native), ("unix_stream", Peer)],
+        ),
+        (
+            "program_lines",
+            &[("native", Native), ("unix_stream", Peer)],
+        ),
+        (
+            "program_send",
+            &[
+                ("native", Native),
+                ("sync_channel1024", Peer),
+                ("crossbeam_bounded1024", Peer),
+            ],
+        ),
+        ("program_framed_current_thread", FRAMED),
+        ("program_framed_multi_thread", FRAMED),
     ]
 };
+
+/// The rows of both framed program groups (one per tokio runtime).
+const FRAMED: &[(&str, Role)] = &[("native", Role::Native), ("tokio_duplex64k", Role::Peer)];
 
 /// The channel peers of the round-trip groups, as the `benches` crate's `ROUND_TRIP_ROWS`
 /// names them: the blocking channels users would otherwise pick, at capacities 1 and 0.
@@ -204,10 +234,11 @@ impl Goal {
     }
 }
 
-/// The targets of the stream-events, stream-core and stream-future issues:
+/// The targets of the stream-events, stream-core, stream-future and program issues:
 /// (group, rows, goal, reference row), all within one run.
 pub(crate) const BENCH_TARGETS_MET: &[(&str, &[&str], Goal, &str)] = {
     const ALL: &[&str] = &["spin", "futex", "listener"];
+    const WRITE_SLICE: &[&str] = &["write_slice_aligned", "write_slice_vec"];
     &[
         (
             "events_round_trip",
@@ -260,6 +291,56 @@ pub(crate) const BENCH_TARGETS_MET: &[(&str, &[&str], Goal, &str)] = {
             Goal::ThroughputAtLeast(0.5),
             "blocking",
         ),
+        // Issue 25: the plain API a user reaches for, beside what the program would use
+        // otherwise; judged in every profile that runs the group (quiet, busy).
+        (
+            "stream_write_slice",
+            WRITE_SLICE,
+            Goal::ThroughputAtLeast(1.0),
+            "crossbeam_bounded4",
+        ),
+        (
+            "stream_write_slice",
+            WRITE_SLICE,
+            Goal::ThroughputAtLeast(1.0),
+            "sync_channel4",
+        ),
+        (
+            "program_serde_json",
+            &["native"],
+            Goal::TimeAtMost(1.0),
+            "unix_stream",
+        ),
+        (
+            "program_lines",
+            &["native"],
+            Goal::TimeAtMost(1.0),
+            "unix_stream",
+        ),
+        (
+            "program_send",
+            &["native"],
+            Goal::TimeAtMost(1.0),
+            "sync_channel1024",
+        ),
+        (
+            "program_send",
+            &["native"],
+            Goal::TimeAtMost(1.0),
+            "crossbeam_bounded1024",
+        ),
+        (
+            "program_framed_current_thread",
+            &["native"],
+            Goal::TimeAtMost(1.0),
+            "tokio_duplex64k",
+        ),
+        (
+            "program_framed_multi_thread",
+            &["native"],
+            Goal::TimeAtMost(1.0),
+            "tokio_duplex64k",
+        ),
     ]
 };
 
@@ -268,6 +349,7 @@ pub(crate) const BENCH_TARGETS_MET: &[(&str, &[&str], Goal, &str)] = {
 /// none on a busy machine: it never parks, by design (it is for partners on their own cores).
 pub(crate) const LOADED_TARGETS: &[(&str, &[&str], Goal, &str)] = {
     const PARKING: &[&str] = &["futex", "listener"];
+    const WRITE_SLICE: &[&str] = &["write_slice_aligned", "write_slice_vec"];
     &[
         (
             "loaded/*/stream_bulk_u8",
@@ -291,6 +373,18 @@ pub(crate) const LOADED_TARGETS: &[(&str, &[&str], Goal, &str)] = {
             "loaded/*/stream_bulk_u8/csw",
             PARKING,
             Goal::SwitchesAtMost(2.0),
+            "sync_channel4",
+        ),
+        (
+            "loaded/*/stream_bulk_u8",
+            WRITE_SLICE,
+            Goal::ThroughputAtLeast(1.0),
+            "crossbeam_bounded4",
+        ),
+        (
+            "loaded/*/stream_bulk_u8",
+            WRITE_SLICE,
+            Goal::ThroughputAtLeast(1.0),
             "sync_channel4",
         ),
         (
