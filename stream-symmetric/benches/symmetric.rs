@@ -8,7 +8,11 @@
 //! `zip`ped in one `block_on`; two threads: one `block_on` each).
 //!
 //! `cargo bench -p symmetric-stream` (add `-- --quick` for a shorter run).
-#![allow(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, missing_docs)]
+#![allow(
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks,
+    missing_docs
+)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -85,7 +89,14 @@ fn sym_u64(n: u64, two_threads: bool) -> Duration {
             assert_eq!(t.count, n);
             stream_drop(r);
         };
-        let mut w = Box::new(WriterTask { stream: s, next: 0, total: n, chunk: u64::MAX, done: false, saw_eof: false });
+        let mut w = Box::new(WriterTask {
+            stream: s,
+            next: 0,
+            total: n,
+            chunk: u64::MAX,
+            done: false,
+            saw_eof: false,
+        });
         let wp: *mut WriterTask = &mut *w;
         if two_threads {
             let t = std::thread::spawn(reader);
@@ -109,7 +120,11 @@ fn sym_bytes(blocks: u64, two_threads: bool) -> Duration {
         let start = Instant::now();
         let reader = move || {
             let r = r as Handle;
-            let mut t = Box::new(ByteReader { s: r, mem: vec![0; BLOCK], bytes: 0 });
+            let mut t = Box::new(ByteReader {
+                s: r,
+                mem: vec![0; BLOCK],
+                bytes: 0,
+            });
             let b = buffer_new(t.mem.as_mut_ptr(), BLOCK as u64);
             start_reading(r, b).unwrap();
             let tp: *mut ByteReader = &mut *t;
@@ -118,15 +133,27 @@ fn sym_bytes(blocks: u64, two_threads: bool) -> Duration {
             assert_eq!(t.bytes, blocks * BLOCK as u64);
             stream_drop(r);
         };
-        let mut w = Box::new(ByteWriter { s, left: blocks, src: vec![7; BLOCK] });
+        let mut w = Box::new(ByteWriter {
+            s,
+            left: blocks,
+            src: vec![7; BLOCK],
+        });
         let wp: *mut ByteWriter = &mut *w;
         if two_threads {
             let t = std::thread::spawn(reader);
-            registration_drop(register(write_ready_subscribe(s), byte_writer_cb, wp.cast()));
+            registration_drop(register(
+                write_ready_subscribe(s),
+                byte_writer_cb,
+                wp.cast(),
+            ));
             run();
             t.join().unwrap();
         } else {
-            registration_drop(register(write_ready_subscribe(s), byte_writer_cb, wp.cast()));
+            registration_drop(register(
+                write_ready_subscribe(s),
+                byte_writer_cb,
+                wp.cast(),
+            ));
             reader();
         }
         let e = start.elapsed();
@@ -136,7 +163,11 @@ fn sym_bytes(blocks: u64, two_threads: bool) -> Duration {
 }
 
 /// The async API: `chunk`-element writes of `T`, `total` elements.
-fn async_run<T: Copy + Default + Send + 'static>(total: usize, chunk: usize, two_threads: bool) -> Duration {
+fn async_run<T: Copy + Default + Send + 'static>(
+    total: usize,
+    chunk: usize,
+    two_threads: bool,
+) -> Duration {
     let (mut w, mut r) = stream_async::stream::<T>(chunk);
     let src = vec![T::default(); chunk];
     let start = Instant::now();
@@ -146,7 +177,7 @@ fn async_run<T: Copy + Default + Send + 'static>(total: usize, chunk: usize, two
             let k = left.min(chunk);
             left -= w.write_slice(&src[..k]).await.unwrap();
         }
-        w.close_write();
+        w.close().await.unwrap();
     };
     let read = async move {
         let mut got = 0;
@@ -174,22 +205,48 @@ fn best(reps: usize, mut f: impl FnMut() -> Duration) -> Duration {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let (n, blocks, reps) = if quick { (200_000u64, 2_000u64, 3) } else { (2_000_000, 20_000, 5) };
+    let (n, blocks, reps) = if quick {
+        (200_000u64, 2_000u64, 3)
+    } else {
+        (2_000_000, 20_000, 5)
+    };
     println!("{:<44} {:>12} {:>12}", "row", "ns/element", "GB/s");
     for two in [false, true] {
         let shape = if two { "two threads" } else { "one thread" };
         let d = best(reps, || sym_u64(n, two));
         let ns = d.as_nanos() as f64 / n as f64;
-        println!("{:<44} {:>12.2} {:>12.2}", format!("symmetric u64, {shape}"), ns, 8.0 / ns);
+        println!(
+            "{:<44} {:>12.2} {:>12.2}",
+            format!("symmetric u64, {shape}"),
+            ns,
+            8.0 / ns
+        );
         let d = best(reps, || async_run::<u64>(n as usize, 256, two));
         let ns = d.as_nanos() as f64 / n as f64;
-        println!("{:<44} {:>12.2} {:>12.2}", format!("stream-async u64, {shape}"), ns, 8.0 / ns);
+        println!(
+            "{:<44} {:>12.2} {:>12.2}",
+            format!("stream-async u64, {shape}"),
+            ns,
+            8.0 / ns
+        );
         let d = best(reps, || sym_bytes(blocks, two));
         let ns = d.as_nanos() as f64 / blocks as f64;
-        println!("{:<44} {:>12.0} {:>12.2}", format!("symmetric 64 KiB blocks, {shape}"), ns, BLOCK as f64 / ns);
-        let d = best(reps, || async_run::<u8>(blocks as usize * BLOCK, BLOCK, two));
+        println!(
+            "{:<44} {:>12.0} {:>12.2}",
+            format!("symmetric 64 KiB blocks, {shape}"),
+            ns,
+            BLOCK as f64 / ns
+        );
+        let d = best(reps, || {
+            async_run::<u8>(blocks as usize * BLOCK, BLOCK, two)
+        });
         let ns = d.as_nanos() as f64 / blocks as f64;
-        println!("{:<44} {:>12.0} {:>12.2}", format!("stream-async 64 KiB blocks, {shape}"), ns, BLOCK as f64 / ns);
+        println!(
+            "{:<44} {:>12.0} {:>12.2}",
+            format!("stream-async 64 KiB blocks, {shape}"),
+            ns,
+            BLOCK as f64 / ns
+        );
     }
     println!("(64 KiB rows: ns per block)");
 }

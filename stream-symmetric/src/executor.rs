@@ -20,11 +20,11 @@ use core::cell::{Cell, RefCell};
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use core::task::{Context, Poll, Waker};
-use std::task::Wake;
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
+use std::task::Wake;
 use std::time::{Duration, Instant};
 
 use stream_events::{Event, Futex, FutexRegistration};
@@ -534,7 +534,9 @@ pub unsafe extern "C" fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00
         return 0;
     }
     // SAFETY: the caller's live handle.
-    guard(0, || i32::from(unsafe { &*handle.cast::<Subscription>() }.ready()))
+    guard(0, || {
+        i32::from(unsafe { &*handle.cast::<Subscription>() }.ready())
+    })
 }
 
 /// `[static]event-subscription.from-timeout`: a subscription that becomes ready

@@ -119,7 +119,12 @@ impl StreamObj {
         // it to the writer with Release.
         if self
             .pending
-            .compare_exchange(ptr::null_mut(), buffer, Ordering::Relaxed, Ordering::Relaxed)
+            .compare_exchange(
+                ptr::null_mut(),
+                buffer,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
             .is_err()
         {
             return Err(buffer);
@@ -234,7 +239,12 @@ impl StreamObj {
         if buffer.is_null()
             || self
                 .taken
-                .compare_exchange(buffer, ptr::null_mut(), Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange(
+                    buffer,
+                    ptr::null_mut(),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
                 .is_err()
         {
             return;
@@ -385,8 +395,11 @@ pub unsafe extern "C" fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5
     if handle.is_null() {
         return;
     }
-    // SAFETY: the caller's handle, boxed by this library.
-    guard((), || drop(unsafe { Box::from_raw(handle.cast::<BufferObj>()) }));
+    guard((), || {
+        // SAFETY: the caller's handle, boxed by this library.
+        let b = unsafe { Box::from_raw(handle.cast::<BufferObj>()) };
+        drop(b);
+    });
 }
 
 /// `[resource-drop]stream-obj`: gives up one handle. The last handle ends what is in
@@ -403,9 +416,10 @@ pub unsafe extern "C" fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5
     if handle.is_null() {
         return;
     }
-    // SAFETY: the caller's handle, from `Arc::into_raw`.
     guard((), || {
-        drop(unsafe { Arc::from_raw(handle.cast::<StreamObj>().cast_const()) })
+        // SAFETY: the caller's handle, from `Arc::into_raw`.
+        let o = unsafe { Arc::from_raw(handle.cast::<StreamObj>().cast_const()) };
+        drop(o);
     });
 }
 
@@ -514,9 +528,10 @@ pub unsafe extern "C" fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5
     if handle.is_null() {
         return ptr::null_mut();
     }
-    // SAFETY: the caller's live handle.
     guard(ptr::null_mut(), || {
-        Arc::into_raw(unsafe { obj_arc(handle) }).cast_mut().cast()
+        // SAFETY: the caller's live handle.
+        let o = unsafe { obj_arc(handle) };
+        Arc::into_raw(o).cast_mut().cast()
     })
 }
 
@@ -533,7 +548,9 @@ pub unsafe extern "C" fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5
         return 1;
     }
     // SAFETY: the caller's live handle.
-    guard(1, || i32::from(unsafe { obj(handle) }.raw().is_write_closed()))
+    guard(1, || {
+        i32::from(unsafe { obj(handle) }.raw().is_write_closed())
+    })
 }
 
 /// `[method]stream-obj.start-reading(buffer) -> result<_, buffer>`: lends the buffer;
@@ -580,9 +597,10 @@ pub unsafe extern "C" fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5
     if handle.is_null() {
         return ptr::null_mut();
     }
-    // SAFETY: the caller's live handle.
     guard(ptr::null_mut(), || {
-        Subscription::StreamRead(unsafe { obj_arc(handle) }).into_handle()
+        // SAFETY: the caller's live handle.
+        let o = unsafe { obj_arc(handle) };
+        Subscription::StreamRead(o).into_handle()
     })
 }
 
@@ -671,7 +689,9 @@ pub unsafe extern "C" fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5
         return 1;
     }
     // SAFETY: the caller's live handle.
-    guard(1, || i32::from(unsafe { obj(handle) }.raw().is_read_closed()))
+    guard(1, || {
+        i32::from(unsafe { obj(handle) }.raw().is_read_closed())
+    })
 }
 
 /// `[method]stream-obj.start-writing -> result<buffer, stream-state>`: the reader's lent
@@ -718,9 +738,10 @@ pub unsafe extern "C" fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5
     if handle.is_null() {
         return ptr::null_mut();
     }
-    // SAFETY: the caller's live handle.
     guard(ptr::null_mut(), || {
-        Subscription::StreamWrite(unsafe { obj_arc(handle) }).into_handle()
+        // SAFETY: the caller's live handle.
+        let o = unsafe { obj_arc(handle) };
+        Subscription::StreamWrite(o).into_handle()
     })
 }
 

@@ -3,7 +3,11 @@
 //! through `block-on`, the error results, closes from either side, timeouts, generators, and
 //! 1 000 streams on one executor.
 
-#![allow(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, missing_docs)]
+#![allow(
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks,
+    missing_docs
+)]
 
 mod common;
 
@@ -18,7 +22,14 @@ fn register_and_run_one_thread() {
     unsafe {
         let s = stream_new();
         let r = stream_clone(s);
-        let mut w = Box::new(WriterTask { stream: s, next: 0, total: N, chunk: u64::MAX, done: false, saw_eof: false });
+        let mut w = Box::new(WriterTask {
+            stream: s,
+            next: 0,
+            total: N,
+            chunk: u64::MAX,
+            done: false,
+            saw_eof: false,
+        });
         let mut rd = ReaderTask::start(r, 64);
         let wp: *mut WriterTask = &mut *w;
         let rp: *mut ReaderTask = &mut *rd;
@@ -57,7 +68,14 @@ fn register_and_run_two_threads() {
             stream_drop(r);
             (rd.count, rd.sum)
         });
-        let mut w = Box::new(WriterTask { stream: s, next: 0, total: N, chunk: 100, done: false, saw_eof: false });
+        let mut w = Box::new(WriterTask {
+            stream: s,
+            next: 0,
+            total: N,
+            chunk: 100,
+            done: false,
+            saw_eof: false,
+        });
         let wp: *mut WriterTask = &mut *w;
         registration_drop(register(write_ready_subscribe(s), writer_cb, wp.cast()));
         run();
@@ -299,8 +317,16 @@ fn timeouts_fire_in_order_and_block_on_waits() {
         let mut a = 0u32;
         let mut b = 0u32;
         let start = Instant::now();
-        registration_drop(register(from_timeout(30_000_000), count_cb, (&mut a as *mut u32).cast()));
-        registration_drop(register(from_timeout(10_000_000), count_cb, (&mut b as *mut u32).cast()));
+        registration_drop(register(
+            from_timeout(30_000_000),
+            count_cb,
+            (&mut a as *mut u32).cast(),
+        ));
+        registration_drop(register(
+            from_timeout(10_000_000),
+            count_cb,
+            (&mut b as *mut u32).cast(),
+        ));
         run();
         assert_eq!((a, b), (1, 1));
         assert!(start.elapsed() >= Duration::from_millis(30));
@@ -316,8 +342,16 @@ fn a_timeout_ends_a_wait_for_a_stream_that_never_gets_data() {
         start_reading(s, b).unwrap();
         let mut fired = 0u32;
         let mut timed_out = 0u32;
-        let reg = register(read_ready_subscribe(s), count_cb, (&mut fired as *mut u32).cast());
-        registration_drop(register(from_timeout(5_000_000), count_cb, (&mut timed_out as *mut u32).cast()));
+        let reg = register(
+            read_ready_subscribe(s),
+            count_cb,
+            (&mut fired as *mut u32).cast(),
+        );
+        registration_drop(register(
+            from_timeout(5_000_000),
+            count_cb,
+            (&mut timed_out as *mut u32).cast(),
+        ));
         block_on(from_timeout(10_000_000));
         assert_eq!((fired, timed_out), (0, 1));
         // Cancel the stream callback: its data comes back.
@@ -356,7 +390,11 @@ fn generators_wake_callbacks_across_threads() {
         assert_eq!(n, 3);
         // A cancelled registration that already finished: null.
         let mut m = 0u32;
-        let reg = register(generator_subscribe(g), count_cb, (&mut m as *mut u32).cast());
+        let reg = register(
+            generator_subscribe(g),
+            count_cb,
+            (&mut m as *mut u32).cast(),
+        );
         run();
         assert_eq!(m, 1);
         assert!(cancel(reg).is_null());
@@ -375,7 +413,14 @@ fn a_thousand_streams_on_one_executor() {
         for i in 0..STREAMS {
             let s = stream_new();
             let r = stream_clone(s);
-            let mut w = Box::new(WriterTask { stream: s, next: 0, total: PER + i as u64 % 7, chunk: 16, done: false, saw_eof: false });
+            let mut w = Box::new(WriterTask {
+                stream: s,
+                next: 0,
+                total: PER + i as u64 % 7,
+                chunk: 16,
+                done: false,
+                saw_eof: false,
+            });
             let mut rd = ReaderTask::start(r, 8);
             let wp: *mut WriterTask = &mut *w;
             let rp: *mut ReaderTask = &mut *rd;

@@ -84,12 +84,22 @@ fn cpp_program_links_and_runs() {
 fn header_is_c11_and_matches_the_exports() {
     let obj = tmp_dir().join("header_c11.o");
     let src = tmp_dir().join("header_c11.c");
-    std::fs::write(&src, "#include \"symmetric_stream.h\"\nint main(void) { return 0; }\n").unwrap();
+    std::fs::write(
+        &src,
+        "#include \"symmetric_stream.h\"\nint main(void) { return 0; }\n",
+    )
+    .unwrap();
     run(
-        compiler(false).arg("-std=c11").arg("-c").arg(&src).arg("-o").arg(&obj),
+        compiler(false)
+            .arg("-std=c11")
+            .arg("-c")
+            .arg(&src)
+            .arg("-o")
+            .arg(&obj),
         "compiling the header as C11",
     );
-    let header = std::fs::read_to_string(manifest_dir().join("include/symmetric_stream.h")).unwrap();
+    let header =
+        std::fs::read_to_string(manifest_dir().join("include/symmetric_stream.h")).unwrap();
     let declared: std::collections::BTreeSet<String> = header
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| w.starts_with("symmetricX3Aruntime"))

@@ -2,7 +2,11 @@
 //! on the executor) feeding a Rust `Reader`, and a Rust `Writer` feeding a symmetric reader.
 //! The stream object adopts the end it plays ([`adopt_raw_stream`]); the Rust handle of that
 //! end is dropped, so the ends close as each side finishes.
-#![allow(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, missing_docs)]
+#![allow(
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks,
+    missing_docs
+)]
 
 mod common;
 
@@ -18,7 +22,14 @@ fn symmetric_writer_rust_reader() {
     drop(w);
     let writer = std::thread::spawn(move || unsafe {
         let s = obj as Handle;
-        let mut t = Box::new(WriterTask { stream: s, next: 0, total: N, chunk: 333, done: false, saw_eof: false });
+        let mut t = Box::new(WriterTask {
+            stream: s,
+            next: 0,
+            total: N,
+            chunk: 333,
+            done: false,
+            saw_eof: false,
+        });
         let tp: *mut WriterTask = &mut *t;
         registration_drop(register(write_ready_subscribe(s), writer_cb, tp.cast()));
         run();

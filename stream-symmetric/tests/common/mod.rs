@@ -9,40 +9,111 @@
 use symmetric_stream as _;
 
 extern "C" {
-    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5Bresource_dropX5Devent_subscription(_: *mut u8);
-    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5Bresource_dropX5Devent_generator(_: *mut u8);
-    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5Bresource_dropX5Dcallback_registration(_: *mut u8);
-    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_subscriptionX2Eready(_: *mut u8) -> i32;
-    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BstaticX5Devent_subscriptionX2Efrom_timeout(_: i64) -> *mut u8;
-    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_subscriptionX2Edup(_: *mut u8) -> *mut u8;
-    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_subscriptionX2Ereset(_: *mut u8);
-    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BconstructorX5Devent_generator() -> *mut u8;
-    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_generatorX2Esubscribe(_: *mut u8) -> *mut u8;
-    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_generatorX2Eactivate(_: *mut u8);
-    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BstaticX5Dcallback_registrationX2Ecancel(_: *mut u8) -> *mut u8;
+    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5Bresource_dropX5Devent_subscription(
+        _: *mut u8,
+    );
+    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5Bresource_dropX5Devent_generator(
+        _: *mut u8,
+    );
+    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5Bresource_dropX5Dcallback_registration(
+        _: *mut u8,
+    );
+    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_subscriptionX2Eready(
+        _: *mut u8,
+    ) -> i32;
+    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BstaticX5Devent_subscriptionX2Efrom_timeout(
+        _: i64,
+    ) -> *mut u8;
+    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_subscriptionX2Edup(
+        _: *mut u8,
+    ) -> *mut u8;
+    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_subscriptionX2Ereset(
+        _: *mut u8,
+    );
+    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BconstructorX5Devent_generator(
+    ) -> *mut u8;
+    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_generatorX2Esubscribe(
+        _: *mut u8,
+    ) -> *mut u8;
+    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_generatorX2Eactivate(
+        _: *mut u8,
+    );
+    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BstaticX5Dcallback_registrationX2Ecancel(
+        _: *mut u8,
+    ) -> *mut u8;
     pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00run();
-    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00register(_: *mut u8, _: *mut u8, _: *mut u8) -> *mut u8;
+    pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00register(
+        _: *mut u8,
+        _: *mut u8,
+        _: *mut u8,
+    ) -> *mut u8;
     pub fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00block_on(_: *mut u8);
 
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5Bresource_dropX5Daddress(_: *mut u8);
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5Bresource_dropX5Dbuffer(_: *mut u8);
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5Bresource_dropX5Dstream_obj(_: *mut u8);
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BconstructorX5Dbuffer(_: *mut u8, _: i64) -> *mut u8;
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5DbufferX2Eget_address(_: *mut u8) -> *mut u8;
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5DbufferX2Eget_size(_: *mut u8) -> i64;
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5DbufferX2Eset_size(_: *mut u8, _: i64);
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5DbufferX2Ecapacity(_: *mut u8) -> i64;
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BconstructorX5Dstream_obj() -> *mut u8;
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eclone(_: *mut u8) -> *mut u8;
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eis_write_closed(_: *mut u8) -> i32;
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Estart_reading(_: *mut u8, _: *mut u8, _: *mut u8);
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eread_ready_subscribe(_: *mut u8) -> *mut u8;
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eclose_read(_: *mut u8, _: *mut u8);
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eread_result(_: *mut u8, _: *mut u8);
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eis_read_closed(_: *mut u8) -> i32;
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Estart_writing(_: *mut u8, _: *mut u8);
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Ewrite_ready_subscribe(_: *mut u8) -> *mut u8;
-    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Efinish_writing(_: *mut u8, _: i32, _: *mut u8);
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5Bresource_dropX5Daddress(
+        _: *mut u8,
+    );
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5Bresource_dropX5Dbuffer(
+        _: *mut u8,
+    );
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5Bresource_dropX5Dstream_obj(
+        _: *mut u8,
+    );
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BconstructorX5Dbuffer(
+        _: *mut u8,
+        _: i64,
+    ) -> *mut u8;
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5DbufferX2Eget_address(
+        _: *mut u8,
+    ) -> *mut u8;
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5DbufferX2Eget_size(
+        _: *mut u8,
+    ) -> i64;
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5DbufferX2Eset_size(
+        _: *mut u8,
+        _: i64,
+    );
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5DbufferX2Ecapacity(
+        _: *mut u8,
+    ) -> i64;
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BconstructorX5Dstream_obj(
+    ) -> *mut u8;
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eclone(
+        _: *mut u8,
+    ) -> *mut u8;
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eis_write_closed(
+        _: *mut u8,
+    ) -> i32;
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Estart_reading(
+        _: *mut u8,
+        _: *mut u8,
+        _: *mut u8,
+    );
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eread_ready_subscribe(
+        _: *mut u8,
+    ) -> *mut u8;
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eclose_read(
+        _: *mut u8,
+        _: *mut u8,
+    );
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eread_result(
+        _: *mut u8,
+        _: *mut u8,
+    );
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eis_read_closed(
+        _: *mut u8,
+    ) -> i32;
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Estart_writing(
+        _: *mut u8,
+        _: *mut u8,
+    );
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Ewrite_ready_subscribe(
+        _: *mut u8,
+    ) -> *mut u8;
+    pub fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Efinish_writing(
+        _: *mut u8,
+        _: i32,
+        _: *mut u8,
+    );
 }
 
 /// The generated code's return area: two pointer-sized words.
@@ -101,15 +172,21 @@ pub unsafe fn buffer_capacity(b: Handle) -> u64 {
     symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5DbufferX2Ecapacity(b) as u64
 }
 pub unsafe fn is_write_closed(s: Handle) -> bool {
-    symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eis_write_closed(s) != 0
+    symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eis_write_closed(s)
+        != 0
 }
 pub unsafe fn is_read_closed(s: Handle) -> bool {
-    symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eis_read_closed(s) != 0
+    symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eis_read_closed(s)
+        != 0
 }
 /// `Ok(())` or `Err(buffer)`.
 pub unsafe fn start_reading(s: Handle, b: Handle) -> Result<(), Handle> {
     let mut r = RetArea::new();
-    symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Estart_reading(s, b, r.ptr());
+    symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Estart_reading(
+        s,
+        b,
+        r.ptr(),
+    );
     match r.tag() {
         0 => Ok(()),
         1 => Err(r.word(1) as Handle),
@@ -118,7 +195,10 @@ pub unsafe fn start_reading(s: Handle, b: Handle) -> Result<(), Handle> {
 }
 pub unsafe fn read_result(s: Handle) -> Option<Handle> {
     let mut r = RetArea::new();
-    symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eread_result(s, r.ptr());
+    symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eread_result(
+        s,
+        r.ptr(),
+    );
     match r.tag() {
         0 => None,
         1 => Some(r.word(1) as Handle),
@@ -128,7 +208,10 @@ pub unsafe fn read_result(s: Handle) -> Option<Handle> {
 /// The list, freed as the generated code frees it.
 pub unsafe fn close_read(s: Handle) -> Vec<Handle> {
     let mut r = RetArea::new();
-    symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eclose_read(s, r.ptr());
+    symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Eclose_read(
+        s,
+        r.ptr(),
+    );
     let base = r.word(0) as *mut Handle;
     let len = r.word(1);
     let v = (0..len).map(|i| *base.add(i)).collect();
@@ -143,7 +226,10 @@ pub unsafe fn close_read(s: Handle) -> Vec<Handle> {
 /// `Ok(buffer)` or `Err(stream-state)`.
 pub unsafe fn start_writing(s: Handle) -> Result<Handle, u8> {
     let mut r = RetArea::new();
-    symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Estart_writing(s, r.ptr());
+    symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Estart_writing(
+        s,
+        r.ptr(),
+    );
     match r.tag() {
         0 => Ok(r.word(1) as Handle),
         1 => Err(r.0[8]),
@@ -163,7 +249,8 @@ pub unsafe fn write_ready_subscribe(s: Handle) -> Handle {
     symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5BmethodX5Dstream_objX2Ewrite_ready_subscribe(s)
 }
 pub unsafe fn sub_ready(s: Handle) -> bool {
-    symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_subscriptionX2Eready(s) != 0
+    symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_subscriptionX2Eready(s)
+        != 0
 }
 pub unsafe fn sub_drop(s: Handle) {
     symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5Bresource_dropX5Devent_subscription(s)
@@ -181,7 +268,9 @@ pub unsafe fn generator_new() -> Handle {
     symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BconstructorX5Devent_generator()
 }
 pub unsafe fn generator_subscribe(g: Handle) -> Handle {
-    symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_generatorX2Esubscribe(g)
+    symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_generatorX2Esubscribe(
+        g,
+    )
 }
 pub unsafe fn generator_activate(g: Handle) {
     symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BmethodX5Devent_generatorX2Eactivate(g)
@@ -194,7 +283,9 @@ pub unsafe fn register(sub: Handle, f: Callback, data: *mut u8) -> Handle {
     symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00register(sub, f as *mut u8, data)
 }
 pub unsafe fn registration_drop(r: Handle) {
-    symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5Bresource_dropX5Dcallback_registration(r)
+    symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5Bresource_dropX5Dcallback_registration(
+        r,
+    )
 }
 pub unsafe fn cancel(r: Handle) -> *mut u8 {
     symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00X5BstaticX5Dcallback_registrationX2Ecancel(r)
