@@ -533,9 +533,10 @@ pub unsafe extern "C" fn symmetricX3AruntimeX2Fsymmetric_executorX400X2E3X2E0X00
     if handle.is_null() {
         return 0;
     }
-    // SAFETY: the caller's live handle.
     guard(0, || {
-        i32::from(unsafe { &*handle.cast::<Subscription>() }.ready())
+        // SAFETY: the caller's live handle.
+        let o = unsafe { &*handle.cast::<Subscription>() };
+        i32::from(o.ready())
     })
 }
 

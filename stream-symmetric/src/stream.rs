@@ -547,9 +547,10 @@ pub unsafe extern "C" fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5
     if handle.is_null() {
         return 1;
     }
-    // SAFETY: the caller's live handle.
     guard(1, || {
-        i32::from(unsafe { obj(handle) }.raw().is_write_closed())
+        // SAFETY: the caller's live handle.
+        let o = unsafe { obj(handle) };
+        i32::from(o.raw().is_write_closed())
     })
 }
 
@@ -688,9 +689,10 @@ pub unsafe extern "C" fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5
     if handle.is_null() {
         return 1;
     }
-    // SAFETY: the caller's live handle.
     guard(1, || {
-        i32::from(unsafe { obj(handle) }.raw().is_read_closed())
+        // SAFETY: the caller's live handle.
+        let o = unsafe { obj(handle) };
+        i32::from(o.raw().is_read_closed())
     })
 }
 
