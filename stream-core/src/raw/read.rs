@@ -216,6 +216,15 @@ impl<B: Backend> RawStream<B> {
         self.load() & READER_BUSY != 0
     }
 
+    /// Whether a count is committed and not yet taken (phase DONE), so that
+    /// [`read_amount`](Self::read_amount) would return it without waiting. A readiness
+    /// predicate for callers that wait on [`read_ready_event`](Self::read_ready_event) with a
+    /// condition of their own (the symmetric runtime's read-ready subscription).
+    pub fn is_read_complete(&self) -> bool {
+        // ORDERING: Acquire, like every observation of the reader end's state.
+        phase(self.load()) == DONE
+    }
+
     /// Blocks until the pending read can end: a count is committed or an end closes; with
     /// `give_up_when_writer_leaves`, also when no writer is waiting any more. Returns whether
     /// that happened before the deadline of `wait`.
