@@ -10,7 +10,7 @@ use crate::open_ring::OpenRing;
 use crate::raw::Wait;
 use crate::Reader;
 
-/// A [`Reader`] that reads ahead: it owns a ring of twice the chunk capacity (rounded up to
+/// A [`Reader`] that reads ahead: it owns a ring of four times the chunk capacity (rounded up to
 /// a power of two) and keeps it lent open, so the writer writes into the free part while
 /// the caller works on what arrived, and never waits for the reader unless the ring is full.
 ///
@@ -60,7 +60,7 @@ pub struct ReadAhead<T: Copy, B: Backend = DefaultBackend> {
 }
 
 impl<T: Copy, B: Backend> ReadAhead<T, B> {
-    /// Wraps `reader` with a ring of `2 * capacity` elements (at least 2, rounded up to a
+    /// Wraps `reader` with a ring of `4 * capacity` elements (at least 4, rounded up to a
     /// power of two), allocated once; chunks hold at most `capacity` elements. Nothing is lent
     /// before the first [`next_chunk`](Self::next_chunk).
     pub fn new(reader: Reader<T, B>, capacity: usize) -> Self {

@@ -236,6 +236,7 @@ const FEATURE_SETS: &[(&str, &[&str])] = &[
     ("stream-future", &["spin", "futex", "listener"]),
     ("stream-async", &["tokio"]),
     ("stream-ffi", &[]),
+    ("symmetric-stream", &[]),
     (
         "native-stream",
         &["spin", "futex", "listener", "aio", "tokio"],
