@@ -225,17 +225,23 @@ impl<B: Backend> RawStream<B> {
         self.state.load(Ordering::Acquire) & READER_CLOSED != 0
     }
 
-    /// Waits until `busy` (`WRITER_BUSY` or `READER_BUSY`) is clear or an end closes:
-    /// another handle's operation on that end has ended, and a clone may take its turn.
-    /// Returns whether that happened before the deadline of `wait`.
+    /// Waits until `busy` (`WRITER_BUSY` or `READER_BUSY`) is clear or a flag of `closed` is
+    /// set: another handle's operation on that end has ended, and a clone may take its turn
+    /// (or the turn will never matter). Returns whether that happened before the deadline of
+    /// `wait`.
+    ///
+    /// A reader waits for its own end's close only: after the writer's close the clone in
+    /// progress still reads what was committed, and ends its read, and the waiting clone then
+    /// finds end of stream (a refusal checks `READER_BUSY` before `WRITER_CLOSED`, so
+    /// stopping at `WRITER_CLOSED` would spin). A writer's refusal checks both closes first.
     ///
     /// Every release of either flag is a `SeqCst` read-modify-write followed by an
     /// activation of *read ready* (`activate_after_seqcst`), and this condition reads the
     /// state word, so the wake-up is not lost (`stream-events`' futex docs).
-    fn wait_turn(&self, busy: usize, wait: Wait) -> bool {
+    fn wait_turn(&self, busy: usize, closed: usize, wait: Wait) -> bool {
         let cond = || {
             let s = self.load();
-            s & busy == 0 || s & CLOSED_ANY != 0
+            s & busy == 0 || s & closed != 0
         };
         match wait.deadline() {
             None => {
@@ -248,12 +254,12 @@ impl<B: Backend> RawStream<B> {
 
     /// [`wait_turn`](Self::wait_turn) for the writer end.
     pub(crate) fn wait_writer_turn(&self, wait: Wait) -> bool {
-        self.wait_turn(WRITER_BUSY, wait)
+        self.wait_turn(WRITER_BUSY, CLOSED_ANY, wait)
     }
 
     /// [`wait_turn`](Self::wait_turn) for the reader end.
     pub(crate) fn wait_reader_turn(&self, wait: Wait) -> bool {
-        self.wait_turn(READER_BUSY, wait)
+        self.wait_turn(READER_BUSY, READER_CLOSED, wait)
     }
 
     #[inline]
