@@ -81,7 +81,6 @@ pub fn async_elements(runtime: Runtime, row: AsyncRow, n: u64) -> Duration {
                             w.feed(i).await.expect("reader gone");
                         }
                         w.close().await.expect("reader gone");
-                        return;
                     } else if batch {
                         let mut next = 0u64;
                         let mut items = Vec::with_capacity(ASYNC_CAPACITY);
