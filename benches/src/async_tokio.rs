@@ -76,10 +76,11 @@ pub fn async_elements(runtime: Runtime, row: AsyncRow, n: u64) -> Duration {
                 let batch = row == AsyncRow::NativeBatch;
                 let writer = tokio::spawn(async move {
                     if row == AsyncRow::NativeSink {
+                        let mut w = w.into_buf_sink();
                         for i in 0..n {
                             w.feed(i).await.expect("reader gone");
                         }
-                        SinkExt::close(&mut w).await.expect("reader gone");
+                        w.close().await.expect("reader gone");
                     } else if batch {
                         let mut next = 0u64;
                         let mut items = Vec::with_capacity(ASYNC_CAPACITY);

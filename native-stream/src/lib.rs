@@ -134,7 +134,7 @@ pub mod aio {
     //!         }
     //!     }) // the writer is dropped here: end of stream
     //! });
-    //! let all: Vec<u32> = block_on(reader.collect()); // one item per element
+    //! let all: Vec<u32> = block_on(reader.into_elements().collect()); // one item per element
     //! assert_eq!(all, [1, 2, 3, 4]);
     //! t.join().unwrap();
     //! ```

@@ -24,12 +24,18 @@
 //!   [`AsyncReader::new`] (they must be the only handle of their end).
 //! * [`AsyncReader`]: [`fill`](AsyncReader::fill), [`recv`](AsyncReader::recv),
 //!   [`read_append`](AsyncReader::read_append); a [`Stream`](futures_lite::Stream) of
-//!   elements; for bytes, [`AsyncRead`](futures_lite::AsyncRead) and
-//!   [`AsyncBufRead`](futures_lite::AsyncBufRead).
+//!   elements from [`elements`](AsyncReader::elements) (borrowing) or
+//!   [`into_elements`](AsyncReader::into_elements) (owning); for bytes,
+//!   [`AsyncRead`](futures_lite::AsyncRead) and [`AsyncBufRead`](futures_lite::AsyncBufRead).
 //! * [`AsyncWriter`]: [`loan`](AsyncWriter::loan), [`write_vec`](AsyncWriter::write_vec),
 //!   [`write_slice`](AsyncWriter::write_slice), [`send`](AsyncWriter::send); a
-//!   [`Sink`](futures_sink::Sink) of elements (see [Sink](#sink)); for bytes,
+//!   [`Sink`](futures_sink::Sink) of elements from [`into_sink`](AsyncWriter::into_sink)
+//!   or [`into_buf_sink`](AsyncWriter::into_buf_sink) (see [Sink](#sink)); for bytes,
 //!   [`AsyncWrite`](futures_lite::AsyncWrite), so `futures_lite::io::copy` works.
+//! * Method names leave the traits alone: the handles are not `Stream` or `Sink` themselves,
+//!   so on a byte reader or writer `read`, `take`, `write`, `flush` and `close` are those of
+//!   the `AsyncReadExt`/`AsyncWriteExt` in scope, without ambiguity; the batch forms have
+//!   names of their own (`write_vec`, `write_slice`, `read_append`).
 //! * [`future`] makes a one-element future whose reader, an [`AsyncFutureReader`], is a
 //!   `Future` itself: `reader.await`, `block_on(reader)`, `&mut reader` in a `select!`.
 //!   Awaiting it gives [`FutureReadError`] when the writer left without a value.
@@ -52,7 +58,7 @@
 //!         writer.send(4).await.unwrap();
 //!     })
 //! });
-//! let all: Vec<u32> = future::block_on(reader.collect());
+//! let all: Vec<u32> = future::block_on(reader.into_elements().collect());
 //! assert_eq!(all, [1, 2, 3, 4]);
 //! t.join().unwrap();
 //! ```
@@ -67,7 +73,9 @@
 //!
 //! # Stream items
 //!
-//! The [`Stream`](futures_lite::Stream) of an [`AsyncReader`] yields **one element** per item,
+//! The [`Stream`](futures_lite::Stream) of an [`AsyncReader`]'s
+//! [`elements`](AsyncReader::elements) (or [`into_elements`](AsyncReader::into_elements))
+//! yields **one element** per item,
 //! as a channel receiver does, so that the `StreamExt` combinators see elements. Batching
 //! happens underneath: one lend brings up to the buffer's capacity of elements, and the
 //! following items are taken from the buffer without touching the stream. For batches, use
@@ -76,51 +84,37 @@
 //!
 //! # Sink
 //!
-//! An [`AsyncWriter`] is a [`Sink`](futures_sink::Sink) of elements. `start_send` puts each
-//! element straight into the buffer the reader lent, and the writer keeps that buffer
-//! between polls: it is committed (the reader sees its elements) when it is full or at
-//! `poll_flush`. So `SinkExt::feed` batches elements into the reader's buffer, and
-//! `SinkExt::send`, which flushes, delivers each element on its own (`send_all` flushes
-//! whenever its stream is pending, and at its end). `poll_ready` reports a closed reader as
-//! [`WriteError::Closed`] before an element is handed over. The inherent
-//! [`send`](AsyncWriter::send) and [`close`](AsyncWriter::close) shadow `SinkExt`'s in method
-//! calls: write `SinkExt::send(&mut writer, x)` and `SinkExt::close(&mut writer)`.
+//! An [`AsyncWriter`] becomes a [`Sink`](futures_sink::Sink) of elements in one of two ways:
 //!
-//! Elements given to `start_send` were accepted: they are never lost or dropped twice. The
-//! writer's other writes ([`write_vec`](AsyncWriter::write_vec), [`send`](AsyncWriter::send),
-//! [`loan`](AsyncWriter::loan), ...), [`into_inner`](AsyncWriter::into_inner) and **the
-//! drop commit them first**, so they keep their order and reach the reader (which drops
-//! them if it closed without reading them). [`close`](AsyncWriter::close) takes `&self` and
-//! cannot commit; held elements still come before the end of stream, at the next flush,
-//! write or drop: `SinkExt::close` flushes, then closes.
+//! * [`into_sink`](AsyncWriter::into_sink) ([`ElementSink`]) delivers each element in
+//!   `start_send`, as a channel's sender does: `SinkExt::feed` of a request, then awaiting
+//!   the reply, works. One hand-off per element.
+//! * [`into_buf_sink`](AsyncWriter::into_buf_sink) ([`BufSink`]) puts each element straight
+//!   into the buffer the reader lent and keeps that buffer between polls: it is committed
+//!   (the reader sees its elements) when it is full or at `poll_flush`, as a `BufWriter`
+//!   holds bytes until its flush. So `SinkExt::feed` batches elements into the reader's
+//!   buffer, and `SinkExt::send`, which flushes, delivers each element on its own
+//!   (`send_all` flushes whenever its stream is pending, and at its end). **Flush before
+//!   awaiting anything that the reader's side answers**: a fed element is not delivered
+//!   before, so that wait would never end.
 //!
-//! Between `feed` and the flush the writer holds the reader's buffer as a [`Loan`] would:
+//! `poll_ready` reports a closed reader as [`WriteError::Closed`] before an element is handed
+//! over. Elements given to `start_send` were accepted: they are never lost or dropped twice.
+//! The sinks' [`into_inner`](BufSink::into_inner), [`get_mut`](BufSink::get_mut) and **drop
+//! commit held elements**, so they keep their order and reach the reader (which drops them
+//! if it closed without reading them). `SinkExt::close` flushes, then closes.
+//!
+//! While a [`BufSink`] holds elements it holds the reader's buffer as a [`Loan`] would:
 //! the reader sees nothing of it yet, and a reader that cancels its read
 //! ([`AsyncReader::cancel`]) waits for the commit. A reader that is dropped does not wait:
 //! it leaves the buffer to the writer, whose commit then finds nobody to deliver to.
 //!
-//! `poll_flush` (and `poll_close`) report [`WriteError::Closed`] only when the held
-//! elements were **not delivered**: the reader was dropped while the writer held its
-//! buffer. They are given back by [`take_undelivered`](AsyncWriter::take_undelivered), so
-//! that a producer that sends them elsewhere sends each once. A reader end that was only
-//! closed ([`AsyncReader::close`]) still reads what its pending read received: that flush is
-//! `Ok`.
-//!
-//! ```
-//! use futures::{SinkExt, StreamExt};
-//!
-//! let (mut writer, reader) = stream_async::stream::<u32>(64);
-//! let t = std::thread::spawn(move || futures_lite::future::block_on(async move {
-//!     for i in 1..=3 {
-//!         writer.feed(i).await.unwrap(); // into the reader's buffer, not committed yet
-//!     }
-//!     writer.flush().await.unwrap(); // the reader gets 1, 2, 3 in one batch
-//!     SinkExt::send(&mut writer, 4).await.unwrap(); // fed and flushed
-//! })); // the drop closes the writer end
-//! let all: Vec<u32> = futures_lite::future::block_on(reader.collect());
-//! assert_eq!(all, [1, 2, 3, 4]);
-//! t.join().unwrap();
-//! ```
+//! `poll_flush` (and `poll_close`, and an [`ElementSink`]'s `start_send`) report
+//! [`WriteError::Closed`] only when the held elements were **not delivered**: the reader was
+//! dropped while the writer held its buffer. They are given back by
+//! [`take_undelivered`](BufSink::take_undelivered), so that a producer that sends them
+//! elsewhere sends each once. A reader end that was only closed ([`AsyncReader::close`])
+//! still reads what its pending read received: that flush is `Ok`.
 //!
 //! # Cancellation
 //!
@@ -140,13 +134,13 @@
 //!   cancel-safe. [`send`](AsyncWriter::send) owns its value: a dropped `send` future drops
 //!   it undelivered (it was never in the stream), so `send` is not cancel-safe. The same
 //!   holds for the futures of `SinkExt` that own an element not yet given to `start_send`;
-//!   elements given to it stay with the writer (see [Sink](#sink)).
+//!   elements given to it stay with the sink (see [Sink](#sink)).
 //! * The [`ReadFuture`] of an awaited [`FutureReader`] owns the reader: dropping it drops a
 //!   value already written, as dropping the reader would (see its docs).
 //! * A [`Loan`] is not a future: commit or drop it before the next `.await`, because a reader
 //!   that cancels its read waits for the loan to end.
 //!
-//! Polling the reader as a `Stream`, through `AsyncRead`/`AsyncBufRead` or with
+//! Polling the reader's [`elements`](AsyncReader::elements), through `AsyncRead`/`AsyncBufRead` or with
 //! [`poll_fill`](AsyncReader::poll_fill) keeps the buffer lent between polls (there is no
 //! future to drop), and so does an `AsyncRead` read that empties the buffer; the next poll
 //! continues that read, and [`AsyncReader::cancel`] or the reader's drop ends it.
@@ -179,6 +173,7 @@
 #![forbid(unsafe_code)]
 
 mod closed;
+mod elements;
 mod reader;
 mod sink;
 #[cfg(feature = "tokio")]
@@ -186,7 +181,9 @@ mod tokio_io;
 mod writer;
 
 pub use closed::Closed;
+pub use elements::{Elements, IntoElements};
 pub use reader::{AsyncReader, FillFuture, ReadAppendFuture, RecvFuture};
+pub use sink::{BufSink, ElementSink};
 pub use stream_core::{BufferedReader, Loan, LoanAsync, ReadError, WriteError};
 pub use stream_events::{AsyncBackend, DefaultBackend, Futex, Listener};
 /// The errors of a future: awaiting an [`AsyncFutureReader`] gives `FutureReadError`, a

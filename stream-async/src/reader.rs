@@ -6,7 +6,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::io;
 
-use futures_lite::{AsyncBufRead, AsyncRead, Stream};
+use futures_lite::{AsyncBufRead, AsyncRead};
 use stream_core::{BufferedReader, ReadError, Reader};
 use stream_events::{AsyncBackend, DefaultBackend};
 
@@ -124,7 +124,7 @@ impl<T, B: AsyncBackend> AsyncReader<T, B> {
         self.inner.pop()
     }
 
-    /// Ends a read left pending (by a `Stream`, `AsyncRead` or `poll_fill` poll, or by a read
+    /// Ends a read left pending (by an [`elements`](Self::elements) stream, `AsyncRead` or `poll_fill` poll, or by a read
     /// future dropped while the writer was copying) and returns how many elements it
     /// delivered (they are buffered). Waits only if the writer is copying into the buffer
     /// right now, which takes as long as the copy (or as long as a [`Loan`] of it is held).
@@ -257,30 +257,6 @@ impl<T, B: AsyncBackend> fmt::Debug for ReadAppendFuture<'_, T, B> {
         f.debug_struct("ReadAppendFuture")
             .field("max", &self.max)
             .finish_non_exhaustive()
-    }
-}
-
-/// One element per item; the stream ends at end of stream or when the reader end is closed
-/// (see the [crate docs](crate#stream-items)).
-impl<T, B: AsyncBackend> Stream for AsyncReader<T, B> {
-    type Item = T;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let this = self.get_mut();
-        if let Some(value) = this.pop() {
-            return Poll::Ready(Some(value));
-        }
-        match this.poll_fill(cx) {
-            Poll::Ready(Ok(_)) => Poll::Ready(this.pop()),
-            // `Closed` ends the stream. `Busy` cannot happen: the reader was the only handle
-            // of its end when it was wrapped, and no `&Reader` to clone is handed out.
-            Poll::Ready(Err(_)) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.buffer().len(), None)
     }
 }
 

@@ -15,13 +15,16 @@ use crate::{Closed, NotUnique};
 /// The writing end of a stream, for async code.
 ///
 /// A write waits (without blocking the thread) for the reader to lend a buffer, then writes
-/// into it and commits in the same poll: a write never holds a buffer between polls. The
-/// [`Sink`](futures_sink::Sink) interface does: elements given to `start_send` go into the
-/// held buffer and are committed when it is full or at `poll_flush` (see the crate docs,
-/// "Sink"). Every other write, [`into_inner`](Self::into_inner) and the drop commit them
-/// first, so they keep their order and are never lost: if the reader was dropped while they
-/// were held, the commit finds nobody to deliver to and keeps them for
-/// [`take_undelivered`](Self::take_undelivered).
+/// into it and commits in the same poll: a write never holds a buffer between polls. For a
+/// [`Sink`](futures_sink::Sink) of elements, see [`into_sink`](Self::into_sink) (one
+/// hand-off per element) and [`into_buf_sink`](Self::into_buf_sink) (batches until a flush),
+/// and the crate docs, "Sink".
+///
+/// The writer is not a `Sink` itself, and its own methods do not take the names of the
+/// traits a byte writer implements: on an `AsyncWriter<u8>`, `write`, `write_all`, `flush`
+/// and `close` are those of the `AsyncWriteExt` in scope (futures' or, with the `tokio`
+/// feature, tokio's). The inherent [`close`](Self::close) agrees with them: it resolves to
+/// `io::Result<()>`.
 pub struct AsyncWriter<T, B: AsyncBackend = DefaultBackend> {
     pub(crate) writer: BatchWriter<T, B>,
     pub(crate) registration: B::Registration,
@@ -46,21 +49,20 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
         })
     }
 
-    /// Takes the elements given to the `Sink` that were never delivered, oldest first: a
-    /// commit (`poll_flush`, `poll_close`, `poll_ready`, another write, ...) found the reader
-    /// dropped while the writer held its buffer, so nobody will read them. `poll_flush` and
-    /// `poll_close` reported them as [`WriteError::Closed`]. Empty otherwise.
+    /// Takes the elements given to a sink of this writer ([`into_sink`](Self::into_sink),
+    /// [`into_buf_sink`](Self::into_buf_sink)) that were never delivered, oldest first: a
+    /// commit found the reader dropped while the writer held its buffer, so nobody will
+    /// read them; the sink reported them as [`WriteError::Closed`]. Empty otherwise.
     pub fn take_undelivered(&mut self) -> Vec<T> {
         self.writer.take_undelivered()
     }
 
-    /// Returns the blocking writer inside, after committing the elements the `Sink` holds.
+    /// Returns the blocking writer inside.
     pub fn into_inner(self) -> Writer<T, B> {
         self.writer.into_inner()
     }
 
-    /// Polls for the next lent buffer (see [`Writer::poll_loan`]), after committing the
-    /// elements the `Sink` holds.
+    /// Polls for the next lent buffer (see [`Writer::poll_loan`]).
     ///
     /// # Errors
     ///
@@ -75,8 +77,7 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
     /// commit, or drop it to give it back. Commit or drop it before the next `.await` (a
     /// reader that cancels its read waits for the loan to end).
     ///
-    /// Cancel-safe: nothing is taken until it resolves. Elements the `Sink` holds are
-    /// committed by the call, before the loan.
+    /// Cancel-safe: nothing is taken until it resolves.
     pub fn loan(&mut self) -> LoanAsync<'_, T, B> {
         self.writer.writer_mut().loan_async()
     }
@@ -85,8 +86,7 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
     /// resolves to how many (the rest stay in `items`, in order). An empty `items` resolves
     /// to `Ok(0)` at once.
     ///
-    /// Cancel-safe: elements leave `items` only when it resolves. Elements the `Sink` holds
-    /// are committed by the call, before these (so for `write_slice` and `send`).
+    /// Cancel-safe: elements leave `items` only when it resolves.
     pub fn write_vec<'a>(&'a mut self, items: &'a mut Vec<T>) -> WriteFuture<'a, T, B> {
         self.writer.commit();
         WriteFuture {
@@ -127,14 +127,11 @@ impl<T, B: AsyncBackend> AsyncWriter<T, B> {
     /// stream. The same name as on every other handle (`Writer::close`, `Reader::close`,
     /// `AsyncReader::close`); dropping the writer closes the end too.
     ///
-    /// Elements the `Sink` holds (given to `start_send`, not yet flushed) are still
-    /// delivered, before the end of stream: this call cannot commit them (it takes `&self`),
-    /// so the reader gets them at the writer's next `poll_flush`, `poll_close`, write or
-    /// drop. `SinkExt::close` flushes, then closes.
-    ///
     /// The end is closed by the call itself. It returns a future that is already complete
-    /// (`Ok(())`), so that the `AsyncWriteExt::close` idiom, `writer.close().await?`, which
-    /// this method hides on byte writers, works the same; ignoring it is fine.
+    /// (`Ok(())`), so that the `AsyncWriteExt::close` idiom, `writer.close().await?`, works
+    /// the same whether this method or `AsyncWriteExt::close` is found (the latter through
+    /// `&mut`): both resolve to `io::Result<()>`, and both close (a byte writer holds nothing
+    /// to flush). Ignoring the future is fine.
     ///
     /// # Examples
     ///
@@ -307,11 +304,9 @@ impl<T, B: AsyncBackend> fmt::Debug for SendFuture<'_, T, B> {
 }
 
 /// Bytes: a write waits for a lent buffer and copies as much as fits (so `poll_write`
-/// returns only once the bytes are the reader's); `poll_flush` has nothing to do but commit
-/// bytes the `Sink` holds; `poll_close` does that and closes the writer end. A closed reader
-/// end is `BrokenPipe` for a write (nothing written); for a flush or close only when held
-/// bytes were not delivered (the reader was dropped while they were held; see
-/// [`take_undelivered`](AsyncWriter::take_undelivered)).
+/// returns only once the bytes are the reader's); `poll_flush` has nothing to do;
+/// `poll_close` closes the writer end. A closed reader end is `BrokenPipe` for a write
+/// (nothing written).
 impl<B: AsyncBackend> AsyncWrite for AsyncWriter<u8, B> {
     fn poll_write(
         self: Pin<&mut Self>,

@@ -195,9 +195,11 @@ fn read_futures_dropped_at_every_point() {
                         0 => run!(r.fill()),
                         1 => run!(r.recv()),
                         2 => run!(r.read_append(&mut vec, 2)),
-                        3 => run!(futures_lite::future::poll_fn(|cx| Pin::new(&mut *r)
-                            .poll_next(cx)
-                            .map(|_| ()))),
+                        3 => run!(futures_lite::future::poll_fn(|cx| Pin::new(
+                            &mut r.elements()
+                        )
+                        .poll_next(cx)
+                        .map(|_| ()))),
                         _ => run!(futures_lite::future::poll_fn(|cx| {
                             r.poll_fill(cx).map(|_| ())
                         })),
@@ -394,9 +396,11 @@ fn reader_dropped_with_elements_buffered_and_lent() {
     // Lend (a `Stream` poll leaves it lent), deliver 4, then drop the reader with the 4
     // delivered but never taken.
     assert!(t
-        .poll(&mut futures_lite::future::poll_fn(|cx| Pin::new(&mut r)
-            .poll_next(cx)
-            .map(|_| ())))
+        .poll(&mut futures_lite::future::poll_fn(|cx| Pin::new(
+            &mut r.elements()
+        )
+        .poll_next(cx)
+        .map(|_| ())))
         .is_pending());
     assert_eq!(t.poll(&mut w.write_vec(&mut items)), Poll::Ready(Ok(4)));
     drop(r);

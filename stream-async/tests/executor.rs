@@ -112,7 +112,7 @@ async fn consume(mut r: AsyncReader<Counted>, seed: u64) -> Vec<u64> {
                 }
                 Err(_) => true,
             },
-            _ => match r.next().await {
+            _ => match r.elements().next().await {
                 Some(c) => {
                     got.push(c.value);
                     false

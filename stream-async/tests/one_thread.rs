@@ -129,7 +129,8 @@ fn async_reader_dropped_while_the_sink_holds_its_buffer() {
     let ledger = Ledger::default();
     let l = ledger.clone();
     on_one_thread(move || async move {
-        let (mut writer, mut reader) = stream_async::stream::<Counted>(4);
+        let (writer, mut reader) = stream_async::stream::<Counted>(4);
+        let mut writer = writer.into_buf_sink();
         let fed = AtomicBool::new(false);
         let read = async {
             // Lend the buffer and leave it lent.
@@ -154,14 +155,15 @@ fn async_reader_dropped_while_the_sink_holds_its_buffer() {
     assert_eq!(ledger.dropped(), [0, 1]);
 }
 
-/// The same, with the writer task dropping its `AsyncWriter` (elements held) after the timer:
+/// The same, with the writer task dropping its `BufSink` (elements held) after the timer:
 /// the drop commits into the orphaned buffer, and the element is dropped once, there.
 #[test]
 fn async_writer_dropped_holding_elements_after_the_reader() {
     let ledger = Ledger::default();
     let l = ledger.clone();
     on_one_thread(move || async move {
-        let (mut writer, mut reader) = stream_async::stream::<Counted>(4);
+        let (writer, mut reader) = stream_async::stream::<Counted>(4);
+        let mut writer = writer.into_buf_sink();
         let fed = AtomicBool::new(false);
         let read = async {
             assert!(poll_once(|cx| reader.poll_fill(cx)).await.is_pending());
@@ -188,7 +190,8 @@ fn closed_reader_reads_what_the_sink_held() {
     let ledger = Ledger::default();
     let l = ledger.clone();
     on_one_thread(move || async move {
-        let (mut writer, mut reader) = stream_async::stream::<Counted>(4);
+        let (writer, mut reader) = stream_async::stream::<Counted>(4);
+        let mut writer = writer.into_buf_sink();
         let fed = AtomicBool::new(false);
         let flushed = AtomicBool::new(false);
         let read = async {

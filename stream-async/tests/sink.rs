@@ -1,7 +1,8 @@
-//! `AsyncWriter` as a `futures_sink::Sink`: elements fed one at a time land in the reader's
-//! buffer in order, batched; none is lost or duplicated, each is dropped exactly once (also
+//! `AsyncWriter::into_buf_sink`, the batching `futures_sink::Sink`: elements fed one at a
+//! time land in the reader's buffer in order, batched; none is lost or duplicated, each is dropped exactly once (also
 //! when the reader closes mid-way and when the writer is dropped with elements held); the
-//! writer's other operations commit held elements first; errors once the reader closed.
+//! sink's `get_mut` and `into_inner` commit held elements first; errors once the reader
+//! closed.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,7 +12,7 @@ use std::task::{Context, Poll};
 use futures::task::noop_waker_ref;
 use futures::{SinkExt, StreamExt};
 use futures_sink::Sink;
-use stream_async::{AsyncReader, AsyncWriter, ReadError, WriteError};
+use stream_async::{AsyncReader, AsyncWriter, BufSink, ReadError, WriteError};
 
 #[cfg(not(miri))]
 const ELEMENTS: usize = 10_000;
@@ -66,15 +67,15 @@ fn poll<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     Pin::new(f).poll(&mut Context::from_waker(noop_waker_ref()))
 }
 
-fn poll_ready<T>(w: &mut AsyncWriter<T>) -> Poll<Result<(), WriteError>> {
+fn poll_ready<T>(w: &mut BufSink<T>) -> Poll<Result<(), WriteError>> {
     Pin::new(w).poll_ready(&mut Context::from_waker(noop_waker_ref()))
 }
 
-fn start_send<T>(w: &mut AsyncWriter<T>, item: T) -> Result<(), WriteError> {
+fn start_send<T>(w: &mut BufSink<T>, item: T) -> Result<(), WriteError> {
     Pin::new(w).start_send(item)
 }
 
-fn poll_flush<T>(w: &mut AsyncWriter<T>) -> Poll<Result<(), WriteError>> {
+fn poll_flush<T>(w: &mut BufSink<T>) -> Poll<Result<(), WriteError>> {
     Pin::new(w).poll_flush(&mut Context::from_waker(noop_waker_ref()))
 }
 
@@ -91,11 +92,12 @@ async fn read_batches<T>(mut reader: AsyncReader<T>) -> (Vec<T>, Vec<usize>) {
 }
 
 /// Feeds `0..ELEMENTS` one at a time, then closes (a flush first).
-async fn feed_all(mut writer: AsyncWriter<usize>) {
+async fn feed_all(writer: AsyncWriter<usize>) {
+    let mut writer = writer.into_buf_sink();
     for i in 0..ELEMENTS {
         writer.feed(i).await.unwrap();
     }
-    SinkExt::close(&mut writer).await.unwrap();
+    writer.close().await.unwrap();
 }
 
 /// Each commit but the last carries a full reader buffer: `feed` batches.
@@ -130,7 +132,8 @@ fn feed_one_at_a_time_block_on_threads() {
 fn every_element_dropped_once_on_threads() {
     let mut ledger = Ledger::default();
     let items: Vec<Counted> = (0..ELEMENTS).map(|_| ledger.make()).collect();
-    let (mut writer, reader) = stream_async::stream::<Counted>(CAPACITY);
+    let (writer, reader) = stream_async::stream::<Counted>(CAPACITY);
+    let mut writer = writer.into_buf_sink();
     let t = std::thread::spawn(move || {
         futures_lite::future::block_on(async {
             for item in items {
@@ -139,7 +142,7 @@ fn every_element_dropped_once_on_threads() {
             writer.flush().await.unwrap();
         })
     });
-    let got: Vec<Counted> = futures_lite::future::block_on(reader.collect());
+    let got: Vec<Counted> = futures_lite::future::block_on(reader.into_elements().collect());
     t.join().unwrap();
     assert_eq!(
         got.iter().map(|c| c.id).collect::<Vec<_>>(),
@@ -153,7 +156,8 @@ fn every_element_dropped_once_on_threads() {
 #[test]
 fn reader_dropped_mid_way_on_threads() {
     let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let (mut writer, mut reader) = stream_async::stream::<Counted>(CAPACITY);
+    let (writer, mut reader) = stream_async::stream::<Counted>(CAPACITY);
+    let mut writer = writer.into_buf_sink();
     let maker = ledger.clone();
     let t = std::thread::spawn(move || {
         futures_lite::future::block_on(async {
@@ -189,7 +193,8 @@ fn reader_dropped_mid_way_on_threads() {
 #[test]
 fn reader_closed_while_elements_are_held() {
     let mut ledger = Ledger::default();
-    let (mut writer, mut reader) = stream_async::stream::<Counted>(CAPACITY);
+    let (writer, mut reader) = stream_async::stream::<Counted>(CAPACITY);
+    let mut writer = writer.into_buf_sink();
     assert!(reader
         .poll_fill(&mut Context::from_waker(noop_waker_ref()))
         .is_pending()); // lends its buffer, which stays lent
@@ -232,7 +237,8 @@ fn reader_closed_while_elements_are_held() {
 #[test]
 fn reader_dropped_while_elements_are_held() {
     let mut ledger = Ledger::default();
-    let (mut writer, mut reader) = stream_async::stream::<Counted>(CAPACITY);
+    let (writer, mut reader) = stream_async::stream::<Counted>(CAPACITY);
+    let mut writer = writer.into_buf_sink();
     assert!(reader
         .poll_fill(&mut Context::from_waker(noop_waker_ref()))
         .is_pending());
@@ -257,7 +263,8 @@ fn reader_dropped_while_elements_are_held() {
 #[test]
 fn start_send_without_poll_ready() {
     let mut ledger = Ledger::default();
-    let (mut writer, reader) = stream_async::stream::<Counted>(CAPACITY);
+    let (writer, reader) = stream_async::stream::<Counted>(CAPACITY);
+    let mut writer = writer.into_buf_sink();
     assert_eq!(
         start_send(&mut writer, ledger.make()),
         Err(WriteError::Busy(()))
@@ -278,7 +285,8 @@ fn start_send_without_poll_ready() {
 #[test]
 fn poll_ready_holds_nothing_while_pending() {
     let mut ledger = Ledger::default();
-    let (mut writer, mut reader) = stream_async::stream::<Counted>(CAPACITY);
+    let (writer, mut reader) = stream_async::stream::<Counted>(CAPACITY);
+    let mut writer = writer.into_buf_sink();
     assert!(poll_ready(&mut writer).is_pending()); // no buffer lent yet
     {
         // A `feed` future dropped mid-way drops the element it owns; nothing is held.
@@ -302,7 +310,8 @@ fn poll_ready_holds_nothing_while_pending() {
 #[test]
 fn writer_dropped_with_held_elements_delivers_them() {
     let mut ledger = Ledger::default();
-    let (mut writer, mut reader) = stream_async::stream::<Counted>(CAPACITY);
+    let (writer, mut reader) = stream_async::stream::<Counted>(CAPACITY);
+    let mut writer = writer.into_buf_sink();
     assert!(reader
         .poll_fill(&mut Context::from_waker(noop_waker_ref()))
         .is_pending());
@@ -327,7 +336,8 @@ fn writer_dropped_with_held_elements_delivers_them() {
 
     // Dropped with elements held and the reader dropped afterwards, unread.
     let mut ledger = Ledger::default();
-    let (mut writer, mut reader) = stream_async::stream::<Counted>(CAPACITY);
+    let (writer, mut reader) = stream_async::stream::<Counted>(CAPACITY);
+    let mut writer = writer.into_buf_sink();
     assert!(reader
         .poll_fill(&mut Context::from_waker(noop_waker_ref()))
         .is_pending());
@@ -342,7 +352,8 @@ fn writer_dropped_with_held_elements_delivers_them() {
 
 #[test]
 fn into_inner_commits_held_elements() {
-    let (mut writer, mut reader) = stream_async::stream::<u32>(CAPACITY);
+    let (writer, mut reader) = stream_async::stream::<u32>(CAPACITY);
+    let mut writer = writer.into_buf_sink();
     assert!(reader
         .poll_fill(&mut Context::from_waker(noop_waker_ref()))
         .is_pending());
@@ -359,49 +370,51 @@ fn into_inner_commits_held_elements() {
 }
 
 #[test]
-fn other_operations_commit_held_elements_first() {
-    let (mut writer, reader) = stream_async::stream::<u32>(CAPACITY);
+fn the_writers_operations_commit_held_elements_first() {
+    let (writer, reader) = stream_async::stream::<u32>(CAPACITY);
+    let mut writer = writer.into_buf_sink();
     let t = std::thread::spawn(move || {
         futures_lite::future::block_on(async {
             writer.feed(0).await.unwrap();
             writer.feed(1).await.unwrap();
-            assert_eq!(writer.write_vec(&mut vec![2, 3]).await, Ok(2));
+            // `get_mut` commits 0 and 1.
+            assert_eq!(writer.get_mut().write_vec(&mut vec![2, 3]).await, Ok(2));
             writer.feed(4).await.unwrap();
-            assert_eq!(writer.write_slice(&[5]).await, Ok(1));
+            assert_eq!(writer.get_mut().write_slice(&[5]).await, Ok(1));
             writer.feed(6).await.unwrap();
-            writer.send(7).await.unwrap();
+            writer.get_mut().send(7).await.unwrap();
             writer.feed(8).await.unwrap();
-            let loan = writer.loan().await.unwrap();
+            let loan = writer.get_mut().loan().await.unwrap();
             assert_eq!(loan.fill_from_iter([9]), 1);
             writer.feed(10).await.unwrap();
-            let mut inner = writer.into_inner(); // commits 10
+            let mut inner = writer.into_inner().into_inner(); // commits 10
             inner.send(11).unwrap();
-            let mut writer = AsyncWriter::new(inner).unwrap();
+            let mut writer = AsyncWriter::new(inner).unwrap().into_buf_sink();
             writer.feed(12).await.unwrap();
-            // `close` takes `&self` and cannot commit: 12 still comes before the end, at the
-            // drop.
+            // `close` flushes 12 first.
             writer.close().await.unwrap();
-            assert!(writer.is_closed());
+            assert!(writer.get_ref().is_closed());
         })
     });
-    let all: Vec<u32> = futures_lite::future::block_on(reader.collect());
+    let all: Vec<u32> = futures_lite::future::block_on(reader.into_elements().collect());
     t.join().unwrap();
     assert_eq!(all, (0..=12).collect::<Vec<_>>());
 }
 
 #[test]
 fn send_all_then_close() {
-    let (mut writer, reader) = stream_async::stream::<usize>(CAPACITY);
+    let (writer, reader) = stream_async::stream::<usize>(CAPACITY);
+    let mut writer = writer.into_buf_sink();
     let t = std::thread::spawn(move || {
         futures_lite::future::block_on(async {
             let mut items = futures::stream::iter(0..ELEMENTS).map(Ok);
             writer.send_all(&mut items).await.unwrap();
-            SinkExt::close(&mut writer).await.unwrap();
+            writer.close().await.unwrap();
             // Closed: nothing is accepted any more.
             assert_eq!(writer.feed(0).await, Err(WriteError::Closed(())));
         })
     });
-    let all: Vec<usize> = futures_lite::future::block_on(reader.collect());
+    let all: Vec<usize> = futures_lite::future::block_on(reader.into_elements().collect());
     t.join().unwrap();
     assert_eq!(all, (0..ELEMENTS).collect::<Vec<_>>());
 }
@@ -411,12 +424,13 @@ fn send_all_then_close() {
 /// would never arrive, and the test would hang).
 #[test]
 fn sink_send_flushes_each_element() {
-    let (mut writer, mut reader) = stream_async::stream::<u32>(CAPACITY);
+    let (writer, mut reader) = stream_async::stream::<u32>(CAPACITY);
+    let mut writer = writer.into_buf_sink();
     let (ack, acked) = std::sync::mpsc::channel::<()>();
     let t = std::thread::spawn(move || {
         futures_lite::future::block_on(async {
             for i in 0..4 {
-                SinkExt::send(&mut writer, i).await.unwrap();
+                writer.send(i).await.unwrap();
                 acked.recv().unwrap();
             }
         })
@@ -436,13 +450,14 @@ fn sink_send_flushes_each_element() {
 
 #[test]
 fn poll_close_ends_the_stream() {
-    let (mut writer, mut reader) = stream_async::stream::<u32>(CAPACITY);
+    let (writer, mut reader) = stream_async::stream::<u32>(CAPACITY);
+    let mut writer = writer.into_buf_sink();
     futures_lite::future::block_on(async {
         let write = async {
             for i in 0..3 {
                 writer.feed(i).await.unwrap();
             }
-            SinkExt::close(&mut writer).await.unwrap();
+            writer.close().await.unwrap();
         };
         let read = async {
             let mut got = Vec::new();

@@ -24,7 +24,7 @@ use crate::writer::Writer;
 /// timeout, a drop) waits for the commit. So flush before waiting for anything that the
 /// reader's side may wait on. [`commit`](Self::commit) never waits.
 ///
-/// Elements pushed are never lost or dropped twice: they are committed by `flush`, by a full
+/// Elements pushed are never lost or dropped twice: they are committed by `commit`, by a full
 /// buffer, by [`writer_mut`](Self::writer_mut), [`into_inner`](Self::into_inner) and the
 /// drop, and from then on belong to the reader (which drops them if it closed without
 /// reading them). If the reader was dropped while the buffer was held, a commit finds nobody
@@ -238,7 +238,7 @@ impl<T, B: Backend> BatchWriter<T, B> {
     ///
     /// Elements are delivered once committed, also into a reader end that was closed meanwhile
     /// (a closed reader still takes what its pending read received). Only if the reader was
-    /// dropped while the buffer was held is nobody left to read them: then the flush returns
+    /// dropped while the buffer was held is nobody left to read them: then the commit returns
     /// 0 and keeps them for [`take_undelivered`](Self::take_undelivered).
     pub fn commit(&mut self) -> usize {
         self.commit_held().unwrap_or(0)
@@ -288,6 +288,13 @@ impl<T, B: Backend> BatchWriter<T, B> {
     /// elsewhere; nobody will read them. Empty otherwise.
     pub fn take_undelivered(&mut self) -> Vec<T> {
         core::mem::take(&mut self.undelivered)
+    }
+
+    /// The elements that [`take_undelivered`](Self::take_undelivered) would take, oldest
+    /// first, left in place: a caller that commits can tell from its length whether the
+    /// commit found a reader.
+    pub fn undelivered(&self) -> &[T] {
+        &self.undelivered
     }
 
     /// Checks that no end is closed; if one is, commits what was pushed (delivered to a reader

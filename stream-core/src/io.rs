@@ -141,7 +141,7 @@ impl<B: Backend> io::Write for Writer<u8, B> {
 ///     for i in 0..3 {
 ///         writeln!(writer, "line {i}")?;
 ///     }
-///     io::Write::flush(&mut writer)
+///     writer.flush()
 /// });
 /// let lines: Vec<String> = stream_core::BufferedReader::new(reader, 4096)
 ///     .lines()
