@@ -26,13 +26,15 @@ impl<T, B: AsyncBackend> AsyncReader<T, B> {
     /// use futures_lite::StreamExt;
     ///
     /// let (mut writer, mut reader) = stream_async::stream::<u32>(8);
-    /// futures_lite::future::block_on(async {
+    /// let t = std::thread::spawn(move || futures_lite::future::block_on(async move {
     ///     writer.write_slice(&[1, 2, 3]).await.unwrap();
-    ///     drop(writer);
+    /// }));
+    /// futures_lite::future::block_on(async {
     ///     let firsts: Vec<u32> = reader.elements().take(2).collect().await;
     ///     assert_eq!(firsts, [1, 2]);
     ///     assert_eq!(reader.recv().await, Ok(3)); // the reader is still ours
     /// });
+    /// t.join().unwrap();
     /// ```
     pub fn elements(&mut self) -> Elements<'_, T, B> {
         Elements { reader: self }

@@ -140,10 +140,14 @@ fn forward_between_two_streams() {
 #[test]
 fn elements_borrow_the_reader() {
     let (mut writer, mut reader) = stream_async::stream::<u8>(8);
+    // The writer waits for the reader's lend: it runs on a thread of its own. Its one
+    // commit publishes all four elements at once.
+    let t = std::thread::spawn(move || {
+        futures_lite::future::block_on(writer.write_slice(&[1, 2, 3, 4])).unwrap();
+    });
     futures_lite::future::block_on(async {
-        writer.write_slice(&[1, 2, 3, 4]).await.unwrap();
-        drop(writer);
         assert_eq!(reader.elements().next().await, Some(1));
+        t.join().unwrap();
         assert_eq!(reader.buffer(), [2, 3, 4], "the rest stays buffered");
         let rest: Vec<u8> = reader.elements().collect().await;
         assert_eq!(rest, [2, 3, 4]);

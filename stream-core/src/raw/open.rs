@@ -83,7 +83,7 @@ impl<B: Backend> RawStream<B> {
         }
     }
 
-    /// Opens a lend: lends the ring described by `lend` (IDLE -> LENT | [`OPEN`]) with the
+    /// Opens a lend: lends the ring described by `lend` (IDLE -> LENT | `OPEN`) with the
     /// positions `read` and `written` (the ring's slots `read..written` hold elements the
     /// reader kept from an earlier lend; 0 and 0 for an empty ring), and activates *write
     /// ready*.
