@@ -100,12 +100,19 @@ async fn feed_all(writer: AsyncWriter<usize>) {
     writer.close().await.unwrap();
 }
 
-/// Each commit but the last carries a full reader buffer: `feed` batches.
+/// `feed` batches: every element arrives in order, and a commit carries a whole loan, not
+/// one element. The reader's ring hands room back a quarter at a time, so a loan is the
+/// room it had at the time (a quarter of the ring up to all of it, timing decides); a
+/// commit per element would make `ELEMENTS` batches.
 fn assert_batched(all: &[usize], batches: &[usize]) {
     assert_eq!(all, (0..ELEMENTS).collect::<Vec<_>>());
-    let (last, full) = batches.split_last().unwrap();
-    assert!(full.iter().all(|&n| n == CAPACITY), "{batches:?}");
-    assert_eq!(*last, ELEMENTS % CAPACITY);
+    assert!(batches.iter().all(|&n| n <= CAPACITY), "{batches:?}");
+    let most = 2 * ELEMENTS.div_ceil(CAPACITY / 4);
+    assert!(
+        batches.len() <= most,
+        "{} batches: {batches:?}",
+        batches.len()
+    );
 }
 
 #[test]
