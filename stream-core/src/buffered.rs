@@ -123,13 +123,8 @@ impl<T, B: Backend> BufferedReader<T, B> {
 
     /// Moves up to `max` buffered elements to the end of `vec`; returns how many.
     pub fn drain_into(&mut self, vec: &mut Vec<T>, max: usize) -> usize {
-        let n = self.len().min(max);
-        vec.reserve(n);
         let raw = self.reader.raw();
-        for _ in 0..n {
-            vec.push(self.ring.pop(raw).expect("buffered"));
-        }
-        n
+        self.ring.append_to(raw, vec, max)
     }
 
     /// Looks for elements (lending the ring first if it is not lent): `Ok(n)` with `n` in

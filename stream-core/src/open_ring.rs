@@ -188,9 +188,57 @@ impl<T> OpenRing<T> {
         Some(value)
     }
 
+    /// Moves up to `out.len()` held elements into `out` (bitwise, oldest first) and consumes
+    /// them; returns how many. A copy per contiguous run, not per element.
+    pub(crate) fn move_into<B: Backend>(
+        &mut self,
+        raw: &RawStream<B>,
+        out: &mut [MaybeUninit<T>],
+    ) -> usize {
+        let mut n = 0;
+        while n < out.len() && self.len() > 0 {
+            let front = self.front(out.len() - n);
+            let got = front.len();
+            // SAFETY: `front` holds `got` initialised elements of the ring and `out[n..]` has
+            // room for them (`front` is at most `out.len() - n` long); the two do not overlap
+            // (`out` is the caller's). They are moved out bitwise here and consumed, not
+            // dropped, below.
+            unsafe {
+                core::ptr::copy_nonoverlapping(front.as_ptr(), out[n..].as_mut_ptr().cast(), got)
+            };
+            // SAFETY: those `got` elements were moved out above.
+            unsafe { self.advance(raw, got) };
+            n += got;
+        }
+        n
+    }
+
+    /// Moves up to `max` held elements to the end of `vec`; returns how many.
+    pub(crate) fn append_to<B: Backend>(
+        &mut self,
+        raw: &RawStream<B>,
+        vec: &mut Vec<T>,
+        max: usize,
+    ) -> usize {
+        let n = self.len().min(max);
+        vec.reserve(n);
+        let moved = self.move_into(raw, &mut vec.spare_capacity_mut()[..n]);
+        // SAFETY: `move_into` initialised the first `moved` spare slots of `vec`.
+        unsafe { vec.set_len(vec.len() + moved) };
+        moved
+    }
+
     /// Drops the first `n` held elements and consumes them.
     pub(crate) fn drop_front<B: Backend>(&mut self, raw: &RawStream<B>, n: usize) {
         let n = n.min(self.len());
+        if !core::mem::needs_drop::<T>() {
+            // SAFETY: `n` is at most `len`; the elements need no drop, so consuming them is
+            // all there is to do.
+            unsafe { self.advance(raw, n) };
+            return;
+        }
+        // One at a time: each is consumed before it is dropped, so a panicking drop leaves
+        // no dropped element held.
         for _ in 0..n {
             drop(self.pop(raw));
         }

@@ -96,24 +96,7 @@ impl<T, B: Backend> Reader<T, B> {
         // SAFETY: as in `use_ring`.
         let raw: &RawStream<B> = unsafe { self.as_ptr().as_ref() };
         let ring = self.ring_fill(wait)?;
-        let mut n = 0;
-        while n < buf.len() && ring.len() > 0 {
-            let front = ring.front(buf.len() - n);
-            // SAFETY: `front` holds initialised elements of the ring, and `buf[n..]` has room
-            // for them; they are moved out bitwise here and consumed (not dropped) below.
-            unsafe {
-                core::ptr::copy_nonoverlapping(
-                    front.as_ptr(),
-                    buf[n..].as_mut_ptr().cast::<T>(),
-                    front.len(),
-                );
-            }
-            let got = front.len();
-            // SAFETY: those `got` elements were moved out above.
-            unsafe { ring.advance(raw, got) };
-            n += got;
-        }
-        Ok(n)
+        Ok(ring.move_into(raw, buf))
     }
 
     /// Moves one element out of the ring, waiting as `wait` says.
@@ -131,10 +114,7 @@ impl<T, B: Backend> Reader<T, B> {
             // SAFETY: as in `use_ring`.
             let raw: &RawStream<B> = unsafe { self.as_ptr().as_ref() };
             ring.end(raw);
-            out.reserve(ring.len());
-            while let Some(v) = ring.pop(raw) {
-                out.push(v);
-            }
+            ring.append_to(raw, out, usize::MAX);
             // SAFETY: called once; the ring is gone afterwards (empty and not lent).
             unsafe { ring.release(raw) };
         }
