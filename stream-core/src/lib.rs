@@ -82,8 +82,8 @@
 //!   after its read returns.
 //! * **One operation at a time per end; clones take turns.** A blocking or timed read (or
 //!   write) through another handle of the same end waits until the operation in progress
-//!   ends (timed forms honour their deadline); the `try_` forms fail with `Busy` instead, as
-//!   does an async writer's poll. It is never undefined behaviour. Writer clones behave as
+//!   ends (timed forms honour their deadline; `Writer::loan_async` too); the `try_` forms
+//!   fail with `Busy` instead, as does `Writer::poll_loan`. It is never undefined behaviour. Writer clones behave as
 //!   an mpsc `Sender` (whole `send`s and `write_slice`s interleave, none lost), reader clones
 //!   as a work queue (each element goes to one of them, in stream order per read).
 //! * `try_read` succeeds only if a writer is waiting to write (like a zero-capacity channel's

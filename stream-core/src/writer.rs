@@ -23,7 +23,8 @@ use crate::raw::{RawStream, StartWriteError, Wait, WaitWriteError};
 /// what was committed, then end of stream. One write at a time per end: a blocking or timed
 /// write started while another handle's write is in progress waits its turn (whole writes
 /// interleave, as with an mpsc `Sender`; the timed forms give up at their deadline); only the
-/// `try_` forms and [`poll_loan`](Self::poll_loan) fail with `Busy`.
+/// `try_` forms and [`poll_loan`](Self::poll_loan) fail with `Busy` (the async
+/// [`loan_async`](Self::loan_async) waits its turn too).
 pub struct Writer<T, B: Backend = DefaultBackend> {
     raw: NonNull<RawStream<B>>,
     _elements: PhantomData<T>,
@@ -444,11 +445,12 @@ impl<T, B: AsyncBackend> Writer<T, B> {
     ) -> Poll<Result<Loan<'_, T, B>, WriteError>> {
         // SAFETY: our handle keeps the header alive while `self` is borrowed, and the loan
         // borrows `self` mutably, so no other operation of this handle overlaps it.
-        unsafe { poll_loan(self.raw.as_ref(), registration, cx) }
+        unsafe { poll_loan(self.raw.as_ref(), registration, None, cx) }
     }
 
     /// [`poll_loan`](Self::poll_loan) as a future, for `.await`: resolves to a [`Loan`] of the
-    /// next lent buffer.
+    /// next lent buffer. While another handle's write is in progress it waits its turn
+    /// (where `poll_loan` answers `Busy`): whole writes of clones interleave.
     ///
     /// Cancel-safe: nothing is taken until it resolves, so dropping it loses nothing.
     pub fn loan_async(&mut self) -> LoanAsync<'_, T, B> {
@@ -456,6 +458,7 @@ impl<T, B: AsyncBackend> Writer<T, B> {
             // SAFETY: our handle keeps the header alive for `'_`, which the future borrows.
             raw: unsafe { self.raw.as_ref() },
             registration: Default::default(),
+            turn: Default::default(),
             _writer: PhantomData,
         }
     }
@@ -467,6 +470,8 @@ impl<T, B: AsyncBackend> Writer<T, B> {
 pub struct LoanAsync<'a, T, B: AsyncBackend> {
     raw: &'a RawStream<B>,
     registration: B::Registration,
+    /// The wait for another handle's write to end (a registration holds one event).
+    turn: B::Registration,
     _writer: PhantomData<&'a mut Writer<T, B>>,
 }
 
@@ -477,7 +482,7 @@ impl<'a, T, B: AsyncBackend> Future for LoanAsync<'a, T, B> {
         let this = self.get_mut();
         // SAFETY: the future borrows the writer mutably for `'a`, so it acts for the writer's
         // handle and nothing else of that handle overlaps the loan.
-        unsafe { poll_loan(this.raw, &mut this.registration, cx) }
+        unsafe { poll_loan(this.raw, &mut this.registration, Some(&mut this.turn), cx) }
     }
 }
 
@@ -492,10 +497,12 @@ impl<T, B: AsyncBackend> fmt::Debug for LoanAsync<'_, T, B> {
 /// # Safety
 ///
 /// The caller acts for a writer handle of `raw` that stays alive, and not used for another
-/// write, for `'a`.
+/// write, for `'a`. With `turn`, another handle's write in progress is waited for (with that
+/// registration) instead of answered with `Busy`.
 unsafe fn poll_loan<'a, T, B: AsyncBackend>(
     raw: &'a RawStream<B>,
     registration: &mut B::Registration,
+    mut turn: Option<&mut B::Registration>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<Loan<'a, T, B>, WriteError>> {
     loop {
@@ -519,6 +526,12 @@ unsafe fn poll_loan<'a, T, B: AsyncBackend>(
                     cx,
                 );
                 if ready.is_pending() {
+                    return Poll::Pending;
+                }
+            }
+            Err(StartWriteError::Busy) if turn.is_some() => {
+                let turn = turn.as_deref_mut().expect("checked above");
+                if raw.poll_writer_turn(turn, cx).is_pending() {
                     return Poll::Pending;
                 }
             }

@@ -235,3 +235,37 @@ fn writer_clones_take_turns() {
     });
     assert!(n >= 100, "too weak: {n}");
 }
+
+/// As [`writer_clones_take_turns`], with the second clone's loan polled from async code: it
+/// waits for the first clone's write to end (the poll registers on *read ready*, which every
+/// release of the writer end activates) instead of answering `Busy`; a lost wake-up is a
+/// deadlock loom reports.
+///
+/// Ignored in CI: 5 503 539 interleavings at bound 1, about 5 minutes on a 2-core machine
+/// (a reader of one buffer at a time makes it larger: 11.3 M). The wait is the blocking
+/// turn's condition and event (modelled by `writer_clones_take_turns`) polled through
+/// `poll_until` (modelled by stream-events' `futex_async` models). Run it with
+/// `RUSTFLAGS="--cfg stream_loom" cargo test --release -p stream-core --test loom_open
+/// async_writer_clone -- --ignored`.
+#[test]
+#[ignore = "5.5 M interleavings, about 5 minutes: run by hand (see the doc comment)"]
+fn async_writer_clone_waits_its_turn() {
+    let n = model("async writer clone waits its turn", 1, || {
+        let (mut w1, r) = stream_with::<u32, Futex>();
+        let mut w2 = w1.clone();
+        let other = loom::thread::spawn(move || {
+            let loan = loom::future::block_on(w2.loan_async()).unwrap();
+            assert_eq!(loan.commit_one(2), Ok(()));
+        });
+        let reader = loom::thread::spawn(move || {
+            let mut got: Vec<u32> = r.into_iter().collect();
+            got.sort_unstable();
+            got
+        });
+        w1.send(1).unwrap();
+        drop(w1);
+        other.join().unwrap();
+        assert_eq!(reader.join().unwrap(), [1, 2]);
+    });
+    assert!(n >= 100, "too weak: {n}");
+}

@@ -30,10 +30,11 @@ use core::ffi::c_void;
 use core::fmt;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
+use core::task::{Context, Poll};
 use std::time::Instant;
 
 use stream_abi::{ACTIVE_READER_MASK, ACTIVE_READER_ONE, ACTIVE_WRITER_ONE, BLOCKED};
-use stream_events::{Backend, Event};
+use stream_events::{AsyncBackend, Backend, Event};
 
 use crate::state::{
     phase, CLOSED_ANY, IDLE, READER_BUSY, READER_CLOSED, WRITER_BUSY, WRITER_CLOSED,
@@ -255,6 +256,28 @@ impl<B: Backend> RawStream<B> {
     /// [`wait_turn`](Self::wait_turn) for the writer end.
     pub(crate) fn wait_writer_turn(&self, wait: Wait) -> bool {
         self.wait_turn(WRITER_BUSY, CLOSED_ANY, wait)
+    }
+
+    /// [`wait_writer_turn`](Self::wait_writer_turn) from async code: `Ready` once the writer
+    /// end is free or closed; otherwise registers `cx`'s waker in `registration` (one used
+    /// for this event only) and returns `Pending`. The same condition and wake-up as the
+    /// blocking wait: the activation of *read ready* after every release of `WRITER_BUSY`.
+    pub(crate) fn poll_writer_turn(
+        &self,
+        registration: &mut B::Registration,
+        cx: &mut Context<'_>,
+    ) -> Poll<()>
+    where
+        B: AsyncBackend,
+    {
+        self.read_ready.poll_until(
+            registration,
+            || {
+                let s = self.load();
+                s & WRITER_BUSY == 0 || s & CLOSED_ANY != 0
+            },
+            cx,
+        )
     }
 
     /// [`wait_turn`](Self::wait_turn) for the reader end.
