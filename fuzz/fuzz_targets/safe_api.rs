@@ -6,7 +6,9 @@
 //!   place for a later writer) or a plain `Reader` (`try_recv`, `try_read`, `recv_timeout`),
 //!   against cloned `Writer`s (`try_send`, `send_timeout`, `try_write`, `write_timeout`,
 //!   `try_loan` then fill, move or drop), closes and drops of either end. Each result is
-//!   checked against a model of the lend (free or taken), the delivered and the buffered ids.
+//!   checked against a model: the `BufferedReader`'s ring lent open, with the positions of
+//!   writer and reader as `open_ring.rs` keeps them (the writer's region, the reader's view,
+//!   what it published), and the ids at each position.
 //! * Two threads (`Mode::TwoThreads`): a writer thread and a reader thread, each choosing its
 //!   next operation (blocking, timed or `try_` with yields) and its pauses from a seed; the
 //!   reader may drop its end early. The ids read must be exactly the ids the writer was told
@@ -137,23 +139,126 @@ enum ReaderEnd {
 /// What the one-thread model knows.
 #[derive(Default)]
 struct Model {
-    /// A lend no writer has taken: its capacity.
-    lent: Option<usize>,
-    /// Ids committed into the lent buffer, not yet seen by the reader.
-    delivered: Vec<u32>,
-    /// Ids in the `BufferedReader`'s buffer, oldest first.
-    buffered: VecDeque<u32>,
+    /// The `BufferedReader`'s ring (none for a plain reader, whose `try_` forms never leave
+    /// a lend in place, and none once the reader is dropped).
+    ring: Option<Ring>,
     rclosed: bool,
     wclosed: bool,
 }
 
-/// The expected outcome of a write attempt: `Err(())` closed, `Ok(None)` nothing lent,
-/// `Ok(Some(cap))` a lend to fill.
+/// The reader's ring, lent open: the positions of `open_ring.rs`, mirrored. Positions
+/// count elements from the start: `w` the writer's (published), `p` the reader's position
+/// the writer sees (published by the reader), `v` the writer's position as the reader last
+/// looked, `r` the reader's. `p <= r <= v <= w`, `w - p <= cap`.
+struct Ring {
+    cap: usize,
+    lent: bool,
+    w: usize,
+    p: usize,
+    v: usize,
+    r: usize,
+    /// The ids at positions `r..w`, oldest first.
+    ids: VecDeque<u32>,
+}
+
+impl Ring {
+    fn new(cap: usize) -> Ring {
+        Ring {
+            cap,
+            lent: false,
+            w: 0,
+            p: 0,
+            v: 0,
+            r: 0,
+            ids: VecDeque::new(),
+        }
+    }
+
+    /// The free region a writer's take gets: from `w` up to the reader's published position
+    /// or the ring's end; none when nothing is lent or the ring is full.
+    fn region(&self) -> Option<usize> {
+        let free = self.cap - (self.w - self.p);
+        (self.lent && free > 0).then(|| free.min(self.cap - self.w % self.cap))
+    }
+
+    fn refresh(&mut self) -> usize {
+        if self.lent {
+            self.v = self.w;
+        }
+        self.v - self.r
+    }
+
+    /// What `buffer()` shows: the held elements up to the ring's end.
+    fn front(&self) -> Vec<u32> {
+        let n = (self.v - self.r).min(self.cap - self.r % self.cap);
+        self.ids.iter().take(n).copied().collect()
+    }
+
+    fn publish(&mut self) {
+        if self.lent {
+            self.p = self.r;
+        }
+    }
+
+    /// `OpenRing::advance`: consumes `n` and publishes once a quarter ring was consumed.
+    fn advance(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.r += n;
+        if self.r - self.p >= (self.cap / 4).max(1) {
+            self.publish();
+        }
+    }
+
+    fn end(&mut self) {
+        if self.lent {
+            self.publish();
+            self.v = self.w;
+            self.lent = false;
+        }
+    }
+
+    /// `BufferedReader::look`.
+    fn look(&mut self, closed: bool) -> Result<usize, TryReadError> {
+        if self.refresh() > 0 {
+            return Ok(self.front().len());
+        }
+        if !self.lent {
+            if closed {
+                return Err(TryReadError::Closed);
+            }
+            self.lent = true;
+            self.p = self.r;
+            if self.refresh() > 0 {
+                return Ok(self.front().len());
+            }
+        }
+        if closed {
+            if self.refresh() == 0 {
+                self.end();
+            }
+            return match self.v - self.r {
+                0 => Err(TryReadError::Closed),
+                _ => Ok(self.front().len()),
+            };
+        }
+        Ok(0)
+    }
+
+    /// Takes `n` held ids from the front.
+    fn take(&mut self, n: usize) -> Vec<u32> {
+        self.ids.drain(..n).collect()
+    }
+}
+
+/// The expected outcome of a write attempt: `Err(())` closed, `Ok(None)` nothing lent (or
+/// no room), `Ok(Some(cap))` a region to fill.
 fn write_outcome(m: &Model) -> Result<Option<usize>, ()> {
     if m.rclosed || m.wclosed {
         Err(())
     } else {
-        Ok(m.lent)
+        Ok(m.ring.as_ref().and_then(Ring::region))
     }
 }
 
@@ -161,13 +266,23 @@ fn us(n: u8) -> Duration {
     Duration::from_micros(1 + u64::from(n % 20))
 }
 
-/// Records `ids` as delivered into the lend.
+/// Records `ids` as written into the lent ring.
 fn deliver(m: &mut Model, ids: impl IntoIterator<Item = u32>) {
-    let before = m.delivered.len();
-    m.delivered.extend(ids);
-    if m.delivered.len() > before {
-        m.lent = None;
-    }
+    let ring = m.ring.as_mut().expect("a write needs a lent ring");
+    let before = ring.ids.len();
+    ring.ids.extend(ids);
+    ring.w += ring.ids.len() - before;
+}
+
+/// The buffered reader shows what the model holds.
+fn check_buffer(b: &BufferedReader<Item>, m: &Model) {
+    let ring = m.ring.as_ref().expect("a buffered reader has a ring");
+    assert_eq!(
+        b.buffer().iter().map(|x| x.0).collect::<Vec<_>>(),
+        ring.front(),
+        "buffer"
+    );
+    assert_eq!(b.is_pending(), ring.lent, "is_pending");
 }
 
 fn one_thread(input: OneThread) {
@@ -178,6 +293,9 @@ fn one_thread(input: OneThread) {
         None => ReaderEnd::Plain(r),
     };
     let mut m = Model::default();
+    if let ReaderEnd::Buffered(b) = &reader {
+        m.ring = Some(Ring::new(b.capacity()));
+    }
     for op in input.ops.into_iter().take(300) {
         let wi = |i: u8, n: usize| usize::from(i) % n.max(1);
         match op {
@@ -297,24 +415,17 @@ fn one_thread(input: OneThread) {
             Op::TryFill | Op::TryRead(_) | Op::RecvTimeout(_) => match &mut reader {
                 ReaderEnd::Buffered(b) => {
                     let got = b.try_fill();
-                    let want = if !m.buffered.is_empty() {
-                        Ok(m.buffered.len())
-                    } else if !m.delivered.is_empty() {
-                        m.buffered.extend(m.delivered.drain(..));
-                        Ok(m.buffered.len())
-                    } else if m.rclosed || m.wclosed {
-                        m.lent = None;
-                        Err(TryReadError::Closed)
-                    } else {
-                        m.lent.get_or_insert(b.capacity());
-                        Err(TryReadError::Empty)
+                    let closed = m.rclosed || m.wclosed;
+                    let ring = m.ring.as_mut().expect("a buffered reader has a ring");
+                    let want = match ring.look(closed) {
+                        Ok(0) => {
+                            ring.publish();
+                            Err(TryReadError::Empty)
+                        }
+                        other => other,
                     };
                     assert_eq!(got, want, "try_fill");
-                    assert_eq!(
-                        b.buffer().iter().map(|x| x.0).collect::<VecDeque<_>>(),
-                        m.buffered
-                    );
-                    assert_eq!(b.is_pending(), m.lent.is_some());
+                    check_buffer(b, &m);
                 }
                 ReaderEnd::Plain(r) => {
                     // One thread: no writer ever waits, so nothing can be read.
@@ -358,39 +469,47 @@ fn one_thread(input: OneThread) {
                 let ReaderEnd::Buffered(b) = &mut reader else {
                     continue;
                 };
+                let ring = m.ring.as_mut().expect("a buffered reader has a ring");
+                let held = ring.v - ring.r;
                 match op {
-                    Op::Pop => assert_eq!(b.pop().map(|x| x.0), m.buffered.pop_front(), "pop"),
+                    Op::Pop => {
+                        let want = (held > 0).then(|| {
+                            ring.advance(1);
+                            ring.take(1)[0]
+                        });
+                        assert_eq!(b.pop().map(|x| x.0), want, "pop");
+                    }
                     Op::Drain(k) => {
                         let mut v = Vec::new();
-                        let n = b.drain_into(&mut v, usize::from(k));
-                        let want: Vec<u32> = m
-                            .buffered
-                            .drain(..m.buffered.len().min(usize::from(k)))
-                            .collect();
-                        assert_eq!(n, want.len(), "drain_into({k})");
-                        assert_eq!(v.iter().map(|x| x.0).collect::<Vec<_>>(), want, "drain");
+                        let got = b.drain_into(&mut v, usize::from(k));
+                        // A contiguous run at a time: up to the ring's end, then the rest.
+                        let n = held.min(usize::from(k));
+                        let first = n.min(ring.cap - ring.r % ring.cap);
+                        ring.advance(first);
+                        ring.advance(n - first);
+                        assert_eq!(got, n, "drain_into({k})");
+                        assert_eq!(v.iter().map(|x| x.0).collect::<Vec<_>>(), ring.take(n));
                     }
                     Op::Consume(k) => {
-                        let n = usize::from(k) % (m.buffered.len() + 1);
+                        // `Item` needs a drop: consumed one at a time.
+                        let n = usize::from(k) % (held + 1);
                         b.consume(n);
-                        m.buffered.drain(..n);
+                        for _ in 0..n {
+                            ring.advance(1);
+                        }
+                        ring.take(n);
+                    }
+                    Op::Cancel => {
+                        let n = b.cancel();
+                        ring.end();
+                        assert_eq!(n, ring.v - ring.r, "cancel: what is held");
                     }
                     _ => {
-                        let n = if matches!(op, Op::Cancel) {
-                            b.cancel()
-                        } else {
-                            assert!(b.try_cancel(), "one thread: the writer is not copying");
-                            m.delivered.len()
-                        };
-                        assert_eq!(n, m.delivered.len(), "cancel");
-                        m.buffered.extend(m.delivered.drain(..));
-                        m.lent = None;
+                        assert!(b.try_cancel(), "one thread: the writer is not copying");
+                        ring.end();
                     }
                 }
-                assert_eq!(
-                    b.buffer().iter().map(|x| x.0).collect::<VecDeque<_>>(),
-                    m.buffered
-                );
+                check_buffer(b, &m);
             }
             Op::CloseReader => {
                 match &reader {
@@ -403,9 +522,7 @@ fn one_thread(input: OneThread) {
             Op::DropReader => {
                 reader = ReaderEnd::Gone;
                 m.rclosed = true;
-                m.lent = None;
-                m.delivered.clear();
-                m.buffered.clear();
+                m.ring = None;
             }
         }
     }
@@ -446,9 +563,10 @@ fn writer_thread(
     extra: Option<Writer<Item>>,
     n: usize,
     mut rng: Rng,
-) -> Vec<u32> {
+) -> (Vec<u32>, bool) {
     let mut acked = Vec::new();
     let mut made = 0;
+    let mut ended_closed = false;
     while made < n {
         rng.pause();
         let k = (1 + rng.below(8) as usize).min(n - made);
@@ -510,20 +628,27 @@ fn writer_thread(
                         ids.push(it.0);
                         Some(it)
                     }));
-                    assert_eq!(n, ids.len());
-                    acked.extend(ids);
-                    false
+                    if n == 0 && !ids.is_empty() {
+                        // The reader was dropped while the loan was held: nothing was
+                        // delivered and the commit dropped the elements.
+                        true
+                    } else {
+                        assert_eq!(n, ids.len());
+                        acked.extend(ids);
+                        false
+                    }
                 }
                 Err(_) => true,
             },
         };
         if closed {
+            ended_closed = true;
             break;
         }
     }
     drop(extra);
     drop(w);
-    acked
+    (acked, ended_closed)
 }
 
 fn reader_thread(
@@ -625,7 +750,7 @@ fn two_threads(input: TwoThreads) {
     let buffered = input.buffered;
     let reader =
         std::thread::spawn(move || reader_thread(r, buffered, stop, Rng(seed ^ 0x9e37_79b9)));
-    let acked = writer_thread(w, extra, n, Rng(seed));
+    let (acked, ended_closed) = writer_thread(w, extra, n, Rng(seed));
     let got = reader.join().expect("reader thread");
     assert!(
         got.len() <= acked.len(),
@@ -640,6 +765,10 @@ fn two_threads(input: TwoThreads) {
     );
     if stop.is_none() {
         assert_eq!(got.len(), acked.len(), "every written item read");
+        assert!(
+            !ended_closed,
+            "the writer found the stream closed while the reader read on"
+        );
     }
 }
 
