@@ -1,8 +1,9 @@
 //! Fuzz target `c_api`: arbitrary sequences of every exported C function of stream-ffi,
 //! called through its `extern "C"` functions as a C caller would, on a few streams and
 //! futures, each call's status, out-parameters and delivered element values checked against
-//! a model of the stream (handle counts per end, closed flags, the pending read's phase) and
-//! of each future (size, written, read).
+//! a model of the stream (handle counts per end, closed flags, the pending read's phase, an
+//! open lend's positions and the writer's region of it: `c_api_open.rs`) and of each future
+//! (size, written, read).
 //!
 //! The caller is one thread acting for both ends, so the model leaves out what the API
 //! documents as undetectable misuse or as a wait that cannot end on the thread that holds the
@@ -21,6 +22,11 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use stream_abi::{StreamHeader, BLOCKED, CLOSED};
 use stream_ffi::*;
+
+#[path = "c_api_open.rs"]
+mod open;
+
+use open::{open_op, OpenOp};
 
 const STREAMS: usize = 3;
 const FUTURES: usize = 2;
@@ -140,6 +146,11 @@ enum Op {
     FutureCloneWriter(u8),
     FutureReleaseReader(u8),
     FutureReleaseWriter(u8),
+    /// An operation of the open lend (`c_api_open.rs`) on stream `s`.
+    Open {
+        s: u8,
+        op: OpenOp,
+    },
 }
 
 /// A buffer this thread lent: `cap` elements (at least one slot, for a probe's address).
@@ -171,6 +182,8 @@ enum Read {
     /// This thread took it with `start_writing` and holds it.
     Taken(Buf),
     Done(Buf, usize),
+    /// A ring lent open (and the region of it this thread took as the writer, if any).
+    Open(open::Ring),
 }
 
 struct Stream {
@@ -248,6 +261,24 @@ impl Stream {
         }
     }
 
+    /// Whether this thread, as the writer, holds a buffer or an open lend's region.
+    fn taken(&self) -> bool {
+        match &self.read {
+            Read::Taken(_) => true,
+            Read::Open(r) => r.taken.is_some(),
+            _ => false,
+        }
+    }
+
+    /// Whether a writer's take would get a buffer: one lent, or room in an open lend.
+    fn writable(&self) -> bool {
+        match &self.read {
+            Read::Lent(_) => true,
+            Read::Open(r) => r.writable(),
+            _ => false,
+        }
+    }
+
     /// Checks the elements a read delivered and moves past them.
     fn delivered(&mut self, buf: &Buf, n: usize) {
         for i in 0..n {
@@ -280,6 +311,11 @@ impl Stream {
 fn stream_op(m: &mut Model, op: Op) {
     let slot = |i: u8| usize::from(i) % STREAMS;
     match op {
+        Op::Open { s: i, op } => {
+            if let Some(s) = m.streams[slot(i)].as_mut() {
+                open_op(s, op);
+            }
+        }
         Op::Create(i) => {
             if m.streams[slot(i)].is_none() {
                 let h = native_stream_create();
@@ -316,7 +352,7 @@ fn stream_op(m: &mut Model, op: Op) {
             let Some(s) = m.streams[slot(i)].as_mut() else {
                 return;
             };
-            if s.readers == 1 && matches!(s.read, Read::Taken(_)) {
+            if s.readers == 1 && s.taken() {
                 return; // would wait for this thread's own commit
             }
             // SAFETY: a live stream; the model gives up a reader handle it counts.
@@ -329,9 +365,12 @@ fn stream_op(m: &mut Model, op: Op) {
             s.readers -= 1;
             if s.readers == 0 {
                 s.rclosed = true;
-                // The last reader handle ends its read: a delivered count is discarded.
-                if let Read::Done(_, n) = s.read {
-                    s.expect = s.expect.wrapping_add(n as u32);
+                // The last reader handle ends its read: a delivered count (an open lend's
+                // published elements) is discarded.
+                match &s.read {
+                    Read::Done(_, n) => s.expect = s.expect.wrapping_add(*n as u32),
+                    Read::Open(r) => s.expect = s.expect.wrapping_add(r.available() as u32),
+                    _ => {}
                 }
                 s.read = Read::None;
             }
@@ -353,6 +392,10 @@ fn stream_op(m: &mut Model, op: Op) {
                 // The last writer handle returns a buffer it holds, then closes its end.
                 s.read = match std::mem::replace(&mut s.read, Read::None) {
                     Read::Taken(b) => Read::Lent(b),
+                    Read::Open(mut r) => {
+                        r.taken = None;
+                        Read::Open(r)
+                    }
                     other => other,
                 };
                 s.wclosed = true;
@@ -435,6 +478,9 @@ fn stream_op(m: &mut Model, op: Op) {
             if matches!(s.read, Read::None) {
                 return assert_eq!((rc, amount), (NATIVE_STREAM_ERR_NOT_PENDING, 12345));
             }
+            if matches!(s.read, Read::Open(_)) {
+                return assert_eq!((rc, amount), (NATIVE_STREAM_ERR_INVALID, 12345));
+            }
             match (s.end_read(), wait) {
                 (Some(n), _) => assert_eq!((rc, amount), (NATIVE_STREAM_OK, n)),
                 (None, None) => assert_eq!((rc, amount), (NATIVE_STREAM_OK, BLOCKED)),
@@ -459,6 +505,8 @@ fn stream_op(m: &mut Model, op: Op) {
             let rc = unsafe { native_stream_cancel_read(s.h, out) };
             let expected = if s.readers == 0 {
                 Err(NATIVE_STREAM_ERR_RELEASED)
+            } else if matches!(s.read, Read::Open(_)) {
+                Err(NATIVE_STREAM_ERR_INVALID)
             } else {
                 match std::mem::replace(&mut s.read, Read::None) {
                     Read::None => Err(NATIVE_STREAM_ERR_NOT_PENDING),
@@ -467,7 +515,7 @@ fn stream_op(m: &mut Model, op: Op) {
                         s.delivered(&buf, n);
                         Ok(n)
                     }
-                    Read::Taken(_) => unreachable!(),
+                    Read::Taken(_) | Read::Open(_) => unreachable!(),
                 }
             };
             match expected {
@@ -505,20 +553,28 @@ fn stream_op(m: &mut Model, op: Op) {
                 NATIVE_STREAM_ERR_RELEASED
             } else if s.rclosed || s.wclosed {
                 NATIVE_STREAM_ERR_CLOSED
-            } else if matches!(s.read, Read::Taken(_)) {
+            } else if s.taken() {
                 NATIVE_STREAM_ERR_BUSY
-            } else if s.lent().is_none() {
+            } else if !s.writable() {
                 NATIVE_STREAM_ERR_WOULD_BLOCK
             } else {
                 NATIVE_STREAM_OK
             };
             assert_eq!(rc, expected, "start_writing");
             if rc == NATIVE_STREAM_OK {
-                let Read::Lent(b) = std::mem::replace(&mut s.read, Read::None) else {
-                    unreachable!()
-                };
-                assert_eq!((addr, cap), (b.ptr.cast(), b.cap), "the lent buffer");
-                s.read = Read::Taken(b);
+                match std::mem::replace(&mut s.read, Read::None) {
+                    Read::Lent(b) => {
+                        assert_eq!((addr, cap), (b.ptr.cast(), b.cap), "the lent buffer");
+                        s.read = Read::Taken(b);
+                    }
+                    Read::Open(mut r) => {
+                        let (start, len) = r.region();
+                        assert_eq!((addr, cap), (r.addr(start), len), "the open region");
+                        r.taken = Some(len);
+                        s.read = Read::Open(r);
+                    }
+                    _ => unreachable!(),
+                }
             } else {
                 assert_eq!((addr, cap), (ptr::dangling_mut(), 999), "written on error");
             }
@@ -528,7 +584,7 @@ fn stream_op(m: &mut Model, op: Op) {
                 return;
             };
             let closed = s.rclosed || s.wclosed;
-            let ready = s.lent().is_some();
+            let ready = s.writable();
             let t = ns(t, closed || ready);
             // SAFETY: a live stream.
             let rc = unsafe { native_stream_wait_writable(s.h, t) };
@@ -553,14 +609,22 @@ fn stream_op(m: &mut Model, op: Op) {
             };
             let cap = match &s.read {
                 Read::Taken(b) => Some(b.cap),
+                Read::Open(r) => r.taken,
                 _ => None,
             };
             // Write the elements before committing them (the caller's side of the contract).
-            if let (Read::Taken(b), Ok(n)) = (&s.read, usize::try_from(count)) {
-                if n <= b.cap {
-                    for k in 0..n {
-                        // SAFETY: this thread holds the taken buffer of `cap >= n` elements.
-                        unsafe { b.ptr.add(k).write(s.next.wrapping_add(k as u32)) };
+            if let (Some(cap), Ok(n)) = (cap, usize::try_from(count)) {
+                if n <= cap {
+                    match &s.read {
+                        Read::Taken(b) => {
+                            for k in 0..n {
+                                // SAFETY: this thread holds the taken buffer of `cap >= n`
+                                // elements.
+                                unsafe { b.ptr.add(k).write(s.next.wrapping_add(k as u32)) };
+                            }
+                        }
+                        Read::Open(r) => r.write(s.next, n),
+                        _ => unreachable!(),
                     }
                 }
             }
@@ -594,10 +658,15 @@ fn stream_op(m: &mut Model, op: Op) {
             };
             assert_eq!(rc, expected, "finish_writing({count}) on capacity {cap:?}");
             if rc == NATIVE_STREAM_OK {
+                let n = count as usize;
+                if let Read::Open(r) = &mut s.read {
+                    r.publish(n);
+                    s.next = s.next.wrapping_add(n as u32);
+                    return;
+                }
                 let Read::Taken(b) = std::mem::replace(&mut s.read, Read::None) else {
                     unreachable!()
                 };
-                let n = count as usize;
                 if n == 0 && b.cap > 0 {
                     s.read = Read::Lent(b);
                 } else {
@@ -639,7 +708,7 @@ fn stream_op(m: &mut Model, op: Op) {
                 match p {
                     Pred::ReadyToWrite => (
                         native_stream_is_ready_to_write(s.h),
-                        s.lent().is_some() && !s.rclosed && !s.wclosed,
+                        s.writable() && !s.rclosed && !s.wclosed,
                     ),
                     Pred::WriteClosed => (native_stream_is_write_closed(s.h), s.wclosed),
                     Pred::ReadClosed => (native_stream_is_read_closed(s.h), s.rclosed),
@@ -713,9 +782,15 @@ fn null_op(k: u8) {
     let mut cap = 0usize;
     let mut byte = 0u8;
     let b = ptr::from_mut(&mut byte).cast::<c_void>();
+    let (mut pos, mut pos2) = (0usize, 0usize);
+    let lend = stream_abi::OpenLend {
+        buffer: b,
+        capacity: 1,
+        element_size: 1,
+    };
     // SAFETY: null handles are checked before anything is read through them.
     let rc = unsafe {
-        match k % 27 {
+        match k % 32 {
             0 => native_stream_clone_reader(n),
             1 => native_stream_clone_writer(n),
             2 => native_stream_release_reader(n),
@@ -742,6 +817,11 @@ fn null_op(k: u8) {
             23 => native_future_clone_writer(n),
             24 => native_future_release_reader(n),
             25 => native_future_release_writer(n),
+            26 => native_stream_start_reading_open(n, &lend),
+            27 => native_stream_open_readable(n, &mut pos, &mut pos2),
+            28 => native_stream_open_consume(n, 0),
+            29 => native_stream_wait_open(n, -1, &mut pos, &mut pos2),
+            30 => native_stream_end_open(n, -1, &mut pos, &mut pos2),
             _ => {
                 assert!(native_stream_read_ready_event(n).is_null());
                 assert!(native_stream_write_ready_event(n).is_null());
@@ -750,7 +830,7 @@ fn null_op(k: u8) {
             }
         }
     };
-    assert_eq!(rc, NATIVE_STREAM_ERR_NULL, "null handle, call {}", k % 27);
+    assert_eq!(rc, NATIVE_STREAM_ERR_NULL, "null handle, call {}", k % 32);
 }
 
 fn future_op(m: &mut Model, op: Op) {
@@ -950,6 +1030,15 @@ fn release_all(m: &mut Model) {
         let Some(s) = m.streams[i].as_mut() else {
             continue;
         };
+        if let Read::Open(r) = &mut s.read {
+            if r.taken.is_some() {
+                // SAFETY: a live stream; this thread holds the region (a writer handle is
+                // left: the last writer's release gave it back).
+                let rc = unsafe { native_stream_finish_writing(s.h, 0) };
+                assert_eq!(rc, NATIVE_STREAM_OK);
+                r.publish(0);
+            }
+        }
         if matches!(s.read, Read::Taken(_)) {
             // SAFETY: a live stream; this thread holds the taken buffer.
             let rc = unsafe { native_stream_finish_writing(s.h, 0) };
