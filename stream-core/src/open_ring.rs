@@ -35,6 +35,8 @@ pub(crate) struct OpenRing<T> {
     written: usize,
     /// The ring is lent (an open read is pending, owned by us).
     lent: bool,
+    /// How a wait lingers before it looks (see [`wait`](Self::wait)).
+    linger: Linger,
     _elements: PhantomData<T>,
 }
 
@@ -61,6 +63,7 @@ impl<T> OpenRing<T> {
             published: 0,
             written: 0,
             lent: false,
+            linger: Linger::default(),
             _elements: PhantomData,
         }
     }
@@ -246,10 +249,30 @@ impl<T> OpenRing<T> {
 
     /// Blocks until the writer publishes after our position or an end closes (or the
     /// deadline of `wait` passes: then `false`).
+    ///
+    /// A reader that keeps up with a writer sending element by element would otherwise look
+    /// at the header's line after every element, taking the line from the writer each time
+    /// (the writer's next take and commit then miss it twice): both sides run at the speed
+    /// of the line's transfers, several times slower than either alone. So a blocking wait
+    /// that finds the writer streaming first lingers (pauses without looking, see
+    /// [`Linger`]), and the writer publishes a batch meanwhile.
     pub(crate) fn wait<B: Backend>(&mut self, raw: &RawStream<B>, wait: Wait) -> bool {
         debug_assert!(self.lent);
         self.publish(raw);
-        raw.wait_open(wait)
+        let lingered = wait == Wait::Block && self.linger.pause();
+        if lingered {
+            let n = self.refresh(raw);
+            self.linger.lingered(n);
+            if n > 0 {
+                return true;
+            }
+        }
+        let ready = raw.wait_open(wait);
+        if ready && !lingered {
+            let n = self.refresh(raw);
+            self.linger.waited(n);
+        }
+        ready
     }
 
     /// Ends the lend, waiting while the writer holds the ring (it never blocks while it
@@ -370,5 +393,74 @@ impl<T> core::fmt::Debug for OpenRing<T> {
             .field("held", &self.len())
             .field("lent", &self.lent)
             .finish()
+    }
+}
+
+/// When a blocking wait of the ring lingers: after a wait that was answered (the writer may
+/// be streaming) it probes once with a short pause; if more than one element arrived during
+/// the pause, the writer streams, and later waits linger too, the pause doubling while
+/// fewer than [`Linger::BATCH`] elements arrive in one and halving while far more do (bulk
+/// writes need none). A pause in which at most one arrives (a partner that answers
+/// requests, or a slow writer) ends the lingering, and the next probe comes only after
+/// [`Linger::COOLDOWN`] waits: a request-reply partner pays one probe per that many round
+/// trips. Lingering is by the clock (a `spin_loop` hint lasts 10-150 cycles, depending on
+/// the CPU), never longer than [`Linger::MAX_NS`], and only in blocking waits (timed
+/// waits keep their deadlines exact).
+#[derive(Debug, Default)]
+struct Linger {
+    /// The pause of the next wait, in nanoseconds (0: none).
+    ns: u32,
+    /// Waits before the next probe.
+    cooldown: u32,
+}
+
+impl Linger {
+    const PROBE_NS: u32 = 500;
+    const MIN_NS: u32 = 250;
+    const MAX_NS: u32 = 4_000;
+    /// Elements a pause should gather: enough that the line's transfer is a small part.
+    const BATCH: usize = 32;
+    const COOLDOWN: u32 = 64;
+
+    /// Pauses for the current linger, if any; returns whether it did.
+    fn pause(&self) -> bool {
+        if self.ns == 0 || cfg!(stream_loom) {
+            return false;
+        }
+        let until = std::time::Instant::now() + core::time::Duration::from_nanos(self.ns.into());
+        while std::time::Instant::now() < until {
+            for _ in 0..8 {
+                core::hint::spin_loop();
+            }
+        }
+        true
+    }
+
+    /// After a pause in which `n` elements arrived.
+    fn lingered(&mut self, n: usize) {
+        if n <= 1 {
+            self.stop();
+        } else if n < Self::BATCH {
+            self.ns = (self.ns * 2).min(Self::MAX_NS);
+        } else if n > 4 * Self::BATCH {
+            self.ns /= 2;
+            if self.ns < Self::MIN_NS {
+                self.stop();
+            }
+        }
+    }
+
+    /// After a wait without a pause, answered with `n` elements.
+    fn waited(&mut self, n: usize) {
+        if self.cooldown > 0 {
+            self.cooldown -= 1;
+        } else if n > 0 {
+            self.ns = Self::PROBE_NS;
+        }
+    }
+
+    fn stop(&mut self) {
+        self.ns = 0;
+        self.cooldown = Self::COOLDOWN;
     }
 }
