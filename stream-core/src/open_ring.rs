@@ -464,3 +464,63 @@ impl Linger {
         self.cooldown = Self::COOLDOWN;
     }
 }
+
+#[cfg(all(test, not(stream_loom)))]
+mod tests {
+    use super::Linger;
+
+    #[test]
+    fn a_streaming_writer_turns_lingering_on_and_up() {
+        let mut l = Linger::default();
+        assert_eq!(l.ns, 0, "no pause before anything is known");
+        l.waited(1); // a wait answered: the writer may be streaming
+        assert_eq!(l.ns, Linger::PROBE_NS);
+        l.lingered(4); // several arrived during the pause: it streams, pause longer
+        assert_eq!(l.ns, 2 * Linger::PROBE_NS);
+        for _ in 0..10 {
+            l.lingered(2);
+        }
+        assert_eq!(l.ns, Linger::MAX_NS, "never longer than the cap");
+        l.lingered(Linger::BATCH); // enough per pause: kept
+        assert_eq!(l.ns, Linger::MAX_NS);
+    }
+
+    #[test]
+    fn one_element_a_pause_stops_it_for_the_cooldown() {
+        let mut l = Linger::default();
+        l.waited(1);
+        l.lingered(1); // a partner answering requests: one at a time
+        assert_eq!(l.ns, 0);
+        for _ in 0..Linger::COOLDOWN {
+            l.waited(1);
+            assert_eq!(l.ns, 0, "no probe during the cooldown");
+        }
+        l.waited(1);
+        assert_eq!(l.ns, Linger::PROBE_NS, "probes again after it");
+        l.lingered(0); // nothing came: the writer stopped
+        assert_eq!((l.ns, l.cooldown), (0, Linger::COOLDOWN));
+    }
+
+    #[test]
+    fn bulk_writes_need_no_pause() {
+        let mut l = Linger::default();
+        l.waited(65_536);
+        assert_eq!(l.ns, Linger::PROBE_NS);
+        l.lingered(65_536); // far more than a batch per pause: shorter
+        assert_eq!(l.ns, Linger::PROBE_NS / 2);
+        l.lingered(65_536); // below the shortest: off
+        assert_eq!(l.ns, 0);
+    }
+
+    #[test]
+    fn a_pause_lasts_about_its_time() {
+        let l = Linger {
+            ns: Linger::PROBE_NS,
+            cooldown: 0,
+        };
+        let start = std::time::Instant::now();
+        assert!(l.pause());
+        assert!(start.elapsed() >= core::time::Duration::from_nanos(Linger::PROBE_NS.into()));
+        assert!(!Linger::default().pause(), "no pause when off");
+    }
+}
