@@ -609,7 +609,10 @@ fn stream_op(m: &mut Model, op: Op) {
             };
             let cap = match &s.read {
                 Read::Taken(b) => Some(b.cap),
-                Read::Open(r) => r.taken,
+                // An open lend's region as it is now: the reader may have freed more slots
+                // up to the ring's end since the take, and `finish_writing` accepts a count
+                // up to them (the header keeps no copy of the handed length).
+                Read::Open(r) => r.taken.map(|_| r.region().1),
                 _ => None,
             };
             // Write the elements before committing them (the caller's side of the contract).

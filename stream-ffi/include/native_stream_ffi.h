@@ -118,7 +118,8 @@ int32_t native_stream_start_writing(native_stream_header *s, void **addr, size_t
  * (ERR_WOULD_BLOCK for 0, ERR_TIMEOUT for a positive timeout). */
 int32_t native_stream_wait_writable(native_stream_header *s, int64_t timeout_ns);
 /* Commit `count` elements (0 returns the buffer; NATIVE_STREAM_CLOSED closes the writer end).
- * ERR_INVALID above the capacity: the buffer stays taken. */
+ * ERR_INVALID above the capacity: the buffer stays taken. On an open lend the capacity is
+ * the free region as it is at this call (at least what start_writing handed out). */
 int32_t native_stream_finish_writing(native_stream_header *s, ptrdiff_t count);
 
 /* Close one end (ERR_CLOSED if already closed). */

@@ -407,7 +407,12 @@ pub unsafe extern "C" fn native_stream_wait_writable(s: *mut StreamHeader, timeo
 /// # Errors
 ///
 /// `NULL`; `RELEASED` when every writer handle was released; `INVALID` for a count above the
-/// capacity or negative (the buffer stays taken: finish again with a valid count);
+/// capacity or negative (the buffer stays taken: finish again with a valid count). On an
+/// open lend the capacity is the free region after the writer's position as it is at this
+/// call: at least what `native_stream_start_writing` handed out, more if the reader freed
+/// slots up to the ring's end meanwhile (the header keeps no copy of the handed length, so a
+/// count between the two is not refused; staying within what was handed is the caller's
+/// part, as is having written every element it commits);
 /// `NOT_PENDING` when no buffer is taken, as far as the state shows (see the crate docs for
 /// the cases it cannot see); for `NATIVE_STREAM_CLOSED`, the codes of
 /// `native_stream_close_write`.
