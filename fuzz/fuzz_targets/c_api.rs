@@ -279,6 +279,21 @@ impl Stream {
         }
     }
 
+    /// What a lend (`start_reading`, `start_reading_open`) with valid arguments returns.
+    fn lend_code(&self) -> i32 {
+        if self.readers == 0 {
+            NATIVE_STREAM_ERR_RELEASED
+        } else if self.rclosed {
+            NATIVE_STREAM_ERR_CLOSED
+        } else if !matches!(self.read, Read::None) {
+            NATIVE_STREAM_ERR_BUSY
+        } else if self.wclosed {
+            NATIVE_STREAM_ERR_CLOSED
+        } else {
+            NATIVE_STREAM_OK
+        }
+    }
+
     /// Checks the elements a read delivered and moves past them.
     fn delivered(&mut self, buf: &Buf, n: usize) {
         for i in 0..n {
@@ -427,16 +442,8 @@ fn stream_op(m: &mut Model, op: Op) {
                 NATIVE_STREAM_ERR_NULL
             } else if huge {
                 NATIVE_STREAM_ERR_INVALID
-            } else if s.readers == 0 {
-                NATIVE_STREAM_ERR_RELEASED
-            } else if s.rclosed {
-                NATIVE_STREAM_ERR_CLOSED
-            } else if !matches!(s.read, Read::None) {
-                NATIVE_STREAM_ERR_BUSY
-            } else if s.wclosed {
-                NATIVE_STREAM_ERR_CLOSED
             } else {
-                NATIVE_STREAM_OK
+                s.lend_code()
             };
             assert_eq!(rc, expected, "start_reading({n})");
             if rc == NATIVE_STREAM_OK {

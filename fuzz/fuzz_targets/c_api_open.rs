@@ -149,16 +149,8 @@ pub(crate) fn open_op(s: &mut Stream, op: OpenOp) {
                 NATIVE_STREAM_ERR_NULL
             } else if matches!(how, Lend::BadCapacity(_)) {
                 NATIVE_STREAM_ERR_INVALID
-            } else if s.readers == 0 {
-                NATIVE_STREAM_ERR_RELEASED
-            } else if s.rclosed {
-                NATIVE_STREAM_ERR_CLOSED
-            } else if !matches!(s.read, Read::None) {
-                NATIVE_STREAM_ERR_BUSY
-            } else if s.wclosed {
-                NATIVE_STREAM_ERR_CLOSED
             } else {
-                NATIVE_STREAM_OK
+                s.lend_code()
             };
             assert_eq!(rc, expected, "start_reading_open({how:?})");
             if rc == NATIVE_STREAM_OK {

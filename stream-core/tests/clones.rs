@@ -5,18 +5,23 @@
 
 use std::thread;
 
-use stream_core::stream;
+use stream_core::{stream, Writer};
 
-#[test]
-fn writer_clones_send_like_mpsc_senders() {
-    const PER: u32 = if cfg!(miri) { 50 } else { 10_000 };
+/// Runs `clones` writer clones, each on its own thread writing `per` elements with `write`
+/// (clone `k` writes `k * per + i`), and checks what the reader iterates: each clone's
+/// elements in its order, none lost or duplicated.
+fn clones_deliver_in_order(
+    clones: u32,
+    per: u32,
+    write: impl Fn(&mut Writer<u32>, u32) + Clone + Send + 'static,
+) {
     let (w, r) = stream::<u32>();
-    let senders: Vec<_> = (0..4)
+    let senders: Vec<_> = (0..clones)
         .map(|k| {
-            let mut w = w.clone();
+            let (mut w, write) = (w.clone(), write.clone());
             thread::spawn(move || {
-                for i in 0..PER {
-                    w.send(k * PER + i).expect("every send is delivered");
+                for i in 0..per {
+                    write(&mut w, k * per + i);
                 }
             })
         })
@@ -27,44 +32,36 @@ fn writer_clones_send_like_mpsc_senders() {
         s.join().unwrap();
     }
     // Each sender's elements arrive in its order.
-    for k in 0..4 {
-        let mine: Vec<u32> = got.iter().copied().filter(|v| v / PER == k).collect();
+    for k in 0..clones {
+        let mine: Vec<u32> = got.iter().copied().filter(|v| v / per == k).collect();
         assert!(mine.windows(2).all(|p| p[0] < p[1]), "sender {k} reordered");
     }
     got.sort_unstable();
-    assert!(got.iter().copied().eq(0..4 * PER), "lost or duplicated");
+    assert!(
+        got.iter().copied().eq(0..clones * per),
+        "lost or duplicated"
+    );
+}
+
+#[test]
+fn writer_clones_send_like_mpsc_senders() {
+    let per = if cfg!(miri) { 50 } else { 10_000 };
+    clones_deliver_in_order(4, per, |w, v| {
+        w.send(v).expect("every send is delivered");
+    });
 }
 
 /// The async loan of a writer clone waits its turn while another clone writes (each sender
 /// runs its own executor on its own thread).
 #[test]
 fn writer_clones_loan_async_in_turn() {
-    const PER: u32 = if cfg!(miri) { 30 } else { 5_000 };
-    let (w, r) = stream::<u32>();
-    let senders: Vec<_> = (0..3)
-        .map(|k| {
-            let mut w = w.clone();
-            thread::spawn(move || {
-                futures_lite::future::block_on(async {
-                    for i in 0..PER {
-                        let loan = w.loan_async().await.expect("no Busy, no close");
-                        assert_eq!(loan.commit_one(k * PER + i), Ok(()));
-                    }
-                })
-            })
-        })
-        .collect();
-    drop(w);
-    let mut got: Vec<u32> = r.into_iter().collect();
-    for s in senders {
-        s.join().unwrap();
-    }
-    for k in 0..3 {
-        let mine: Vec<u32> = got.iter().copied().filter(|v| v / PER == k).collect();
-        assert!(mine.windows(2).all(|p| p[0] < p[1]), "sender {k} reordered");
-    }
-    got.sort_unstable();
-    assert!(got.iter().copied().eq(0..3 * PER), "lost or duplicated");
+    let per = if cfg!(miri) { 30 } else { 5_000 };
+    clones_deliver_in_order(3, per, |w, v| {
+        futures_lite::future::block_on(async {
+            let loan = w.loan_async().await.expect("no Busy, no close");
+            assert_eq!(loan.commit_one(v), Ok(()));
+        });
+    });
 }
 
 /// While one clone holds a loan, another clone's async loan is pending, not `Busy`; it

@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 
 use common::Drops;
-use stream_core::{stream_with, ReadAhead, ReadError, WriteError};
+use stream_core::{stream_with, ReadAhead, ReadError, WriteError, Writer};
 use stream_events::Futex;
 
 /// Runs `f` under loom with `default_bound` preemptions (unless `LOOM_MAX_PREEMPTIONS` is
@@ -220,20 +220,26 @@ fn raw_writer_into_a_raw_open_lend() {
 #[test]
 fn writer_clones_take_turns() {
     let n = model("writer clones take turns", 1, || {
-        let (mut w1, r) = stream_with::<u32, Futex>();
-        let mut w2 = w1.clone();
-        let other = loom::thread::spawn(move || w2.send(2).unwrap());
-        let reader = loom::thread::spawn(move || {
-            let mut got: Vec<u32> = r.into_iter().collect();
-            got.sort_unstable();
-            got
-        });
-        w1.send(1).unwrap();
-        drop(w1);
-        other.join().unwrap();
-        assert_eq!(reader.join().unwrap(), [1, 2]);
+        two_clones_send(|mut w2| w2.send(2).unwrap());
     });
     assert!(n >= 100, "too weak: {n}");
+}
+
+/// The body of the clone models: `w1` sends 1 while a clone, on a thread of its own, writes
+/// 2 with `second`; the reader iterates both (in either order), then the end.
+fn two_clones_send(second: impl FnOnce(Writer<u32, Futex>) + Send + 'static) {
+    let (mut w1, r) = stream_with::<u32, Futex>();
+    let w2 = w1.clone();
+    let other = loom::thread::spawn(move || second(w2));
+    let reader = loom::thread::spawn(move || {
+        let mut got: Vec<u32> = r.into_iter().collect();
+        got.sort_unstable();
+        got
+    });
+    w1.send(1).unwrap();
+    drop(w1);
+    other.join().unwrap();
+    assert_eq!(reader.join().unwrap(), [1, 2]);
 }
 
 /// As [`writer_clones_take_turns`], with the second clone's loan polled from async code: it
@@ -251,21 +257,10 @@ fn writer_clones_take_turns() {
 #[ignore = "5.5 M interleavings, about 5 minutes: run by hand (see the doc comment)"]
 fn async_writer_clone_waits_its_turn() {
     let n = model("async writer clone waits its turn", 1, || {
-        let (mut w1, r) = stream_with::<u32, Futex>();
-        let mut w2 = w1.clone();
-        let other = loom::thread::spawn(move || {
+        two_clones_send(|mut w2| {
             let loan = loom::future::block_on(w2.loan_async()).unwrap();
             assert_eq!(loan.commit_one(2), Ok(()));
         });
-        let reader = loom::thread::spawn(move || {
-            let mut got: Vec<u32> = r.into_iter().collect();
-            got.sort_unstable();
-            got
-        });
-        w1.send(1).unwrap();
-        drop(w1);
-        other.join().unwrap();
-        assert_eq!(reader.join().unwrap(), [1, 2]);
     });
     assert!(n >= 100, "too weak: {n}");
 }
