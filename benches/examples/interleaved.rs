@@ -62,8 +62,8 @@
 use std::time::Duration;
 
 use benches::{
-    bulk_async, bulk_u8_stream, ping_pong, pipelined_box, pipelined_ring, BulkU64Row, BulkU8Row,
-    BytePattern, Disturbance, Disturbed, EventSignal, RawSpin, ReadMode, RoundTripRow,
+    bulk_async, bulk_u8_stream, ping_pong, pipelined_box, pipelined_ring, settle_cpus, BulkU64Row,
+    BulkU8Row, BytePattern, Disturbance, Disturbed, EventSignal, RawSpin, ReadMode, RoundTripRow,
     BULK_U64_ROWS, BULK_U8_ROWS, ROUND_TRIP_ROWS, WRITE_SLICE_ROWS,
 };
 use stream_events::{Backend, Futex, Listener, Spin};
@@ -93,6 +93,15 @@ const NATIVE_ROWS: &[&str] = &[
 /// Rows that never yield their CPU: left out while a load runs (`--load` other than `quiet`),
 /// where each hand-off would wait for the scheduler to give the partner a time slice.
 const NEVER_YIELD: &[&str] = &["raw_spin"];
+
+/// The groups whose rows each start after [`settle_cpus`] (quiet profile only): round trips
+/// of 10 000 hand-offs, short enough that the host's transition from a parking row to a
+/// spinning one (15-40 ms on a 2-vCPU guest) would decide their figure (docs/bench.md,
+/// "Rows start from running CPUs").
+const SETTLED: &[&str] = &["floors", "events_round_trip", "stream_round_trip"];
+
+/// How long [`settle_cpus`] runs before each row of a [`SETTLED`] group.
+const SETTLE: Duration = Duration::from_millis(40);
 
 /// What the command line asks of every group.
 struct Options {
@@ -128,8 +137,12 @@ fn report(group: &str, unit: &str, rows: &[Row<'_>], references: &[&str], o: &Op
         .filter(|(name, _)| !o.busy || !NEVER_YIELD.contains(name))
         .collect();
     let mut figures = vec![Vec::with_capacity(o.rounds); rows.len()];
+    let settle = !o.busy && SETTLED.contains(&group);
     for _ in 0..o.rounds {
         for (i, (_, run)) in rows.iter().enumerate() {
+            if settle {
+                settle_cpus(SETTLE);
+            }
             figures[i].push(run());
         }
     }

@@ -136,7 +136,7 @@ pub use disturbed::{Disturbance, Disturbed, RECOVERY_WINDOW};
 pub use load::{burn_if_asked, context_switches, Load, LoadKind, BURN_ARG};
 #[cfg(target_os = "linux")]
 pub use ping_pong::RawFutex;
-pub use ping_pong::{ping_pong, EventSignal, RawSpin, Side, Signal};
+pub use ping_pong::{ping_pong, settle_cpus, EventSignal, RawSpin, Side, Signal};
 pub use pipelined::{pipelined_box, pipelined_ring, pop_spin, push_spin, PIPELINE};
 #[cfg(feature = "current-api")]
 pub use programs::{

@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use stream_events::{Backend, Event};
 
@@ -68,6 +68,22 @@ pub fn ping_pong<S: Signal>(iters: u64) -> Duration {
     );
     assert_eq!(signal.current(), 2 * iters);
     elapsed
+}
+
+/// Keeps both CPUs busy with a [`RawSpin`] ping-pong for `duration` (in runs of 200 round
+/// trips), so that the row timed next starts with both threads' CPUs running.
+///
+/// Measured on a 2-vCPU guest (AMD EPYC, 2026-12-06): after a row whose threads park for tens
+/// of microseconds at a time (flume or std channels at halt-poll 0), the first 1 000-2 000
+/// spinning round trips take 13-24 µs each, where the steady state is 66-100 ns; it takes
+/// 15-40 ms of spinning until the host runs both virtual CPUs again at once. A row timed
+/// right after such a row pays that transition, and which row does depends only on the order
+/// of the rows in a round.
+pub fn settle_cpus(duration: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < duration {
+        ping_pong::<RawSpin>(200);
+    }
 }
 
 /// The spin floor: one `AtomicU64`, both sides spin on it with `spin_loop` and never yield.
