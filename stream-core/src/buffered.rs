@@ -243,7 +243,12 @@ impl<T, B: Backend> BufferedReader<T, B> {
                     }
                     continue;
                 }
-                other => return Poll::Ready(other),
+                other => {
+                    // Found without polling: a wait left registered by an earlier poll is
+                    // over (its next one starts afresh).
+                    self.reader.raw().read_ready_event().end_wait(registration);
+                    return Poll::Ready(other);
+                }
             }
             let Self { reader, ring } = &mut *self;
             let raw = reader.raw();

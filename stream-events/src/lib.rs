@@ -158,6 +158,13 @@ pub trait AsyncBackend: Backend {
         cond: impl FnMut() -> bool,
         cx: &mut Context<'_>,
     ) -> Poll<()>;
+
+    /// Ends a wait that registered with `registration` and whose condition the caller then
+    /// found true by itself, without polling it again (a stream's reader looks for elements
+    /// before it waits): removes the entry, and the spin history learns from the answer as
+    /// if [`poll_wait`](Self::poll_wait) had seen it. Does nothing when nothing is
+    /// registered.
+    fn end_wait(word: &Self::Word, registration: &mut Self::Registration);
 }
 
 /// One event: an event word interpreted by backend `B`.
@@ -259,6 +266,15 @@ impl<B: AsyncBackend> Event<B> {
         cx: &mut Context<'_>,
     ) -> Poll<()> {
         B::poll_wait(&self.word, registration, cond, cx)
+    }
+
+    /// Ends a wait of [`poll_until`](Self::poll_until) whose condition the caller found true
+    /// without polling again (see [`AsyncBackend::end_wait`]). Call it where an async wait's
+    /// caller checks its condition before it polls, so that the next wait starts afresh (its
+    /// first poll spins, as the history says) and the history sees where the partner runs.
+    #[inline]
+    pub fn end_wait(&self, registration: &mut B::Registration) {
+        B::end_wait(&self.word, registration);
     }
 }
 

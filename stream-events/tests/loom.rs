@@ -262,6 +262,41 @@ fn poll_and_wait<B: stream_events::AsyncBackend>() {
     a.join().unwrap();
 }
 
+/// One registration kept across two async waits, as a stream's reader keeps its own: the
+/// first registers and its answer is then seen elsewhere (here, by a blocking wait on the
+/// same event), which leaves its entry behind, taken by an activation or not; the second
+/// polls with that registration until the second change. The first poll of the second wait
+/// drops an entry an activation took (`Futex::poll_wait`) and registers anew.
+fn a_registration_serves_the_next_wait<B: stream_events::AsyncBackend>() {
+    let ev = Arc::new(Event::<B>::new());
+    let count = Arc::new(AtomicUsize::new(0));
+    let t = {
+        let (ev, count) = (ev.clone(), count.clone());
+        thread::spawn(move || {
+            for _ in 0..2 {
+                // ORDERING: SeqCst, as `activate_after_seqcst` requires of the change.
+                count.fetch_add(1, Ordering::SeqCst);
+                ev.activate_after_seqcst();
+            }
+        })
+    };
+    let mut registration = B::Registration::default();
+    let noop = &noop_waker();
+    // ORDERING: Acquire pairs with the changes above (in all three conditions).
+    let first = ev.poll_until(
+        &mut registration,
+        || count.load(Ordering::Acquire) >= 1,
+        &mut core::task::Context::from_waker(noop),
+    );
+    if first.is_pending() {
+        ev.wait_until(|| count.load(Ordering::Acquire) >= 1);
+    }
+    loom::future::block_on(core::future::poll_fn(|cx| {
+        ev.poll_until(&mut registration, || count.load(Ordering::Acquire) >= 2, cx)
+    }));
+    t.join().unwrap();
+}
+
 #[cfg(feature = "futex")]
 models!(
     futex_async,
@@ -270,6 +305,16 @@ models!(
     [
         activate_races_poll,
         activate_after_seqcst_races_poll,
-        poll_and_wait
+        poll_and_wait,
+        a_registration_serves_the_next_wait
     ]
 );
+
+/// A waker that does nothing (`Waker::noop` is newer than the crate's MSRV).
+fn noop_waker() -> std::task::Waker {
+    struct Noop;
+    impl std::task::Wake for Noop {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    std::task::Waker::from(std::sync::Arc::new(Noop))
+}

@@ -193,6 +193,66 @@ fn activate_wakes_every_waiter<B: Backend>() {
     }
 }
 
+/// An async wait whose condition the caller found true without polling again (as a stream's
+/// reader does when it looks before it waits) leaves its registration behind; the next wait's
+/// first poll still spins before it registers. It used to skip the spin whenever an entry was
+/// left, so that on a machine with slow wake-ups every async hand-off of a bulk transfer
+/// registered and parked (docs/performance.md, 2026-12-06 night).
+///
+/// With `end`, the caller ends the first wait with [`Event::end_wait`] as it sees the answer
+/// (what the streams do); without, the next poll finds the entry left behind.
+#[cfg(any(feature = "futex", feature = "listener"))]
+fn a_wait_after_an_answer_seen_outside_spins_first<B: stream_events::AsyncBackend>(end: bool) {
+    use std::task::Context;
+
+    let ev = Event::<B>::new();
+    let flag = AtomicBool::new(false);
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut reg = B::Registration::default();
+    // A wait that registers, and its answer.
+    assert!(ev
+        .poll_until(&mut reg, || flag.load(Ordering::Acquire), &mut cx)
+        .is_pending());
+    // The partner, on another thread (an answer from this one would say the partner runs
+    // here, where spinning cannot help).
+    thread::scope(|s| {
+        s.spawn(|| {
+            flag.store(true, Ordering::Release);
+            ev.activate();
+        });
+    });
+    // The caller sees the answer by itself, and the next wait begins.
+    assert!(flag.swap(false, Ordering::AcqRel));
+    if end {
+        ev.end_wait(&mut reg);
+    }
+    let mut checks = 0;
+    let polled = ev.poll_until(
+        &mut reg,
+        || {
+            checks += 1;
+            checks == 5
+        },
+        &mut cx,
+    );
+    assert!(polled.is_ready(), "registered after {checks} checks");
+}
+
+#[cfg(feature = "futex")]
+#[test]
+fn futex_wait_after_an_answer_seen_outside_spins_first() {
+    a_wait_after_an_answer_seen_outside_spins_first::<stream_events::Futex>(false);
+    a_wait_after_an_answer_seen_outside_spins_first::<stream_events::Futex>(true);
+}
+
+#[cfg(feature = "listener")]
+#[test]
+fn listener_wait_after_an_answer_seen_outside_spins_first() {
+    a_wait_after_an_answer_seen_outside_spins_first::<stream_events::Listener>(false);
+    a_wait_after_an_answer_seen_outside_spins_first::<stream_events::Listener>(true);
+}
+
 macro_rules! suite {
     ($name:ident, $backend:ty) => {
         mod $name {
@@ -329,4 +389,14 @@ mod listener_async {
             std::thread::park();
         }
     }
+}
+
+/// A waker that does nothing (`Waker::noop` is newer than the crate's MSRV).
+#[cfg(any(feature = "futex", feature = "listener"))]
+fn noop_waker() -> std::task::Waker {
+    struct Noop;
+    impl std::task::Wake for Noop {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    std::task::Waker::from(std::sync::Arc::new(Noop))
 }

@@ -106,6 +106,12 @@ unsafe fn poll_loan<'a, T, B: AsyncBackend>(
                 drop(unsafe { raw.commit(0, false) });
             }
             Ok((addr, capacity)) => {
+                // Found without polling: waits left registered by earlier polls are over
+                // (their next ones start afresh).
+                raw.write_ready_event().end_wait(registration);
+                if let Some(turn) = turn {
+                    raw.read_ready_event().end_wait(turn);
+                }
                 // SAFETY: we own WRITING; the buffer holds `capacity` elements of `T`.
                 return Poll::Ready(Ok(unsafe { Loan::new(raw, addr.cast(), capacity) }));
             }

@@ -91,6 +91,16 @@ impl AsyncBackend for Listener {
         mut cond: impl FnMut() -> bool,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
+        // An entry left by an earlier wait that an activation answered (its caller then
+        // found the condition true without polling here): that wait is over, and this is the
+        // first poll of a new one.
+        if let Some(listener) = &mut registration.listener {
+            if Pin::new(listener).poll(cx).is_ready() {
+                // When that answer came, and from which thread, is not known here: the spin
+                // history learns nothing.
+                registration.listener = None;
+            }
+        }
         // The first poll of a wait spins first, as a blocking wait does, for as long as this
         // registration's recent spins say (see `Registration`).
         if registration.listener.is_none() && registration.spin.spin(&mut cond) {
@@ -116,6 +126,15 @@ impl AsyncBackend for Listener {
                     Poll::Pending => return Poll::Pending,
                 },
             }
+        }
+    }
+
+    #[inline]
+    fn end_wait(_word: &Event, registration: &mut Registration) {
+        // Dropping an entry that was notified passes the notification on to another entry,
+        // if any: at worst a spurious wake-up.
+        if registration.listener.take().is_some() {
+            registration.spin.answered();
         }
     }
 }

@@ -316,11 +316,13 @@ fn thread_wakes() -> u32 {
 /// spins, and whether its partner answers from the same thread.
 ///
 /// After this thread woke a partner, the spin lasts through the thread's wake window (as a
-/// blocking wait's does), unless the last wait of this registration that registered was
-/// answered by a partner on its own thread: the thread made a wake-up between the
-/// registration and the answer. On a one-thread executor that is every wait (the partner
-/// task runs once the poll returns `Pending`, and its activation wakes this task), and a
-/// spin after waking it could only delay it.
+/// blocking wait's does). A wait does not spin at all, not even the history's probes, while
+/// the last wait of this registration that registered was answered by a partner on its own
+/// thread: the thread made a wake-up between the registration and the answer. On a
+/// one-thread executor that is every wait (the partner task runs once the poll returns
+/// `Pending`, and its activation wakes this task), and a spin could only delay it. The next
+/// registered wait answered from another thread (a multi-thread runtime moved a task) lets
+/// the spins resume.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct AsyncSpin {
     history: SpinHistory,
@@ -346,7 +348,7 @@ impl AsyncSpin {
     #[cold]
     fn spin_slow(&mut self, cond: &mut impl FnMut() -> bool) -> bool {
         if self.partner_here {
-            return self.history.spin_slow(cond, None);
+            return false;
         }
         let Ok(mut waits) = THREAD_WAITS.try_with(Cell::get) else {
             return self.history.spin_slow(cond, None);

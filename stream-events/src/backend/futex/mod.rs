@@ -210,6 +210,19 @@ impl AsyncBackend for Futex {
         mut cond: impl FnMut() -> bool,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
+        // An entry left by an earlier wait that an activation answered (its caller then
+        // found the condition true without polling here): that wait is over, and this is the
+        // first poll of a new one.
+        // ORDERING: Relaxed, as in `Registration::end`: coherence alone says a newer epoch
+        // follows the announcement; the new wait checks its condition after its own.
+        if registration.id.is_some()
+            && epoch(word).load(Ordering::Relaxed) & !FLAGS != registration.epoch
+        {
+            // The activation takes the entry (as in `Registration::end`). When the earlier
+            // wait's answer came, and from which thread, is not known here: the spin history
+            // learns nothing.
+            registration.id = None;
+        }
         // The first poll of a wait spins first, as a blocking wait does, for as long as this
         // registration's recent spins say.
         if registration.id.is_none() && registration.spin.spin(&mut cond) {
@@ -242,6 +255,13 @@ impl AsyncBackend for Futex {
             return Poll::Ready(());
         }
         Poll::Pending
+    }
+
+    #[inline]
+    fn end_wait(word: &FutexWord, registration: &mut Registration) {
+        if registration.id.is_some() {
+            registration.end(word);
+        }
     }
 }
 
