@@ -3,8 +3,8 @@
 //! * `async_round_trip`: one iteration is one element there and back between two threads,
 //!   each running its side as one future on its own executor: the timed thread sends `i` over
 //!   the first stream (or channel) and awaits `i + 1` from the second; the partner answers.
-//!   Rows: `native` (an [`AsyncWriter`]/[`AsyncReader`] pair each way, reader buffer of one
-//!   element), `async_channel_bounded1`, `tokio_mpsc1`, all under
+//!   Rows ([`benches::AsyncRoundTripRow`]): `native` (a [`stream_async::AsyncWriter`] and
+//!   [`stream_async::AsyncReader`] pair each way, reader buffer of one element), `async_channel_bounded1`, `tokio_mpsc1`, all under
 //!   `futures_lite::future::block_on`. `async_round_trip_tokio_rt`: the same three rows under
 //!   a tokio current-thread runtime per thread (the setting of the peers' published figures).
 //! * `async_wake`, `async_wake_parked`: the wake-up mechanism alone. A counter goes back and
@@ -25,152 +25,29 @@
 //!
 //! Run: `cargo bench -p benches --bench async`.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use benches::{
-    bulk_async, bulk_u8_stream, env_amount, two_threads, BytePattern, ReadMode, DEFAULT_BULK_BYTES,
+    bulk_async, bulk_u8_stream, env_amount, two_threads, BytePattern, Executor, ReadMode,
+    ASYNC_ROUND_TRIP_ROWS, DEFAULT_BULK_BYTES,
 };
 use criterion::{Criterion, SamplingMode, Throughput};
 use futures::task::AtomicWaker;
-use stream_async::{AsyncReader, AsyncWriter};
 use stream_events::{spin_until, AsyncBackend, Event, Listener};
 
-/// How each thread runs its future.
-#[derive(Clone, Copy)]
-enum Executor {
-    BlockOn,
-    TokioCurrentThread,
-}
-
-impl Executor {
-    fn run<F: Future>(self, f: F) -> F::Output {
-        match self {
-            Executor::BlockOn => futures_lite::future::block_on(f),
-            Executor::TokioCurrentThread => tokio::runtime::Builder::new_current_thread()
-                .build()
-                .expect("a current-thread runtime")
-                .block_on(f),
-        }
-    }
-}
-
-/// A one-way async channel of `u64`: what every round-trip row runs.
-trait AsyncChannel {
-    type Tx: Send + 'static;
-    type Rx: Send + 'static;
-
-    fn channel() -> (Self::Tx, Self::Rx);
-    fn send(tx: &mut Self::Tx, v: u64) -> impl Future<Output = ()>;
-    /// `None` once the sender is gone.
-    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>>;
-}
-
-struct Native;
-
-impl AsyncChannel for Native {
-    type Tx = AsyncWriter<u64>;
-    type Rx = AsyncReader<u64>;
-
-    fn channel() -> (Self::Tx, Self::Rx) {
-        stream_async::stream::<u64>(1)
-    }
-    async fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).await.unwrap();
-    }
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().await.ok()
-    }
-}
-
-struct AsyncChannel1;
-
-impl AsyncChannel for AsyncChannel1 {
-    type Tx = async_channel::Sender<u64>;
-    type Rx = async_channel::Receiver<u64>;
-
-    fn channel() -> (Self::Tx, Self::Rx) {
-        async_channel::bounded(1)
-    }
-    async fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).await.unwrap();
-    }
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().await.ok()
-    }
-}
-
-struct TokioMpsc1;
-
-impl AsyncChannel for TokioMpsc1 {
-    type Tx = tokio::sync::mpsc::Sender<u64>;
-    type Rx = tokio::sync::mpsc::Receiver<u64>;
-
-    fn channel() -> (Self::Tx, Self::Rx) {
-        tokio::sync::mpsc::channel(1)
-    }
-    async fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).await.unwrap();
-    }
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().await
-    }
-}
-
-fn round_trip<C: AsyncChannel>(iters: u64, executor: Executor) -> Duration {
-    let (mut ping_tx, mut ping_rx) = C::channel();
-    let (mut pong_tx, mut pong_rx) = C::channel();
-    let (elapsed, answered) = two_threads(
-        move |gate| {
-            executor.run(async move {
-                let start = gate.open();
-                for i in 0..iters {
-                    C::send(&mut ping_tx, i).await;
-                    assert_eq!(C::recv(&mut pong_rx).await, Some(i + 1));
-                }
-                let elapsed = start.elapsed();
-                // Dropping the ping sender ends the partner's loop.
-                drop(ping_tx);
-                elapsed
-            })
-        },
-        move |gate| {
-            executor.run(async move {
-                gate.open();
-                let mut answered = 0u64;
-                while let Some(v) = C::recv(&mut ping_rx).await {
-                    C::send(&mut pong_tx, v + 1).await;
-                    answered += 1;
-                }
-                answered
-            })
-        },
-    );
-    assert_eq!(answered, iters);
-    elapsed
-}
-
 fn async_round_trip(c: &mut Criterion) {
-    for (group, executor) in [
-        ("async_round_trip", Executor::BlockOn),
-        ("async_round_trip_tokio_rt", Executor::TokioCurrentThread),
-    ] {
-        let mut group = c.benchmark_group(group);
-        group.bench_function("native", |b| {
-            b.iter_custom(|iters| round_trip::<Native>(iters, executor))
-        });
-        group.bench_function("async_channel_bounded1", |b| {
-            b.iter_custom(|iters| round_trip::<AsyncChannel1>(iters, executor))
-        });
-        group.bench_function("tokio_mpsc1", |b| {
-            b.iter_custom(|iters| round_trip::<TokioMpsc1>(iters, executor))
-        });
+    for executor in [Executor::BlockOn, Executor::TokioCurrentThread] {
+        let mut group = c.benchmark_group(executor.group());
+        for &row in ASYNC_ROUND_TRIP_ROWS {
+            group.bench_function(row.name(), |b| {
+                b.iter_custom(|iters| row.time(iters, executor))
+            });
+        }
         group.finish();
     }
 }
-
 // ---------------------------------------------------------------------------------------------
 // async_wake, async_wake_parked: the wake-up mechanism alone
 

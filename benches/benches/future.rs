@@ -1,7 +1,7 @@
 //! One-element futures per backend, beside the `oneshot` crate, tokio's and futures' oneshot
 //! channels, and a floor.
 //!
-//! Every row of a group runs the same code, generic over [`Oneshot`]: create a pair, send one
+//! Every row of a group runs the same code ([`benches::FutureRow`]): create a pair, send one
 //! value, receive it with a blocking receive (`FutureReader::read`, `oneshot::Receiver::recv`,
 //! tokio's `blocking_recv`, `futures::executor::block_on` of futures' receiver). The rows:
 //! `spin`, `futex`, `listener` ([`stream_future::future_with`] with that backend), `oneshot`,
@@ -38,248 +38,26 @@
 //!
 //! Run: `cargo bench -p benches --bench future`.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
-
+use benches::{create_send_recv_box, pipelined_box, pipelined_queue_only, FUTURE_ROWS};
 #[cfg(target_os = "linux")]
 use benches::{ping_pong, RawFutex};
-use benches::{pipelined_box, pipelined_ring, two_threads};
 use criterion::{BenchmarkId, Criterion};
-use stream_events::{Backend, Futex, Listener, Spin};
-use stream_future::{future_with, FutureReader, FutureWriter};
-
-/// A one-shot channel: what every row of a group runs.
-trait Oneshot {
-    /// The sending end.
-    type Tx<T: Send>: Send;
-    /// The receiving end.
-    type Rx<T: Send>: Send;
-
-    /// Creates a pair.
-    fn channel<T: Send>() -> (Self::Tx<T>, Self::Rx<T>);
-
-    /// Sends `value` without blocking.
-    ///
-    /// # Panics
-    ///
-    /// When the receiver is gone.
-    fn send<T: Send>(tx: Self::Tx<T>, value: T);
-
-    /// Receives the value, blocking until it is there; `None` when the sender was dropped
-    /// without sending.
-    fn recv<T: Send>(rx: Self::Rx<T>) -> Option<T>;
-}
-
-/// [`stream_future`] futures with backend `B`.
-struct Native<B>(B);
-
-impl<B: Backend> Oneshot for Native<B> {
-    type Tx<T: Send> = FutureWriter<T, B>;
-    type Rx<T: Send> = FutureReader<T, B>;
-
-    #[inline]
-    fn channel<T: Send>() -> (Self::Tx<T>, Self::Rx<T>) {
-        future_with::<T, B>()
-    }
-
-    #[inline]
-    fn send<T: Send>(tx: Self::Tx<T>, value: T) {
-        assert!(tx.write(value).is_ok(), "reader gone");
-    }
-
-    #[inline]
-    fn recv<T: Send>(rx: Self::Rx<T>) -> Option<T> {
-        rx.read().ok()
-    }
-}
-
-/// The `oneshot` crate.
-struct OneshotCrate;
-
-impl Oneshot for OneshotCrate {
-    type Tx<T: Send> = oneshot::Sender<T>;
-    type Rx<T: Send> = oneshot::Receiver<T>;
-
-    #[inline]
-    fn channel<T: Send>() -> (Self::Tx<T>, Self::Rx<T>) {
-        oneshot::channel()
-    }
-
-    #[inline]
-    fn send<T: Send>(tx: Self::Tx<T>, value: T) {
-        assert!(tx.send(value).is_ok(), "receiver gone");
-    }
-
-    #[inline]
-    fn recv<T: Send>(rx: Self::Rx<T>) -> Option<T> {
-        rx.recv().ok()
-    }
-}
-
-/// `tokio::sync::oneshot`, received with `blocking_recv`.
-struct Tokio;
-
-impl Oneshot for Tokio {
-    type Tx<T: Send> = tokio::sync::oneshot::Sender<T>;
-    type Rx<T: Send> = tokio::sync::oneshot::Receiver<T>;
-
-    #[inline]
-    fn channel<T: Send>() -> (Self::Tx<T>, Self::Rx<T>) {
-        tokio::sync::oneshot::channel()
-    }
-
-    #[inline]
-    fn send<T: Send>(tx: Self::Tx<T>, value: T) {
-        assert!(tx.send(value).is_ok(), "receiver gone");
-    }
-
-    #[inline]
-    fn recv<T: Send>(rx: Self::Rx<T>) -> Option<T> {
-        rx.blocking_recv().ok()
-    }
-}
-
-/// `futures::channel::oneshot`, received with `futures::executor::block_on`.
-struct Futures;
-
-impl Oneshot for Futures {
-    type Tx<T: Send> = futures::channel::oneshot::Sender<T>;
-    type Rx<T: Send> = futures::channel::oneshot::Receiver<T>;
-
-    #[inline]
-    fn channel<T: Send>() -> (Self::Tx<T>, Self::Rx<T>) {
-        futures::channel::oneshot::channel()
-    }
-
-    #[inline]
-    fn send<T: Send>(tx: Self::Tx<T>, value: T) {
-        assert!(tx.send(value).is_ok(), "receiver gone");
-    }
-
-    #[inline]
-    fn recv<T: Send>(rx: Self::Rx<T>) -> Option<T> {
-        futures::executor::block_on(rx).ok()
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// create_send_recv
-
-fn create_send_recv<O: Oneshot>(iters: u64) -> Duration {
-    let start = Instant::now();
-    for i in 0..iters {
-        let (tx, rx) = O::channel::<u64>();
-        O::send(tx, black_box(i));
-        assert_eq!(O::recv(black_box(rx)), Some(i));
-    }
-    start.elapsed()
-}
-
-fn create_send_recv_box(iters: u64) -> Duration {
-    let start = Instant::now();
-    for i in 0..iters {
-        let boxed = black_box(Box::new(black_box(i)));
-        assert_eq!(*boxed, i);
-    }
-    start.elapsed()
-}
-
-// ---------------------------------------------------------------------------------------------
-// pipelined
-
-fn pipelined<O: Oneshot>(iters: u64) -> Duration {
-    pipelined_ring(
-        iters,
-        |i| {
-            let (tx, rx) = O::channel::<u64>();
-            O::send(tx, i);
-            rx
-        },
-        |rx| O::recv(rx).expect("sender dropped without sending"),
-    )
-}
-
-fn pipelined_queue_only(iters: u64) -> Duration {
-    pipelined_ring(iters, |i| i, |i| i)
-}
-
-// ---------------------------------------------------------------------------------------------
-// reader_waiting
-
-/// One request of `reader_waiting`: the round, where the next request comes from and where
-/// the reply goes.
-struct Request<O: Oneshot> {
-    round: u64,
-    next: O::Rx<Request<O>>,
-    reply: O::Tx<u64>,
-}
-
-fn reader_waiting<O: Oneshot>(iters: u64) -> Duration {
-    let (first_tx, first_rx) = O::channel::<Request<O>>();
-    let (elapsed, answered) = two_threads(
-        move |gate| {
-            let mut request_tx = first_tx;
-            let start = gate.open();
-            for i in 0..iters {
-                let (next_tx, next_rx) = O::channel::<Request<O>>();
-                let (reply_tx, reply_rx) = O::channel::<u64>();
-                O::send(
-                    request_tx,
-                    Request {
-                        round: i,
-                        next: next_rx,
-                        reply: reply_tx,
-                    },
-                );
-                request_tx = next_tx;
-                assert_eq!(O::recv(reply_rx), Some(i + 1));
-            }
-            let elapsed = start.elapsed();
-            // Dropping the last request sender ends the partner's loop.
-            drop(request_tx);
-            elapsed
-        },
-        move |gate| {
-            let mut request_rx = first_rx;
-            gate.open();
-            let mut answered = 0u64;
-            while let Some(request) = O::recv(request_rx) {
-                assert_eq!(request.round, answered);
-                O::send(request.reply, request.round + 1);
-                request_rx = request.next;
-                answered += 1;
-            }
-            answered
-        },
-    );
-    assert_eq!(answered, iters);
-    elapsed
-}
-
-// ---------------------------------------------------------------------------------------------
-
-/// Benches `$pattern::<O>` for every [`Oneshot`] as function `$name` of `$group`.
-macro_rules! oneshot_rows {
-    ($group:expr, $name:literal, $pattern:ident) => {
-        oneshot_rows!(@row $group, $name, "spin", $pattern::<Native<Spin>>);
-        oneshot_rows!(@row $group, $name, "futex", $pattern::<Native<Futex>>);
-        oneshot_rows!(@row $group, $name, "listener", $pattern::<Native<Listener>>);
-        oneshot_rows!(@row $group, $name, "oneshot", $pattern::<OneshotCrate>);
-        oneshot_rows!(@row $group, $name, "tokio_oneshot", $pattern::<Tokio>);
-        oneshot_rows!(@row $group, $name, "futures_oneshot", $pattern::<Futures>);
-    };
-    (@row $group:expr, $name:literal, $row:literal, $run:expr) => {
-        $group.bench_function(BenchmarkId::new($name, $row), |b| b.iter_custom($run));
-    };
-}
 
 fn future(c: &mut Criterion) {
     let mut group = c.benchmark_group("future");
-    oneshot_rows!(group, "create_send_recv", create_send_recv);
+    for &row in FUTURE_ROWS {
+        group.bench_function(BenchmarkId::new("create_send_recv", row.name()), |b| {
+            b.iter_custom(|iters| row.create_send_recv(iters))
+        });
+    }
     group.bench_function(BenchmarkId::new("create_send_recv", "box"), |b| {
         b.iter_custom(create_send_recv_box)
     });
-    oneshot_rows!(group, "pipelined", pipelined);
+    for &row in FUTURE_ROWS {
+        group.bench_function(BenchmarkId::new("pipelined", row.name()), |b| {
+            b.iter_custom(|iters| row.pipelined(iters))
+        });
+    }
     group.bench_function(BenchmarkId::new("pipelined", "queue_only"), |b| {
         b.iter_custom(pipelined_queue_only)
     });
@@ -289,7 +67,11 @@ fn future(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("pipelined", "box_112b"), |b| {
         b.iter_custom(pipelined_box::<14>)
     });
-    oneshot_rows!(group, "reader_waiting", reader_waiting);
+    for &row in FUTURE_ROWS {
+        group.bench_function(BenchmarkId::new("reader_waiting", row.name()), |b| {
+            b.iter_custom(|iters| row.reader_waiting(iters))
+        });
+    }
     #[cfg(target_os = "linux")]
     group.bench_function(BenchmarkId::new("reader_waiting", "raw_futex"), |b| {
         b.iter_custom(ping_pong::<RawFutex>)

@@ -19,7 +19,8 @@
 //!   CPU (`raw_spin`) are left out then: each hand-off would wait for a time slice.
 //! * `--native`: only the rows of ours (what `cargo xtask bench --baseline` compares).
 //! * `--every N`: the hand-offs between two stops of the `disturbed` group (default 500).
-//! * `--trips N`: round trips per row and round of `floors`, `events` and `round_trip`
+//! * `--trips N`: round trips per row and round of `floors`, `events` and `round_trip` (and a
+//!   fifth of it for `async_round_trip`)
 //!   (default 10,000; `cargo xtask bench` gives 1,000 under a load, where a channel that
 //!   spins before it parks can take milliseconds a round trip).
 //!
@@ -43,12 +44,17 @@
 //!   (`crossbeam_recycled`).
 //! * `bulk_u64`: 2 Mi `u64`s per row and round, against rtrb's single `push`/`pop`.
 //! * `create_send_recv`: 1,000,000 futures created, written and read on one thread, per row
-//!   and round, against the `oneshot` crate.
+//!   and round, for every row of [`benches::FUTURE_ROWS`] (the natives, `oneshot`, tokio's
+//!   and futures' oneshot channels), against the `oneshot` crate.
 //! * `pipelined`: the `future/pipelined` pattern (one thread creates futures and writes
 //!   them, the other reads and frees them), 200,000 per row and round, against `oneshot`,
 //!   with the allocation floors `box_40b`, `box_112b` ([`benches::pipelined_box`]) and
 //!   `box_64b`: the smallest block a future of a `u64` could have whatever its placement
 //!   (the header's seven words and a one-word slot).
+//! * `async_round_trip`: a fifth of `--trips` (2,000) round trips per row and round of [`benches::ASYNC_ROUND_TRIP_ROWS`]
+//!   (an async native stream each way, async-channel and tokio's mpsc of capacity 1), each side
+//!   on its own `block_on` (group `async_round_trip`) or tokio current-thread runtime
+//!   (`async_round_trip_tokio_rt`), against both peers.
 //! * `async_bulk`: 64 MiB of bytes per row and round through an async stream read with
 //!   `AsyncRead` (`async_io`) and `AsyncBufRead` (`async_bufread`), against the blocking
 //!   stream with the same single 64 KiB buffer (`blocking`).
@@ -62,11 +68,12 @@
 use std::time::Duration;
 
 use benches::{
-    bulk_async, bulk_u8_stream, ping_pong, pipelined_box, pipelined_ring, settle_cpus, BulkU64Row,
-    BulkU8Row, BytePattern, Disturbance, Disturbed, EventSignal, RawSpin, ReadMode, RoundTripRow,
-    BULK_U64_ROWS, BULK_U8_ROWS, ROUND_TRIP_ROWS, WRITE_SLICE_ROWS,
+    bulk_async, bulk_u8_stream, ping_pong, pipelined_box, settle_cpus, BulkU64Row, BulkU8Row,
+    BytePattern, Disturbance, Disturbed, EventSignal, Executor, RawSpin, ReadMode, RoundTripRow,
+    ASYNC_ROUND_TRIP_ROWS, BULK_U64_ROWS, BULK_U8_ROWS, FUTURE_ROWS, ROUND_TRIP_ROWS,
+    WRITE_SLICE_ROWS,
 };
-use stream_events::{Backend, Futex, Listener, Spin};
+use stream_events::{Futex, Listener, Spin};
 
 /// One row: a name and a run that returns its figure for one round (lower is better for
 /// times, higher for throughputs: ratios are taken as they come).
@@ -98,7 +105,13 @@ const NEVER_YIELD: &[&str] = &["raw_spin"];
 /// of 10 000 hand-offs, short enough that the host's transition from a parking row to a
 /// spinning one (15-40 ms on a 2-vCPU guest) would decide their figure (docs/bench.md,
 /// "Rows start from running CPUs").
-const SETTLED: &[&str] = &["floors", "events_round_trip", "stream_round_trip"];
+const SETTLED: &[&str] = &[
+    "floors",
+    "events_round_trip",
+    "stream_round_trip",
+    "async_round_trip",
+    "async_round_trip_tokio_rt",
+];
 
 /// How long [`settle_cpus`] runs before each row of a [`SETTLED`] group.
 const SETTLE: Duration = Duration::from_millis(40);
@@ -357,104 +370,35 @@ fn bulk_u64(o: &Options) -> String {
     report("stream_bulk_u64", "Melem/s", &rows, &["rtrb"], o)
 }
 
-/// `n` futures created, written and read on this thread; nanoseconds per future.
-fn create_send_recv_with<Tx, Rx>(
-    n: u64,
-    make: impl Fn() -> (Tx, Rx),
-    send: impl Fn(Tx, u64),
-    recv: impl Fn(Rx) -> Option<u64>,
-) -> f64 {
-    let start = std::time::Instant::now();
-    for i in 0..n {
-        let (tx, rx) = make();
-        send(tx, std::hint::black_box(i));
-        assert_eq!(recv(rx), Some(i));
-    }
-    per_round_trip(start.elapsed(), n)
-}
-
-fn create_send_recv_native<B: Backend>(n: u64) -> f64 {
-    create_send_recv_with(
-        n,
-        stream_future::future_with::<u64, B>,
-        |tx, v| assert!(tx.write(v).is_ok()),
-        |rx| rx.read().ok(),
-    )
-}
-
 fn create_send_recv(o: &Options) -> String {
     const N: u64 = 1_000_000;
-    let rows: Vec<Row<'_>> = vec![
-        ("spin", Box::new(|| create_send_recv_native::<Spin>(N))),
-        ("futex", Box::new(|| create_send_recv_native::<Futex>(N))),
-        (
-            "listener",
-            Box::new(|| create_send_recv_native::<Listener>(N)),
-        ),
-        (
-            "oneshot",
-            Box::new(|| {
-                create_send_recv_with(
-                    N,
-                    oneshot::channel::<u64>,
-                    |tx, v| tx.send(v).unwrap(),
-                    |rx| rx.recv().ok(),
-                )
-            }),
-        ),
-    ];
+    let rows: Vec<Row<'_>> = FUTURE_ROWS
+        .iter()
+        .map(|&row| -> Row<'_> {
+            (
+                row.name(),
+                Box::new(move || per_round_trip(row.create_send_recv(N), N)),
+            )
+        })
+        .collect();
     report("future/create_send_recv", "ns", &rows, &["oneshot"], o)
-}
-
-/// `n` futures through the `future/pipelined` pattern ([`pipelined_ring`]) with `make`,
-/// `send` and `recv`; returns nanoseconds per future.
-fn pipelined_with<Tx, Rx: Send>(
-    n: u64,
-    make: impl Fn() -> (Tx, Rx) + Send,
-    send: impl Fn(Tx, u64) + Send,
-    recv: impl Fn(Rx) -> Option<u64>,
-) -> f64 {
-    let elapsed = pipelined_ring(
-        n,
-        move |i| {
-            let (tx, rx) = make();
-            send(tx, i);
-            rx
-        },
-        |rx| recv(rx).expect("sender dropped without sending"),
-    );
-    per_round_trip(elapsed, n)
-}
-
-fn pipelined_native<B: Backend>(n: u64) -> f64 {
-    pipelined_with(
-        n,
-        stream_future::future_with::<u64, B>,
-        |tx, v| assert!(tx.write(v).is_ok()),
-        |rx| rx.read().ok(),
-    )
 }
 
 fn pipelined(o: &Options) -> String {
     const N: u64 = 200_000;
-    let rows: Vec<Row<'_>> = vec![
-        ("spin", Box::new(|| pipelined_native::<Spin>(N))),
-        ("futex", Box::new(|| pipelined_native::<Futex>(N))),
-        ("listener", Box::new(|| pipelined_native::<Listener>(N))),
-        (
-            "oneshot",
-            Box::new(|| {
-                pipelined_with(
-                    N,
-                    oneshot::channel::<u64>,
-                    |tx, v| tx.send(v).unwrap(),
-                    |rx| rx.recv().ok(),
-                )
-            }),
-        ),
+    let mut rows: Vec<Row<'_>> = FUTURE_ROWS
+        .iter()
+        .map(|&row| -> Row<'_> {
+            (
+                row.name(),
+                Box::new(move || per_round_trip(row.pipelined(N), N)),
+            )
+        })
+        .collect();
+    rows.extend([
         (
             "box_40b",
-            Box::new(|| per_round_trip(pipelined_box::<5>(N), N)),
+            Box::new(|| per_round_trip(pipelined_box::<5>(N), N)) as Box<dyn Fn() -> f64 + '_>,
         ),
         (
             "box_112b",
@@ -464,8 +408,32 @@ fn pipelined(o: &Options) -> String {
             "box_64b",
             Box::new(|| per_round_trip(pipelined_box::<8>(N), N)),
         ),
-    ];
+    ]);
     report("future/pipelined", "ns", &rows, &["oneshot"], o)
+}
+
+fn async_round_trip(o: &Options) -> String {
+    // A fifth of the blocking round trips: the peers park for 30-50 µs a round trip where
+    // wake-ups are slow.
+    let trips = (o.trips / 5).max(1);
+    let mut csv = String::new();
+    for executor in [Executor::BlockOn, Executor::TokioCurrentThread] {
+        let rows: Vec<Row<'_>> = ASYNC_ROUND_TRIP_ROWS
+            .iter()
+            .map(|&row| -> Row<'_> {
+                (
+                    row.name(),
+                    Box::new(move || per_round_trip(row.time(trips, executor), trips)),
+                )
+            })
+            .collect();
+        let peers: Vec<&str> = ASYNC_ROUND_TRIP_ROWS[1..]
+            .iter()
+            .map(|r| r.name())
+            .collect();
+        csv += &report(executor.group(), "ns", &rows, &peers, o);
+    }
+    csv
 }
 
 fn async_bulk(o: &Options) -> String {
@@ -578,7 +546,7 @@ fn main() {
     };
     // `all` is every group but the first two: the floors measure the machine, the disturbed
     // group a profile of its own.
-    let groups: [Group; 12] = [
+    let groups: [Group; 13] = [
         ("floors", floors),
         ("disturbed", disturbed),
         ("events", events_round_trip),
@@ -587,6 +555,7 @@ fn main() {
         ("bulk_u64", bulk_u64),
         ("create_send_recv", create_send_recv),
         ("pipelined", pipelined),
+        ("async_round_trip", async_round_trip),
         ("async_bulk", async_bulk),
         ("write_slice", write_slice),
         ("programs", programs),

@@ -91,6 +91,7 @@
 //! place that reads the environment; it touches nothing else.
 
 mod async_bulk;
+mod async_round_trip;
 #[cfg(feature = "current-api")]
 mod async_tokio;
 #[cfg(all(feature = "current-api", target_os = "linux"))]
@@ -102,6 +103,7 @@ mod bulk_u64;
 mod bulk_u8;
 mod check;
 mod disturbed;
+mod future_rows;
 #[cfg(target_os = "linux")]
 mod load;
 mod ping_pong;
@@ -115,6 +117,7 @@ mod threads;
 mod write_slice;
 
 pub use async_bulk::{bulk_async, ReadMode};
+pub use async_round_trip::{AsyncRoundTripRow, Executor, ASYNC_ROUND_TRIP_ROWS};
 #[cfg(feature = "current-api")]
 pub use async_tokio::{async_elements, AsyncRow, Runtime, ASYNC_CAPACITY};
 #[cfg(all(feature = "current-api", target_os = "linux"))]
@@ -132,6 +135,7 @@ pub use bulk_u8::{
 use check::PATTERN_BLOCKS;
 pub use check::{byte_sum, ByteCheck, BytePattern, U64Check};
 pub use disturbed::{Disturbance, Disturbed, RECOVERY_WINDOW};
+pub use future_rows::{create_send_recv_box, pipelined_queue_only, FutureRow, FUTURE_ROWS};
 #[cfg(target_os = "linux")]
 pub use load::{burn_if_asked, context_switches, Load, LoadKind, BURN_ARG};
 #[cfg(target_os = "linux")]
