@@ -21,7 +21,7 @@ crossbeam, kanal, flume and std channels of capacity 1 and 0). A native row whos
 round (or criterion sample) takes more than 3 times its median is listed under SPREAD.
 
 Options:
-  (none)            quick profile, about 4½ minutes on a 2-core machine: criterion's
+  (none)            quick profile, about 5 minutes on a 2-core machine: criterion's
                     --warm-up-time 0.3 --measurement-time 1 --sample-size 10
                     --nresamples 10000, and bulk transfers of
                     NATIVE_STREAM_BENCH_BYTES=16Mi bytes and NATIVE_STREAM_BENCH_ELEMS=2Mi
