@@ -133,6 +133,11 @@ impl RetArea {
     pub fn ptr(&mut self) -> *mut u8 {
         self.0.as_mut_ptr()
     }
+    /// Word `i` as the handle the runtime stored there (read as a pointer, so that it keeps
+    /// the pointer's provenance: Miri checks that).
+    pub fn handle(&self, i: usize) -> Handle {
+        unsafe { self.0.as_ptr().add(i * 8).cast::<Handle>().read_unaligned() }
+    }
 }
 
 pub type Handle = *mut u8;
@@ -189,7 +194,7 @@ pub unsafe fn start_reading(s: Handle, b: Handle) -> Result<(), Handle> {
     );
     match r.tag() {
         0 => Ok(()),
-        1 => Err(r.word(1) as Handle),
+        1 => Err(r.handle(1)),
         t => panic!("bad discriminant {t}"),
     }
 }
@@ -201,7 +206,7 @@ pub unsafe fn read_result(s: Handle) -> Option<Handle> {
     );
     match r.tag() {
         0 => None,
-        1 => Some(r.word(1) as Handle),
+        1 => Some(r.handle(1)),
         t => panic!("bad discriminant {t}"),
     }
 }
@@ -231,7 +236,7 @@ pub unsafe fn start_writing(s: Handle) -> Result<Handle, u8> {
         r.ptr(),
     );
     match r.tag() {
-        0 => Ok(r.word(1) as Handle),
+        0 => Ok(r.handle(1)),
         1 => Err(r.0[8]),
         t => panic!("bad discriminant {t}"),
     }
