@@ -53,18 +53,7 @@ fn activate_races_wait<B: Backend>() {
 /// futex fast path that only reads the word when nobody is parked); one waiter waits for each
 /// value in turn, so it may park before either change or between them.
 fn activate_after_seqcst_races_wait<B: Backend>() {
-    let ev = Arc::new(Event::<B>::new());
-    let count = Arc::new(AtomicUsize::new(0));
-    let t = {
-        let (ev, count) = (ev.clone(), count.clone());
-        thread::spawn(move || {
-            for _ in 0..2 {
-                // ORDERING: SeqCst, as `activate_after_seqcst` requires of the change.
-                count.fetch_add(1, Ordering::SeqCst);
-                ev.activate_after_seqcst();
-            }
-        })
-    };
+    let (ev, count, t) = two_changes::<B>();
     for i in 1..=2 {
         // ORDERING: Acquire pairs with the changes above.
         ev.wait_until(|| count.load(Ordering::Acquire) >= i);
@@ -220,10 +209,10 @@ fn activate_races_poll<B: stream_events::AsyncBackend>() {
     t.join().unwrap();
 }
 
-/// Two `SeqCst` changes, each followed by `activate_after_seqcst`, and one async waiter
-/// waiting for each in turn, then a blocking waiter on the same word: the registered waker
-/// and a parked thread share the fast path's check.
-fn activate_after_seqcst_races_poll<B: stream_events::AsyncBackend>() {
+/// An event, a count and a thread that makes two `SeqCst` changes of the count, each followed
+/// by `activate_after_seqcst`.
+fn two_changes<B: Backend>(
+) -> (Arc<Event<B>>, Arc<AtomicUsize>, thread::JoinHandle<()>) {
     let ev = Arc::new(Event::<B>::new());
     let count = Arc::new(AtomicUsize::new(0));
     let t = {
@@ -236,6 +225,14 @@ fn activate_after_seqcst_races_poll<B: stream_events::AsyncBackend>() {
             }
         })
     };
+    (ev, count, t)
+}
+
+/// Two `SeqCst` changes, each followed by `activate_after_seqcst`, and one async waiter
+/// waiting for each in turn, then a blocking waiter on the same word: the registered waker
+/// and a parked thread share the fast path's check.
+fn activate_after_seqcst_races_poll<B: stream_events::AsyncBackend>() {
+    let (ev, count, t) = two_changes::<B>();
     // ORDERING: Acquire pairs with the changes above.
     poll_until(&ev, || count.load(Ordering::Acquire) >= 1);
     ev.wait_until(|| count.load(Ordering::Acquire) >= 2);
@@ -268,18 +265,7 @@ fn poll_and_wait<B: stream_events::AsyncBackend>() {
 /// polls with that registration until the second change. The first poll of the second wait
 /// drops an entry an activation took (`Futex::poll_wait`) and registers anew.
 fn a_registration_serves_the_next_wait<B: stream_events::AsyncBackend>() {
-    let ev = Arc::new(Event::<B>::new());
-    let count = Arc::new(AtomicUsize::new(0));
-    let t = {
-        let (ev, count) = (ev.clone(), count.clone());
-        thread::spawn(move || {
-            for _ in 0..2 {
-                // ORDERING: SeqCst, as `activate_after_seqcst` requires of the change.
-                count.fetch_add(1, Ordering::SeqCst);
-                ev.activate_after_seqcst();
-            }
-        })
-    };
+    let (ev, count, t) = two_changes::<B>();
     let mut registration = B::Registration::default();
     let noop = &noop_waker();
     // ORDERING: Acquire pairs with the changes above (in all three conditions).
