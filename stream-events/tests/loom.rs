@@ -211,8 +211,7 @@ fn activate_races_poll<B: stream_events::AsyncBackend>() {
 
 /// An event, a count and a thread that makes two `SeqCst` changes of the count, each followed
 /// by `activate_after_seqcst`.
-fn two_changes<B: Backend>(
-) -> (Arc<Event<B>>, Arc<AtomicUsize>, thread::JoinHandle<()>) {
+fn two_changes<B: Backend>() -> (Arc<Event<B>>, Arc<AtomicUsize>, thread::JoinHandle<()>) {
     let ev = Arc::new(Event::<B>::new());
     let count = Arc::new(AtomicUsize::new(0));
     let t = {

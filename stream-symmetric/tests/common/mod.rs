@@ -217,7 +217,7 @@ pub unsafe fn close_read(s: Handle) -> Vec<Handle> {
         s,
         r.ptr(),
     );
-    let base = r.word(0) as *mut Handle;
+    let base = r.handle(0).cast::<Handle>();
     let len = r.word(1);
     let v = (0..len).map(|i| *base.add(i)).collect();
     if len > 0 {
