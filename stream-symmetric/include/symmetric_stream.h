@@ -8,7 +8,8 @@
  *  - result/option/list results go to a return area passed last: two pointer-sized words,
  *    pointer-aligned (SYMMETRIC_RET_AREA). result and option: discriminant byte at offset 0,
  *    payload at offset sizeof(void *). list: pointer in word 0, length in word 1; the caller
- *    frees the pointer with free() (null for an empty list);
+ *    frees the pointer with free() (null for an empty list): the runtime allocates it with
+ *    the Rust global allocator, which is malloc's under Rust's default allocator;
  *  - a callback-function is a function pointer `uint8_t (*)(uint8_t *data)` returning a
  *    callback-state (0 pending: call again, 1 ready: done).
  *

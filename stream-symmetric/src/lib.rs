@@ -15,9 +15,10 @@
 //! * a `result`, `option` or `list` result is written to a return area the caller passes as
 //!   the last argument: two pointer-sized words, the discriminant byte (or the list's
 //!   pointer) in the first, the payload (or the list's length) in the second;
-//! * `list<buffer>` is an array of handles allocated with `malloc`, which the caller frees
-//!   (Rust generated code with the global allocator's `dealloc`, which is `free` under the
-//!   default allocator; C++ generated code with `free`); an empty list is a null pointer.
+//! * `list<buffer>` is an array of handles allocated with the Rust global allocator (layout:
+//!   `len` pointers), which the caller frees: Rust generated code with the global allocator's
+//!   `dealloc` (`cabi_dealloc`), C++ generated code with `free`, which is the same under Rust's
+//!   default `System` allocator; an empty list is a null pointer.
 //!
 //! `docs/symmetric.md` in the repository maps each WIT function to the engine's transition
 //! and says what this library chose where the WIT is silent. The C declarations are in

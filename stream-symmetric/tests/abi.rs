@@ -58,9 +58,9 @@ fn register_and_run_one_thread() {
 fn register_and_run_two_threads() {
     unsafe {
         let s = stream_new();
-        let r = stream_clone(s) as usize;
+        let r = Sendable(stream_clone(s));
         let reader = std::thread::spawn(move || {
-            let r = r as Handle;
+            let r = r.get();
             let mut rd = ReaderTask::start(r, 128);
             let rp: *mut ReaderTask = &mut *rd;
             registration_drop(register(read_ready_subscribe(r), reader_cb, rp.cast()));
@@ -90,9 +90,9 @@ fn register_and_run_two_threads() {
 fn block_on_loops_on_two_threads() {
     unsafe {
         let s = stream_new();
-        let r = stream_clone(s) as usize;
+        let r = Sendable(stream_clone(s));
         let reader = std::thread::spawn(move || {
-            let r = r as Handle;
+            let r = r.get();
             let mut mem = vec![0u64; 32];
             let mut b = buffer_new(mem.as_mut_ptr().cast(), 32);
             let (mut count, mut sum) = (0u64, 0u64);
@@ -217,27 +217,27 @@ fn close_read_while_the_writer_holds_the_buffer_returns_what_was_written() {
         let mut m = [0u64; 8];
         let b = buffer_new(m.as_mut_ptr().cast(), 8);
         start_reading(s, b).unwrap();
-        let got = start_writing(s).unwrap() as usize;
+        let got = Sendable(start_writing(s).unwrap());
         let writer = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(20));
-            let got = got as Handle;
+            let got = got.get();
             buffer_addr(got).cast::<u64>().write(7);
             buffer_set_size(got, 1);
-            got as usize
+            Sendable(got)
         });
-        let got = writer.join().unwrap() as Handle;
+        let got = writer.join().unwrap().0;
         // The reader closes while the buffer is still held (before finish-writing).
-        let closer = s as usize;
+        let closer = Sendable(s);
         let t = std::thread::spawn(move || {
-            close_read(closer as Handle)
+            close_read(closer.get())
                 .into_iter()
-                .map(|h| h as usize)
+                .map(Sendable)
                 .collect::<Vec<_>>()
         });
         std::thread::sleep(Duration::from_millis(20));
         finish_writing(s, Some(got));
         let list = t.join().unwrap();
-        assert_eq!(list, vec![b as usize]);
+        assert_eq!(list, vec![Sendable(b)]);
         assert_eq!(buffer_size(b), 1);
         assert_eq!(m[0], 7);
         buffer_drop(b);
@@ -379,11 +379,11 @@ fn generators_wake_callbacks_across_threads() {
 
         let mut n = 0u32;
         registration_drop(register(dup, count_pending_cb, (&mut n as *mut u32).cast()));
-        let g2 = g as usize;
+        let g2 = Sendable(g);
         let t = std::thread::spawn(move || {
             for _ in 0..3 {
                 std::thread::sleep(Duration::from_millis(5));
-                generator_activate(g2 as Handle);
+                generator_activate(g2.get());
             }
         });
         run();

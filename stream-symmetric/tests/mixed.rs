@@ -13,15 +13,16 @@ mod common;
 use common::*;
 use symmetric_stream::{adopt_raw_stream, Ends};
 
-const N: u64 = 50_000;
+/// Elements per test (fewer under Miri, which runs each step thousands of times slower).
+const N: u64 = if cfg!(miri) { 300 } else { 50_000 };
 
 #[test]
 fn symmetric_writer_rust_reader() {
     let (w, mut r) = stream_core::stream::<u64>();
-    let obj = unsafe { adopt_raw_stream(w.as_ptr(), Ends::Writer) }.unwrap() as usize;
+    let obj = Sendable(unsafe { adopt_raw_stream(w.as_ptr(), Ends::Writer) }.unwrap());
     drop(w);
     let writer = std::thread::spawn(move || unsafe {
-        let s = obj as Handle;
+        let s = obj.get();
         let mut t = Box::new(WriterTask {
             stream: s,
             next: 0,
@@ -52,7 +53,7 @@ fn symmetric_writer_rust_reader() {
 #[test]
 fn rust_writer_symmetric_reader() {
     let (mut w, r) = stream_core::stream::<u64>();
-    let obj = unsafe { adopt_raw_stream(r.as_ptr(), Ends::Reader) }.unwrap() as usize;
+    let obj = Sendable(unsafe { adopt_raw_stream(r.as_ptr(), Ends::Reader) }.unwrap());
     drop(r);
     let writer = std::thread::spawn(move || {
         let items: Vec<u64> = (0..N).collect();
@@ -65,7 +66,7 @@ fn rust_writer_symmetric_reader() {
         // Dropping the last writer handle ends the stream.
     });
     unsafe {
-        let s = obj as Handle;
+        let s = obj.get();
         let mut t = ReaderTask::start(s, 256);
         let tp: *mut ReaderTask = &mut *t;
         registration_drop(register(read_ready_subscribe(s), reader_cb, tp.cast()));

@@ -70,6 +70,17 @@ const MIRI_TARGETS: &[&[&str]] = &[
     ],
     // The C API through Rust calls of its exports: the open lend, one rule per situation.
     &["-p", "stream-ffi", "--test", "open", "--test", "rules"],
+    // The symmetric runtime's exports called as generated Rust code calls them, and mixed
+    // with stream-core's handles (the C++ tests compile C++, which Miri cannot run).
+    &[
+        "-p",
+        "symmetric-stream",
+        "--lib",
+        "--test",
+        "abi",
+        "--test",
+        "mixed",
+    ],
 ];
 
 /// The threaded tests run under ThreadSanitizer.

@@ -252,10 +252,12 @@ pub unsafe extern "C" fn symmetricX3AruntimeX2Fsymmetric_streamX400X2E3X2E0X00X5
     let (list, len) = match b {
         None => (ptr::null_mut(), 0usize),
         Some(b) => {
-            // The caller frees the list with `free` (C++) or the default global allocator
-            // (Rust), which is `malloc`'s.
-            // SAFETY: plain allocation of one pointer.
-            let list = unsafe { libc::malloc(core::mem::size_of::<*mut u8>()) }.cast::<*mut u8>();
+            // Allocated as generated Rust code frees it (`cabi_dealloc`: the global allocator's
+            // `dealloc` with the list's layout); generated C++ frees it with `free`, the same
+            // under Rust's default (`System`) allocator.
+            // SAFETY: a layout of one pointer, not zero-sized.
+            let list = unsafe { std::alloc::alloc(std::alloc::Layout::new::<*mut u8>()) }
+                .cast::<*mut u8>();
             if list.is_null() {
                 // Out of memory: the buffer object cannot be handed back; free it.
                 // SAFETY: ours, nobody else refers to it.

@@ -142,6 +142,20 @@ impl RetArea {
 
 pub type Handle = *mut u8;
 
+/// A handle sent to another thread (raw pointers are not `Send`; a pointer-to-integer round
+/// trip would lose its provenance, which Miri checks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sendable(pub Handle);
+// SAFETY: handles are thread-safe (the runtime's objects are `Send + Sync`).
+unsafe impl Send for Sendable {}
+
+impl Sendable {
+    /// The handle (a method, so that a closure captures the whole `Sendable`).
+    pub fn get(self) -> Handle {
+        self.0
+    }
+}
+
 /// `callback-state`.
 pub const PENDING: u8 = 0;
 pub const READY: u8 = 1;
