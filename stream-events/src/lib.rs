@@ -49,7 +49,9 @@
 //! that has just woken a parked partner spins through a *wake window* learned from how long
 //! woken partners took to answer (at most 100 µs, as the kernel's halt-poll does): on machines
 //! whose idle CPUs halt at once a wake-up takes microseconds, and a wait that parked too would
-//! make the hand-off pay two of them. A spin that loses its CPU stops at once.
+//! make the hand-off pay two of them. A spin that loses its CPU stops at once. A wait whose
+//! partner shares its CPU (a park woken from its own CPU says so) yields instead of spinning,
+//! so the partner runs at once.
 //!
 //! A backend that cannot wake a `Waker` does not implement [`AsyncBackend`], so
 //! [`Event::poll_until`] does not exist for it: the mistake is a compile error, not a panic.

@@ -45,6 +45,37 @@ fn ping_pong_seqcst<B: Backend>() {
 }
 
 fn ping_pong_with<B: Backend>(seqcst: bool) {
+    ping_pong_pinned::<B>(seqcst, None);
+}
+
+/// [`ping_pong`] with both threads on one CPU, where the waits yield to a partner queued
+/// behind them (a park woken from its own CPU makes the next wait yield): every hand-off
+/// still arrives, none twice.
+#[cfg(all(target_os = "linux", not(miri)))]
+fn ping_pong_on_one_cpu<B: Backend>() {
+    // SAFETY: `sched_getcpu` takes no arguments.
+    let cpu = usize::try_from(unsafe { libc::sched_getcpu() }).unwrap_or(0);
+    ping_pong_pinned::<B>(false, Some(cpu));
+}
+
+/// Pins the calling thread to `cpu`.
+#[cfg(all(target_os = "linux", not(miri)))]
+fn pin_to(cpu: usize) {
+    // SAFETY: a zeroed `cpu_set_t` is an empty set; `CPU_SET` writes within it (cpu < 1024 on
+    // any machine this runs on, and `CPU_SET` ignores larger numbers); `sched_setaffinity`
+    // reads `size_of::<cpu_set_t>()` bytes of it.
+    let ok = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    };
+    assert!(ok, "sched_setaffinity to CPU {cpu}");
+}
+
+#[cfg(not(all(target_os = "linux", not(miri))))]
+fn pin_to(_cpu: usize) {}
+
+fn ping_pong_pinned<B: Backend>(seqcst: bool, cpu: Option<usize>) {
     let n = iterations();
     let ping = Arc::new(Event::<B>::new());
     let pong = Arc::new(Event::<B>::new());
@@ -52,12 +83,18 @@ fn ping_pong_with<B: Backend>(seqcst: bool) {
     let t = {
         let (ping, pong, turn) = (ping.clone(), pong.clone(), turn.clone());
         thread::spawn(move || {
+            if let Some(cpu) = cpu {
+                pin_to(cpu);
+            }
             for i in 0..n {
                 ping.wait_until(|| turn.load(Ordering::Acquire) == 2 * i + 1);
                 publish(&turn, 2 * i + 2, &pong, seqcst);
             }
         })
     };
+    if let Some(cpu) = cpu {
+        pin_to(cpu);
+    }
     for i in 0..n {
         publish(&turn, 2 * i + 1, &ping, seqcst);
         pong.wait_until(|| turn.load(Ordering::Acquire) == 2 * i + 2);
@@ -259,6 +296,11 @@ macro_rules! suite {
             #[test]
             fn ping_pong() {
                 super::ping_pong::<$backend>();
+            }
+            #[cfg(all(target_os = "linux", not(miri)))]
+            #[test]
+            fn ping_pong_on_one_cpu() {
+                super::ping_pong_on_one_cpu::<$backend>();
             }
             #[test]
             fn ping_pong_seqcst() {

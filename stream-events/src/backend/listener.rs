@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use event_listener::{listener, Event, EventListener, Listener as _};
 
-use crate::spin_phase::{note_wake, spin_adaptive_then, AsyncSpin};
+use crate::spin_phase::{note_park, note_wake_parked, spin_adaptive_then, AsyncSpin};
 use crate::sync::mutant;
 use crate::{AsyncBackend, Backend};
 
@@ -50,15 +50,18 @@ impl Backend for Listener {
         // change made before this call is seen by any listener registered before the fence;
         // with no listener registered it returns without a syscall.
         if word.notify(usize::MAX) > 0 {
-            note_wake();
+            note_wake_parked(core::ptr::from_ref(word).cast());
         }
     }
 
     #[inline]
     fn wait(word: &Event, cond: impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
-        spin_adaptive_then(cond, deadline, |cond, deadline| {
-            park_until(word, cond, deadline)
-        })
+        spin_adaptive_then(
+            core::ptr::from_ref(word).cast(),
+            cond,
+            deadline,
+            |cond, deadline| park_until(word, cond, deadline),
+        )
     }
 }
 
@@ -70,6 +73,8 @@ fn park_until(word: &Event, mut cond: impl FnMut() -> bool, deadline: Option<Ins
         if !mutant("listener-recheck") && cond() {
             return true;
         }
+        // Where this thread sleeps: a hint for the activator that wakes it.
+        note_park(core::ptr::from_ref(word).cast());
         match deadline {
             None => listener.wait(),
             Some(d) => {

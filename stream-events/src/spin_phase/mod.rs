@@ -4,6 +4,10 @@
 use core::cell::Cell;
 use std::time::{Duration, Instant};
 
+mod placement;
+
+use placement::{current_cpu, note_wake_of, record_park, woken_from_here};
+
 /// The longest spin of a parking backend before it parks.
 ///
 /// Waking a parked thread costs about 20 µs on the machines we measure on; spinning for about
@@ -167,11 +171,27 @@ const WAKE_WINDOW_START: Duration = Duration::from_micros(32);
 /// [`SPIN_BUDGET`] to [`WAKE_WINDOW_MAX`]. This is the state a
 /// hand-off returns to: once one side parks, the other's wake-up and post-wake spin catch
 /// its answer, the parked side's short park doubles its next spin, and both spin again.
+///
+/// Unless the partner shares this thread's CPU (the `placement` module): then it runs only
+/// once this thread stops, and a spin only delays it. A parked wait woken from its own CPU
+/// (`shared`) lowers the history by three levels, and the next wait *yields* instead of
+/// spinning ([`yield_until`]): a partner queued behind this thread runs at once and answers, and
+/// its activation finds nobody parked (no wake-up syscall). The wait after the wake-up of a
+/// partner that parked on this thread's CPU after a shared park of its own yields too, without
+/// the window. A wait leaves the yields for the spins when an answer comes while its yields ran
+/// no other thread (the partner runs elsewhere), and for a park when they find no answer within
+/// [`SPIN_BUDGET`] or one yield ran another thread for a time slice (a busy thread shares the
+/// CPU: a yield gives it the CPU for its whole slice, where a parked thread woken by its partner
+/// would run at once).
 #[derive(Debug, Clone, Copy)]
 struct ThreadWaits {
     history: SpinHistory,
     /// This thread woke a parked partner, and no wait has used that since.
     woke: bool,
+    /// The CPU that partner parked on, if known and if the partner's previous park was shared.
+    woke_cpu: Option<u32>,
+    /// The last wait of this thread that ended parked was woken from its own CPU.
+    shared: bool,
     /// How long after a wake-up the next wait spins at least.
     wake_window: Duration,
     /// How many wake-ups this thread has made (wrapping): an async wait that finds it changed
@@ -186,31 +206,71 @@ impl ThreadWaits {
             skipped: 0,
         },
         woke: false,
+        woke_cpu: None,
+        shared: false,
         wake_window: WAKE_WINDOW_START,
         wakes: 0,
     };
 
     /// The post-wake spin a wait owes, if this thread woke a partner since its last wait: the
-    /// window, timed from the start of the wait.
-    fn take_wake(&mut self) -> Option<Duration> {
-        core::mem::take(&mut self.woke).then_some(self.wake_window)
+    /// window, timed from the start of the wait. `Some(Duration::ZERO)` when that partner
+    /// parked on `cpu` (this thread's CPU, asked only after a wake-up): the wait should not
+    /// spin at all.
+    fn take_wake(&mut self, cpu: impl FnOnce() -> Option<u32>) -> Option<Duration> {
+        let partner = self.woke_cpu.take();
+        if !core::mem::take(&mut self.woke) {
+            return None;
+        }
+        if partner.is_some() && partner == cpu() {
+            return Some(Duration::ZERO);
+        }
+        Some(self.wake_window)
     }
 
-    /// The spin budget of a blocking wait that starts now, and whether it follows a wake-up.
-    fn begin_blocking(&mut self) -> (Duration, bool) {
+    /// How a blocking wait that starts now begins. `cpu` says where this thread runs (asked
+    /// only after a wake-up).
+    fn begin_blocking(&mut self, cpu: impl FnOnce() -> Option<u32>) -> Begin {
         let budget = match self.history.level {
             0 => Duration::ZERO,
             l => self.history.budget_at(l),
         };
-        match self.take_wake() {
-            Some(window) => (budget.max(window), true),
-            None => (budget, false),
+        match self.take_wake(cpu) {
+            // The partner waits for this CPU: any spin only delays its answer.
+            Some(Duration::ZERO) => Begin::Yield,
+            _ if self.shared => Begin::Yield,
+            Some(window) => Begin::Spin {
+                budget: budget.max(window),
+                woke: true,
+            },
+            None => Begin::Spin {
+                budget,
+                woke: false,
+            },
+        }
+    }
+
+    /// Records that a wait begun with [`Begin::Yield`] saw its answer during its yields:
+    /// `handed` says whether a yield ran another thread.
+    fn end_yielding(&mut self, handed: bool) {
+        if !handed {
+            // The partner answered from another CPU: spin again.
+            self.shared = false;
+            self.history.level = MAX_LEVEL;
         }
     }
 
     /// Records how a blocking wait begun with [`begin_blocking`](Self::begin_blocking)
-    /// ended: whether its spin saw the condition, and how long it took in all.
-    fn end_blocking(&mut self, woke: bool, spun: bool, elapsed: Duration) {
+    /// ended: whether its spin saw the condition, whether it parked and was woken from this
+    /// thread's own CPU (`shared`), and how long it took in all.
+    fn end_blocking(&mut self, woke: bool, spun: bool, shared: bool, elapsed: Duration) {
+        self.shared = shared;
+        if shared {
+            // The partner runs on this CPU: it answered once this thread parked, and any
+            // spin before the park only delayed it. The next wait yields; two such parks in a
+            // row also leave the history at level 0, should the yields stop.
+            self.history.level = self.history.level.saturating_sub(MAX_LEVEL / 2);
+            return;
+        }
         self.history.level = if spun {
             MAX_LEVEL
         } else if elapsed <= 2 * SPIN_BUDGET {
@@ -245,25 +305,70 @@ impl ThreadWaits {
     }
 }
 
+/// How a blocking wait begins ([`ThreadWaits::begin_blocking`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Begin {
+    /// Spin for `budget` (none if zero), then park; `woke`: the wait follows a wake-up and
+    /// learns the wake window from it.
+    Spin { budget: Duration, woke: bool },
+    /// The partner shares this CPU: yield ([`yield_until`]), then park.
+    Yield,
+}
+
 thread_local! {
     /// The waits of this thread: the history of its blocking waits, and the wake window that
     /// its blocking waits and async first polls share.
     static THREAD_WAITS: Cell<ThreadWaits> = const { Cell::new(ThreadWaits::NEW) };
 }
 
-/// Records that this thread just woke a parked partner (a backend's `activate` that made a
-/// wake-up): the next blocking wait of this thread spins through the wake window.
+/// Records that the calling thread is about to park on `word` (its CPU, and whether its last
+/// park was shared), for the activator that wakes it.
+///
+/// Out of line, as is [`note_wake_parked`]: both go with a syscall, and the callers (a
+/// backend's `activate` above all) stay small enough to inline.
+#[cold]
+#[inline(never)]
+pub(crate) fn note_park(word: *const ()) {
+    if cfg!(stream_loom) {
+        return;
+    }
+    let shared = THREAD_WAITS
+        .try_with(|cell| cell.get().shared)
+        .unwrap_or(false);
+    record_park(word, shared);
+}
+
+/// Records that this thread just woke a partner (a backend's `activate` that made a wake-up;
+/// an async waker, whose thread is not known): the next blocking wait of this thread spins
+/// through the wake window.
 ///
 /// Reads no clock: the wait that follows times the window from its own start, which is where
 /// a thread that wakes its partner usually is next (the partner's answer is what it waits for).
 #[inline]
 pub(crate) fn note_wake() {
+    note_wake_on(None);
+}
+
+/// [`note_wake`] for a wake-up of threads parked on `word`, whose CPU [`note_park`] recorded.
+#[cold]
+#[inline(never)]
+pub(crate) fn note_wake_parked(word: *const ()) {
+    if cfg!(stream_loom) {
+        return;
+    }
+    note_wake_on(note_wake_of(word));
+}
+
+fn note_wake_on(cpu: Option<u32>) {
     if cfg!(stream_loom) {
         return;
     }
     let _ = THREAD_WAITS.try_with(|cell| {
         let mut waits = cell.get();
         waits.woke = true;
+        if cpu.is_some() {
+            waits.woke_cpu = cpu;
+        }
         waits.wakes = waits.wakes.wrapping_add(1);
         cell.set(waits);
     });
@@ -275,6 +380,7 @@ pub(crate) fn note_wake() {
 /// [`Backend::wait`](crate::Backend::wait) does), and records how the wait ended.
 #[inline]
 pub(crate) fn spin_adaptive_then<C: FnMut() -> bool>(
+    word: *const (),
     mut cond: C,
     deadline: Option<Instant>,
     park: impl FnOnce(C, Option<Instant>) -> bool,
@@ -287,11 +393,12 @@ pub(crate) fn spin_adaptive_then<C: FnMut() -> bool>(
     if cfg!(stream_loom) {
         return park(cond, deadline);
     }
-    spin_then_park_slow(cond, deadline, park)
+    spin_then_park_slow(word, cond, deadline, park)
 }
 
 #[cold]
 fn spin_then_park_slow<C: FnMut() -> bool>(
+    word: *const (),
     mut cond: C,
     deadline: Option<Instant>,
     park: impl FnOnce(C, Option<Instant>) -> bool,
@@ -299,12 +406,61 @@ fn spin_then_park_slow<C: FnMut() -> bool>(
     // A thread being torn down has no history left: it waits as a fresh one does.
     let mut waits = THREAD_WAITS.try_with(Cell::get).unwrap_or(ThreadWaits::NEW);
     let start = Instant::now();
-    let (budget, woke) = waits.begin_blocking();
+    let (budget, woke) = match waits.begin_blocking(current_cpu) {
+        Begin::Spin { budget, woke } => (budget, woke),
+        Begin::Yield => {
+            if let Some(handed) = yield_until(&mut cond, start, deadline) {
+                waits.end_yielding(handed);
+                let _ = THREAD_WAITS.try_with(|cell| cell.set(waits));
+                return true;
+            }
+            (Duration::ZERO, false)
+        }
+    };
     let spun = !budget.is_zero() && spin_slow(&mut cond, budget, start, deadline);
     let done = spun || park(cond, deadline);
-    waits.end_blocking(woke, spun, start.elapsed());
+    // A parked wait woken from this CPU: the partner shares it (`placement`).
+    let shared = !spun && woken_from_here(word);
+    waits.end_blocking(woke, spun, shared, start.elapsed());
     let _ = THREAD_WAITS.try_with(|cell| cell.set(waits));
     done
+}
+
+/// A yield that took longer than this ran another thread (a `sched_yield` that finds nothing
+/// else to run returns in well under a microsecond).
+const HANDED: Duration = Duration::from_micros(2);
+
+/// A yield that took longer than this ran another thread for a time slice, not a partner that
+/// answered and waits in turn.
+const SLICE: Duration = Duration::from_micros(50);
+
+/// The wait of a thread whose partner shares its CPU: yields until `cond` holds (returns
+/// `Some(handed)`, whether a yield ran another thread), for at most [`SPIN_BUDGET`], until
+/// `deadline`, or until a yield ran another thread for a time slice (returns `None`, or
+/// `Some(false)` if the condition holds after that yield).
+fn yield_until(
+    cond: &mut impl FnMut() -> bool,
+    start: Instant,
+    deadline: Option<Instant>,
+) -> Option<bool> {
+    let mut handed = false;
+    let mut last = start;
+    loop {
+        std::thread::yield_now();
+        let now = Instant::now();
+        let took = now - last;
+        if took > SLICE {
+            return cond().then_some(false);
+        }
+        handed |= took > HANDED;
+        if cond() {
+            return Some(handed);
+        }
+        if now - start > SPIN_BUDGET || deadline.is_some_and(|d| now >= d) {
+            return None;
+        }
+        last = now;
+    }
 }
 
 /// How many wake-ups the calling thread has made (wrapping; see [`AsyncSpin`]).
@@ -353,9 +509,14 @@ impl AsyncSpin {
         let Ok(mut waits) = THREAD_WAITS.try_with(Cell::get) else {
             return self.history.spin_slow(cond, None);
         };
-        let Some(window) = waits.take_wake() else {
+        let Some(window) = waits.take_wake(current_cpu) else {
             return self.history.spin_slow(cond, None);
         };
+        if window.is_zero() {
+            // The woken partner waits for this CPU (`ThreadWaits`).
+            let _ = THREAD_WAITS.try_with(|cell| cell.set(waits));
+            return false;
+        }
         let start = Instant::now();
         let spun = self.history.spin_at_least(cond, None, window);
         waits.learn_wake(start.elapsed(), spun);

@@ -70,7 +70,12 @@ fn blocking_history_learns_from_parked_waits() {
             std::thread::sleep(3 * SPIN_BUDGET);
             true
         };
-        assert!(spin_adaptive_then(|| false, None, slow_park));
+        assert!(spin_adaptive_then(
+            core::ptr::null(),
+            || false,
+            None,
+            slow_park
+        ));
         assert_eq!(level(), expected);
     }
     // Level 0: no spin (the condition is checked once before parking).
@@ -79,7 +84,12 @@ fn blocking_history_learns_from_parked_waits() {
         checks += 1;
         false
     };
-    assert!(spin_adaptive_then(&mut cond, None, |_, _| true));
+    assert!(spin_adaptive_then(
+        core::ptr::null(),
+        &mut cond,
+        None,
+        |_, _| true
+    ));
     assert_eq!(checks, 1);
     // That park ended at once: a spin of the shortest budget next.
     assert_eq!(level(), 1);
@@ -89,9 +99,12 @@ fn blocking_history_learns_from_parked_waits() {
         checks += 1;
         checks == 3
     };
-    assert!(spin_adaptive_then(cond, None, |_, _| unreachable!(
-        "parked"
-    )));
+    assert!(spin_adaptive_then(
+        core::ptr::null(),
+        cond,
+        None,
+        |_, _| unreachable!("parked")
+    ));
     assert_eq!(level(), MAX_LEVEL);
     std::thread::spawn(move || {
         assert_eq!(THREAD_WAITS.with(Cell::get).history, SpinHistory::default());
@@ -127,10 +140,15 @@ fn a_wake_up_makes_the_next_wait_spin() {
     std::thread::spawn(|| {
         waits_at_level_zero();
         let mut parked = false;
-        assert!(spin_adaptive_then(holds_from(50), None, |_, _| {
-            parked = true;
-            true
-        }));
+        assert!(spin_adaptive_then(
+            core::ptr::null(),
+            holds_from(50),
+            None,
+            |_, _| {
+                parked = true;
+                true
+            }
+        ));
         assert!(parked, "level 0 without a wake-up: no spin");
     })
     .join()
@@ -140,10 +158,15 @@ fn a_wake_up_makes_the_next_wait_spin() {
             waits_at_level_zero();
             note_wake();
             let mut parked = false;
-            assert!(spin_adaptive_then(holds_from(50), None, |_, _| {
-                parked = true;
-                true
-            }));
+            assert!(spin_adaptive_then(
+                core::ptr::null(),
+                holds_from(50),
+                None,
+                |_, _| {
+                    parked = true;
+                    true
+                }
+            ));
             // The wake-up is used once.
             assert!(!THREAD_WAITS.with(Cell::get).woke);
             !parked
@@ -184,10 +207,114 @@ fn the_wake_window_learns_from_answers() {
     waits.learn_wake(us(500), true);
     assert_eq!(waits.wake_window, WAKE_WINDOW_MAX);
     // A wait owes the window once per wake-up.
-    assert_eq!(waits.take_wake(), None);
+    assert_eq!(waits.take_wake(|| None), None);
     waits.woke = true;
-    assert_eq!(waits.take_wake(), Some(WAKE_WINDOW_MAX));
-    assert_eq!(waits.take_wake(), None);
+    assert_eq!(waits.take_wake(|| None), Some(WAKE_WINDOW_MAX));
+    assert_eq!(waits.take_wake(|| None), None);
+}
+
+/// Shorthand for a spinning start.
+fn spin(budget: Duration, woke: bool) -> Begin {
+    Begin::Spin { budget, woke }
+}
+
+/// A wait after a wake-up of a partner that parked on this thread's CPU (after a shared park
+/// of its own: `note_wake_of` reports only those) does not spin, not even through the
+/// history's budget: the partner runs only once this thread stops, so the wait yields. A
+/// partner on another CPU, or on an unknown one, gets the window as before; the hint is used
+/// once.
+#[test]
+fn a_partner_on_this_cpu_is_not_waited_for_by_spinning() {
+    let on = |cpu: u32| move || Some(cpu);
+    let mut waits = ThreadWaits::NEW;
+    assert_eq!(waits.begin_blocking(on(1)), spin(SPIN_BUDGET, false));
+    waits.woke = true;
+    waits.woke_cpu = Some(1);
+    assert_eq!(waits.begin_blocking(on(1)), Begin::Yield);
+    // Used once: the next wait spins as its history says.
+    assert_eq!(waits.begin_blocking(on(1)), spin(SPIN_BUDGET, false));
+    waits.woke = true;
+    waits.woke_cpu = Some(0);
+    assert_eq!(waits.begin_blocking(on(1)), spin(WAKE_WINDOW_START, true));
+    assert_eq!(waits.woke_cpu, None);
+    waits.woke = true;
+    assert_eq!(waits.begin_blocking(on(1)), spin(WAKE_WINDOW_START, true));
+    // Where this thread runs is not known: the window.
+    waits.woke = true;
+    waits.woke_cpu = Some(1);
+    assert_eq!(waits.begin_blocking(|| None), spin(WAKE_WINDOW_START, true));
+    // The CPU is asked only after a wake-up.
+    assert_eq!(
+        waits.begin_blocking(|| unreachable!("asked without a wake-up")),
+        spin(SPIN_BUDGET, false)
+    );
+}
+
+/// A park woken from this thread's own CPU makes the waits yield until an answer comes while
+/// the yields ran no other thread (the partner runs elsewhere: spins again, at the full
+/// budget) or a park is woken from another CPU; each shared park lowers the history by three
+/// levels, so that spins stay short should the yields stop.
+#[test]
+fn a_shared_park_makes_the_waits_yield_until_the_partner_runs_elsewhere() {
+    let us = Duration::from_micros;
+    let mut waits = ThreadWaits::NEW;
+    waits.end_blocking(false, false, true, us(5));
+    assert!(waits.shared);
+    assert_eq!(waits.history.level, MAX_LEVEL - 3);
+    assert_eq!(waits.begin_blocking(|| None), Begin::Yield);
+    // Answered during yields that ran the partner: still shared.
+    waits.end_yielding(true);
+    assert_eq!(waits.begin_blocking(|| None), Begin::Yield);
+    // A second shared park: level 0, and still yielding.
+    waits.end_blocking(false, false, true, us(5));
+    assert_eq!(waits.history.level, 0);
+    assert_eq!(waits.begin_blocking(|| None), Begin::Yield);
+    // Answered while the yields ran nobody: the partner runs on another CPU.
+    waits.end_yielding(false);
+    assert!(!waits.shared);
+    assert_eq!(waits.begin_blocking(|| None), spin(SPIN_BUDGET, false));
+    // A park woken from another CPU ends the yields too.
+    waits.end_blocking(false, false, true, us(5));
+    waits.end_blocking(false, false, false, us(5));
+    assert!(!waits.shared);
+    assert!(matches!(waits.begin_blocking(|| None), Begin::Spin { .. }));
+}
+
+/// The yields end when the condition holds, and without it after about the spin budget.
+#[test]
+fn yields_end_with_the_answer_or_the_budget() {
+    // (Each case holds however the yields are scheduled: a yield that ran another thread for
+    // a slice ends the yields with one more check.)
+    let start = Instant::now();
+    let mut checks = 0;
+    assert!(yield_until(
+        &mut || {
+            checks += 1;
+            true
+        },
+        start,
+        None
+    )
+    .is_some());
+    assert_eq!(checks, 1);
+    let start = Instant::now();
+    assert_eq!(yield_until(&mut || false, start, None), None);
+    assert!(start.elapsed() >= SPIN_BUDGET);
+    // A deadline that has passed: one yield, one check.
+    let mut checks = 0;
+    let start = Instant::now();
+    assert_eq!(
+        yield_until(
+            &mut || {
+                checks += 1;
+                false
+            },
+            start,
+            Some(start)
+        ),
+        None
+    );
+    assert_eq!(checks, 1);
 }
 
 /// A round trip between two threads with the blocking policy, in virtual time: each side
@@ -208,7 +335,9 @@ fn simulate(latency: Duration, work: Duration, trips: usize, window: bool) -> Ve
     let mut now = Duration::ZERO;
     // Side 1 starts waiting for the first message.
     waiting[1] = {
-        let (budget, woke) = sides[1].begin_blocking();
+        let Begin::Spin { budget, woke } = sides[1].begin_blocking(|| None) else {
+            unreachable!("no shared parks here")
+        };
         (now, budget, woke)
     };
     let mut trips_taken = Vec::new();
@@ -227,10 +356,12 @@ fn simulate(latency: Duration, work: Duration, trips: usize, window: bool) -> Ve
             }
             now + latency
         };
-        sides[to].end_blocking(woke, spun, seen - started);
+        sides[to].end_blocking(woke, spun, false, seen - started);
         // `from` waits for the answer.
         waiting[from] = {
-            let (budget, woke) = sides[from].begin_blocking();
+            let Begin::Spin { budget, woke } = sides[from].begin_blocking(|| None) else {
+                unreachable!("no shared parks here")
+            };
             (now, budget, woke)
         };
         now = seen + work;

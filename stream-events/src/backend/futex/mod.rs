@@ -78,7 +78,7 @@ mod wakers;
 use core::task::{Context, Poll};
 use std::time::Instant;
 
-use crate::spin_phase::{note_wake, spin_adaptive_then, AsyncSpin};
+use crate::spin_phase::{note_park, note_wake, note_wake_parked, spin_adaptive_then, AsyncSpin};
 use crate::sync::{fence, mutant, ord, AtomicU32, Ordering};
 use crate::{AsyncBackend, Backend};
 
@@ -124,7 +124,7 @@ impl Backend for Futex {
             .unwrap_or_else(|e| e);
         if prev & WAITERS != 0 {
             sys::wake_all(word);
-            note_wake();
+            note_wake_parked(core::ptr::from_ref(word).cast());
         }
         if prev & WAKERS != 0 && wakers::wake_all(word) {
             note_wake();
@@ -150,9 +150,12 @@ impl Backend for Futex {
 
     #[inline]
     fn wait(word: &FutexWord, cond: impl FnMut() -> bool, deadline: Option<Instant>) -> bool {
-        spin_adaptive_then(cond, deadline, |cond, deadline| {
-            park_until(word, cond, deadline)
-        })
+        spin_adaptive_then(
+            core::ptr::from_ref(word).cast(),
+            cond,
+            deadline,
+            |cond, deadline| park_until(word, cond, deadline),
+        )
     }
 }
 
@@ -195,6 +198,8 @@ fn park_until(word: &FutexWord, mut cond: impl FnMut() -> bool, deadline: Option
                 Some(d - now)
             }
         };
+        // Where this thread sleeps: a hint for the activator that wakes it.
+        note_park(core::ptr::from_ref(word).cast());
         // Returns on a wake, a changed word, a timeout, a signal or spuriously: the loop
         // re-checks the condition in every case.
         sys::wait(word, seen, timeout);

@@ -1,0 +1,167 @@
+//! Where a parked waiter sleeps and who woke it: hints for waits whose partner shares their
+//! CPU.
+//!
+//! A spin pays while the partner runs on another CPU. When the scheduler puts both threads of
+//! a hand-off on one CPU (beside busy processes, in a one-CPU cgroup, by chance for a while)
+//! the partner runs only once the waiter stops, so every microsecond of a spin is a
+//! microsecond added to the answer. Measured on a 2-vCPU guest with both threads pinned to one
+//! CPU (docs/shared-cpu.md): a round trip of 46 µs (the spins, then the switches), where
+//! kanal, which yields, takes 3 µs.
+//!
+//! So the activator that wakes a parked waiter writes its own CPU into a small process-wide
+//! table, in the slot of the event word's address, and the waiter reads it when its park
+//! ends: woken from its own CPU, it knows that its partner shares the CPU (the partner ran
+//! while it was parked, perhaps only because it parked), and its next waits yield instead of
+//! spinning (`ThreadWaits`). A parking waiter writes its CPU there too, with whether its
+//! previous park was shared; an activator that wakes a waiter parked on its own CPU after a
+//! shared park yields at once instead of spinning through the wake window. Where the kernel
+//! puts a woken thread is its choice, made after the park (a waiter that parked on this CPU
+//! may wake on an idle one): so the activator's rule waits for the waiter to have seen a
+//! shared park, not only to have parked here.
+//!
+//! The table is a hint, never a condition: a slot shared by two words, a thread moved by the
+//! kernel, a read racing with a write only make one wait yield, spin or park when another
+//! choice would have been faster. Both accesses are `Relaxed`, on paths that make a syscall
+//! anyway.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+/// Slots of the table (a power of two).
+const SLOTS: usize = 64;
+
+/// A slot of the table: CPU numbers plus one, zero for "unknown".
+struct Slot {
+    /// The CPU of the last waiter that parked on a word of this slot, with [`SHARED`] set if
+    /// its previous park was woken from its own CPU.
+    parked: AtomicU32,
+    /// The CPU of the last activator that woke a waiter parked on a word of this slot.
+    woke_from: AtomicU32,
+}
+
+/// Flag of [`Slot::parked`].
+const SHARED: u32 = 1 << 31;
+
+impl Slot {
+    const fn new() -> Self {
+        Self {
+            parked: AtomicU32::new(0),
+            woke_from: AtomicU32::new(0),
+        }
+    }
+}
+
+static TABLE: [Slot; SLOTS] = [const { Slot::new() }; SLOTS];
+
+fn slot(word: *const ()) -> &'static Slot {
+    slot_in(&TABLE, word)
+}
+
+fn slot_in(table: &[Slot; SLOTS], word: *const ()) -> &Slot {
+    // Event words are pointer-aligned and the two of one stream are adjacent: drop the
+    // alignment bits and mix the rest (Fibonacci hashing) so that streams spread over slots.
+    let key = (word as usize >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize);
+    &table[key >> (usize::BITS - SLOTS.trailing_zeros())]
+}
+
+/// The CPU the calling thread runs on, where the platform says it cheaply (Linux: `rseq` or
+/// the vDSO behind `sched_getcpu`); `None` elsewhere, under Miri and in loom models.
+#[inline]
+pub(super) fn current_cpu() -> Option<u32> {
+    #[cfg(all(target_os = "linux", not(miri), not(stream_loom)))]
+    {
+        // SAFETY: `sched_getcpu` takes no arguments and touches no memory of ours; it returns
+        // -1 on error, which `try_from` turns into `None`.
+        let cpu = unsafe { libc::sched_getcpu() };
+        u32::try_from(cpu).ok()
+    }
+    #[cfg(not(all(target_os = "linux", not(miri), not(stream_loom))))]
+    {
+        None
+    }
+}
+
+/// Records that the calling thread is about to park on `word`, and whether its previous park
+/// was `shared`.
+#[inline]
+pub(super) fn record_park(word: *const (), shared: bool) {
+    if let Some(cpu) = current_cpu() {
+        record(&slot(word).parked, cpu | if shared { SHARED } else { 0 });
+    }
+}
+
+fn record(slot: &AtomicU32, cpu: u32) {
+    // ORDERING: Relaxed: a hint (module docs); the park that follows synchronises through the
+    // event word, not through this slot.
+    slot.store(cpu.wrapping_add(1), Ordering::Relaxed);
+}
+
+/// Records that the calling thread woke the waiters parked on `word`, and returns the CPU of
+/// the last waiter that parked on it (or on a word of the same slot) if that waiter's previous
+/// park was shared.
+#[inline]
+pub(super) fn note_wake_of(word: *const ()) -> Option<u32> {
+    let slot = slot(word);
+    if let Some(cpu) = current_cpu() {
+        record(&slot.woke_from, cpu);
+    }
+    read(&slot.parked)
+        .filter(|parked| parked & SHARED != 0)
+        .map(|parked| parked & !SHARED)
+}
+
+/// Whether the last wake-up of a waiter parked on `word` came from the calling thread's CPU
+/// (`false` for a null `word`: no word, no hint).
+#[inline]
+pub(super) fn woken_from_here(word: *const ()) -> bool {
+    if word.is_null() {
+        return false;
+    }
+    let from = read(&slot(word).woke_from);
+    from.is_some() && from == current_cpu()
+}
+
+fn read(slot: &AtomicU32) -> Option<u32> {
+    // ORDERING: Relaxed: a hint (module docs).
+    slot.load(Ordering::Relaxed).checked_sub(1)
+}
+
+#[cfg(all(test, not(stream_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_park_is_seen_by_the_waker_of_its_word() {
+        let table = [const { Slot::new() }; SLOTS];
+        let words = [0u64; 2];
+        let word = (&words[0] as *const u64).cast::<()>();
+        let parked = &slot_in(&table, word).parked;
+        assert_eq!(read(parked), None);
+        record(parked, 0);
+        assert_eq!(read(parked), Some(0));
+        // A later park on the same word, on another CPU, replaces the hint.
+        record(parked, 5);
+        assert_eq!(read(parked), Some(5));
+        assert_eq!(read(&slot_in(&table, word).woke_from), None);
+    }
+
+    #[cfg(all(target_os = "linux", not(miri)))]
+    #[test]
+    fn linux_says_where_a_thread_runs() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpu = current_cpu().expect("sched_getcpu answers on Linux");
+        // The CPU numbers of an affinity mask may exceed its count; the machine's do not
+        // exceed the configured CPUs, which `sysconf` reports.
+        // SAFETY: `sysconf` reads a configuration value and touches no memory of ours.
+        let configured = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
+        assert!(u64::from(cpu) < configured.max(cpus as libc::c_long) as u64);
+    }
+
+    #[test]
+    fn adjacent_words_use_different_slots() {
+        let words = [0u64; 2];
+        let a = (&words[0] as *const u64).cast::<()>();
+        let b = (&words[1] as *const u64).cast::<()>();
+        let table = [const { Slot::new() }; SLOTS];
+        assert!(!core::ptr::eq(slot_in(&table, a), slot_in(&table, b)));
+    }
+}
