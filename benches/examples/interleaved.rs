@@ -17,7 +17,10 @@
 //!   default), `processes:N` (N busy processes started for the run) or `threads:N` (N busy
 //!   threads spinning through the run); see [`benches::Load`]. Rows that never yield their
 //!   CPU (`raw_spin`) are left out then: each hand-off would wait for a time slice.
-//! * `--native`: only the rows of ours (what `cargo xtask bench --baseline` compares).
+//! * `--native`: only the rows of ours (what `cargo xtask bench --baseline` compares): those
+//!   whose role is `native` in `benches/roles.csv`.
+//! * `--list`: prints `benches/roles.csv` (`group,row,role` of every row the bench reports)
+//!   and exits.
 //! * `--every N`: the hand-offs between two stops of the `disturbed` group (default 500).
 //! * `--trips N`: round trips per row and round of `floors`, `events` and `round_trip` (and a
 //!   fifth of it for `async_round_trip`)
@@ -69,8 +72,8 @@ use std::time::Duration;
 
 use benches::{
     bulk_async, bulk_u8_stream, ping_pong, pipelined_box, settle_cpus, BulkU64Row, BulkU8Row,
-    BytePattern, Disturbance, Disturbed, EventSignal, Executor, RawSpin, ReadMode, RoundTripRow,
-    ASYNC_ROUND_TRIP_ROWS, BULK_U64_ROWS, BULK_U8_ROWS, FUTURE_ROWS, ROUND_TRIP_ROWS,
+    BytePattern, Disturbance, Disturbed, EventSignal, Executor, RawSpin, ReadMode, Role,
+    RoundTripRow, ASYNC_ROUND_TRIP_ROWS, BULK_U64_ROWS, BULK_U8_ROWS, FUTURE_ROWS, ROUND_TRIP_ROWS,
     WRITE_SLICE_ROWS,
 };
 use stream_events::{Futex, Listener, Spin};
@@ -82,20 +85,6 @@ type Row<'a> = (&'static str, Box<dyn Fn() -> f64 + 'a>);
 /// A group: its name on the command line, and its run for a number of rounds (which prints
 /// the group and returns its CSV lines).
 type Group = (&'static str, fn(&Options) -> String);
-
-/// The rows of ours, which `--native` keeps: every other row is a peer or a floor.
-const NATIVE_ROWS: &[&str] = &[
-    "spin",
-    "futex",
-    "listener",
-    "futex_one_buffer",
-    "async_io",
-    "async_bufread",
-    "blocking",
-    "write_slice_aligned",
-    "write_slice_vec",
-    "native",
-];
 
 /// Rows that never yield their CPU: left out while a load runs (`--load` other than `quiet`),
 /// where each hand-off would wait for the scheduler to give the partner a time slice.
@@ -146,7 +135,7 @@ fn ratio(a: f64, b: f64) -> f64 {
 fn report(group: &str, unit: &str, rows: &[Row<'_>], references: &[&str], o: &Options) -> String {
     let rows: Vec<&Row<'_>> = rows
         .iter()
-        .filter(|(name, _)| !o.native_only || NATIVE_ROWS.contains(name))
+        .filter(|(name, _)| !o.native_only || benches::role_of(group, name) == Some(Role::Native))
         .filter(|(name, _)| !o.busy || !NEVER_YIELD.contains(name))
         .collect();
     let mut figures = vec![Vec::with_capacity(o.rounds); rows.len()];
@@ -513,6 +502,10 @@ fn main() {
     #[cfg(target_os = "linux")]
     benches::burn_if_asked();
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        print!("{}", benches::ROLES_CSV);
+        return;
+    }
     let mut take = |flag: &str| {
         let at = args.iter().position(|a| a == flag)?;
         let value = args

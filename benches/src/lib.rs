@@ -112,6 +112,7 @@ mod pipelined;
 mod programs;
 #[cfg(feature = "current-api")]
 mod programs_tokio;
+mod roles;
 mod round_trip;
 mod threads;
 mod write_slice;
@@ -149,6 +150,7 @@ pub use programs::{
 };
 #[cfg(feature = "current-api")]
 pub use programs_tokio::{framed_lines, FRAMED_CAPACITY};
+pub use roles::{role_of, Role, ROLES_CSV};
 pub use round_trip::{
     crossbeam_round_trips, round_trip_native, round_trips, Drive, NativeBackend, RoundTripRow,
     Timed, ROUND_TRIP_ROWS,

@@ -5,7 +5,7 @@
 //! May touch: nothing (builds strings from the measurements it is given).
 
 use super::interleaved::SPREAD_LIMIT;
-use super::tables::{Goal, Role, BENCH_ROWS, BENCH_TARGETS_MET, BEST_PEER};
+use super::tables::{bench_rows, Goal, Role, BENCH_TARGETS_MET, BEST_PEER};
 use super::Measured;
 
 /// What [`bench_report`] returns: Markdown, CSV, one line per missed target, one line per
@@ -36,11 +36,7 @@ fn format_rate(per_s: f64, unit: &str) -> String {
 pub(crate) fn bench_report(measured: &[Measured], all: bool, header: &str) -> PassReport {
     // Table order: the known rows, then anything new, sorted.
     let mut order: Vec<(String, String, Role)> = Vec::new();
-    for (group, rows) in BENCH_ROWS {
-        for (row, role) in *rows {
-            order.push((group.to_string(), row.to_string(), *role));
-        }
-    }
+    order.extend(bench_rows().iter().cloned());
     let mut others: Vec<(String, String, Role)> = measured
         .iter()
         .filter(|m| !order.iter().any(|(g, r, _)| *g == m.group && *r == m.row))

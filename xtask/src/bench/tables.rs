@@ -1,5 +1,6 @@
-//! What the bench report knows: the rows of each group and their roles, the targets of the
-//! issues and how each compares a row with its reference, and the one-copy ceilings.
+//! What the bench report knows: the rows of each group and their roles (read from
+//! `benches/roles.csv`, which the `benches` crate defines them in), the targets of the issues
+//! and how each compares a row with its reference, and the one-copy ceilings.
 //!
 //! May touch: nothing (tables and pure functions).
 
@@ -16,155 +17,44 @@ pub(crate) enum Role {
     Other,
 }
 
-/// The rows the report knows, in table order: (group, row, role). A group is criterion's
-/// group, or `group/function` where criterion has a function and a value (`future`).
-pub(crate) const BENCH_ROWS: &[(&str, &[(&str, Role)])] = {
-    use Role::{Floor, Native, Peer};
-    const NATIVE: [(&str, Role); 3] = [("spin", Native), ("futex", Native), ("listener", Native)];
-    const FUTURE: &[(&str, Role)] = &[
-        NATIVE[0],
-        NATIVE[1],
-        NATIVE[2],
-        ("oneshot", Peer),
-        ("tokio_oneshot", Peer),
-        ("futures_oneshot", Peer),
-    ];
-    &[
-        (
-            "events_round_trip",
-            &[
-                NATIVE[0],
-                NATIVE[1],
-                NATIVE[2],
-                ROUND_TRIP_PEERS[0],
-                ROUND_TRIP_PEERS[1],
-                ROUND_TRIP_PEERS[2],
-                ROUND_TRIP_PEERS[3],
-                ROUND_TRIP_PEERS[4],
-                ROUND_TRIP_PEERS[5],
-                ROUND_TRIP_PEERS[6],
-                ("raw_spin", Floor),
-                ("raw_futex", Floor),
-            ],
-        ),
-        (
-            "stream_round_trip",
-            &[
-                NATIVE[0],
-                NATIVE[1],
-                NATIVE[2],
-                ROUND_TRIP_PEERS[0],
-                ROUND_TRIP_PEERS[1],
-                ROUND_TRIP_PEERS[2],
-                ROUND_TRIP_PEERS[3],
-                ROUND_TRIP_PEERS[4],
-                ROUND_TRIP_PEERS[5],
-                ROUND_TRIP_PEERS[6],
-                ("raw_spin", Floor),
-                // Both sides spin, never park: a floor of the spinning kind, not a channel
-                // users would pick to wait on (so not a "best peer" of the targets).
-                ("rtrb", Floor),
-            ],
-        ),
-        (
-            "stream_bulk_u8",
-            &[
-                NATIVE[0],
-                NATIVE[1],
-                NATIVE[2],
-                ("futex_one_buffer", Native),
-                ("crossbeam_recycled_copy", Peer),
-                ("crossbeam_recycled", Peer),
-                ("rtrb", Peer),
-                ("memcpy", Floor),
-            ],
-        ),
-        (
-            "stream_bulk_u64",
-            &[
-                NATIVE[0],
-                NATIVE[1],
-                NATIVE[2],
-                ("futex_one_buffer", Native),
-                ("rtrb", Peer),
-                ("crossbeam_bounded1024", Peer),
-            ],
-        ),
-        ("future/create_send_recv", FUTURE),
-        ("future/create_send_recv", &[("box", Floor)]),
-        ("future/pipelined", FUTURE),
-        (
-            "future/pipelined",
-            &[
-                // First: the "ratio to floor" column compares with the first floor.
-                ("box_112b", Floor),
-                ("box_40b", Floor),
-                ("queue_only", Floor),
-            ],
-        ),
-        ("future/reader_waiting", FUTURE),
-        ("future/reader_waiting", &[("raw_futex", Floor)]),
-        ("async_round_trip", ASYNC_ROUND_TRIP),
-        ("async_round_trip_tokio_rt", ASYNC_ROUND_TRIP),
-        ("async_wake", &[("listener", Native), ("waker_slot", Peer)]),
-        (
-            "async_wake_parked",
-            &[("listener", Native), ("waker_slot", Peer)],
-        ),
-        (
-            "async_bulk_u8",
-            &[
-                ("async_io", Native),
-                ("async_bufread", Native),
-                ("blocking", Native),
-            ],
-        ),
-        (
-            "stream_write_slice",
-            &[
-                ("write_slice_aligned", Native),
-                ("write_slice_vec", Native),
-                ("crossbeam_bounded4", Peer),
-                ("sync_channel4", Peer),
-            ],
-        ),
-        (
-            "program_serde_json",
-            &[("native", Native), ("unix_stream", Peer)],
-        ),
-        (
-            "program_lines",
-            &[("native", Native), ("unix_stream", Peer)],
-        ),
-        (
-            "program_send",
-            &[
-                ("native", Native),
-                ("sync_channel1024", Peer),
-                ("crossbeam_bounded1024", Peer),
-            ],
-        ),
-        ("program_framed_current_thread", FRAMED),
-        ("program_framed_multi_thread", FRAMED),
-    ]
-};
+/// The roles of the rows, as `benches/roles.csv` defines them for `benches` and this command
+/// alike (`group,row,role` lines, `#` comments, one header line).
+const ROLES_CSV: &str = include_str!("../../../benches/roles.csv");
 
-/// The rows of both framed program groups (one per tokio runtime).
-const FRAMED: &[(&str, Role)] = &[("native", Role::Native), ("tokio_duplex64k", Role::Peer)];
+/// The rows the report knows, in table order: (group, row, role), from [`ROLES_CSV`]. A group
+/// is criterion's group, or `group/function` where criterion has a function and a value
+/// (`future`).
+pub(crate) fn bench_rows() -> &'static [(String, String, Role)] {
+    static ROWS: std::sync::OnceLock<Vec<(String, String, Role)>> = std::sync::OnceLock::new();
+    ROWS.get_or_init(|| parse_roles(ROLES_CSV).unwrap_or_else(|e| panic!("benches/roles.csv: {e}")))
+}
 
-/// The channel peers of the round-trip groups, as the `benches` crate's `ROUND_TRIP_ROWS`
-/// names them: the blocking channels users would otherwise pick, at capacities 1 and 0.
-const ROUND_TRIP_PEERS: [(&str, Role); 7] = [
-    ("crossbeam_bounded1", Role::Peer),
-    ("crossbeam_bounded0", Role::Peer),
-    ("kanal_bounded1", Role::Peer),
-    ("kanal_bounded0", Role::Peer),
-    ("flume_bounded1", Role::Peer),
-    ("std_sync_channel1", Role::Peer),
-    ("std_sync_channel0", Role::Peer),
-];
+/// Parses a roles CSV (`group,row,role`; `#` comments and the header line skipped).
+fn parse_roles(text: &str) -> Result<Vec<(String, String, Role)>, String> {
+    let mut rows = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line == "group,row,role" {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').collect();
+        let [group, row, role] = fields[..] else {
+            return Err(format!("`{line}`: expected group,row,role"));
+        };
+        let role = match role {
+            "native" => Role::Native,
+            "peer" => Role::Peer,
+            "floor" => Role::Floor,
+            other => return Err(format!("`{line}`: unknown role `{other}`")),
+        };
+        if rows.iter().any(|(g, r, _)| g == group && r == row) {
+            return Err(format!("`{line}`: the row is listed twice"));
+        }
+        rows.push((group.to_string(), row.to_string(), role));
+    }
+    Ok(rows)
+}
 
-/// The role of `row` in `group`: as [`BENCH_ROWS`] says, the group's profile prefix
+/// The role of `row` in `group`: as [`bench_rows`] says, the group's profile prefix
 /// (`loaded/KIND/`, `disturbed/`) and suffix (`/csw`, `/recovery`) left out; `Other` if unknown.
 pub(crate) fn role_of(group: &str, row: &str) -> Role {
     let mut base = group;
@@ -175,20 +65,11 @@ pub(crate) fn role_of(group: &str, row: &str) -> Role {
     for suffix in ["/csw", "/recovery"] {
         base = base.strip_suffix(suffix).unwrap_or(base);
     }
-    BENCH_ROWS
+    bench_rows()
         .iter()
-        .filter(|(g, _)| *g == base)
-        .flat_map(|(_, rows)| rows.iter())
-        .find(|(r, _)| *r == row)
-        .map_or(Role::Other, |(_, role)| *role)
+        .find(|(g, r, _)| g == base && r == row)
+        .map_or(Role::Other, |(_, _, role)| *role)
 }
-
-/// The rows of both async round-trip groups (one per executor).
-const ASYNC_ROUND_TRIP: &[(&str, Role)] = &[
-    ("native", Role::Native),
-    ("async_channel_bounded1", Role::Peer),
-    ("tokio_mpsc1", Role::Peer),
-];
 
 /// A target's reference that means "the fastest peer row of the group in this run".
 pub(crate) const BEST_PEER: &str = "best peer";
@@ -415,3 +296,43 @@ pub(crate) const BENCH_CEILINGS: &[(&str, &str, &str)] = &[(
     "crossbeam_recycled_copy",
     "crossbeam_recycled",
 )];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `benches/roles.csv` parses, and every target names rows it knows: a row renamed in
+    /// `benches` without its line there fails here, not silently in a run.
+    #[test]
+    fn every_target_names_known_rows() {
+        let rows = bench_rows();
+        assert!(rows.len() > 50, "{}", rows.len());
+        for (group, natives, _, reference) in BENCH_TARGETS_MET {
+            for row in natives
+                .iter()
+                .chain([reference].into_iter().filter(|r| **r != BEST_PEER))
+            {
+                assert!(
+                    role_of(group, row) != Role::Other,
+                    "target {group}/{row} is not in benches/roles.csv"
+                );
+            }
+            if *reference == BEST_PEER {
+                assert!(
+                    rows.iter().any(|(g, _, r)| g == group && *r == Role::Peer),
+                    "{group} has no peer for its best-peer target"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn roles_csv_rejects_what_it_cannot_read() {
+        assert!(parse_roles("g,r,peer\ng,r,native\n").is_err());
+        assert!(parse_roles("g,r,fast\n").is_err());
+        assert!(parse_roles("g,r\n").is_err());
+        let rows = parse_roles("# a comment\ngroup,row,role\ng,a,native\ng,b,floor\n").unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows[1].2 == Role::Floor);
+    }
+}
