@@ -164,6 +164,17 @@ const ASAN_TARGETS: &[&[&str]] = &[
         "--test",
         "future_alloc",
     ],
+    // The symmetric runtime's Rust suites (its C++ test links the cdylib, which is not built
+    // with the sanitizer).
+    &[
+        "-p",
+        "symmetric-stream",
+        "--lib",
+        "--test",
+        "abi",
+        "--test",
+        "mixed",
+    ],
 ];
 
 /// The cargo-fuzz targets of `fuzz/` and how long the fuzz stage runs each.
