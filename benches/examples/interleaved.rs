@@ -54,6 +54,9 @@
 //!   with the allocation floors `box_40b`, `box_112b` ([`benches::pipelined_box`]) and
 //!   `box_64b`: the smallest block a future of a `u64` could have whatever its placement
 //!   (the header's seven words and a one-word slot).
+//! * `reader_waiting`: the `future/reader_waiting` pattern (each round trip wakes a receiver
+//!   that waits, twice), a fifth of `--trips` (2,000) per row and round of
+//!   [`benches::FUTURE_ROWS`], against `oneshot`.
 //! * `async_round_trip`: a fifth of `--trips` (2,000) round trips per row and round of [`benches::ASYNC_ROUND_TRIP_ROWS`]
 //!   (an async native stream each way, async-channel and tokio's mpsc of capacity 1), each side
 //!   on its own `block_on` (group `async_round_trip`) or tokio current-thread runtime
@@ -98,6 +101,7 @@ const SETTLED: &[&str] = &[
     "floors",
     "events_round_trip",
     "stream_round_trip",
+    "future/reader_waiting",
     "async_round_trip",
     "async_round_trip_tokio_rt",
 ];
@@ -401,6 +405,22 @@ fn pipelined(o: &Options) -> String {
     report("future/pipelined", "ns", &rows, &["oneshot"], o)
 }
 
+fn reader_waiting(o: &Options) -> String {
+    // A fifth of the blocking round trips, as `async_round_trip`: the peers park for tens of
+    // microseconds a round trip where idle CPUs halt at once.
+    let n = (o.trips / 5).max(1);
+    let rows: Vec<Row<'_>> = FUTURE_ROWS
+        .iter()
+        .map(|&row| -> Row<'_> {
+            (
+                row.name(),
+                Box::new(move || per_round_trip(row.reader_waiting(n), n)),
+            )
+        })
+        .collect();
+    report("future/reader_waiting", "ns", &rows, &["oneshot"], o)
+}
+
 fn async_round_trip(o: &Options) -> String {
     // A fifth of the blocking round trips: the peers park for 30-50 µs a round trip where
     // wake-ups are slow.
@@ -539,7 +559,7 @@ fn main() {
     };
     // `all` is every group but the first two: the floors measure the machine, the disturbed
     // group a profile of its own.
-    let groups: [Group; 13] = [
+    let groups: [Group; 14] = [
         ("floors", floors),
         ("disturbed", disturbed),
         ("events", events_round_trip),
@@ -548,6 +568,7 @@ fn main() {
         ("bulk_u64", bulk_u64),
         ("create_send_recv", create_send_recv),
         ("pipelined", pipelined),
+        ("reader_waiting", reader_waiting),
         ("async_round_trip", async_round_trip),
         ("async_bulk", async_bulk),
         ("write_slice", write_slice),
