@@ -61,9 +61,9 @@ fn ping_pong_on_one_cpu<B: Backend>() {
 /// Pins the calling thread to `cpu`.
 #[cfg(all(target_os = "linux", not(miri)))]
 fn pin_to(cpu: usize) {
-    // SAFETY: a zeroed `cpu_set_t` is an empty set; `CPU_SET` writes within it (cpu < 1024 on
-    // any machine this runs on, and `CPU_SET` ignores larger numbers); `sched_setaffinity`
-    // reads `size_of::<cpu_set_t>()` bytes of it.
+    // SAFETY: a zeroed `cpu_set_t` is an empty set; `CPU_SET` writes the bit of `cpu` within
+    // it (it panics, never writes out of bounds, for a number beyond the set);
+    // `sched_setaffinity` reads `size_of::<cpu_set_t>()` bytes of it.
     let ok = unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_SET(cpu, &mut set);

@@ -50,6 +50,8 @@ impl Backend for Listener {
         // change made before this call is seen by any listener registered before the fence;
         // with no listener registered it returns without a syscall.
         if word.notify(usize::MAX) > 0 {
+            // After the notification (only its count says whether anybody listened): a waiter
+            // that runs before this note reads the previous one, a hint one hand-off late.
             note_wake_parked(core::ptr::from_ref(word).cast());
         }
     }

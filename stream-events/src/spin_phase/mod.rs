@@ -179,10 +179,11 @@ const WAKE_WINDOW_START: Duration = Duration::from_micros(32);
 /// its activation finds nobody parked (no wake-up syscall). The wait after the wake-up of a
 /// partner that parked on this thread's CPU after a shared park of its own yields too, without
 /// the window. A wait leaves the yields for the spins when an answer comes while its yields ran
-/// no other thread (the partner runs elsewhere), and for a park when they find no answer within
-/// [`SPIN_BUDGET`] or one yield ran another thread for a time slice (a busy thread shares the
-/// CPU: a yield gives it the CPU for its whole slice, where a parked thread woken by its partner
-/// would run at once).
+/// no other thread, twice in a row (the partner runs elsewhere), and for a park when they find
+/// no answer within [`SPIN_BUDGET`]. A yield that ran another thread for a time slice means a
+/// busy thread shares the CPU too: a yield gives it the CPU for its whole slice, where a parked
+/// thread woken by its partner runs at once; so the next waits of a shared thread park at once,
+/// for 50 times as long as that slice was, before a yield probes again.
 #[derive(Debug, Clone, Copy)]
 struct ThreadWaits {
     history: SpinHistory,
@@ -192,6 +193,11 @@ struct ThreadWaits {
     woke_cpu: Option<u32>,
     /// The last wait of this thread that ended parked was woken from its own CPU.
     shared: bool,
+    /// Until when the waits park at once instead of yielding, after a yield ran a busy thread
+    /// for a time slice ([`Yielded::Sliced`]).
+    yield_off_until: Option<Instant>,
+    /// Answers in a row that came while the yields ran no other thread.
+    quick_answers: u8,
     /// How long after a wake-up the next wait spins at least.
     wake_window: Duration,
     /// How many wake-ups this thread has made (wrapping): an async wait that finds it changed
@@ -208,54 +214,89 @@ impl ThreadWaits {
         woke: false,
         woke_cpu: None,
         shared: false,
+        yield_off_until: None,
+        quick_answers: 0,
         wake_window: WAKE_WINDOW_START,
         wakes: 0,
     };
 
-    /// The post-wake spin a wait owes, if this thread woke a partner since its last wait: the
-    /// window, timed from the start of the wait. `Some(Duration::ZERO)` when that partner
-    /// parked on `cpu` (this thread's CPU, asked only after a wake-up): the wait should not
-    /// spin at all.
-    fn take_wake(&mut self, cpu: impl FnOnce() -> Option<u32>) -> Option<Duration> {
+    /// What a wait owes to a wake-up this thread made since its last wait, if any: the window
+    /// (a spin, timed from the start of the wait), or nothing but a yield when the woken
+    /// partner parked on `cpu` (this thread's CPU, asked only after a wake-up) after a shared
+    /// park.
+    fn take_wake(&mut self, cpu: impl FnOnce() -> Option<u32>) -> Option<Wake> {
         let partner = self.woke_cpu.take();
         if !core::mem::take(&mut self.woke) {
             return None;
         }
         if partner.is_some() && partner == cpu() {
-            return Some(Duration::ZERO);
+            return Some(Wake::PartnerHere);
         }
-        Some(self.wake_window)
+        Some(Wake::Window(self.wake_window))
     }
 
     /// How a blocking wait that starts now begins. `cpu` says where this thread runs (asked
-    /// only after a wake-up).
-    fn begin_blocking(&mut self, cpu: impl FnOnce() -> Option<u32>) -> Begin {
+    /// only after a wake-up), `now` what time it is (asked only while a pause of the yields
+    /// may run).
+    fn begin_blocking(
+        &mut self,
+        cpu: impl FnOnce() -> Option<u32>,
+        now: impl FnOnce() -> Instant,
+    ) -> Begin {
         let budget = match self.history.level {
             0 => Duration::ZERO,
             l => self.history.budget_at(l),
         };
-        match self.take_wake(cpu) {
+        let wake = self.take_wake(cpu);
+        if self.shared || wake == Some(Wake::PartnerHere) {
             // The partner waits for this CPU: any spin only delays its answer.
-            Some(Duration::ZERO) => Begin::Yield,
-            _ if self.shared => Begin::Yield,
-            Some(window) => Begin::Spin {
+            if let Some(until) = self.yield_off_until {
+                if now() < until {
+                    // A busy thread shares the CPU too (`Yielded::Sliced`): park, so that the
+                    // partner's wake-up, not a time slice, decides when this thread runs.
+                    return Begin::Spin {
+                        budget: Duration::ZERO,
+                        woke: false,
+                    };
+                }
+                self.yield_off_until = None;
+            }
+            return Begin::Yield;
+        }
+        match wake {
+            Some(Wake::Window(window)) => Begin::Spin {
                 budget: budget.max(window),
                 woke: true,
             },
-            None => Begin::Spin {
+            _ => Begin::Spin {
                 budget,
                 woke: false,
             },
         }
     }
 
-    /// Records that a wait begun with [`Begin::Yield`] saw its answer during its yields:
-    /// `handed` says whether a yield ran another thread.
-    fn end_yielding(&mut self, handed: bool) {
-        if !handed {
-            // The partner answered from another CPU: spin again.
-            self.shared = false;
-            self.history.level = MAX_LEVEL;
+    /// Records how a wait begun with [`Begin::Yield`] ended its yields.
+    fn end_yielding(&mut self, yielded: Yielded) {
+        match yielded {
+            Yielded::Answered { handed: true } => self.quick_answers = 0,
+            Yielded::Answered { handed: false } => {
+                // The answer came while no other thread ran here: the partner may run on
+                // another CPU. Two in a row (one could be a switch faster than `HANDED`):
+                // spin again.
+                self.quick_answers += 1;
+                if self.quick_answers >= 2 {
+                    self.quick_answers = 0;
+                    self.shared = false;
+                    self.history.level = MAX_LEVEL;
+                }
+            }
+            Yielded::Sliced { at, took, .. } => {
+                // A yield gave a busy thread its time slice: the waits park at once for
+                // `YIELD_PAUSE` times that slice, so that the probes for the busy thread's
+                // leaving cost a small part of the time.
+                self.yield_off_until = Some(at + took.min(YIELD_PROBE_MAX) * YIELD_PAUSE);
+            }
+            Yielded::Unanswered => {}
         }
     }
 
@@ -314,6 +355,39 @@ enum Begin {
     /// The partner shares this CPU: yield ([`yield_until`]), then park.
     Yield,
 }
+
+/// What a wait owes to a wake-up made by its thread ([`ThreadWaits::take_wake`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// Spin at least this long (the wake window).
+    Window(Duration),
+    /// The woken partner waits for this CPU: yield.
+    PartnerHere,
+}
+
+/// How the yields of [`yield_until`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Yielded {
+    /// The condition holds; `handed`: a yield ran another thread (took over [`HANDED`]).
+    Answered { handed: bool },
+    /// A yield ran another thread for a time slice: it ended at `at` and took `took` (over
+    /// [`SLICE`]); `answered`: the condition held after it.
+    Sliced {
+        answered: bool,
+        at: Instant,
+        took: Duration,
+    },
+    /// No answer within [`SPIN_BUDGET`] or by the deadline.
+    Unanswered,
+}
+
+/// How many times the time slice a yield gave a busy thread the waits park at once before they
+/// yield again: the probe for the busy thread's leaving then costs a fiftieth of the time.
+const YIELD_PAUSE: u32 = 50;
+
+/// The longest slice a pause is sized by (a thread descheduled for longer was stopped, not
+/// out-scheduled by a busy thread).
+const YIELD_PROBE_MAX: Duration = Duration::from_millis(20);
 
 thread_local! {
     /// The waits of this thread: the history of its blocking waits, and the wake window that
@@ -406,11 +480,14 @@ fn spin_then_park_slow<C: FnMut() -> bool>(
     // A thread being torn down has no history left: it waits as a fresh one does.
     let mut waits = THREAD_WAITS.try_with(Cell::get).unwrap_or(ThreadWaits::NEW);
     let start = Instant::now();
-    let (budget, woke) = match waits.begin_blocking(current_cpu) {
+    let (budget, woke) = match waits.begin_blocking(current_cpu, Instant::now) {
         Begin::Spin { budget, woke } => (budget, woke),
         Begin::Yield => {
-            if let Some(handed) = yield_until(&mut cond, start, deadline) {
-                waits.end_yielding(handed);
+            #[cfg(test)]
+            tests::count_yielding_wait();
+            let yielded = yield_until(&mut cond, start, deadline);
+            waits.end_yielding(yielded);
+            if let Yielded::Answered { .. } | Yielded::Sliced { answered: true, .. } = yielded {
                 let _ = THREAD_WAITS.try_with(|cell| cell.set(waits));
                 return true;
             }
@@ -434,15 +511,13 @@ const HANDED: Duration = Duration::from_micros(2);
 /// answered and waits in turn.
 const SLICE: Duration = Duration::from_micros(50);
 
-/// The wait of a thread whose partner shares its CPU: yields until `cond` holds (returns
-/// `Some(handed)`, whether a yield ran another thread), for at most [`SPIN_BUDGET`], until
-/// `deadline`, or until a yield ran another thread for a time slice (returns `None`, or
-/// `Some(false)` if the condition holds after that yield).
+/// The wait of a thread whose partner shares its CPU: yields until `cond` holds, for at most
+/// [`SPIN_BUDGET`], until `deadline`, or until a yield ran another thread for a time slice.
 fn yield_until(
     cond: &mut impl FnMut() -> bool,
     start: Instant,
     deadline: Option<Instant>,
-) -> Option<bool> {
+) -> Yielded {
     let mut handed = false;
     let mut last = start;
     loop {
@@ -450,14 +525,18 @@ fn yield_until(
         let now = Instant::now();
         let took = now - last;
         if took > SLICE {
-            return cond().then_some(false);
+            return Yielded::Sliced {
+                answered: cond(),
+                at: now,
+                took,
+            };
         }
         handed |= took > HANDED;
         if cond() {
-            return Some(handed);
+            return Yielded::Answered { handed };
         }
         if now - start > SPIN_BUDGET || deadline.is_some_and(|d| now >= d) {
-            return None;
+            return Yielded::Unanswered;
         }
         last = now;
     }
@@ -509,14 +588,15 @@ impl AsyncSpin {
         let Ok(mut waits) = THREAD_WAITS.try_with(Cell::get) else {
             return self.history.spin_slow(cond, None);
         };
-        let Some(window) = waits.take_wake(current_cpu) else {
-            return self.history.spin_slow(cond, None);
+        let window = match waits.take_wake(current_cpu) {
+            None => return self.history.spin_slow(cond, None),
+            Some(Wake::Window(window)) => window,
+            Some(Wake::PartnerHere) => {
+                // The woken partner waits for this CPU (`ThreadWaits`).
+                let _ = THREAD_WAITS.try_with(|cell| cell.set(waits));
+                return false;
+            }
         };
-        if window.is_zero() {
-            // The woken partner waits for this CPU (`ThreadWaits`).
-            let _ = THREAD_WAITS.try_with(|cell| cell.set(waits));
-            return false;
-        }
         let start = Instant::now();
         let spun = self.history.spin_at_least(cond, None, window);
         waits.learn_wake(start.elapsed(), spun);

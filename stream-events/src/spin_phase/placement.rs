@@ -57,9 +57,16 @@ fn slot(word: *const ()) -> &'static Slot {
 }
 
 fn slot_in(table: &[Slot; SLOTS], word: *const ()) -> &Slot {
-    // Event words are pointer-aligned and the two of one stream are adjacent: drop the
-    // alignment bits and mix the rest (Fibonacci hashing) so that streams spread over slots.
-    let key = (word as usize >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize);
+    // Event words are pointer-aligned and the two of one stream are adjacent (4 bytes apart on
+    // 32-bit targets, 8 on 64-bit): drop the alignment bits and mix the rest (Fibonacci
+    // hashing: the odd multiplier nearest 2^N / golden ratio) so that streams spread over
+    // slots and the two words of a stream take two.
+    #[cfg(target_pointer_width = "64")]
+    const GOLDEN: usize = 0x9E37_79B9_7F4A_7C15;
+    #[cfg(not(target_pointer_width = "64"))]
+    const GOLDEN: usize = 0x9E37_79B9;
+    let key =
+        (word as usize >> core::mem::align_of::<usize>().trailing_zeros()).wrapping_mul(GOLDEN);
     &table[key >> (usize::BITS - SLOTS.trailing_zeros())]
 }
 
@@ -85,63 +92,103 @@ pub(super) fn current_cpu() -> Option<u32> {
 #[inline]
 pub(super) fn record_park(word: *const (), shared: bool) {
     if let Some(cpu) = current_cpu() {
-        record(&slot(word).parked, cpu | if shared { SHARED } else { 0 });
+        record_park_in(slot(word), cpu, shared);
     }
 }
 
-fn record(slot: &AtomicU32, cpu: u32) {
-    // ORDERING: Relaxed: a hint (module docs); the park that follows synchronises through the
-    // event word, not through this slot.
-    slot.store(cpu.wrapping_add(1), Ordering::Relaxed);
+fn record_park_in(slot: &Slot, cpu: u32, shared: bool) {
+    // The wake-up recorded before this park stays: the listener backend records its wake-ups
+    // after the notification, so a waiter woken at once reads the previous one (a hint one
+    // hand-off late, the same one on a stable placement); clearing it here made the listener's
+    // waits on one CPU drop out of their yields.
+    store(&slot.parked, Some(cpu | if shared { SHARED } else { 0 }));
 }
 
-/// Records that the calling thread woke the waiters parked on `word`, and returns the CPU of
-/// the last waiter that parked on it (or on a word of the same slot) if that waiter's previous
+/// Records that the calling thread is about to wake the waiters parked on `word` (call it
+/// before the wake-up, so that a woken waiter reads this record), and returns the CPU of the
+/// last waiter that parked on it (or on a word of the same slot) if that waiter's previous
 /// park was shared.
 #[inline]
 pub(super) fn note_wake_of(word: *const ()) -> Option<u32> {
-    let slot = slot(word);
-    if let Some(cpu) = current_cpu() {
-        record(&slot.woke_from, cpu);
+    note_wake_in(slot(word), current_cpu())
+}
+
+fn note_wake_in(slot: &Slot, cpu: Option<u32>) -> Option<u32> {
+    if cpu.is_some() {
+        store(&slot.woke_from, cpu);
     }
-    read(&slot.parked)
+    load(&slot.parked)
         .filter(|parked| parked & SHARED != 0)
         .map(|parked| parked & !SHARED)
 }
 
-/// Whether the last wake-up of a waiter parked on `word` came from the calling thread's CPU
+/// Whether the wake-up of the last waiter parked on `word` came from the calling thread's CPU
 /// (`false` for a null `word`: no word, no hint).
 #[inline]
 pub(super) fn woken_from_here(word: *const ()) -> bool {
     if word.is_null() {
         return false;
     }
-    let from = read(&slot(word).woke_from);
-    from.is_some() && from == current_cpu()
+    woken_from_in(slot(word), current_cpu())
 }
 
-fn read(slot: &AtomicU32) -> Option<u32> {
+fn woken_from_in(slot: &Slot, cpu: Option<u32>) -> bool {
+    let from = load(&slot.woke_from);
+    from.is_some() && from == cpu
+}
+
+fn store(at: &AtomicU32, cpu: Option<u32>) {
+    // ORDERING: Relaxed: a hint (module docs); the park and the wake-up synchronise through
+    // the event word, not through this slot.
+    at.store(cpu.map_or(0, |cpu| cpu.wrapping_add(1)), Ordering::Relaxed);
+}
+
+fn load(at: &AtomicU32) -> Option<u32> {
     // ORDERING: Relaxed: a hint (module docs).
-    slot.load(Ordering::Relaxed).checked_sub(1)
+    at.load(Ordering::Relaxed).checked_sub(1)
 }
 
 #[cfg(all(test, not(stream_loom)))]
 mod tests {
     use super::*;
 
+    fn word_of(words: &[usize; 2], i: usize) -> *const () {
+        (&words[i] as *const usize).cast::<()>()
+    }
+
+    /// The activator learns where a waiter parked only if the waiter's previous park was
+    /// shared; the waiter learns that the activator ran on its CPU.
     #[test]
-    fn a_park_is_seen_by_the_waker_of_its_word() {
+    fn parks_and_wake_ups_meet_in_the_slot_of_their_word() {
         let table = [const { Slot::new() }; SLOTS];
-        let words = [0u64; 2];
-        let word = (&words[0] as *const u64).cast::<()>();
-        let parked = &slot_in(&table, word).parked;
-        assert_eq!(read(parked), None);
-        record(parked, 0);
-        assert_eq!(read(parked), Some(0));
-        // A later park on the same word, on another CPU, replaces the hint.
-        record(parked, 5);
-        assert_eq!(read(parked), Some(5));
-        assert_eq!(read(&slot_in(&table, word).woke_from), None);
+        let words = [0usize; 2];
+        let slot = slot_in(&table, word_of(&words, 0));
+        assert_eq!(note_wake_in(slot, Some(1)), None, "nobody parked yet");
+        assert!(woken_from_in(slot, Some(1)));
+        record_park_in(slot, 3, false);
+        assert_eq!(note_wake_in(slot, Some(3)), None, "the park was not shared");
+        assert!(woken_from_in(slot, Some(3)));
+        assert!(!woken_from_in(slot, Some(2)));
+        record_park_in(slot, 3, true);
+        assert_eq!(note_wake_in(slot, Some(1)), Some(3));
+        assert!(woken_from_in(slot, Some(1)));
+        // Where the activator runs is not known: no record of it.
+        record_park_in(slot, 0, true);
+        assert_eq!(note_wake_in(slot, None), Some(0));
+        assert!(!woken_from_in(slot, None));
+        // The largest CPU number `sched_getcpu` could give keeps its flag.
+        record_park_in(slot, (1 << 31) - 2, true);
+        assert_eq!(note_wake_in(slot, None), Some((1 << 31) - 2));
+    }
+
+    #[test]
+    fn the_two_words_of_a_stream_use_different_slots() {
+        let table = [const { Slot::new() }; SLOTS];
+        let words = [0usize; 2];
+        assert!(!core::ptr::eq(
+            slot_in(&table, word_of(&words, 0)),
+            slot_in(&table, word_of(&words, 1))
+        ));
     }
 
     #[cfg(all(target_os = "linux", not(miri)))]
@@ -154,14 +201,5 @@ mod tests {
         // SAFETY: `sysconf` reads a configuration value and touches no memory of ours.
         let configured = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
         assert!(u64::from(cpu) < configured.max(cpus as libc::c_long) as u64);
-    }
-
-    #[test]
-    fn adjacent_words_use_different_slots() {
-        let words = [0u64; 2];
-        let a = (&words[0] as *const u64).cast::<()>();
-        let b = (&words[1] as *const u64).cast::<()>();
-        let table = [const { Slot::new() }; SLOTS];
-        assert!(!core::ptr::eq(slot_in(&table, a), slot_in(&table, b)));
     }
 }

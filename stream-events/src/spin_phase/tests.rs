@@ -209,7 +209,10 @@ fn the_wake_window_learns_from_answers() {
     // A wait owes the window once per wake-up.
     assert_eq!(waits.take_wake(|| None), None);
     waits.woke = true;
-    assert_eq!(waits.take_wake(|| None), Some(WAKE_WINDOW_MAX));
+    assert_eq!(
+        waits.take_wake(|| None),
+        Some(Wake::Window(WAKE_WINDOW_MAX))
+    );
     assert_eq!(waits.take_wake(|| None), None);
 }
 
@@ -227,57 +230,131 @@ fn spin(budget: Duration, woke: bool) -> Begin {
 fn a_partner_on_this_cpu_is_not_waited_for_by_spinning() {
     let on = |cpu: u32| move || Some(cpu);
     let mut waits = ThreadWaits::NEW;
-    assert_eq!(waits.begin_blocking(on(1)), spin(SPIN_BUDGET, false));
+    assert_eq!(
+        waits.begin_blocking(on(1), Instant::now),
+        spin(SPIN_BUDGET, false)
+    );
     waits.woke = true;
     waits.woke_cpu = Some(1);
-    assert_eq!(waits.begin_blocking(on(1)), Begin::Yield);
+    assert_eq!(waits.begin_blocking(on(1), Instant::now), Begin::Yield);
     // Used once: the next wait spins as its history says.
-    assert_eq!(waits.begin_blocking(on(1)), spin(SPIN_BUDGET, false));
+    assert_eq!(
+        waits.begin_blocking(on(1), Instant::now),
+        spin(SPIN_BUDGET, false)
+    );
     waits.woke = true;
     waits.woke_cpu = Some(0);
-    assert_eq!(waits.begin_blocking(on(1)), spin(WAKE_WINDOW_START, true));
+    assert_eq!(
+        waits.begin_blocking(on(1), Instant::now),
+        spin(WAKE_WINDOW_START, true)
+    );
     assert_eq!(waits.woke_cpu, None);
     waits.woke = true;
-    assert_eq!(waits.begin_blocking(on(1)), spin(WAKE_WINDOW_START, true));
+    assert_eq!(
+        waits.begin_blocking(on(1), Instant::now),
+        spin(WAKE_WINDOW_START, true)
+    );
     // Where this thread runs is not known: the window.
     waits.woke = true;
     waits.woke_cpu = Some(1);
-    assert_eq!(waits.begin_blocking(|| None), spin(WAKE_WINDOW_START, true));
+    assert_eq!(
+        waits.begin_blocking(|| None, Instant::now),
+        spin(WAKE_WINDOW_START, true)
+    );
     // The CPU is asked only after a wake-up.
     assert_eq!(
-        waits.begin_blocking(|| unreachable!("asked without a wake-up")),
+        waits.begin_blocking(|| unreachable!("asked without a wake-up"), Instant::now),
         spin(SPIN_BUDGET, false)
     );
 }
 
-/// A park woken from this thread's own CPU makes the waits yield until an answer comes while
-/// the yields ran no other thread (the partner runs elsewhere: spins again, at the full
-/// budget) or a park is woken from another CPU; each shared park lowers the history by three
-/// levels, so that spins stay short should the yields stop.
+/// A park woken from this thread's own CPU makes the waits yield until answers come twice in
+/// a row while the yields ran no other thread (the partner runs elsewhere: spins again, at the
+/// full budget) or a park is woken from another CPU; each shared park lowers the history by
+/// three levels, so that spins stay short should the yields stop.
 #[test]
 fn a_shared_park_makes_the_waits_yield_until_the_partner_runs_elsewhere() {
     let us = Duration::from_micros;
+    let quick = Yielded::Answered { handed: false };
+    let handed = Yielded::Answered { handed: true };
     let mut waits = ThreadWaits::NEW;
     waits.end_blocking(false, false, true, us(5));
     assert!(waits.shared);
     assert_eq!(waits.history.level, MAX_LEVEL - 3);
-    assert_eq!(waits.begin_blocking(|| None), Begin::Yield);
+    assert_eq!(waits.begin_blocking(|| None, Instant::now), Begin::Yield);
     // Answered during yields that ran the partner: still shared.
-    waits.end_yielding(true);
-    assert_eq!(waits.begin_blocking(|| None), Begin::Yield);
+    waits.end_yielding(handed);
+    assert_eq!(waits.begin_blocking(|| None, Instant::now), Begin::Yield);
     // A second shared park: level 0, and still yielding.
     waits.end_blocking(false, false, true, us(5));
     assert_eq!(waits.history.level, 0);
-    assert_eq!(waits.begin_blocking(|| None), Begin::Yield);
-    // Answered while the yields ran nobody: the partner runs on another CPU.
-    waits.end_yielding(false);
+    assert_eq!(waits.begin_blocking(|| None, Instant::now), Begin::Yield);
+    // One answer while the yields ran nobody is not enough (a fast switch looks the same)...
+    waits.end_yielding(quick);
+    assert!(waits.shared);
+    // ... and one that ran the partner starts the count again.
+    waits.end_yielding(handed);
+    waits.end_yielding(quick);
+    assert!(waits.shared);
+    // Two in a row: the partner runs on another CPU.
+    waits.end_yielding(quick);
     assert!(!waits.shared);
-    assert_eq!(waits.begin_blocking(|| None), spin(SPIN_BUDGET, false));
+    assert_eq!(
+        waits.begin_blocking(|| None, Instant::now),
+        spin(SPIN_BUDGET, false)
+    );
     // A park woken from another CPU ends the yields too.
     waits.end_blocking(false, false, true, us(5));
     waits.end_blocking(false, false, false, us(5));
     assert!(!waits.shared);
-    assert!(matches!(waits.begin_blocking(|| None), Begin::Spin { .. }));
+    assert!(matches!(
+        waits.begin_blocking(|| None, Instant::now),
+        Begin::Spin { .. }
+    ));
+}
+
+/// A yield that gave a busy thread its time slice: the next waits of the shared thread (and
+/// those after waking a partner parked on its CPU) park at once for 50 times that slice, then
+/// yield again. The history is left as it was.
+#[test]
+fn yields_pause_after_a_busy_thread_took_the_cpu() {
+    let us = Duration::from_micros;
+    let park_at_once = spin(Duration::ZERO, false);
+    let t0 = Instant::now();
+    let at = |t: Duration| move || t0 + t;
+    let mut waits = ThreadWaits::NEW;
+    waits.end_blocking(false, false, true, us(5));
+    let level = waits.history.level;
+    assert_eq!(waits.begin_blocking(|| None, at(us(0))), Begin::Yield);
+    waits.end_yielding(Yielded::Sliced {
+        answered: true,
+        at: t0,
+        took: us(1000),
+    });
+    assert_eq!(waits.history.level, level);
+    assert_eq!(waits.begin_blocking(|| None, at(us(10))), park_at_once);
+    assert_eq!(waits.begin_blocking(|| None, at(us(49_999))), park_at_once);
+    // The activator's rule pauses too.
+    waits.shared = false;
+    waits.woke = true;
+    waits.woke_cpu = Some(1);
+    assert_eq!(
+        waits.begin_blocking(|| Some(1), at(us(49_999))),
+        park_at_once
+    );
+    waits.shared = true;
+    assert_eq!(waits.begin_blocking(|| None, at(us(50_000))), Begin::Yield);
+    assert_eq!(waits.yield_off_until, None);
+    // A thread stopped for seconds sizes no pause by it.
+    waits.end_yielding(Yielded::Sliced {
+        answered: false,
+        at: t0,
+        took: Duration::from_secs(5),
+    });
+    assert_eq!(
+        waits.begin_blocking(|| None, at(us(1_000_000))),
+        Begin::Yield
+    );
 }
 
 /// The yields end when the condition holds, and without it after about the spin budget.
@@ -287,23 +364,33 @@ fn yields_end_with_the_answer_or_the_budget() {
     // a slice ends the yields with one more check.)
     let start = Instant::now();
     let mut checks = 0;
-    assert!(yield_until(
+    let yielded = yield_until(
         &mut || {
             checks += 1;
             true
         },
         start,
-        None
-    )
-    .is_some());
+        None,
+    );
+    assert!(matches!(
+        yielded,
+        Yielded::Answered { .. } | Yielded::Sliced { answered: true, .. }
+    ));
     assert_eq!(checks, 1);
     let start = Instant::now();
-    assert_eq!(yield_until(&mut || false, start, None), None);
+    assert!(matches!(
+        yield_until(&mut || false, start, None),
+        Yielded::Unanswered
+            | Yielded::Sliced {
+                answered: false,
+                ..
+            }
+    ));
     assert!(start.elapsed() >= SPIN_BUDGET);
     // A deadline that has passed: one yield, one check.
     let mut checks = 0;
     let start = Instant::now();
-    assert_eq!(
+    assert!(matches!(
         yield_until(
             &mut || {
                 checks += 1;
@@ -312,8 +399,12 @@ fn yields_end_with_the_answer_or_the_budget() {
             start,
             Some(start)
         ),
-        None
-    );
+        Yielded::Unanswered
+            | Yielded::Sliced {
+                answered: false,
+                ..
+            }
+    ));
     assert_eq!(checks, 1);
 }
 
@@ -335,7 +426,7 @@ fn simulate(latency: Duration, work: Duration, trips: usize, window: bool) -> Ve
     let mut now = Duration::ZERO;
     // Side 1 starts waiting for the first message.
     waiting[1] = {
-        let Begin::Spin { budget, woke } = sides[1].begin_blocking(|| None) else {
+        let Begin::Spin { budget, woke } = sides[1].begin_blocking(|| None, Instant::now) else {
             unreachable!("no shared parks here")
         };
         (now, budget, woke)
@@ -359,7 +450,8 @@ fn simulate(latency: Duration, work: Duration, trips: usize, window: bool) -> Ve
         sides[to].end_blocking(woke, spun, false, seen - started);
         // `from` waits for the answer.
         waiting[from] = {
-            let Begin::Spin { budget, woke } = sides[from].begin_blocking(|| None) else {
+            let Begin::Spin { budget, woke } = sides[from].begin_blocking(|| None, Instant::now)
+            else {
                 unreachable!("no shared parks here")
             };
             (now, budget, woke)
@@ -436,4 +528,66 @@ fn async_waits_learn_where_the_partner_runs() {
     })
     .join()
     .unwrap();
+}
+
+thread_local! {
+    /// Waits of this thread that began with [`Begin::Yield`].
+    static YIELDING_WAITS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Counts a wait that began with [`Begin::Yield`] (called by `spin_then_park_slow`).
+pub(super) fn count_yielding_wait() {
+    YIELDING_WAITS.with(|c| c.set(c.get() + 1));
+}
+
+/// Two threads on one CPU (Linux): their parks are woken from their own CPU, so the detection
+/// sees it and waits yield. The whole chain (the activator's record of its CPU, the parked
+/// waiter's reading of it, `end_blocking`, `begin_blocking`) must work for a wait to yield.
+#[cfg(all(target_os = "linux", not(miri)))]
+#[test]
+fn threads_on_one_cpu_find_out_and_yield() {
+    use crate::{Backend, Futex};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    fn pin_to(cpu: usize) {
+        // SAFETY: a zeroed `cpu_set_t` is an empty set; `CPU_SET` writes the bit of `cpu`
+        // within it (it panics, never writes out of bounds, for a number beyond the set);
+        // `sched_setaffinity` reads `size_of::<cpu_set_t>()` bytes of it.
+        let ok = unsafe {
+            let mut set: libc::cpu_set_t = core::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            libc::sched_setaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+        };
+        assert!(ok, "sched_setaffinity to CPU {cpu}");
+    }
+
+    let cpu = placement::current_cpu().expect("sched_getcpu answers on Linux") as usize;
+    let words = Arc::new([Futex::new_word(), Futex::new_word()]);
+    let turn = Arc::new(AtomicU64::new(0));
+    const TRIPS: u64 = 2_000;
+    let side =
+        move |me: u64, words: Arc<[crate::backend::futex::FutexWord; 2]>, turn: Arc<AtomicU64>| {
+            pin_to(cpu);
+            for i in 0..TRIPS {
+                let mine = 2 * i + me;
+                Futex::wait(
+                    &words[me as usize],
+                    || turn.load(Ordering::Acquire) == mine,
+                    None,
+                );
+                turn.store(mine + 1, Ordering::Release);
+                Futex::activate(&words[1 - me as usize]);
+            }
+            YIELDING_WAITS.with(Cell::get)
+        };
+    let other = {
+        let (words, turn) = (words.clone(), turn.clone());
+        std::thread::spawn(move || side(1, words, turn))
+    };
+    let here = std::thread::spawn(move || side(0, words, turn))
+        .join()
+        .unwrap();
+    let there = other.join().unwrap();
+    assert!(here + there > 0, "no wait yielded on one CPU");
 }

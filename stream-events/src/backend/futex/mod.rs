@@ -123,8 +123,9 @@ impl Backend for Futex {
             )
             .unwrap_or_else(|e| e);
         if prev & WAITERS != 0 {
-            sys::wake_all(word);
+            // Noted before the wake-up, so that the woken waiter reads where it came from.
             note_wake_parked(core::ptr::from_ref(word).cast());
+            sys::wake_all(word);
         }
         if prev & WAKERS != 0 && wakers::wake_all(word) {
             note_wake();
