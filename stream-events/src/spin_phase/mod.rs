@@ -5,8 +5,10 @@ use core::cell::Cell;
 use std::time::{Duration, Instant};
 
 mod placement;
+mod yields;
 
 use placement::{current_cpu, note_wake_of, record_park, woken_from_here};
+use yields::{yield_until, Yielded, YIELD_PAUSE, YIELD_PROBE_MAX};
 
 /// The longest spin of a parking backend before it parks.
 ///
@@ -365,30 +367,6 @@ enum Wake {
     PartnerHere,
 }
 
-/// How the yields of [`yield_until`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Yielded {
-    /// The condition holds; `handed`: a yield ran another thread (took over [`HANDED`]).
-    Answered { handed: bool },
-    /// A yield ran another thread for a time slice: it ended at `at` and took `took` (over
-    /// [`SLICE`]); `answered`: the condition held after it.
-    Sliced {
-        answered: bool,
-        at: Instant,
-        took: Duration,
-    },
-    /// No answer within [`SPIN_BUDGET`] or by the deadline.
-    Unanswered,
-}
-
-/// How many times the time slice a yield gave a busy thread the waits park at once before they
-/// yield again: the probe for the busy thread's leaving then costs a fiftieth of the time.
-const YIELD_PAUSE: u32 = 50;
-
-/// The longest slice a pause is sized by (a thread descheduled for longer was stopped, not
-/// out-scheduled by a busy thread).
-const YIELD_PROBE_MAX: Duration = Duration::from_millis(20);
-
 thread_local! {
     /// The waits of this thread: the history of its blocking waits, and the wake window that
     /// its blocking waits and async first polls share.
@@ -501,45 +479,6 @@ fn spin_then_park_slow<C: FnMut() -> bool>(
     waits.end_blocking(woke, spun, shared, start.elapsed());
     let _ = THREAD_WAITS.try_with(|cell| cell.set(waits));
     done
-}
-
-/// A yield that took longer than this ran another thread (a `sched_yield` that finds nothing
-/// else to run returns in well under a microsecond).
-const HANDED: Duration = Duration::from_micros(2);
-
-/// A yield that took longer than this ran another thread for a time slice, not a partner that
-/// answered and waits in turn.
-const SLICE: Duration = Duration::from_micros(50);
-
-/// The wait of a thread whose partner shares its CPU: yields until `cond` holds, for at most
-/// [`SPIN_BUDGET`], until `deadline`, or until a yield ran another thread for a time slice.
-fn yield_until(
-    cond: &mut impl FnMut() -> bool,
-    start: Instant,
-    deadline: Option<Instant>,
-) -> Yielded {
-    let mut handed = false;
-    let mut last = start;
-    loop {
-        std::thread::yield_now();
-        let now = Instant::now();
-        let took = now - last;
-        if took > SLICE {
-            return Yielded::Sliced {
-                answered: cond(),
-                at: now,
-                took,
-            };
-        }
-        handed |= took > HANDED;
-        if cond() {
-            return Yielded::Answered { handed };
-        }
-        if now - start > SPIN_BUDGET || deadline.is_some_and(|d| now >= d) {
-            return Yielded::Unanswered;
-        }
-        last = now;
-    }
 }
 
 /// How many wake-ups the calling thread has made (wrapping; see [`AsyncSpin`]).

@@ -573,9 +573,11 @@ fn threads_on_one_cpu_find_out_and_yield() {
                 let mine = 2 * i + me;
                 Futex::wait(
                     &words[me as usize],
+                    // ORDERING: Acquire, pairs with the partner's Release store below.
                     || turn.load(Ordering::Acquire) == mine,
                     None,
                 );
+                // ORDERING: Release: the turn is handed over (nothing else to publish).
                 turn.store(mine + 1, Ordering::Release);
                 Futex::activate(&words[1 - me as usize]);
             }
