@@ -122,14 +122,8 @@ impl Backend for Futex {
                 |e| Some(e.wrapping_add(EPOCH_ONE) & !(WAITERS | WAKERS)),
             )
             .unwrap_or_else(|e| e);
-        if prev & WAITERS != 0 {
-            sys::wake_all(word);
-            // After the wake-up: a waiter that runs before this note reads the previous one, a
-            // hint one hand-off late (measured so; the order is free: the note is a hint only).
-            note_wake_parked(core::ptr::from_ref(word).cast());
-        }
-        if prev & WAKERS != 0 && wakers::wake_all(word) {
-            note_wake();
+        if prev & FLAGS != 0 {
+            wake(word, prev);
         }
     }
 
@@ -158,6 +152,23 @@ impl Backend for Futex {
             deadline,
             |cond, deadline| park_until(word, cond, deadline),
         )
+    }
+}
+
+/// The rest of an `activate` that found somebody waiting (`prev`: the epoch before it): wakes
+/// the sleepers, then the registered wakers. Out of line: the inlined `activate` stays one RMW
+/// and a test of the flags (docs/shared-cpu.md, 2026-12-07).
+#[cold]
+#[inline(never)]
+fn wake(word: &FutexWord, prev: u32) {
+    if prev & WAITERS != 0 {
+        sys::wake_all(word);
+        // After the wake-up: a waiter that runs before this note reads the previous one, a
+        // hint one hand-off late (measured so; the order is free: the note is a hint only).
+        note_wake_parked(core::ptr::from_ref(word).cast());
+    }
+    if prev & WAKERS != 0 && wakers::wake_all(word) {
+        note_wake();
     }
 }
 
