@@ -75,6 +75,25 @@ fn pin_to(cpu: usize) {
 #[cfg(not(all(target_os = "linux", not(miri))))]
 fn pin_to(_cpu: usize) {}
 
+/// The CPU the caller runs on and another one its affinity allows (Linux): where to put a
+/// partner that must not share the caller's CPU. `None` with a single CPU.
+#[cfg(all(target_os = "linux", not(miri)))]
+fn cpus_apart() -> Option<(usize, usize)> {
+    // SAFETY: `sched_getcpu` takes no arguments.
+    let here = usize::try_from(unsafe { libc::sched_getcpu() }).ok()?;
+    // SAFETY: a zeroed `cpu_set_t` is an empty set, which `sched_getaffinity` fills (it
+    // writes at most `size_of::<cpu_set_t>()` bytes); `CPU_ISSET` reads a bit within it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return None;
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .find(|&cpu| cpu != here && libc::CPU_ISSET(cpu, &set))
+            .map(|there| (here, there))
+    }
+}
+
 fn ping_pong_pinned<B: Backend>(seqcst: bool, cpu: Option<usize>) {
     let n = iterations();
     let ping = Arc::new(Event::<B>::new());
@@ -240,6 +259,14 @@ fn activate_wakes_every_waiter<B: Backend>() {
 /// (what the streams do); without, the next poll finds the entry left behind.
 #[cfg(any(feature = "futex", feature = "listener"))]
 fn a_wait_after_an_answer_seen_outside_spins_first<B: stream_events::AsyncBackend>(end: bool) {
+    // On a thread of its own, which it pins (the test harness may run tests on one thread).
+    thread::spawn(move || a_wait_after_an_answer_seen_outside_spins_first_here::<B>(end))
+        .join()
+        .unwrap();
+}
+
+#[cfg(any(feature = "futex", feature = "listener"))]
+fn a_wait_after_an_answer_seen_outside_spins_first_here<B: stream_events::AsyncBackend>(end: bool) {
     use std::task::Context;
 
     let ev = Event::<B>::new();
@@ -251,10 +278,20 @@ fn a_wait_after_an_answer_seen_outside_spins_first<B: stream_events::AsyncBacken
     assert!(ev
         .poll_until(&mut reg, || flag.load(Ordering::Acquire), &mut cx)
         .is_pending());
-    // The partner, on another thread (an answer from this one would say the partner runs
-    // here, where spinning cannot help).
+    // The partner, on another thread and CPU (an answer from this thread or CPU would say
+    // the partner runs here, where spinning cannot help). Elsewhere than Linux the waits
+    // read no CPU, and any thread will do.
+    #[cfg(all(target_os = "linux", not(miri)))]
+    let Some((here, there)) = cpus_apart() else {
+        eprintln!("one CPU: no partner on another CPU; skipped");
+        return;
+    };
+    #[cfg(not(all(target_os = "linux", not(miri))))]
+    let (here, there) = (0, 0);
+    pin_to(here);
     thread::scope(|s| {
         s.spawn(|| {
+            pin_to(there);
             flag.store(true, Ordering::Release);
             ev.activate();
         });

@@ -116,19 +116,21 @@ impl AsyncBackend for Listener {
         loop {
             if cond() {
                 if registration.listener.take().is_some() {
-                    registration.spin.answered();
+                    registration.spin.answered(core::ptr::from_ref(word).cast());
                 }
                 return Poll::Ready(());
             }
             match &mut registration.listener {
                 None => {
                     registration.listener = Some(word.listen());
-                    registration.spin.registered();
+                    registration
+                        .spin
+                        .registered(core::ptr::from_ref(word).cast());
                 }
                 Some(listener) => match Pin::new(listener).poll(cx) {
                     Poll::Ready(()) => {
                         registration.listener = None;
-                        registration.spin.answered();
+                        registration.spin.answered(core::ptr::from_ref(word).cast());
                     }
                     Poll::Pending => return Poll::Pending,
                 },
@@ -137,11 +139,11 @@ impl AsyncBackend for Listener {
     }
 
     #[inline]
-    fn end_wait(_word: &Event, registration: &mut Registration) {
+    fn end_wait(word: &Event, registration: &mut Registration) {
         // Dropping an entry that was notified passes the notification on to another entry,
         // if any: at worst a spurious wake-up.
         if registration.listener.take().is_some() {
-            registration.spin.answered();
+            registration.spin.answered(core::ptr::from_ref(word).cast());
         }
     }
 }

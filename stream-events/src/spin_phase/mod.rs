@@ -4,8 +4,11 @@
 use core::cell::Cell;
 use std::time::{Duration, Instant};
 
+mod async_spin;
 mod placement;
 mod yields;
+
+pub(crate) use async_spin::AsyncSpin;
 
 use placement::{current_cpu, note_wake_of, record_park, woken_from_here};
 use yields::{yield_until, Yielded, YIELD_PAUSE, YIELD_PROBE_MAX};
@@ -390,23 +393,24 @@ pub(crate) fn note_park(word: *const ()) {
     record_park(word, shared);
 }
 
-/// Records that this thread just woke a partner (a backend's `activate` that made a wake-up;
-/// an async waker, whose thread is not known): the next blocking wait of this thread spins
-/// through the wake window.
+/// Records that this thread just woke waiters of `word` (a backend's `activate` that made a
+/// wake-up of parked threads or registered wakers): the next wait of this thread spins through
+/// the wake window, or yields at once if the woken partner waits for this CPU (its park or
+/// registration recorded it, `placement`).
 ///
 /// Reads no clock: the wait that follows times the window from its own start, which is where
 /// a thread that wakes its partner usually is next (the partner's answer is what it waits for).
-#[inline]
-pub(crate) fn note_wake() {
-    note_wake_on(None);
-}
-
-/// [`note_wake`] for a wake-up of threads parked on `word`, whose CPU [`note_park`] recorded.
 #[cold]
 #[inline(never)]
 pub(crate) fn note_wake_parked(word: *const ()) {
     // Under loom `note_wake_of` reads no CPU (a hint slot only) and `note_wake_on` returns.
     note_wake_on(note_wake_of(word));
+}
+
+/// A wake-up of a partner whose CPU is not known (tests).
+#[cfg(all(test, not(stream_loom)))]
+fn note_wake() {
+    note_wake_on(None);
 }
 
 fn note_wake_on(cpu: Option<u32>) {
@@ -479,79 +483,6 @@ fn spin_then_park_slow<C: FnMut() -> bool>(
     done
 }
 
-/// How many wake-ups the calling thread has made (wrapping; see [`AsyncSpin`]).
-fn thread_wakes() -> u32 {
-    THREAD_WAITS.try_with(|cell| cell.get().wakes).unwrap_or(0)
-}
-
-/// What the first poll of an async wait keeps between waits: the [`SpinHistory`] of its
-/// spins, and whether its partner answers from the same thread.
-///
-/// After this thread woke a partner, the spin lasts through the thread's wake window (as a
-/// blocking wait's does). A wait does not spin at all, not even the history's probes, while
-/// the last wait of this registration that registered was answered by a partner on its own
-/// thread: the thread made a wake-up between the registration and the answer. On a
-/// one-thread executor that is every wait (the partner task runs once the poll returns
-/// `Pending`, and its activation wakes this task), and a spin could only delay it. The next
-/// registered wait answered from another thread (a multi-thread runtime moved a task) lets
-/// the spins resume.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct AsyncSpin {
-    history: SpinHistory,
-    /// The thread's wake-up count when this registration last registered.
-    wakes_at_register: u32,
-    /// The last registered wait was answered from this thread.
-    partner_here: bool,
-}
-
-impl AsyncSpin {
-    /// The first poll's spin: until `cond` holds (returns `true`) or the budget is spent.
-    #[inline]
-    pub(crate) fn spin(&mut self, cond: &mut impl FnMut() -> bool) -> bool {
-        if cond() {
-            return true;
-        }
-        if cfg!(stream_loom) {
-            return false;
-        }
-        self.spin_slow(cond)
-    }
-
-    #[cold]
-    fn spin_slow(&mut self, cond: &mut impl FnMut() -> bool) -> bool {
-        if self.partner_here {
-            return false;
-        }
-        let Ok(mut waits) = THREAD_WAITS.try_with(Cell::get) else {
-            return self.history.spin_slow(cond, None);
-        };
-        let window = match waits.take_wake(current_cpu) {
-            None => return self.history.spin_slow(cond, None),
-            Some(Wake::Window(window)) => window,
-            Some(Wake::PartnerHere) => {
-                // The woken partner waits for this CPU (`ThreadWaits`).
-                let _ = THREAD_WAITS.try_with(|cell| cell.set(waits));
-                return false;
-            }
-        };
-        let start = Instant::now();
-        let spun = self.history.spin_at_least(cond, None, window);
-        waits.learn_wake(start.elapsed(), spun);
-        let _ = THREAD_WAITS.try_with(|cell| cell.set(waits));
-        spun
-    }
-
-    /// Records that the wait registered (its poll returns `Pending`).
-    pub(crate) fn registered(&mut self) {
-        self.wakes_at_register = thread_wakes();
-    }
-
-    /// Records that a registered wait ended (its condition held on a later poll).
-    pub(crate) fn answered(&mut self) {
-        self.partner_here = thread_wakes() != self.wakes_at_register;
-    }
-}
-
 /// A gap between two clock reads of a spin that means the spinning thread was descheduled.
 const DESCHEDULED: Duration = Duration::from_micros(30);
 
@@ -593,6 +524,26 @@ fn spin_slow(
             last = now;
         }
     }
+}
+
+/// Pins the calling thread to `cpu` (tests of threads that share a CPU).
+#[cfg(all(test, target_os = "linux", not(miri), not(stream_loom)))]
+pub(crate) fn pin_to(cpu: usize) {
+    // SAFETY: a zeroed `cpu_set_t` is an empty set; `CPU_SET` writes the bit of `cpu` within
+    // it (it panics, never writes out of bounds, for a number beyond the set);
+    // `sched_setaffinity` reads `size_of::<cpu_set_t>()` bytes of it.
+    let ok = unsafe {
+        let mut set: libc::cpu_set_t = core::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    };
+    assert!(ok, "sched_setaffinity to CPU {cpu}");
+}
+
+/// The CPU the calling thread runs on (tests).
+#[cfg(all(test, not(stream_loom)))]
+pub(crate) fn cpu_now() -> Option<u32> {
+    current_cpu()
 }
 
 #[cfg(all(test, not(stream_loom)))]

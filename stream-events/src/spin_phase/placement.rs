@@ -88,9 +88,12 @@ pub(super) fn current_cpu() -> Option<u32> {
 }
 
 /// Records that the calling thread is about to park on `word`, and whether its previous park
-/// was `shared`.
+/// was `shared` (nothing for a null `word`).
 #[inline]
 pub(super) fn record_park(word: *const (), shared: bool) {
+    if word.is_null() {
+        return;
+    }
     if let Some(cpu) = current_cpu() {
         record_park_in(slot(word), cpu, shared);
     }

@@ -502,9 +502,9 @@ fn async_waits_learn_where_the_partner_runs() {
     std::thread::spawn(|| {
         let mut spin = AsyncSpin::default();
         spin.history.level = 0;
-        spin.registered();
+        spin.registered(core::ptr::null());
         note_wake(); // the partner task, on this thread, answered
-        spin.answered();
+        spin.answered(core::ptr::null());
         assert!(spin.partner_here);
         // A wake-up now (this task woke the partner): no post-wake spin, and level 0
         // does not spin between probes.
@@ -516,8 +516,8 @@ fn async_waits_learn_where_the_partner_runs() {
         }));
         assert_eq!(checks, 1);
         // The partner moved to another thread: the answer came with no wake-up here.
-        spin.registered();
-        spin.answered();
+        spin.registered(core::ptr::null());
+        spin.answered(core::ptr::null());
         assert!(!spin.partner_here);
         // (A spin that loses its CPU ends at once: one of three tries must catch it, as in
         // `a_wake_up_makes_the_next_wait_spin`.)
@@ -555,25 +555,13 @@ fn threads_on_one_cpu_find_out_and_yield() {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
 
-    fn pin_to(cpu: usize) {
-        // SAFETY: a zeroed `cpu_set_t` is an empty set; `CPU_SET` writes the bit of `cpu`
-        // within it (it panics, never writes out of bounds, for a number beyond the set);
-        // `sched_setaffinity` reads `size_of::<cpu_set_t>()` bytes of it.
-        let ok = unsafe {
-            let mut set: libc::cpu_set_t = core::mem::zeroed();
-            libc::CPU_SET(cpu, &mut set);
-            libc::sched_setaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &set) == 0
-        };
-        assert!(ok, "sched_setaffinity to CPU {cpu}");
-    }
-
     let cpu = placement::current_cpu().expect("sched_getcpu answers on Linux") as usize;
     let words = Arc::new([Futex::new_word(), Futex::new_word()]);
     let turn = Arc::new(AtomicU64::new(0));
     const TRIPS: u64 = 2_000;
     let side =
         move |me: u64, words: Arc<[crate::backend::futex::FutexWord; 2]>, turn: Arc<AtomicU64>| {
-            pin_to(cpu);
+            super::pin_to(cpu);
             for i in 0..TRIPS {
                 let mine = 2 * i + me;
                 Futex::wait(

@@ -78,7 +78,7 @@ mod wakers;
 use core::task::{Context, Poll};
 use std::time::Instant;
 
-use crate::spin_phase::{note_park, note_wake, note_wake_parked, spin_adaptive_then, AsyncSpin};
+use crate::spin_phase::{note_park, note_wake_parked, spin_adaptive_then, AsyncSpin};
 use crate::sync::{fence, mutant, ord, AtomicU32, Ordering};
 use crate::{AsyncBackend, Backend};
 
@@ -168,7 +168,8 @@ fn wake(word: &FutexWord, prev: u32) {
         note_wake_parked(core::ptr::from_ref(word).cast());
     }
     if prev & WAKERS != 0 && wakers::wake_all(word) {
-        note_wake();
+        // The registrations record where they wait, as parks do (`AsyncSpin::registered`).
+        note_wake_parked(core::ptr::from_ref(word).cast());
     }
 }
 
@@ -253,7 +254,9 @@ impl AsyncBackend for Futex {
         let addr = wakers::addr(word);
         registration.addr = addr;
         registration.id = Some(wakers::register(addr, registration.id, cx.waker()));
-        registration.spin.registered();
+        registration
+            .spin
+            .registered(core::ptr::from_ref(word).cast());
         // Announce the waker, then check again (as `park_until` does for a sleep). An
         // `activate` whose RMW reads from (or after) this one finds the entry registered
         // above: it takes the bucket lock after its RMW, and had that lock come before this
@@ -315,7 +318,7 @@ impl Registration {
             if epoch(word).load(Ordering::Relaxed) & !FLAGS == self.epoch {
                 wakers::unregister(self.addr, id);
             }
-            self.spin.answered();
+            self.spin.answered(core::ptr::from_ref(word).cast());
         }
     }
 }
@@ -352,5 +355,69 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(5);
         assert!(park_until(&word, cond, Some(deadline)));
         assert!(Instant::now() < deadline, "slept through the change");
+    }
+    /// Two threads on one CPU hand off through async waits (Linux): a registered wait is
+    /// woken from its own CPU, so its registration stops spinning first (`AsyncSpin`); the
+    /// whole chain (the registration's record of its CPU, the activator's record of its own,
+    /// the answer's reading of it) must work for that to show.
+    #[cfg(all(target_os = "linux", not(miri)))]
+    #[test]
+    fn async_waits_on_one_cpu_stop_spinning() {
+        use std::sync::atomic::AtomicU64;
+        use std::sync::Arc;
+        use std::task::{Wake, Waker};
+
+        struct Unpark(std::thread::Thread);
+        impl Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+
+        let cpu = crate::spin_phase::cpu_now().expect("sched_getcpu answers on Linux") as usize;
+        let words = Arc::new([Futex::new_word(), Futex::new_word()]);
+        let turn = Arc::new(AtomicU64::new(0));
+        const TRIPS: u64 = 500;
+        let side = move |me: u64, words: Arc<[FutexWord; 2]>, turn: Arc<AtomicU64>| {
+            crate::spin_phase::pin_to(cpu);
+            let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+            let mut cx = Context::from_waker(&waker);
+            let mut registration = Registration::default();
+            let mut shared = 0;
+            for i in 0..TRIPS {
+                let mine = 2 * i + me;
+                // ORDERING: Acquire, pairs with the partner's Release store below.
+                let mut cond = || turn.load(Ordering::Acquire) == mine;
+                // As the streams wait: check, end the wait if it holds, else poll.
+                loop {
+                    if cond() {
+                        Futex::end_wait(&words[me as usize], &mut registration);
+                        break;
+                    }
+                    let word = &words[me as usize];
+                    if Futex::poll_wait(word, &mut registration, &mut cond, &mut cx).is_ready() {
+                        break;
+                    }
+                    std::thread::park();
+                }
+                shared += u32::from(registration.spin.partner_here());
+                // ORDERING: Release: the turn is handed over (nothing else to publish).
+                turn.store(mine + 1, Ordering::Release);
+                Futex::activate(&words[1 - me as usize]);
+            }
+            shared
+        };
+        let other = {
+            let (words, turn) = (words.clone(), turn.clone());
+            std::thread::spawn(move || side(1, words, turn))
+        };
+        let here = std::thread::spawn(move || side(0, words, turn))
+            .join()
+            .unwrap();
+        let there = other.join().unwrap();
+        assert!(
+            here + there > 0,
+            "no async wait found its partner on its CPU"
+        );
     }
 }
