@@ -115,8 +115,12 @@ impl AsyncBackend for Listener {
         }
         loop {
             if cond() {
-                if registration.listener.take().is_some() {
-                    registration.spin.answered(core::ptr::from_ref(word).cast());
+                if let Some(mut listener) = registration.listener.take() {
+                    // Notified: an activation woke this wait (it says where it ran).
+                    let woken = Pin::new(&mut listener).poll(cx).is_ready();
+                    registration
+                        .spin
+                        .answered(core::ptr::from_ref(word).cast(), woken);
                 }
                 return Poll::Ready(());
             }
@@ -130,7 +134,9 @@ impl AsyncBackend for Listener {
                 Some(listener) => match Pin::new(listener).poll(cx) {
                     Poll::Ready(()) => {
                         registration.listener = None;
-                        registration.spin.answered(core::ptr::from_ref(word).cast());
+                        registration
+                            .spin
+                            .answered(core::ptr::from_ref(word).cast(), true);
                     }
                     Poll::Pending => return Poll::Pending,
                 },
@@ -143,7 +149,12 @@ impl AsyncBackend for Listener {
         // Dropping an entry that was notified passes the notification on to another entry,
         // if any: at worst a spurious wake-up.
         if registration.listener.take().is_some() {
-            registration.spin.answered(core::ptr::from_ref(word).cast());
+            // Whether an activation woke it is not asked here (that takes a poll, and so a
+            // waker): the answer teaches where the partner runs only through this thread's
+            // wake-ups.
+            registration
+                .spin
+                .answered(core::ptr::from_ref(word).cast(), false);
         }
     }
 }

@@ -6,9 +6,12 @@ use std::time::Instant;
 use super::placement::{current_cpu, record_park, woken_from_here};
 use super::{SpinHistory, Wake, THREAD_WAITS};
 
-/// How many wake-ups the calling thread has made (wrapping; see [`AsyncSpin`]).
-fn thread_wakes() -> u32 {
-    THREAD_WAITS.try_with(|cell| cell.get().wakes).unwrap_or(0)
+/// How many wake-ups the calling thread has made (wrapping), and the thread (the address of
+/// its `THREAD_WAITS`, zero while it is torn down): see [`AsyncSpin`].
+fn thread_wakes() -> (u32, usize) {
+    THREAD_WAITS
+        .try_with(|cell| (cell.get().wakes, core::ptr::from_ref(cell) as usize))
+        .unwrap_or((0, 0))
 }
 
 /// What the first poll of an async wait keeps between waits: the [`SpinHistory`] of its
@@ -17,7 +20,9 @@ fn thread_wakes() -> u32 {
 /// After this thread woke a partner, the spin lasts through the thread's wake window (as a
 /// blocking wait's does). A wait does not spin at all, not even the history's probes, while
 /// the last wait of this registration that registered was answered by a partner on its own
-/// thread: the thread made a wake-up between the registration and the answer. On a
+/// thread: the thread made a wake-up between the registration and the answer (counted only
+/// when the answer comes on the thread that registered: a multi-thread runtime may poll a
+/// task on another worker, whose count says nothing about this one). On a
 /// one-thread executor that is every wait (the partner task runs once the poll returns
 /// `Pending`, and its activation wakes this task), and a spin could only delay it. The next
 /// registered wait answered from another thread (a multi-thread runtime moved a task) lets
@@ -33,8 +38,8 @@ fn thread_wakes() -> u32 {
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct AsyncSpin {
     pub(super) history: SpinHistory,
-    /// The thread's wake-up count when this registration last registered.
-    wakes_at_register: u32,
+    /// The thread's wake-up count and the thread when this registration last registered.
+    wakes_at_register: (u32, usize),
     /// The last registered wait was answered from this thread or this CPU.
     pub(super) partner_here: bool,
 }
@@ -92,10 +97,16 @@ impl AsyncSpin {
         }
     }
 
-    /// Records that a registered wait on `word` ended (its condition held on a later poll):
-    /// its partner is on this thread if the thread made a wake-up since the registration, on
-    /// this CPU if the last wake-up of the word came from here.
-    pub(crate) fn answered(&mut self, word: *const ()) {
-        self.partner_here = thread_wakes() != self.wakes_at_register || woken_from_here(word);
+    /// Records that a registered wait on `word` ended (its condition held on a later poll),
+    /// `woken` if an activation took its registration (it woke the waiter) rather than the
+    /// caller finding the condition true first: the partner is on this thread if the thread
+    /// made a wake-up since it registered, on this CPU if that activation ran here. (An answer
+    /// with no wake-up says nothing of where the partner runs, and the table's record of the
+    /// word is then an older one.)
+    pub(crate) fn answered(&mut self, word: *const (), woken: bool) {
+        let (wakes, thread) = thread_wakes();
+        let (wakes_then, thread_then) = self.wakes_at_register;
+        self.partner_here =
+            (thread == thread_then && wakes != wakes_then) || (woken && woken_from_here(word));
     }
 }

@@ -21,8 +21,8 @@
 //!
 //! The table is a hint, never a condition: a slot shared by two words, a thread moved by the
 //! kernel, a read racing with a write only make one wait yield, spin or park when another
-//! choice would have been faster. Both accesses are `Relaxed`, on paths that make a syscall
-//! anyway.
+//! choice would have been faster. Both accesses are `Relaxed`, on the paths of a park or an
+//! async registration and of the wake-ups that end them.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -141,9 +141,16 @@ fn woken_from_in(slot: &Slot, cpu: Option<u32>) -> bool {
 }
 
 fn store(at: &AtomicU32, cpu: Option<u32>) {
+    let value = cpu.map_or(0, |cpu| cpu.wrapping_add(1));
+    // Written only when it changes: on a stable placement the slots stay shared in every
+    // cache, where a store each wait would move their line between the CPUs of unrelated
+    // streams.
     // ORDERING: Relaxed: a hint (module docs); the park and the wake-up synchronise through
     // the event word, not through this slot.
-    at.store(cpu.map_or(0, |cpu| cpu.wrapping_add(1)), Ordering::Relaxed);
+    if at.load(Ordering::Relaxed) != value {
+        // ORDERING: Relaxed, as above.
+        at.store(value, Ordering::Relaxed);
+    }
 }
 
 fn load(at: &AtomicU32) -> Option<u32> {

@@ -504,7 +504,7 @@ fn async_waits_learn_where_the_partner_runs() {
         spin.history.level = 0;
         spin.registered(core::ptr::null());
         note_wake(); // the partner task, on this thread, answered
-        spin.answered(core::ptr::null());
+        spin.answered(core::ptr::null(), true);
         assert!(spin.partner_here);
         // A wake-up now (this task woke the partner): no post-wake spin, and level 0
         // does not spin between probes.
@@ -517,7 +517,7 @@ fn async_waits_learn_where_the_partner_runs() {
         assert_eq!(checks, 1);
         // The partner moved to another thread: the answer came with no wake-up here.
         spin.registered(core::ptr::null());
-        spin.answered(core::ptr::null());
+        spin.answered(core::ptr::null(), true);
         assert!(!spin.partner_here);
         // (A spin that loses its CPU ends at once: one of three tries must catch it, as in
         // `a_wake_up_makes_the_next_wait_spin`.)

@@ -315,10 +315,11 @@ impl Registration {
             // takes every entry of the word, this one with it. So the entry needs no lock
             // here; at worst the activation wakes this task once more.
             // ORDERING: Relaxed: coherence alone says a newer value follows the announcement.
-            if epoch(word).load(Ordering::Relaxed) & !FLAGS == self.epoch {
+            let woken = epoch(word).load(Ordering::Relaxed) & !FLAGS != self.epoch;
+            if !woken {
                 wakers::unregister(self.addr, id);
             }
-            self.spin.answered(core::ptr::from_ref(word).cast());
+            self.spin.answered(core::ptr::from_ref(word).cast(), woken);
         }
     }
 }
@@ -357,9 +358,9 @@ mod tests {
         assert!(Instant::now() < deadline, "slept through the change");
     }
     /// Two threads on one CPU hand off through async waits (Linux): a registered wait is
-    /// woken from its own CPU, so its registration stops spinning first (`AsyncSpin`); the
-    /// whole chain (the registration's record of its CPU, the activator's record of its own,
-    /// the answer's reading of it) must work for that to show.
+    /// woken from its own CPU, so its registration stops spinning first (`AsyncSpin`). The
+    /// activator's record of its CPU and the answer's reading of it must work for most waits
+    /// to show it (a hint slot written by another test could make a few do so).
     #[cfg(all(target_os = "linux", not(miri)))]
     #[test]
     fn async_waits_on_one_cpu_stop_spinning() {
@@ -416,8 +417,10 @@ mod tests {
             .unwrap();
         let there = other.join().unwrap();
         assert!(
-            here + there > 0,
-            "no async wait found its partner on its CPU"
+            here + there > TRIPS as u32,
+            "{} of {} async waits found their partner on their CPU",
+            here + there,
+            2 * TRIPS
         );
     }
 }
