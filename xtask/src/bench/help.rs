@@ -41,8 +41,8 @@ Options:
                       busy-processes  one busy process per CPU started for the run
                       busy-loops      one busy thread per CPU spinning through the run
                                       (both: the groups of two threads handing off,
-                                      the write_slice and program groups included,
-                                      1 000 round trips a round)
+                                      the async round trip, write_slice and program
+                                      groups included, 1 000 round trips a round)
                       disturbed       the round-trip rows with the partner stopping 1 ms
                                       every 500 hand-offs: median round trip, and hand-offs
                                       until the round trips are back at it

@@ -51,11 +51,13 @@ impl Profile {
     }
 
     /// The interleaved example's arguments after the rounds: groups first. Under a load, the
-    /// groups where threads hand off to each other (not the single-thread or async ones), with
-    /// 1 000 round trips a round: a channel that spins before it parks takes milliseconds a
-    /// round trip there.
+    /// groups where two threads hand off to each other (the async round trips on two threads'
+    /// executors too, since 2026-12-07: their waits learn a shared CPU as the blocking ones do),
+    /// with 1 000 round trips a round: a channel that spins before it parks takes milliseconds
+    /// a round trip there.
     pub(crate) fn example_args(self, cpus: usize) -> Vec<String> {
-        const HAND_OFFS: &str = "events,round_trip,bulk,bulk_u64,write_slice,programs";
+        const HAND_OFFS: &str =
+            "events,round_trip,async_round_trip,bulk,bulk_u64,write_slice,programs";
         let busy = |load: String| {
             vec![
                 HAND_OFFS.to_string(),
@@ -287,7 +289,7 @@ mod tests {
         assert_eq!(
             Profile::BusyProcesses.example_args(2),
             [
-                "events,round_trip,bulk,bulk_u64,write_slice,programs",
+                "events,round_trip,async_round_trip,bulk,bulk_u64,write_slice,programs",
                 "--load",
                 "processes:2",
                 "--trips",
