@@ -540,8 +540,23 @@ pub(crate) fn pin_to(cpu: usize) {
     assert!(ok, "sched_setaffinity to CPU {cpu}");
 }
 
+/// Runs `side(0)` and `side(1)` on two threads of their own, and returns what they return
+/// (tests of two threads handing off).
+#[cfg(all(test, target_os = "linux", not(miri), not(stream_loom)))]
+pub(crate) fn on_two_threads<R: Send + 'static>(
+    side: impl Fn(u64) -> R + Send + Sync + 'static,
+) -> (R, R) {
+    let side = std::sync::Arc::new(side);
+    let other = {
+        let side = side.clone();
+        std::thread::spawn(move || side(1))
+    };
+    let here = std::thread::spawn(move || side(0)).join().unwrap();
+    (here, other.join().unwrap())
+}
+
 /// The CPU the calling thread runs on (tests).
-#[cfg(all(test, not(stream_loom)))]
+#[cfg(all(test, target_os = "linux", not(miri), not(stream_loom)))]
 pub(crate) fn cpu_now() -> Option<u32> {
     current_cpu()
 }

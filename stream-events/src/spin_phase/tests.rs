@@ -559,30 +559,21 @@ fn threads_on_one_cpu_find_out_and_yield() {
     let words = Arc::new([Futex::new_word(), Futex::new_word()]);
     let turn = Arc::new(AtomicU64::new(0));
     const TRIPS: u64 = 2_000;
-    let side =
-        move |me: u64, words: Arc<[crate::backend::futex::FutexWord; 2]>, turn: Arc<AtomicU64>| {
-            super::pin_to(cpu);
-            for i in 0..TRIPS {
-                let mine = 2 * i + me;
-                Futex::wait(
-                    &words[me as usize],
-                    // ORDERING: Acquire, pairs with the partner's Release store below.
-                    || turn.load(Ordering::Acquire) == mine,
-                    None,
-                );
-                // ORDERING: Release: the turn is handed over (nothing else to publish).
-                turn.store(mine + 1, Ordering::Release);
-                Futex::activate(&words[1 - me as usize]);
-            }
-            YIELDING_WAITS.with(Cell::get)
-        };
-    let other = {
-        let (words, turn) = (words.clone(), turn.clone());
-        std::thread::spawn(move || side(1, words, turn))
-    };
-    let here = std::thread::spawn(move || side(0, words, turn))
-        .join()
-        .unwrap();
-    let there = other.join().unwrap();
+    let (here, there) = super::on_two_threads(move |me: u64| {
+        super::pin_to(cpu);
+        for i in 0..TRIPS {
+            let mine = 2 * i + me;
+            Futex::wait(
+                &words[me as usize],
+                // ORDERING: Acquire, pairs with the partner's Release store below.
+                || turn.load(Ordering::Acquire) == mine,
+                None,
+            );
+            // ORDERING: Release: the turn is handed over (nothing else to publish).
+            turn.store(mine + 1, Ordering::Release);
+            Futex::activate(&words[1 - me as usize]);
+        }
+        YIELDING_WAITS.with(Cell::get)
+    });
     assert!(here + there > 0, "no wait yielded on one CPU");
 }

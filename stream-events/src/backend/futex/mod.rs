@@ -379,7 +379,7 @@ mod tests {
         let words = Arc::new([Futex::new_word(), Futex::new_word()]);
         let turn = Arc::new(AtomicU64::new(0));
         const TRIPS: u64 = 500;
-        let side = move |me: u64, words: Arc<[FutexWord; 2]>, turn: Arc<AtomicU64>| {
+        let (here, there) = crate::spin_phase::on_two_threads(move |me: u64| {
             crate::spin_phase::pin_to(cpu);
             let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
             let mut cx = Context::from_waker(&waker);
@@ -407,15 +407,7 @@ mod tests {
                 Futex::activate(&words[1 - me as usize]);
             }
             shared
-        };
-        let other = {
-            let (words, turn) = (words.clone(), turn.clone());
-            std::thread::spawn(move || side(1, words, turn))
-        };
-        let here = std::thread::spawn(move || side(0, words, turn))
-            .join()
-            .unwrap();
-        let there = other.join().unwrap();
+        });
         assert!(
             here + there > TRIPS as u32,
             "{} of {} async waits found their partner on their CPU",
