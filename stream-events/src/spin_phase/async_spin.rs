@@ -82,7 +82,7 @@ impl AsyncSpin {
     }
 
     /// Whether the last registered wait was answered from this thread or CPU (tests).
-    #[cfg(all(test, not(stream_loom)))]
+    #[cfg(all(test, target_os = "linux", not(miri), not(stream_loom)))]
     pub(crate) fn partner_here(&self) -> bool {
         self.partner_here
     }

@@ -163,12 +163,13 @@ impl Backend for Futex {
 fn wake(word: &FutexWord, prev: u32) {
     if prev & WAITERS != 0 {
         sys::wake_all(word);
-        // After the wake-up: a waiter that runs before this note reads the previous one, a
-        // hint one hand-off late (measured so; the order is free: the note is a hint only).
-        note_wake_parked(core::ptr::from_ref(word).cast());
     }
-    if prev & WAKERS != 0 && wakers::wake_all(word) {
-        // The registrations record where they wait, as parks do (`AsyncSpin::registered`).
+    let woke_wakers = prev & WAKERS != 0 && wakers::wake_all(word);
+    if prev & WAITERS != 0 || woke_wakers {
+        // One note for both kinds: registrations record where they wait, as parks do
+        // (`AsyncSpin::registered`). After the wake-ups: a waiter that runs before this note
+        // reads the previous one, a hint one hand-off late (measured so; the order is free:
+        // the note is a hint only).
         note_wake_parked(core::ptr::from_ref(word).cast());
     }
 }
