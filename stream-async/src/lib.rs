@@ -121,13 +121,12 @@
 //! Dropping a future of this crate at any poll point is safe and loses no element that was
 //! still the caller's:
 //!
-//! * A read future (`fill`, `recv`, `read_append`) that is dropped while the buffer is lent
-//!   ends that read before its drop returns: the buffer is reclaimed, and elements the writer
-//!   delivered stay in the reader's buffer for the next read. The one exception: if the
-//!   writer is copying into the buffer at that very moment, the drop does not wait for it
-//!   (waiting could deadlock a task that holds the writer's [`Loan`] on the same thread); the
-//!   read then stays pending, into memory the reader owns, and the reader's next operation or
-//!   drop ends it. Every read operation is **cancel-safe** in the tokio sense.
+//! * A read future (`fill`, `recv`, `read_append`) leaves the buffer lent when it resolves or
+//!   is dropped, as a channel's receiver leaves its queue: the writer goes on writing into the
+//!   free part of the buffer while the reader does other work, and what it delivered is
+//!   there for the next read. Nothing is lost and nothing waits: every read operation is
+//!   **cancel-safe** in the tokio sense. [`AsyncReader::cancel`] ends the lend (waiting only
+//!   while the writer copies into the buffer); the reader's drop ends it without waiting.
 //! * A write future holds nothing while it waits: the elements stay with the caller (in the
 //!   `Vec` or slice) until the future resolves. [`write_vec`](AsyncWriter::write_vec),
 //!   [`write_slice`](AsyncWriter::write_slice) and [`loan`](AsyncWriter::loan) are
@@ -141,9 +140,8 @@
 //!   that cancels its read waits for the loan to end.
 //!
 //! Polling the reader's [`elements`](AsyncReader::elements), through `AsyncRead`/`AsyncBufRead` or with
-//! [`poll_fill`](AsyncReader::poll_fill) keeps the buffer lent between polls (there is no
-//! future to drop), and so does an `AsyncRead` read that empties the buffer; the next poll
-//! continues that read, and [`AsyncReader::cancel`] or the reader's drop ends it.
+//! [`poll_fill`](AsyncReader::poll_fill) keeps the buffer lent between polls in the same way,
+//! and so does an `AsyncRead` read that empties the buffer.
 //!
 //! # Guarantees
 //!

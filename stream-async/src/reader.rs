@@ -58,8 +58,8 @@ impl<T, B: AsyncBackend> AsyncReader<T, B> {
     /// `Ready(Err(ReadError::Closed))` at end of stream or when the reader end is closed;
     /// otherwise lends the buffer, registers the waker and returns `Pending`.
     ///
-    /// The buffer stays lent after `Pending` until the next poll, [`cancel`](Self::cancel),
-    /// or the reader's drop.
+    /// Once lent, the buffer stays lent across polls, whatever they return, until
+    /// [`cancel`](Self::cancel), the reader's drop or the end of the stream.
     pub fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, ReadError>> {
         self.inner.poll_fill(&mut self.registration, cx)
     }
@@ -68,15 +68,17 @@ impl<T, B: AsyncBackend> AsyncReader<T, B> {
     /// [`ReadError::Closed`] at end of stream. Use them with [`buffer`](Self::buffer),
     /// [`consume`](Self::consume) and [`pop`](Self::pop).
     ///
-    /// Cancel-safe: a dropped `fill` ends its read, and what was delivered stays buffered.
+    /// Cancel-safe: what was delivered stays buffered, and the buffer stays lent after the
+    /// future resolves or is dropped, so the writer goes on writing into it (see the [crate
+    /// docs](crate#cancellation)).
     pub fn fill(&mut self) -> FillFuture<'_, T, B> {
         FillFuture { reader: self }
     }
 
     /// Receives one element; resolves to [`ReadError::Closed`] at end of stream.
     ///
-    /// Cancel-safe: a dropped `recv` ends its read, and what was delivered stays buffered for
-    /// the next read.
+    /// Cancel-safe: what was delivered stays buffered for the next read (as for
+    /// [`fill`](Self::fill)).
     pub fn recv(&mut self) -> RecvFuture<'_, T, B> {
         RecvFuture {
             fill: FillFuture { reader: self },
@@ -124,9 +126,10 @@ impl<T, B: AsyncBackend> AsyncReader<T, B> {
         self.inner.pop()
     }
 
-    /// Ends a read left pending (by an [`elements`](Self::elements) stream, `AsyncRead` or `poll_fill` poll, or by a read
-    /// future dropped while the writer was copying) and returns how many elements it
-    /// delivered (they are buffered). Waits only if the writer is copying into the buffer
+    /// Ends the lend that reads leave in place (every read future, [`elements`](Self::elements)
+    /// item, `AsyncRead` or `poll_fill` poll leaves the buffer lent) and returns how many
+    /// elements are buffered. A reader that stops reading for good may call it so that the
+    /// writer's next write waits instead of filling the buffer. Waits only if the writer is copying into the buffer
     /// right now, which takes as long as the copy (or as long as a [`Loan`] of it is held).
     ///
     /// [`Loan`]: stream_core::Loan
@@ -185,15 +188,6 @@ impl<T, B: AsyncBackend> Future for FillFuture<'_, T, B> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.get_mut().reader.poll_fill(cx)
-    }
-}
-
-impl<T, B: AsyncBackend> Drop for FillFuture<'_, T, B> {
-    /// Ends a read this future left pending, without waiting: the buffer is back before the
-    /// drop returns and delivered elements stay buffered; only if the writer is copying into
-    /// the buffer at this moment does the read stay pending (see the crate docs).
-    fn drop(&mut self) {
-        self.reader.inner.try_cancel();
     }
 }
 

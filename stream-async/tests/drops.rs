@@ -208,10 +208,22 @@ fn read_futures_dropped_at_every_point() {
                 poll_read(&mut r, &mut w, &mut items);
                 got.append(&mut vec);
             }
-            if kind >= 3 {
-                // The `Stream` and `poll_fill` polls leave the buffer lent: cancel it.
-                r.cancel();
+            // Every read, future or poll, leaves the ring lent once it lent it: the writer
+            // goes on writing into it without the reader running.
+            assert_eq!(r.is_pending(), point >= 1, "kind {kind} point {point}");
+            if point >= 1 {
+                let mut write = w.write_vec(&mut items);
+                match wt.poll(&mut write) {
+                    // An empty ring takes four at once.
+                    Poll::Ready(Ok(n)) => {
+                        assert!(n == 4 || point >= 2, "kind {kind} point {point}: {n}")
+                    }
+                    Poll::Ready(Err(e)) => panic!("kind {kind} point {point}: {e:?}"),
+                    // The first write's four fill it, unless the read took some.
+                    Poll::Pending => assert!(point >= 2, "kind {kind} point {point}: no room"),
+                }
             }
+            r.cancel();
             assert!(!r.is_pending(), "kind {kind} point {point}: still lent");
             // Whatever was delivered is buffered or was taken: drain the rest.
             let rest_to_send = items.len();
