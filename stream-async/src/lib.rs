@@ -123,10 +123,13 @@
 //!
 //! * A read future (`fill`, `recv`, `read_append`) leaves the buffer lent when it resolves or
 //!   is dropped, as a channel's receiver leaves its queue: the writer goes on writing into the
-//!   free part of the buffer while the reader does other work, and what it delivered is
-//!   there for the next read. Nothing is lost and nothing waits: every read operation is
-//!   **cancel-safe** in the tokio sense. [`AsyncReader::cancel`] ends the lend (waiting only
-//!   while the writer copies into the buffer); the reader's drop ends it without waiting.
+//!   free part of the buffer (as far as the reader last published its reads: every quarter of
+//!   the buffer, and before it waits) while the reader does other work, and what it delivered
+//!   is there for the next read. Nothing is lost and nothing waits: every read operation is
+//!   **cancel-safe** in the tokio sense. The reader's drop ends the lend without waiting;
+//!   [`AsyncReader::cancel`] ends it too, but waits while the writer holds the buffer (a copy,
+//!   a [`Loan`], a [`BufSink`] with unflushed elements: on one thread, that wait never ends),
+//!   where [`AsyncReader::try_cancel`] does not.
 //! * A write future holds nothing while it waits: the elements stay with the caller (in the
 //!   `Vec` or slice) until the future resolves. [`write_vec`](AsyncWriter::write_vec),
 //!   [`write_slice`](AsyncWriter::write_slice) and [`loan`](AsyncWriter::loan) are
@@ -140,8 +143,7 @@
 //!   that cancels its read waits for the loan to end.
 //!
 //! Polling the reader's [`elements`](AsyncReader::elements), through `AsyncRead`/`AsyncBufRead` or with
-//! [`poll_fill`](AsyncReader::poll_fill) keeps the buffer lent between polls in the same way,
-//! and so does an `AsyncRead` read that empties the buffer.
+//! [`poll_fill`](AsyncReader::poll_fill) keeps the buffer lent between polls in the same way.
 //!
 //! # Guarantees
 //!

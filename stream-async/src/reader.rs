@@ -43,7 +43,8 @@ impl<T, B: AsyncBackend> AsyncReader<T, B> {
         })
     }
 
-    /// Whether the buffer is lent (a read is pending).
+    /// Whether the buffer is lent (a read is pending): from the first read until
+    /// [`cancel`](Self::cancel), the end of the stream or a close.
     pub fn is_pending(&self) -> bool {
         self.inner.is_pending()
     }
@@ -59,7 +60,8 @@ impl<T, B: AsyncBackend> AsyncReader<T, B> {
     /// otherwise lends the buffer, registers the waker and returns `Pending`.
     ///
     /// Once lent, the buffer stays lent across polls, whatever they return, until
-    /// [`cancel`](Self::cancel), the reader's drop or the end of the stream.
+    /// [`cancel`](Self::cancel), the reader's drop, the end of the stream or a close of the
+    /// reader end.
     pub fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, ReadError>> {
         self.inner.poll_fill(&mut self.registration, cx)
     }
@@ -129,12 +131,22 @@ impl<T, B: AsyncBackend> AsyncReader<T, B> {
     /// Ends the lend that reads leave in place (every read future, [`elements`](Self::elements)
     /// item, `AsyncRead` or `poll_fill` poll leaves the buffer lent) and returns how many
     /// elements are buffered. A reader that stops reading for good may call it so that the
-    /// writer's next write waits instead of filling the buffer. Waits only if the writer is copying into the buffer
-    /// right now, which takes as long as the copy (or as long as a [`Loan`] of it is held).
+    /// writer's next write waits instead of filling the buffer.
+    ///
+    /// Waits while the writer holds the buffer: for the length of a copy, or for as long as
+    /// a [`Loan`] of it or a [`BufSink`](crate::BufSink) with unflushed elements in it is
+    /// kept. On one thread with such a writer, that wait never ends: use
+    /// [`try_cancel`](Self::try_cancel) there.
     ///
     /// [`Loan`]: stream_core::Loan
     pub fn cancel(&mut self) -> usize {
         self.inner.cancel()
+    }
+
+    /// [`cancel`](Self::cancel) without the wait: returns whether the buffer is not lent any
+    /// more, and changes nothing while the writer holds it.
+    pub fn try_cancel(&mut self) -> bool {
+        self.inner.try_cancel()
     }
 
     /// Closes the reader end: the writer's writes fail from now on. Elements already
@@ -258,14 +270,13 @@ fn io_error(e: ReadError) -> io::Error {
     io::Error::other(e)
 }
 
-/// Bytes: a read copies buffered bytes into the caller's buffer (lending the reader's own
-/// buffer when it is empty). End of stream, or a closed reader end, reads 0.
+/// Bytes: a read copies buffered bytes into the caller's buffer (the first read lends the
+/// reader's own buffer, which stays lent). End of stream, or a closed reader end, reads 0.
 ///
-/// A read that empties the reader's buffer lends it again before it returns, without
-/// waiting: the writer refills it while the caller works on the bytes it just read (one
-/// buffer of read-ahead, as a `BufReader` reads ahead). The next read continues that read;
-/// [`AsyncReader::cancel`] or the reader's drop ends it. A read that leaves bytes in the
-/// buffer lends nothing.
+/// A read that empties the reader's buffer hands the freed room back to the writer before it
+/// returns, without waiting: the writer refills it while the caller works on the bytes it
+/// just read (read-ahead, as a `BufReader` reads ahead). [`AsyncReader::cancel`] or the
+/// reader's drop ends the lend.
 impl<B: AsyncBackend> AsyncRead for AsyncReader<u8, B> {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -282,10 +293,11 @@ impl<B: AsyncBackend> AsyncRead for AsyncReader<u8, B> {
                 buf[..n].copy_from_slice(&this.buffer()[..n]);
                 this.consume(n);
                 if this.buffer().is_empty() {
-                    // Lend the buffer again now rather than at the next read, so that the
-                    // writer's copy overlaps the caller's work. `Empty` (the usual answer)
-                    // leaves the read pending; a count is buffered for the next read; `Closed`
-                    // and `Busy` change nothing, and the next read reports them.
+                    // Publish the freed room now (and lend, should the lend have ended) rather
+                    // than at the next read, so that the writer's copy overlaps the caller's
+                    // work. `Empty` (the usual answer) leaves the read pending; a count is
+                    // buffered for the next read; `Closed` and `Busy` change nothing, and the
+                    // next read reports them.
                     let _ = this.inner.try_fill();
                 }
                 Poll::Ready(Ok(n))

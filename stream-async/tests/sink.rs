@@ -482,3 +482,51 @@ fn poll_close_ends_the_stream() {
         Poll::Ready(Err(WriteError::Closed(())))
     );
 }
+
+/// Reads leave the reader's buffer lent, so a `BufSink` may take it between reads and hold
+/// it until it flushes: meanwhile `try_cancel` leaves the lend in place (where `cancel` would
+/// wait for the flush), and ends it once the sink has flushed.
+#[test]
+fn try_cancel_leaves_a_buffer_a_sink_holds() {
+    let mut ledger = Ledger::default();
+    let (writer, mut reader) = stream_async::stream::<Counted>(4);
+    let mut writer = writer.into_buf_sink();
+    let mut cx = Context::from_waker(noop_waker_ref());
+    // One element through, so that a read resolved and its future is gone.
+    {
+        let mut recv = reader.recv();
+        assert!(
+            Pin::new(&mut recv).poll(&mut cx).is_pending(),
+            "lends the buffer"
+        );
+        assert_eq!(poll_ready(&mut writer), Poll::Ready(Ok(())));
+        start_send(&mut writer, ledger.make()).unwrap();
+        assert_eq!(poll_flush(&mut writer), Poll::Ready(Ok(())));
+        match Pin::new(&mut recv).poll(&mut cx) {
+            Poll::Ready(Ok(c)) => assert_eq!(c.id, 0),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(
+        reader.is_pending(),
+        "the resolved read left the buffer lent"
+    );
+    // The sink takes the buffer and holds an element in it.
+    assert_eq!(poll_ready(&mut writer), Poll::Ready(Ok(())));
+    start_send(&mut writer, ledger.make()).unwrap();
+    assert!(
+        !reader.try_cancel(),
+        "the sink holds the buffer: nothing changes"
+    );
+    assert!(reader.is_pending());
+    assert_eq!(poll_flush(&mut writer), Poll::Ready(Ok(())));
+    assert!(reader.try_cancel(), "flushed: the lend ends at once");
+    assert!(!reader.is_pending());
+    assert_eq!(
+        reader.pop().map(|c| c.id),
+        Some(1),
+        "the flushed element is buffered"
+    );
+    drop((writer, reader));
+    ledger.assert_all_dropped_once();
+}
