@@ -22,7 +22,7 @@ round (or criterion sample) takes more than 3 times its median is listed under S
 
 Options:
   (none)            quick profile, about 5 minutes on a 2-core machine: criterion's
-                    --warm-up-time 0.3 --measurement-time 1 --sample-size 10
+                    --warm-up-time 0.2 --measurement-time 0.8 --sample-size 10
                     --nresamples 10000, and bulk transfers of
                     NATIVE_STREAM_BENCH_BYTES=16Mi bytes and NATIVE_STREAM_BENCH_ELEMS=2Mi
                     u64s per iteration
