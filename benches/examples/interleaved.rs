@@ -7,8 +7,8 @@
 //! round; criterion (`cargo xtask bench`) stays the reference for absolute figures.
 //!
 //! Run: `cargo run --release -p benches --example interleaved -- [GROUP[,GROUP...]] [ROUNDS]
-//! [--csv PATH] [--load KIND] [--native] [--every N] [--trips N]` (every group but `floors` and
-//! `disturbed`, and 40 rounds, by default). Options:
+//! [--csv PATH] [--load KIND] [--native] [--csw] [--every N] [--trips N]` (every group but
+//! `floors`, `disturbed` and `async_elements`, and 40 rounds, by default). Options:
 //!
 //! * `--csv PATH`: also writes `group,row,median,unit,reference,ratio,slowest` lines there,
 //!   as `cargo xtask bench` does: each row's median, its median ratio to each reference
@@ -17,6 +17,10 @@
 //!   default), `processes:N` (N busy processes started for the run) or `threads:N` (N busy
 //!   threads spinning through the run); see [`benches::Load`]. Rows that never yield their
 //!   CPU (`raw_spin`) are left out then: each hand-off would wait for a time slice.
+//! * `--csw` (Linux): also each row's context switches (voluntary and involuntary,
+//!   `getrusage`; a load's busy threads left out) per transfer (round trip, 64 KiB block,
+//!   element, future; per run for `programs`), as groups `GROUP/csw` with the same ratios:
+//!   what `cargo xtask bench --profile busy-processes,busy-loops` judges beside the figures.
 //! * `--native`: only the rows of ours (what `cargo xtask bench --baseline` compares): those
 //!   whose role is `native` in `benches/roles.csv`.
 //! * `--list`: prints `benches/roles.csv` (`group,row,role` of every row the bench reports)
@@ -66,7 +70,14 @@
 //!   stream with the same single 64 KiB buffer (`blocking`).
 //! * `write_slice`: 64 MiB of bytes per row and round, `write_slice` of 64 KiB into a
 //!   `ReadAhead` from a page-aligned source and from an unaligned `Vec`, against four recycled
-//!   blocks over crossbeam `bounded(4)` and `sync_channel(4)` ([`WRITE_SLICE_ROWS`]).
+//!   blocks over crossbeam `bounded(4)` and `sync_channel(4)` ([`WRITE_SLICE_ROWS`]); with
+//!   `current-api` on Linux also `futex_batched4`, the writer that batches by hand (a
+//!   `ReadAhead` of two 256 KiB buffers, four 64 KiB blocks each by `BatchWriter::push_slice`).
+//! * `async_elements` (`current-api`; not in `all`): 200,000 `u64`s from a writer task to a
+//!   reader task of a tokio runtime, groups `async_current_thread` and `async_multi_thread`,
+//!   every row of [`benches::ASYNC_ROWS`] (one element a `send`, through the `Sink`, in
+//!   batches of 256; tokio's `mpsc(256)` one at a time and in batches), against
+//!   `tokio_mpsc256`.
 //! * `programs`: one run per row and round of each program of [`benches::PROGRAM_ROWS`]
 //!   (serde_json, `writeln!` to `lines()`, `send` to `for x in reader`, tokio-util framed
 //!   lines), the native stream against each alternative, in milliseconds.
@@ -76,8 +87,8 @@ use std::time::Duration;
 use benches::{
     bulk_async, bulk_u8_stream, ping_pong, pipelined_box, settle_cpus, BulkU64Row, BulkU8Row,
     BytePattern, Disturbance, Disturbed, EventSignal, Executor, RawSpin, ReadMode, Role,
-    RoundTripRow, ASYNC_ROUND_TRIP_ROWS, BULK_U64_ROWS, BULK_U8_ROWS, FUTURE_ROWS, ROUND_TRIP_ROWS,
-    WRITE_SLICE_ROWS,
+    RoundTripRow, ASYNC_ROUND_TRIP_ROWS, BLOCK, BULK_U64_ROWS, BULK_U8_ROWS, FUTURE_ROWS,
+    ROUND_TRIP_ROWS, WRITE_SLICE_ROWS,
 };
 use stream_events::{Futex, Listener, Spin};
 
@@ -118,6 +129,8 @@ struct Options {
     busy: bool,
     /// Round trips per row and round of `floors`, `events` and `round_trip`.
     trips: u64,
+    /// `--csw`: also each row's context switches per transfer (Linux).
+    csw: bool,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -135,25 +148,62 @@ fn ratio(a: f64, b: f64) -> f64 {
 }
 
 /// Runs `rows` (those `options` keeps) for its rounds and prints and returns their summary
-/// ([`summary`]).
-fn report(group: &str, unit: &str, rows: &[Row<'_>], references: &[&str], o: &Options) -> String {
+/// ([`summary`]); with `--csw` also the context switches each row made per transfer (a run
+/// makes `transfers`: round trips, 64 KiB blocks, elements), as group `GROUP/csw`.
+fn report(
+    group: &str,
+    unit: &str,
+    transfers: u64,
+    rows: &[Row<'_>],
+    references: &[&str],
+    o: &Options,
+) -> String {
     let rows: Vec<&Row<'_>> = rows
         .iter()
         .filter(|(name, _)| !o.native_only || benches::role_of(group, name) == Some(Role::Native))
         .filter(|(name, _)| !o.busy || !NEVER_YIELD.contains(name))
         .collect();
     let mut figures = vec![Vec::with_capacity(o.rounds); rows.len()];
+    let mut switches = vec![Vec::with_capacity(o.rounds); rows.len()];
     let settle = !o.busy && SETTLED.contains(&group);
     for _ in 0..o.rounds {
         for (i, (_, run)) in rows.iter().enumerate() {
             if settle {
                 settle_cpus(SETTLE);
             }
+            let before = o.csw.then(context_switches);
             figures[i].push(run());
+            if let Some(before) = before {
+                let made = context_switches().saturating_sub(before);
+                switches[i].push(made as f64 / transfers.max(1) as f64);
+            }
         }
     }
     let names: Vec<&str> = rows.iter().map(|(name, _)| *name).collect();
-    summary(group, unit, &names, &figures, references)
+    let mut csv = summary(group, unit, &names, &figures, references);
+    if o.csw {
+        csv += &summary(
+            &format!("{group}/csw"),
+            "csw",
+            &names,
+            &switches,
+            references,
+        );
+    }
+    csv
+}
+
+/// Context switches of this process so far, the busy threads of a load left out
+/// ([`benches::context_switches`]).
+#[cfg(target_os = "linux")]
+fn context_switches() -> u64 {
+    benches::context_switches()
+}
+
+/// `--csw` is refused off Linux (`main`).
+#[cfg(not(target_os = "linux"))]
+fn context_switches() -> u64 {
+    unreachable!("--csw is Linux only")
 }
 
 /// Prints each row's median and its median ratio to each row named in `references` (those that
@@ -178,7 +228,10 @@ fn summary(
             .copied()
             .reduce(if throughput { f64::min } else { f64::max })
             .unwrap_or(f64::NAN);
-        let mut line = format!("  {name:24} {row_median:9.2} {unit} (slowest {slowest:.2})");
+        // Context switches per transfer are often a few hundredths.
+        let digits = if unit == "csw" { 3 } else { 2 };
+        let mut line =
+            format!("  {name:24} {row_median:9.digits$} {unit} (slowest {slowest:.digits$})");
         let present: Vec<(usize, &str)> = references
             .iter()
             .filter_map(|r| Some((names.iter().position(|n| n == r)?, *r)))
@@ -241,7 +294,7 @@ fn floors(o: &Options) -> String {
             Box::new(|| per_round_trip(ping_pong::<benches::RawFutex>(o.trips), o.trips)),
         ),
     );
-    report("floors", "ns", &rows, &[], o)
+    report("floors", "ns", o.trips, &rows, &[], o)
 }
 
 fn events_round_trip(o: &Options) -> String {
@@ -272,7 +325,7 @@ fn events_round_trip(o: &Options) -> String {
     );
     let mut references = vec!["raw_spin"];
     references.extend(round_trip_peers());
-    report("events_round_trip", "ns", &rows, &references, o)
+    report("events_round_trip", "ns", n, &rows, &references, o)
 }
 
 fn round_trip(o: &Options) -> String {
@@ -280,7 +333,14 @@ fn round_trip(o: &Options) -> String {
         .iter()
         .map(|&row| round_trip_row(row, o.trips))
         .collect();
-    report("stream_round_trip", "ns", &rows, &round_trip_peers(), o)
+    report(
+        "stream_round_trip",
+        "ns",
+        o.trips,
+        &rows,
+        &round_trip_peers(),
+        o,
+    )
 }
 
 /// The round-trip rows with the partner stopping for 1 ms every `o.every` hand-offs: two
@@ -327,6 +387,9 @@ fn disturbed(o: &Options) -> String {
 /// Bytes per row and round of the byte groups.
 const BULK_BYTES: u64 = 64 << 20;
 
+/// The 64 KiB blocks in [`BULK_BYTES`]: the transfers of a byte row (for `--csw`).
+const BLOCKS: u64 = BULK_BYTES / BLOCK as u64;
+
 /// GiB/s of [`BULK_BYTES`] moved in `d`.
 fn gib_s(d: Duration) -> f64 {
     BULK_BYTES as f64 / d.as_secs_f64() / f64::from(1u32 << 30)
@@ -345,6 +408,7 @@ fn bulk(o: &Options) -> String {
     report(
         "stream_bulk_u8",
         "GiB/s",
+        BLOCKS,
         &rows,
         &["crossbeam_recycled_copy", "crossbeam_recycled"],
         o,
@@ -360,7 +424,7 @@ fn bulk_u64(o: &Options) -> String {
         .filter(|row| **row != BulkU64Row::Crossbeam1024)
         .map(|&row| -> Row<'_> { (row.name(), Box::new(move || melem_s(row.time(ELEMS)))) })
         .collect();
-    report("stream_bulk_u64", "Melem/s", &rows, &["rtrb"], o)
+    report("stream_bulk_u64", "Melem/s", ELEMS, &rows, &["rtrb"], o)
 }
 
 fn create_send_recv(o: &Options) -> String {
@@ -374,7 +438,7 @@ fn create_send_recv(o: &Options) -> String {
             )
         })
         .collect();
-    report("future/create_send_recv", "ns", &rows, &["oneshot"], o)
+    report("future/create_send_recv", "ns", N, &rows, &["oneshot"], o)
 }
 
 fn pipelined(o: &Options) -> String {
@@ -402,7 +466,7 @@ fn pipelined(o: &Options) -> String {
             Box::new(|| per_round_trip(pipelined_box::<8>(N), N)),
         ),
     ]);
-    report("future/pipelined", "ns", &rows, &["oneshot"], o)
+    report("future/pipelined", "ns", N, &rows, &["oneshot"], o)
 }
 
 fn reader_waiting(o: &Options) -> String {
@@ -418,7 +482,7 @@ fn reader_waiting(o: &Options) -> String {
             )
         })
         .collect();
-    report("future/reader_waiting", "ns", &rows, &["oneshot"], o)
+    report("future/reader_waiting", "ns", n, &rows, &["oneshot"], o)
 }
 
 fn async_round_trip(o: &Options) -> String {
@@ -440,7 +504,7 @@ fn async_round_trip(o: &Options) -> String {
             .iter()
             .map(|r| r.name())
             .collect();
-        csv += &report(executor.group(), "ns", &rows, &peers, o);
+        csv += &report(executor.group(), "ns", trips, &rows, &peers, o);
     }
     csv
 }
@@ -463,18 +527,65 @@ fn async_bulk(o: &Options) -> String {
             Box::new(move || gib_s(bulk_u8_stream::<Listener>(p, BYTES))),
         ),
     ];
-    report("async_bulk_u8", "GiB/s", &rows, &["blocking"], o)
+    report("async_bulk_u8", "GiB/s", BLOCKS, &rows, &["blocking"], o)
 }
 
 fn write_slice(o: &Options) -> String {
     let pattern = BytePattern::new();
     let p = &pattern;
-    let rows: Vec<Row<'_>> = WRITE_SLICE_ROWS
+    #[allow(unused_mut)] // Without `current-api`.
+    let mut rows: Vec<Row<'_>> = WRITE_SLICE_ROWS
         .iter()
         .map(|&row| -> Row<'_> { (row.name(), Box::new(move || gib_s(row.time(p, BULK_BYTES)))) })
         .collect();
+    // The writer that batches by hand: what `write_slice` is measured against in the busy
+    // profiles (docs/performance.md, 2026-12-01).
+    #[cfg(all(feature = "current-api", target_os = "linux"))]
+    {
+        let row = BulkU8Row::Batched(benches::NativeBackend::Futex, 4);
+        rows.push((row.name(), Box::new(move || gib_s(row.time(p, BULK_BYTES)))));
+    }
     let peers = ["crossbeam_bounded4", "sync_channel4"];
-    report("stream_write_slice", "GiB/s", &rows, &peers, o)
+    report("stream_write_slice", "GiB/s", BLOCKS, &rows, &peers, o)
+}
+
+/// Elements per row and round of `async_elements`.
+#[cfg(feature = "current-api")]
+const ASYNC_ELEMENTS: u64 = 200_000;
+
+/// [`ASYNC_ELEMENTS`] `u64`s from a writer task to a reader task of a tokio runtime of each
+/// kind, per row of [`benches::AsyncRow`] (none without `current-api`).
+fn async_elements(o: &Options) -> String {
+    #[allow(unused_mut)] // Without `current-api`.
+    let mut csv = String::new();
+    #[cfg(feature = "current-api")]
+    for (group, runtime) in [
+        ("async_current_thread", benches::Runtime::CurrentThread),
+        ("async_multi_thread", benches::Runtime::MultiThread),
+    ] {
+        let melem_s = |d: Duration| ASYNC_ELEMENTS as f64 / d.as_secs_f64() / 1e6;
+        let rows: Vec<Row<'_>> = benches::ASYNC_ROWS
+            .iter()
+            .map(|&how| -> Row<'_> {
+                (
+                    how.name(),
+                    Box::new(move || {
+                        melem_s(benches::async_elements(runtime, how, ASYNC_ELEMENTS))
+                    }),
+                )
+            })
+            .collect();
+        csv += &report(
+            group,
+            "Melem/s",
+            ASYNC_ELEMENTS,
+            &rows,
+            &["tokio_mpsc256"],
+            o,
+        );
+    }
+    let _ = o;
+    csv
 }
 
 /// Each group of [`benches::PROGRAM_ROWS`] in ms per run (none without `current-api`).
@@ -493,7 +604,7 @@ fn programs(o: &Options) -> String {
             .iter()
             .map(|&r| -> Row<'_> { (r.name(), Box::new(move || ms(r))) })
             .collect();
-        csv += &report(group, "ms", &rows, &peers, o);
+        csv += &report(group, "ms", 1, &rows, &peers, o);
     }
     let _ = o;
     csv
@@ -539,13 +650,19 @@ fn main() {
     let load = take("--load").unwrap_or_else(|| "quiet".into());
     let every = take("--every").map_or(500, |s| s.parse().expect("--every: a number"));
     let trips = take("--trips").map_or(TRIPS, |s| s.parse().expect("--trips: a number"));
-    let native_only = match args.iter().position(|a| a == "--native") {
+    let mut flag = |name: &str| match args.iter().position(|a| a == name) {
         Some(at) => {
             args.remove(at);
             true
         }
         None => false,
     };
+    let native_only = flag("--native");
+    let csw = flag("--csw");
+    assert!(
+        !csw || cfg!(target_os = "linux"),
+        "--csw: context switches are counted on Linux only"
+    );
     let wanted = args.first().map(String::as_str).unwrap_or("all");
     let rounds = args
         .get(1)
@@ -556,12 +673,15 @@ fn main() {
         every,
         busy: load != "quiet",
         trips,
+        csw,
     };
-    // `all` is every group but the first two: the floors measure the machine, the disturbed
-    // group a profile of its own.
-    let groups: [Group; 14] = [
+    // `all` is every group but the first three: the floors measure the machine, the disturbed
+    // group is a profile of its own, and the async element groups belong to the busy
+    // profiles (where the tokio `Sink` target is judged), not to the quick quiet run.
+    let groups: [Group; 15] = [
         ("floors", floors),
         ("disturbed", disturbed),
+        ("async_elements", async_elements),
         ("events", events_round_trip),
         ("round_trip", round_trip),
         ("bulk", bulk),
@@ -585,7 +705,7 @@ fn main() {
     let _load = start_load(&load);
     let mut csv = String::from("group,row,median,unit,reference,ratio,slowest\n");
     for (k, (name, run)) in groups.iter().enumerate() {
-        if wanted.contains(name) || (k >= 2 && wanted.contains(&"all")) {
+        if wanted.contains(name) || (k >= 3 && wanted.contains(&"all")) {
             csv += &run(&options);
         }
     }

@@ -59,6 +59,28 @@ pub enum AsyncRow {
     TokioMpscBatch,
 }
 
+/// Every row of the `async_current_thread` and `async_multi_thread` groups, in table order.
+pub const ASYNC_ROWS: &[AsyncRow] = &[
+    AsyncRow::NativeSend,
+    AsyncRow::NativeSink,
+    AsyncRow::TokioMpsc,
+    AsyncRow::NativeBatch,
+    AsyncRow::TokioMpscBatch,
+];
+
+impl AsyncRow {
+    /// The row's name in every table.
+    pub fn name(self) -> &'static str {
+        match self {
+            AsyncRow::NativeSend => "native_send",
+            AsyncRow::NativeSink => "native_sink",
+            AsyncRow::NativeBatch => "native_batch",
+            AsyncRow::TokioMpsc => "tokio_mpsc256",
+            AsyncRow::TokioMpscBatch => "tokio_mpsc_batch",
+        }
+    }
+}
+
 /// The reader's buffer of the native rows, the capacity of the tokio channel and the batch
 /// size of the batched rows.
 pub const ASYNC_CAPACITY: usize = 256;

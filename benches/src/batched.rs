@@ -1,4 +1,4 @@
-//! The loaded bulk group's batching row: a stream whose writer batches several 64 KiB blocks
+//! The `stream_write_slice` group's batching row (`futex_batched4`): a stream whose writer batches several 64 KiB blocks
 //! per hand-off with [`BatchWriter`] ([`bulk_u8_batched`]).
 //!
 //! Needs the feature `current-api` (on by default): `BatchWriter` is newer than some revisions

@@ -1,7 +1,7 @@
-//! The rows of the bulk groups (`stream_bulk_u8`, the loaded bulk group, `stream_bulk_u64`) as
+//! The rows of the bulk groups (`stream_bulk_u8`, `stream_write_slice`, `stream_bulk_u64`) as
 //! values: each [`BulkU8Row`] and [`BulkU64Row`] is defined once, with its name, and timed by
-//! its `time` in every mode (the criterion `stream` bench, the interleaved and loaded
-//! examples). Also the rows that only the criterion bench had: the rtrb byte ring, the
+//! its `time` in every mode (the criterion `stream` bench, the interleaved example in every
+//! profile). Also the rows that only the criterion bench had: the rtrb byte ring, the
 //! `memcpy` floor and crossbeam's `bounded(1024)` of `u64`s.
 //!
 //! May touch: the rings, channels and streams the rows make, and the partner thread of

@@ -68,8 +68,8 @@
 //! # Features
 //!
 //! * `current-api` (default): the rows that need this revision's newest library API
-//!   (`BatchWriter`, `AsyncWriter` as a `Sink`, stream-async's `tokio` feature): the loaded
-//!   example's batching and tokio rows, and the program rows.
+//!   (`BatchWriter`, `AsyncWriter` as a `Sink`, stream-async's `tokio` feature): the
+//!   batching and tokio rows of the interleaved example, and the program rows.
 //!   `cargo xtask bench --baseline REV` builds this crate without it against older
 //!   revisions' libraries.
 //!
@@ -80,9 +80,9 @@
 //! `future/reader_waiting`), `round_trip`
 //! (the round-trip rows, defined once: [`RoundTripRow`]), `disturbed` (a round trip whose
 //! partner stops now and then: [`Disturbed`]), `bulk_u8` and `bulk_u64`
-//! (`stream_bulk_u8`, `stream_bulk_u64`), `load` (the loaded profile: busy processes or
-//! threads, context switches, and its bulk peers), `async_tokio` (elements between two tasks of
-//! a tokio runtime), `batched` (the loaded profile's batching writer), `breakdown` (the `bulk_breakdown` example's laps),
+//! (`stream_bulk_u8`, `stream_bulk_u64`), `load` (the busy profiles: busy processes or
+//! threads, and context switches), `async_tokio` (elements between two tasks of
+//! a tokio runtime), `batched` (the writer that batches by hand), `breakdown` (the `bulk_breakdown` example's laps),
 //! `bulk_rows` (the bulk rows, defined once: [`BulkU8Row`], [`BulkU64Row`]), `write_slice`
 //! (`stream_write_slice` and the recycled-block peers), `programs` and `programs_tokio` (the
 //! program rows, defined once: `ProgramRow`), `async_bulk` (`async_bulk_u8`), `pipelined` (rtrb rings and `future/pipelined`), `block`
@@ -120,7 +120,7 @@ mod write_slice;
 pub use async_bulk::{bulk_async, ReadMode};
 pub use async_round_trip::{AsyncRoundTripRow, Executor, ASYNC_ROUND_TRIP_ROWS};
 #[cfg(feature = "current-api")]
-pub use async_tokio::{async_elements, AsyncRow, Runtime, ASYNC_CAPACITY};
+pub use async_tokio::{async_elements, AsyncRow, Runtime, ASYNC_CAPACITY, ASYNC_ROWS};
 #[cfg(all(feature = "current-api", target_os = "linux"))]
 pub use batched::bulk_u8_batched;
 pub use block::{assume_init, copy_to_uninit, AlignedBlock, PAGE};

@@ -1,6 +1,5 @@
-//! The loaded profile: busy processes or busy threads competing for the CPUs while a row runs
-//! ([`Load`]) and the context switches a row makes ([`context_switches`]). The peers of the
-//! loaded bulk group are in `write_slice`.
+//! The busy profiles: busy processes or busy threads competing for the CPUs while a row runs
+//! ([`Load`]) and the context switches a row makes ([`context_switches`]).
 //!
 //! May touch: spawns busy child processes (copies of the running executable, started with
 //! [`BURN_ARG`], each killed with [`Load`] and by the kernel when this process dies) or busy

@@ -18,14 +18,14 @@ pub enum Role {
     Floor,
 }
 
-/// The role of `row` in `group` as [`ROLES_CSV`] says, with the profile prefixes the examples
-/// add (`loaded/KIND/`, `disturbed/`) left out; `None` for a row the file does not list.
+/// The role of `row` in `group` as [`ROLES_CSV`] says, with the prefix and suffixes the
+/// interleaved example adds (`disturbed/`, `/csw`, `/recovery`) left out; `None` for a row the
+/// file does not list.
 pub fn role_of(group: &str, row: &str) -> Option<Role> {
-    let mut base = group;
-    if let Some(rest) = base.strip_prefix("loaded/") {
-        base = rest.split_once('/').map_or(rest, |(_, g)| g);
+    let mut base = group.strip_prefix("disturbed/").unwrap_or(group);
+    for suffix in ["/csw", "/recovery"] {
+        base = base.strip_suffix(suffix).unwrap_or(base);
     }
-    base = base.strip_prefix("disturbed/").unwrap_or(base);
     ROLES_CSV
         .lines()
         .filter(|l| !l.starts_with('#'))
@@ -62,6 +62,10 @@ mod tests {
         assert_eq!(role_of("stream_round_trip", "rtrb"), Some(Role::Floor));
         assert_eq!(
             role_of("disturbed/stream_round_trip", "futex"),
+            Some(Role::Native)
+        );
+        assert_eq!(
+            role_of("stream_write_slice/csw", "write_slice_vec"),
             Some(Role::Native)
         );
         assert_eq!(role_of("stream_round_trip", "nothing"), None);

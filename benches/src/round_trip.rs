@@ -1,5 +1,5 @@
 //! The rows of the round-trip groups (`stream_round_trip`, the channel peers of
-//! `events_round_trip`, the loaded and disturbed round trips): one element there and back
+//! `events_round_trip`, the disturbed round trips; every profile): one element there and back
 //! through two one-way channels ([`round_trips`]). Each row is defined once, as a
 //! [`RoundTripRow`], and a [`Drive`] says how it is run: timed as a whole ([`Timed`]), or one
 //! round trip at a time with the partner stopping now and then

@@ -89,7 +89,7 @@ pub fn bulk_u8_write_slice(pattern: &BytePattern, total: u64, source: WriteSourc
     elapsed
 }
 
-/// A channel of the loaded bulk group: crossbeam's `bounded` or std's `sync_channel`.
+/// A channel of the recycled-block peers: crossbeam's `bounded` or std's `sync_channel`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlockChannel {
     /// `crossbeam_channel::bounded`.

@@ -41,8 +41,9 @@ Options:
                       busy-processes  one busy process per CPU started for the run
                       busy-loops      one busy thread per CPU spinning through the run
                                       (both: the groups of two threads handing off,
-                                      the async round trip, write_slice and program
-                                      groups included, 1 000 round trips a round)
+                                      the async round trip, write_slice, program and
+                                      tokio element groups included, 1 000 round trips
+                                      a round, with context switches per transfer)
                       disturbed       the round-trip rows with the partner stopping 1 ms
                                       every 500 hand-offs: median round trip, and hand-offs
                                       until the round trips are back at it
@@ -56,12 +57,6 @@ Options:
                     than 10 % worse than <rev> is a REGRESSION. Alone it runs only the machine
                     section and this comparison (add --profile quiet for the rest). Works for
                     revisions back to 496f15b; about 3 minutes plus the first build
-  --load [N]        the loaded profile instead (Linux): the `loaded` example runs the
-                    round-trip, bulk and async (tokio current_thread and multi-thread) groups
-                    quiet, beside N busy processes and beside N busy threads (N: one per CPU
-                    by default), interleaved, 5 rounds (15 with --full), with context
-                    switches per transfer; about 4 minutes on a 2-core machine. Its table
-                    and targets go to target/bench-report.md, its CSV to target/loaded.csv
   -h, --help        this text
 
 NATIVE_STREAM_BENCH_BYTES and NATIVE_STREAM_BENCH_ELEMS, when set, override both profiles.

@@ -1,4 +1,4 @@
-//! The report sections of the interleaved and loaded examples: their CSV of median ratios per
+//! The report sections of the interleaved example: its CSV of median ratios per
 //! round, read into a table with the targets each ratio decides (against a named row or the
 //! best peer of the group in that run), the one-copy ceiling beside each verdict, and the
 //! slowest round of every row, with the native rows whose slowest round is far off their
@@ -6,13 +6,12 @@
 //!
 //! May touch: nothing (parses the CSV text it is given).
 
-use super::tables::LOADED_TARGETS;
 use super::tables::{role_of, Goal, Role, BENCH_CEILINGS, BENCH_TARGETS_MET, BEST_PEER};
 
 /// A native row whose slowest round takes more than this many times its median is reported.
 pub(crate) const SPREAD_LIMIT: f64 = 3.0;
 
-/// What [`interleaved_report`] and [`loaded_report`] return.
+/// What [`interleaved_report`] returns.
 #[derive(Debug, Default)]
 pub(crate) struct RatiosReport {
     /// The section, in Markdown.
@@ -55,21 +54,6 @@ pub(crate) fn spread(median: f64, slowest: f64, unit: &str) -> f64 {
     } else {
         slowest / median
     }
-}
-
-/// The report section of the loaded example's CSV: as [`interleaved_report`], with the
-/// loaded profile's targets, for `load` busy processes or threads per kind.
-pub(crate) fn loaded_report(csv: &str, load: usize, rounds: usize) -> Result<RatiosReport, String> {
-    let heading = format!(
-        "\n## Loaded profile\n\n\
-         `cargo run --release -p benches --example loaded -- --load {load} --rounds {rounds}`: \
-         every group runs quiet, beside {load} busy processes and beside {load} busy threads; \
-         each round runs every row of a group once, the ratio to the reference is taken within \
-         the round, and the table gives the medians over {rounds} rounds. Groups `…/csw` give \
-         context switches (voluntary and involuntary, `getrusage`) per transfer: per round \
-         trip, per 64 KiB block, per element.\n\n"
-    );
-    ratios_report(csv, heading, LOADED_TARGETS, &[], "")
 }
 
 /// The report section of the interleaved example's CSV (`group,row,median,unit,reference,
@@ -329,47 +313,44 @@ mod tests {
     #[test]
     fn group_patterns_match_one_segment_per_star() {
         assert!(group_matches(
-            "loaded/*/stream_bulk_u8",
-            "loaded/threads/stream_bulk_u8"
+            "disturbed/*/recovery",
+            "disturbed/stream_round_trip/recovery"
         ));
         assert!(!group_matches(
-            "loaded/*/stream_bulk_u8",
-            "loaded/threads/stream_bulk_u8/csw"
+            "disturbed/*",
+            "disturbed/stream_round_trip/recovery"
         ));
-        assert!(!group_matches(
-            "loaded/*/stream_bulk_u8",
-            "loaded/stream_bulk_u8"
-        ));
+        assert!(!group_matches("stream_bulk_u8", "stream_bulk_u8/csw"));
         assert!(group_matches("stream_bulk_u8", "stream_bulk_u8"));
     }
 
-    /// The loaded profile's targets apply to every kind of load, and a context-switch ratio
-    /// (infinite when the peer made none) is checked like a time.
+    /// The context-switch columns of the busy profiles (`--csw`): a ratio (infinite when the
+    /// peer made none) is checked like a time, and the async element groups' target is judged.
     #[test]
-    fn loaded_targets_apply_to_every_kind() {
+    fn context_switch_targets_are_checked_like_times() {
         let csv = "group,row,median,unit,reference,ratio\n\
-                   loaded/processes/stream_round_trip,futex,900,ns,crossbeam_bounded1,0.5\n\
-                   loaded/processes/stream_round_trip,crossbeam_bounded1,1800,ns,crossbeam_bounded1,1\n\
-                   loaded/threads/stream_round_trip,futex,900,ns,crossbeam_bounded1,1.5\n\
-                   loaded/threads/stream_round_trip,crossbeam_bounded1,600,ns,crossbeam_bounded1,1\n\
-                   loaded/threads/stream_bulk_u8/csw,futex,2,csw,sync_channel4,inf\n";
-        let r = loaded_report(csv, 2, 5).unwrap();
-        assert_eq!(r.covered.len(), 3, "{:?}", r.covered);
+                   stream_write_slice/csw,write_slice_vec,0.5,csw,crossbeam_bounded4,1.5\n\
+                   stream_write_slice/csw,write_slice_vec,0.5,csw,sync_channel4,inf\n\
+                   stream_bulk_u8/csw,futex,2,csw,crossbeam_recycled_copy,2.5\n\
+                   async_current_thread,native_sink,90,Melem/s,tokio_mpsc256,3.2\n";
+        let r = report(csv);
+        assert_eq!(r.covered.len(), 4, "{:?}", r.covered);
         assert_eq!(r.misses.len(), 2, "{:?}", r.misses);
         assert!(
-            r.misses[0].starts_with("loaded/threads/stream_round_trip/futex"),
+            r.misses[0].starts_with("stream_write_slice/csw/write_slice_vec")
+                && r.misses[0].contains("sync_channel4, measured inf×"),
             "{:?}",
             r.misses
         );
         assert!(
-            r.misses[0].contains("best peer (crossbeam_bounded1)"),
+            r.misses[1].starts_with("stream_bulk_u8/csw/futex")
+                && r.misses[1].contains("measured 2.50×"),
             "{:?}",
             r.misses
         );
-        assert!(r.misses[1].contains("measured inf×"), "{:?}", r.misses);
         assert!(r
             .markdown
-            .contains("| loaded/processes/stream_round_trip | futex | 900.00 ns | — | 0.500 |"));
+            .contains("| async_current_thread | native_sink | 90.00 Melem/s | — | 3.200 |"));
     }
 
     /// A round-trip target is judged against the fastest peer of the run, whichever it is;

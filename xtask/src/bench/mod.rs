@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use crate::{cargo, describe, root, run};
 use criterion::read_criterion;
-use interleaved::{interleaved_report, loaded_report};
+use interleaved::interleaved_report;
 use machine::{parse_floors, Machine};
 use profile::{parse_profiles, HaltPollGuard, Profile};
 use report::bench_report;
@@ -49,7 +49,6 @@ struct Measured {
 pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     let mut full = false;
     let mut filter = None;
-    let mut load = None;
     let mut profiles = None;
     let mut baseline_rev = None;
     let mut rest = args.iter().peekable();
@@ -57,14 +56,11 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
         match arg.as_str() {
             "--full" => full = true,
             "--load" => {
-                let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-                load = Some(match rest.peek().and_then(|n| n.parse::<usize>().ok()) {
-                    Some(n) => {
-                        rest.next();
-                        n
-                    }
-                    None => cpus,
-                });
+                return Err(
+                    "--load is now --profile busy-processes,busy-loops (the same loads, \
+                            the same context-switch columns, every group of two threads)"
+                        .into(),
+                )
             }
             "--filter" => filter = Some(rest.next().ok_or("--filter needs a regex")?.clone()),
             "--profile" => {
@@ -89,15 +85,6 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
-    if let Some(load) = load {
-        if filter.is_some() || profiles.is_some() || baseline_rev.is_some() {
-            return Err(
-                "--load runs the loaded profile, which has no --filter, --profile or --baseline"
-                    .into(),
-            );
-        }
-        return loaded(&target_dir, load, full);
-    }
     // Alone, --baseline runs only the comparison.
     let profiles = profiles.unwrap_or_else(|| {
         if baseline_rev.is_some() {
@@ -410,7 +397,9 @@ impl Run {
              {}. `{} --csv {}`: each round runs every row of a group once, the ratio to the \
              reference is taken within the round, and the table gives the medians over {rounds} \
              rounds, and each row's slowest round (bulk rows move 64 MiB or 2 Mi `u64`s a \
-             round; round trips 10 000 a round, 20 000 disturbed). Of the peers of a group the table shows the \
+             round; round trips 10 000 a round, 20 000 disturbed; groups `…/csw`, in the busy \
+             profiles: context switches, voluntary and involuntary, per transfer: round trip, \
+             64 KiB block, element). Of the peers of a group the table shows the \
              best (the CSV has them all). On a shared machine these ratios are the ones to \
              decide by: a target checked here is met or missed by this table, whatever the \
              criterion table says.\n\n",
@@ -462,51 +451,6 @@ fn run_example(example: &Path, args: &[&str], csv: &Path) -> Result<(), String> 
 
 fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// The loaded profile: runs the `loaded` example with `load` busy processes and threads and
-/// writes its report.
-fn loaded(target_dir: &Path, load: usize, full: bool) -> Result<(), String> {
-    let rounds = if full { 15 } else { 5 };
-    let load_before = load_average();
-    println!("==> cargo xtask bench --load {load}: {rounds} rounds, load average {load_before}");
-    let start = Instant::now();
-    std::fs::create_dir_all(target_dir).map_err(|e| e.to_string())?;
-    let path = target_dir.join("loaded.csv");
-    run(cargo()
-        .args(["run", "--locked", "--release", "-p", "benches"])
-        .args([
-            "--example",
-            "loaded",
-            "--",
-            "--kinds",
-            "quiet,processes,threads",
-        ])
-        .args(["--load", &load.to_string(), "--rounds", &rounds.to_string()])
-        .arg("--csv")
-        .arg(&path))?;
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let ratios = loaded_report(&text, load, rounds)?;
-    let section = ratios.markdown;
-    let secs = start.elapsed().as_secs_f64();
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let markdown = format!(
-        "# Loaded profile\n\nMade by `cargo xtask bench --load {load}{}` in {secs:.0} s on {cpus} \
-         CPUs; load average before {load_before}, after {}.\n{section}",
-        if full { " --full" } else { "" },
-        load_average()
-    );
-    println!("==> report\n\n{markdown}");
-    let report = target_dir.join("bench-report.md");
-    std::fs::write(&report, &markdown).map_err(|e| format!("{}: {e}", report.display()))?;
-    println!("wrote {}", report.display());
-    Outcome {
-        misses: ratios.misses,
-        spreads: ratios.spreads,
-        ..Outcome::default()
-    }
-    .print_verdict(secs);
-    Ok(())
 }
 
 /// Prints the targets missed, or that all were met.

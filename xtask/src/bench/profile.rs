@@ -54,10 +54,12 @@ impl Profile {
     /// groups where two threads hand off to each other (the async round trips on two threads'
     /// executors too, since 2026-12-07: their waits learn a shared CPU as the blocking ones do),
     /// with 1 000 round trips a round: a channel that spins before it parks takes milliseconds
-    /// a round trip there.
+    /// a round trip there. The busy profiles also count each row's context switches per
+    /// transfer (`--csw`) and run the tokio element groups (`async_elements`): what the
+    /// loaded profile of 2026-12-01 judged, before these profiles replaced it.
     pub(crate) fn example_args(self, cpus: usize) -> Vec<String> {
-        const HAND_OFFS: &str =
-            "events,round_trip,async_round_trip,bulk,bulk_u64,write_slice,programs";
+        const HAND_OFFS: &str = "events,round_trip,async_round_trip,bulk,bulk_u64,write_slice,\
+                                 programs,async_elements";
         let busy = |load: String| {
             vec![
                 HAND_OFFS.to_string(),
@@ -65,6 +67,7 @@ impl Profile {
                 load,
                 "--trips".into(),
                 "1000".into(),
+                "--csw".into(),
             ]
         };
         match self {
@@ -289,11 +292,13 @@ mod tests {
         assert_eq!(
             Profile::BusyProcesses.example_args(2),
             [
-                "events,round_trip,async_round_trip,bulk,bulk_u64,write_slice,programs",
+                "events,round_trip,async_round_trip,bulk,bulk_u64,write_slice,programs,\
+                 async_elements",
                 "--load",
                 "processes:2",
                 "--trips",
-                "1000"
+                "1000",
+                "--csw"
             ]
         );
         assert_eq!(Profile::BusyLoops.example_args(4)[2], "threads:4");

@@ -55,13 +55,9 @@ fn parse_roles(text: &str) -> Result<Vec<(String, String, Role)>, String> {
 }
 
 /// The role of `row` in `group`: as [`bench_rows`] says, the group's profile prefix
-/// (`loaded/KIND/`, `disturbed/`) and suffix (`/csw`, `/recovery`) left out; `Other` if unknown.
+/// (`disturbed/`) and suffix (`/csw`, `/recovery`) left out; `Other` if unknown.
 pub(crate) fn role_of(group: &str, row: &str) -> Role {
-    let mut base = group;
-    if let Some(rest) = base.strip_prefix("loaded/") {
-        base = rest.split_once('/').map_or(rest, |(_, g)| g);
-    }
-    base = base.strip_prefix("disturbed/").unwrap_or(base);
+    let mut base = group.strip_prefix("disturbed/").unwrap_or(group);
     for suffix in ["/csw", "/recovery"] {
         base = base.strip_suffix(suffix).unwrap_or(base);
     }
@@ -119,6 +115,8 @@ impl Goal {
 /// (group, rows, goal, reference row), all within one run.
 pub(crate) const BENCH_TARGETS_MET: &[(&str, &[&str], Goal, &str)] = {
     const ALL: &[&str] = &["spin", "futex", "listener"];
+    // The backends that park: what a busy machine judges (the spin one never parks, by design).
+    const PARKING: &[&str] = &["futex", "listener"];
     const WRITE_SLICE: &[&str] = &["write_slice_aligned", "write_slice_vec"];
     &[
         (
@@ -222,60 +220,28 @@ pub(crate) const BENCH_TARGETS_MET: &[(&str, &[&str], Goal, &str)] = {
             Goal::TimeAtMost(1.0),
             "tokio_duplex64k",
         ),
-    ]
-};
-
-/// The targets of the loaded profile (`cargo xtask bench --load`), for every kind of load
-/// (`*`): (group pattern, rows, goal, reference row), within one run. The `Spin` backend has
-/// none on a busy machine: it never parks, by design (it is for partners on their own cores).
-pub(crate) const LOADED_TARGETS: &[(&str, &[&str], Goal, &str)] = {
-    const PARKING: &[&str] = &["futex", "listener"];
-    const WRITE_SLICE: &[&str] = &["write_slice_aligned", "write_slice_vec"];
-    &[
+        // The groups below run in the busy profiles only (`--csw`, `async_elements`): the
+        // targets of the loaded profile of 2026-12-01, which those profiles replaced.
         (
-            "loaded/*/stream_bulk_u8",
+            "stream_bulk_u8/csw",
             PARKING,
-            Goal::ThroughputAtLeast(1.0),
-            "crossbeam_bounded4",
+            Goal::SwitchesAtMost(2.0),
+            "crossbeam_recycled_copy",
         ),
         (
-            "loaded/*/stream_bulk_u8",
-            PARKING,
-            Goal::ThroughputAtLeast(1.0),
-            "sync_channel4",
-        ),
-        (
-            "loaded/*/stream_bulk_u8/csw",
-            PARKING,
+            "stream_write_slice/csw",
+            WRITE_SLICE,
             Goal::SwitchesAtMost(2.0),
             "crossbeam_bounded4",
         ),
         (
-            "loaded/*/stream_bulk_u8/csw",
-            PARKING,
+            "stream_write_slice/csw",
+            WRITE_SLICE,
             Goal::SwitchesAtMost(2.0),
             "sync_channel4",
         ),
         (
-            "loaded/*/stream_bulk_u8",
-            WRITE_SLICE,
-            Goal::ThroughputAtLeast(1.0),
-            "crossbeam_bounded4",
-        ),
-        (
-            "loaded/*/stream_bulk_u8",
-            WRITE_SLICE,
-            Goal::ThroughputAtLeast(1.0),
-            "sync_channel4",
-        ),
-        (
-            "loaded/*/stream_round_trip",
-            PARKING,
-            Goal::TimeAtMost(1.0),
-            BEST_PEER,
-        ),
-        (
-            "loaded/*/async_current_thread",
+            "async_current_thread",
             &["native_sink"],
             Goal::ThroughputAtLeast(1.0),
             "tokio_mpsc256",
