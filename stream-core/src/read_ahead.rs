@@ -25,8 +25,10 @@ use crate::Reader;
 /// and simply overwritten later. The ring is allocated once, page-aligned from a page's worth
 /// of bytes up. The drop never waits: it ends the lend and frees the ring, or, if the writer
 /// is copying into it at that moment, hands it to the stream, to be freed by the writer's
-/// commit (`docs/design.md`, "The open lend"). A leaked `ReadAhead` leaks its ring, so the
-/// writer never writes into freed memory.
+/// commit (`docs/design.md`, "The open lend"). What was handed out counts as delivered: a
+/// writer whose commit meets that hand-over after its elements were handed out is told they
+/// arrived, not given them back. A leaked `ReadAhead` leaks its ring, so the writer never
+/// writes into freed memory.
 ///
 /// # Examples
 ///
@@ -181,8 +183,15 @@ impl<T: Copy, B: Backend> Drop for ReadAhead<T, B> {
     /// ring the writer holds at this moment is handed to the stream, and the writer's commit
     /// or give-back frees it.
     fn drop(&mut self) {
+        let raw = self.reader.raw();
+        // What was handed out is delivered: a chunk from `next_chunk` (whole), or the part of
+        // it `BufRead` consumed. Consumed before the lend ends or is handed over, so that a
+        // writer whose commit meets the hand-over learns that its elements arrived (it
+        // would otherwise get them back as undelivered, after the reader saw them).
+        // SAFETY: `Copy` elements, no longer borrowed (the borrow ended with `&mut self`).
+        unsafe { self.ring.advance(raw, self.chunk_pos) };
         // SAFETY: called once, the ring is not used afterwards.
-        unsafe { self.ring.release(self.reader.raw()) };
+        unsafe { self.ring.release(raw) };
     }
 }
 

@@ -101,6 +101,23 @@ fn reader_closes_while_the_ring_is_full() {
 /// its ring (perhaps holding the ring at that moment: the drop then hands the lend to the
 /// writer, whose commit ends it and drops what the ring holds). Every element is dropped
 /// exactly once: received, dropped with the ring, or given back by the failed send.
+/// A `ReadAhead` dropped right after its first chunk, while the writer may still be between
+/// publishing that element and giving the ring back: the element was delivered (the reader
+/// was handed it), so the writer's `send` succeeds; the drop hands the ring over or ends the
+/// lend, and nothing hangs.
+#[test]
+fn read_ahead_dropped_after_its_first_chunk() {
+    let n = model("read-ahead dropped after its first chunk", 3, || {
+        let (mut w, r) = stream_with::<u32, Futex>();
+        let writer = loom::thread::spawn(move || w.send(7));
+        let mut reader = ReadAhead::new(r, 1);
+        assert_eq!(reader.next_chunk(), Ok(&[7][..]));
+        drop(reader);
+        assert_eq!(writer.join().unwrap(), Ok(()));
+    });
+    assert!(n >= 20, "too weak: {n}");
+}
+
 #[test]
 fn iterating_reader_dropped_mid_stream() {
     let n = model("iterating reader dropped mid-stream", 3, || {
