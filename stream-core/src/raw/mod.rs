@@ -78,7 +78,18 @@ pub struct RawStream<B: Backend> {
     /// in the inline word (`open.rs`).
     #[cfg(stream_loom)]
     open_read: AtomicUsize,
+    /// loom builds only: one cell per slot of an open lend's ring (rings of at most
+    /// [`LOOM_RING_SLOTS`] in models), which the writer's commit writes and the reader's
+    /// consumption reads: loom cannot see the ring itself (raw memory), so these stand for
+    /// its slots and make a missing happens-before between a slot's write and its read (or
+    /// its read and the next lap's write) a reported race (`open.rs`, `touch_slots`).
+    #[cfg(stream_loom)]
+    open_slots: Box<[UnsafeCell<()>]>,
 }
+
+/// loom builds only: the largest ring of an open lend a model may lend (see `open_slots`).
+#[cfg(stream_loom)]
+pub(crate) const LOOM_RING_SLOTS: usize = 16;
 
 // The header is shared by the threads of both ends by design. The raw pointer in `read_addr`
 // is only an address handed from reader to writer; the buffer behind it is accessed under
@@ -189,6 +200,8 @@ impl<B: Backend> RawStream<B> {
             inline: core::cell::UnsafeCell::new(MaybeUninit::uninit()),
             #[cfg(stream_loom)]
             open_read: AtomicUsize::new(0),
+            #[cfg(stream_loom)]
+            open_slots: (0..LOOM_RING_SLOTS).map(|_| UnsafeCell::new(())).collect(),
         }
     }
 

@@ -83,6 +83,31 @@ impl<B: Backend> RawStream<B> {
         }
     }
 
+    /// loom builds only: accesses the cells standing for `n` slots of the ring from position
+    /// `from` (see `open_slots` in `mod.rs`): written by the writer's commit (before its
+    /// publish), read by the reader's consumption (before it frees them). Elsewhere nothing.
+    #[inline(always)]
+    fn touch_slots(&self, from: usize, n: usize, write: bool) {
+        #[cfg(stream_loom)]
+        {
+            let capacity = self.read_size_get();
+            assert!(
+                capacity <= super::LOOM_RING_SLOTS,
+                "loom models lend rings of at most {} slots",
+                super::LOOM_RING_SLOTS
+            );
+            for k in 0..n {
+                let cell = &self.open_slots[from.wrapping_add(k) & (capacity - 1)];
+                if write {
+                    cell.with_mut(|_| ());
+                } else {
+                    cell.with(|_| ());
+                }
+            }
+        }
+        let _ = (from, n, write);
+    }
+
     /// Opens a lend: lends the ring described by `lend` (IDLE -> LENT | `OPEN`) with the
     /// positions `read` and `written` (the ring's slots `read..written` hold elements the
     /// reader kept from an earlier lend; 0 and 0 for an empty ring), and activates *write
@@ -159,6 +184,7 @@ impl<B: Backend> RawStream<B> {
     pub unsafe fn open_consume(&self, n: usize) {
         // ORDERING: Relaxed: our own position.
         let read = self.open_read().load(Ordering::Relaxed);
+        self.touch_slots(read, n, false);
         // ORDERING: Release: our reads of the consumed slots happen before the writer's
         // Acquire load of the position in `open_region`, after which it overwrites them.
         // SeqCst (beyond Release) lets the activation skip its write when nobody is parked:
@@ -377,6 +403,7 @@ impl<B: Backend> RawStream<B> {
     ) -> Result<(), OrphanedOpen> {
         // ORDERING: Relaxed: our own position.
         let written = self.ready_size.load(Ordering::Relaxed);
+        self.touch_slots(written, count, true);
         // ORDERING: Release publishes the elements to the reader's Acquire load in
         // `open_readable`, which may come before the state transition below.
         self.ready_size.store(
