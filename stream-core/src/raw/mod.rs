@@ -78,8 +78,9 @@ pub struct RawStream<B: Backend> {
     /// in the inline word (`open.rs`).
     #[cfg(stream_loom)]
     open_read: AtomicUsize,
-    /// loom builds only: one cell per slot of an open lend's ring (rings of at most
-    /// [`LOOM_RING_SLOTS`] in models), which the writer's commit writes and the reader's
+    /// loom builds only: one cell per slot of an open lend's ring (slots [`LOOM_RING_SLOTS`]
+    /// apart share one: models keep fewer elements in flight), which the writer's commit
+    /// writes and the reader's
     /// consumption reads: loom cannot see the ring itself (raw memory), so these stand for
     /// its slots and make a missing happens-before between a slot's write and its read (or
     /// its read and the next lap's write) a reported race (`open.rs`, `touch_slots`).
@@ -87,7 +88,7 @@ pub struct RawStream<B: Backend> {
     open_slots: Box<[UnsafeCell<()>]>,
 }
 
-/// loom builds only: the largest ring of an open lend a model may lend (see `open_slots`).
+/// loom builds only: the cells standing for an open lend's slots (see `open_slots`).
 #[cfg(stream_loom)]
 pub(crate) const LOOM_RING_SLOTS: usize = 16;
 

@@ -85,19 +85,18 @@ impl<B: Backend> RawStream<B> {
 
     /// loom builds only: accesses the cells standing for `n` slots of the ring from position
     /// `from` (see `open_slots` in `mod.rs`): written by the writer's commit (before its
-    /// publish), read by the reader's consumption (before it frees them). Elsewhere nothing.
+    /// publish), read by the reader's consumption (before it frees them), and all written by
+    /// whoever ends the lend (the reader's end, or the writer's end of an orphaned lend: the
+    /// ring is theirs to reuse or free then). Elsewhere nothing.
     #[inline(always)]
     fn touch_slots(&self, from: usize, n: usize, write: bool) {
         #[cfg(stream_loom)]
         {
-            let capacity = self.read_size_get();
-            assert!(
-                capacity <= super::LOOM_RING_SLOTS,
-                "loom models lend rings of at most {} slots",
-                super::LOOM_RING_SLOTS
-            );
-            for k in 0..n {
-                let cell = &self.open_slots[from.wrapping_add(k) & (capacity - 1)];
+            // Slots `LOOM_RING_SLOTS` apart share a cell: a model keeps fewer elements than
+            // that in flight, so two slots in use at once never do.
+            let cells = self.read_size_get().min(super::LOOM_RING_SLOTS);
+            for k in 0..n.min(cells) {
+                let cell = &self.open_slots[from.wrapping_add(k) % cells];
                 if write {
                     cell.with_mut(|_| ());
                 } else {
@@ -269,6 +268,8 @@ impl<B: Backend> RawStream<B> {
         // ORDERING: Relaxed: the writer's last store happened before its give-back, which the
         // CAS acquired.
         let written = self.ready_size.load(Ordering::Relaxed);
+        // The ring is ours again, to read, reuse or free: every slot, as a write.
+        self.touch_slots(0, usize::MAX, true);
         self.clear_open_fields();
         // ORDERING: Release hands the reader end (and the cleared fields) to the next read's
         // Acquire in `acquire_reader`; SeqCst lets the activation (for a clone waiting its
@@ -484,6 +485,8 @@ impl<B: Backend> RawStream<B> {
         let read = self.open_read().load(Ordering::Relaxed);
         // ORDERING: Relaxed: our own position.
         let written = self.ready_size.load(Ordering::Relaxed);
+        // The ring is ours to drop elements from and free: every slot, as a write.
+        self.touch_slots(0, usize::MAX, true);
         self.clear_open_fields();
         let clear = WRITING | OPEN | READER_BUSY | READ_ORPHANED | WRITER_BUSY;
         debug_assert_eq!(s & clear, clear, "orphaned open end from {s:#x}");
