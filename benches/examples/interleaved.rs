@@ -70,8 +70,8 @@
 //!   stream with the same single 64 KiB buffer (`blocking`).
 //! * `write_slice`: 64 MiB of bytes per row and round, `write_slice` of 64 KiB into a
 //!   `ReadAhead` from a page-aligned source and from an unaligned `Vec`, against four recycled
-//!   blocks over crossbeam `bounded(4)` and `sync_channel(4)` ([`WRITE_SLICE_ROWS`]); with
-//!   `current-api` on Linux also `futex_batched4`, the writer that batches by hand (a
+//!   blocks over crossbeam `bounded(4)` and `sync_channel(4)` ([`WRITE_SLICE_ROWS`]); under a
+//!   `--load`, with `current-api` on Linux, also `futex_batched4`, the writer that batches by hand (a
 //!   `ReadAhead` of two 256 KiB buffers, four 64 KiB blocks each by `BatchWriter::push_slice`).
 //! * `async_elements` (`current-api`; not in `all`): 200,000 `u64`s from a writer task to a
 //!   reader task of a tokio runtime, groups `async_current_thread` and `async_multi_thread`,
@@ -539,9 +539,10 @@ fn write_slice(o: &Options) -> String {
         .map(|&row| -> Row<'_> { (row.name(), Box::new(move || gib_s(row.time(p, BULK_BYTES)))) })
         .collect();
     // The writer that batches by hand: what `write_slice` is measured against in the busy
-    // profiles (docs/performance.md, 2026-12-01).
+    // profiles (docs/performance.md, 2026-12-01); only under a load, which keeps the quiet
+    // quick run within its time.
     #[cfg(all(feature = "current-api", target_os = "linux"))]
-    {
+    if o.busy {
         let row = BulkU8Row::Batched(benches::NativeBackend::Futex, 4);
         rows.push((row.name(), Box::new(move || gib_s(row.time(p, BULK_BYTES)))));
     }
