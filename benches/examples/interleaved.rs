@@ -71,8 +71,9 @@
 //! * `write_slice`: 64 MiB of bytes per row and round, `write_slice` of 64 KiB into a
 //!   `ReadAhead` from a page-aligned source and from an unaligned `Vec`, against four recycled
 //!   blocks over crossbeam `bounded(4)` and `sync_channel(4)` ([`WRITE_SLICE_ROWS`]); under a
-//!   `--load`, with `current-api` on Linux, also `futex_batched4`, the writer that batches by hand (a
-//!   `ReadAhead` of two 256 KiB buffers, four 64 KiB blocks each by `BatchWriter::push_slice`).
+//!   `--load`, with `current-api` on Linux, also `futex_batched4`, the writer that batches by
+//!   hand (a `ReadAhead` of two 256 KiB buffers, four 64 KiB blocks each by
+//!   `BatchWriter::push_slice`).
 //! * `async_elements` (`current-api`; not in `all`): 200,000 `u64`s from a writer task to a
 //!   reader task of a tokio runtime, groups `async_current_thread` and `async_multi_thread`,
 //!   every row of [`benches::ASYNC_ROWS`] (one element a `send`, through the `Sink`, in
