@@ -80,10 +80,10 @@ pub struct RawStream<B: Backend> {
     open_read: AtomicUsize,
     /// loom builds only: one cell per slot of an open lend's ring (slots [`LOOM_RING_SLOTS`]
     /// apart share one: models keep fewer elements in flight), which the writer's commit
-    /// writes and the reader's
-    /// consumption reads: loom cannot see the ring itself (raw memory), so these stand for
-    /// its slots and make a missing happens-before between a slot's write and its read (or
-    /// its read and the next lap's write) a reported race (`open.rs`, `touch_slots`).
+    /// writes and the reader's consumption reads: loom cannot see the ring itself (raw
+    /// memory), so these stand for its slots and make a missing happens-before between a
+    /// slot's write and its read (or its read and the next lap's write) a reported race
+    /// (`open.rs`, `touch_slots`).
     #[cfg(stream_loom)]
     open_slots: Box<[UnsafeCell<()>]>,
 }
