@@ -1,5 +1,6 @@
-//! The `stream_write_slice` group's batching row (`futex_batched4`): a stream whose writer batches several 64 KiB blocks
-//! per hand-off with [`BatchWriter`] ([`bulk_u8_batched`]).
+//! The `stream_write_slice` group's batching row (`futex_batched4`, under a load): a stream
+//! whose writer batches several 64 KiB blocks per hand-off with [`BatchWriter`]
+//! ([`bulk_u8_batched`]).
 //!
 //! Needs the feature `current-api` (on by default): `BatchWriter` is newer than some revisions
 //! that `cargo xtask bench --baseline` builds this crate against.

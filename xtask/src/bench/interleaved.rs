@@ -25,21 +25,8 @@ pub(crate) struct RatiosReport {
     pub(crate) spreads: Vec<String>,
 }
 
-/// A target of a ratio table: (group pattern, rows, goal, reference row). A `*` segment of the
-/// pattern (segments are separated by `/`) matches any one segment of a group.
+/// A target of a ratio table: (group, rows, goal, reference row).
 type Target = (&'static str, &'static [&'static str], Goal, &'static str);
-
-/// Whether `group` matches `pattern` (see [`Target`]).
-fn group_matches(pattern: &str, group: &str) -> bool {
-    let (mut p, mut g) = (pattern.split('/'), group.split('/'));
-    loop {
-        match (p.next(), g.next()) {
-            (None, None) => return true,
-            (Some(a), Some(b)) if a == "*" || a == b => {}
-            _ => return false,
-        }
-    }
-}
 
 /// Whether figures in `unit` are throughputs (higher is better), else times or counts.
 pub(crate) fn is_throughput(unit: &str) -> bool {
@@ -199,7 +186,7 @@ fn ratios_report(
         let named = |r: &str| {
             goals
                 .iter()
-                .any(|(g, rows, _, gr)| group_matches(g, group) && rows.contains(&row) && *gr == r)
+                .any(|(g, rows, _, gr)| *g == group && rows.contains(&row) && *gr == r)
                 || BENCH_CEILINGS
                     .iter()
                     .any(|(g, gr, _)| *g == group && *gr == r)
@@ -210,7 +197,7 @@ fn ratios_report(
         let mut targets = Vec::new();
         let mut mets = Vec::new();
         for (_, _, goal, target_reference) in goals.iter().filter(|(g, rows, _, r)| {
-            group_matches(g, group)
+            *g == group
                 && rows.contains(&row)
                 && !exempt.contains(&row)
                 && (*r == reference || (*r == BEST_PEER && best == Some(reference)))
@@ -308,20 +295,6 @@ mod tests {
         assert!(r
             .markdown
             .contains("| stream_bulk_u8 | crossbeam_recycled | 10.00 GiB/s | — | 1.500 |"));
-    }
-
-    #[test]
-    fn group_patterns_match_one_segment_per_star() {
-        assert!(group_matches(
-            "disturbed/*/recovery",
-            "disturbed/stream_round_trip/recovery"
-        ));
-        assert!(!group_matches(
-            "disturbed/*",
-            "disturbed/stream_round_trip/recovery"
-        ));
-        assert!(!group_matches("stream_bulk_u8", "stream_bulk_u8/csw"));
-        assert!(group_matches("stream_bulk_u8", "stream_bulk_u8"));
     }
 
     /// The context-switch columns of the busy profiles (`--csw`): a ratio (infinite when the
