@@ -1,4 +1,4 @@
-//! The rows of `stream_write_slice` (and the peers of the loaded bulk group): bytes of a
+//! The rows of `stream_write_slice` (and the recycled-block peers): bytes of a
 //! [`BytePattern`] in 64 KiB pieces, written with the plain [`Writer::write_slice`](stream_core::Writer::write_slice) a user would
 //! call and read through a [`ReadAhead`] of 64 KiB chunks, or carried as four recycled 64 KiB
 //! blocks over crossbeam `bounded(4)` and `std::sync::mpsc::sync_channel(4)`. The reader checks
