@@ -23,6 +23,12 @@ impl<T, B: Backend> Reader<T, B> {
     /// that start one) this is the only reader handle. With clones, an empty ring's lend is
     /// ended, waiting while the writer holds it.
     pub(crate) fn use_ring(&mut self, open: bool) -> bool {
+        // Held elements are read first, whoever else reads: answered without the handle count,
+        // which lives on the header's line. A load of it for every element took that line from
+        // a writer that changes it twice a `send` (docs/bench.md, 2026-12-07).
+        if self.ring.as_ref().is_some_and(|ring| ring.len() > 0) {
+            return true;
+        }
         // SAFETY: our handle keeps the header alive; the reference does not outlive `self`.
         let raw: &RawStream<B> = unsafe { self.as_ptr().as_ref() };
         let unique = self.is_unique();
@@ -33,7 +39,7 @@ impl<T, B: Backend> Reader<T, B> {
             ))),
             (None, false) => return false,
         };
-        if ring.len() > 0 || unique {
+        if unique {
             return true;
         }
         ring.end(raw);
