@@ -275,6 +275,12 @@ impl<T> OpenRing<T> {
         ready
     }
 
+    /// Whether the next blocking [`wait`](Self::wait) pauses before it looks: the writer
+    /// was seen streaming. Never under loom, where a wait does not pause.
+    pub(crate) fn lingering(&self) -> bool {
+        self.linger.ns > 0 && !cfg!(stream_loom)
+    }
+
     /// Ends the lend, waiting while the writer holds the ring (it never blocks while it
     /// does). The held elements stay in the ring, the caller's.
     pub(crate) fn end<B: Backend>(&mut self, raw: &RawStream<B>) {

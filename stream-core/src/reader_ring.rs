@@ -62,6 +62,13 @@ impl<T, B: Backend> Reader<T, B> {
                     _ => Kind::Closed,
                 })?;
             }
+            if wait == Wait::Block && ring.lingering() {
+                // A streaming writer: pause before the look (`OpenRing::wait` looks after its
+                // pause and waits if it found nothing), rather than look at once and take the
+                // header's line from the writer in the middle of its batch.
+                ring.wait(raw, Wait::Block);
+                continue;
+            }
             if ring.refresh(raw) > 0 {
                 return Ok(ring);
             }
