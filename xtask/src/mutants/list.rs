@@ -173,8 +173,12 @@ pub(crate) fn mutant_miri_suites(id: &str) -> &'static [&'static [&'static str]]
         &["-p", "stream-core", "--test", "behaviour"],
     ];
     const FUTURE: &[&[&str]] = &[&["-p", "stream-future", "--test", "future"]];
-    // A reader's drop handing its open lend over, and the writer ending it.
-    const ORPHAN: &[&[&str]] = &[&["-p", "stream-core", "--test", "orphan"]];
+    // A reader's drop handing its open lend over, and the writer ending it: `orphan`'s tests
+    // are sequential, `behaviour`'s drop readers while writers write.
+    const ORPHAN: &[&[&str]] = &[
+        &["-p", "stream-core", "--test", "orphan"],
+        &["-p", "stream-core", "--test", "behaviour"],
+    ];
     // The emulated futex is built for loom and for targets without futex(2): Miri interprets
     // a macOS build of the suite (it needs no macOS machine, only that target's sysroot).
     const EMULATED: &[&[&str]] = &[&[
