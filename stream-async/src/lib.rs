@@ -162,7 +162,11 @@
 //!
 //! * `tokio` (off by default): tokio's `AsyncRead`, `AsyncBufRead` and `AsyncWrite` for
 //!   [`AsyncReader<u8>`](AsyncReader) and [`AsyncWriter<u8>`](AsyncWriter), beside the
-//!   `futures-io` ones, so `tokio::io::copy` works without a compat layer.
+//!   `futures-io` ones, so `tokio::io::copy` works without a compat layer. As tokio's own
+//!   I/O types, they spend tokio's cooperative budget (`tokio::task::coop`): after a task's
+//!   budget of reads and writes, the next returns `Pending` and wakes the task at once, so a
+//!   writer whose reader keeps up does not starve the tasks on its worker. Turns on tokio's
+//!   `rt` feature.
 //!
 //! The crate turns on the `listener` feature of `stream-core`, `stream-future` and
 //! `stream-events`, so the [`Listener`] backend is there to name; its handles default to

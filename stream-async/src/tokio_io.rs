@@ -2,13 +2,23 @@
 //! reader and writer, so that `tokio::io::copy` and tokio's `*Ext` traits work without a
 //! compat layer. Each forwards to the `futures-io` implementation of the same type, so the
 //! two behave alike (end of stream reads 0; a closed reader end is `BrokenPipe`).
+//!
+//! Unlike the `futures-io` ones, these take part in tokio's cooperative budget
+//! (`tokio::task::coop`), as tokio's own I/O types (`DuplexStream`, `TcpStream`) do: a read or
+//! write that makes progress spends one unit of the task's budget, and once it is spent the
+//! next one returns `Pending` and wakes the task at once. Without it, a writer whose reader
+//! keeps up (an open lend never fills) never returns `Pending`, so it starves the tasks that
+//! share its worker; and on a multi-thread runtime the reader task it wakes waits in that
+//! worker's LIFO slot, which no other worker can take, until the writer's ring is full (the
+//! framed rows of `docs/bench.md`). Outside a tokio runtime the budget is unlimited.
 
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{ready, Context, Poll};
 use std::io;
 
 use stream_events::AsyncBackend;
 use tokio::io::ReadBuf;
+use tokio::task::coop;
 
 use crate::{AsyncReader, AsyncWriter};
 
@@ -19,11 +29,13 @@ impl<B: AsyncBackend> tokio::io::AsyncRead for AsyncReader<u8, B> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let n = match futures_lite::AsyncRead::poll_read(self, cx, buf.initialize_unfilled()) {
-            Poll::Ready(Ok(n)) => n,
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => return Poll::Pending,
-        };
+        let coop = ready!(coop::poll_proceed(cx));
+        let n = ready!(futures_lite::AsyncRead::poll_read(
+            self,
+            cx,
+            buf.initialize_unfilled()
+        ))?;
+        coop.made_progress();
         buf.advance(n);
         Poll::Ready(Ok(()))
     }
@@ -32,7 +44,15 @@ impl<B: AsyncBackend> tokio::io::AsyncRead for AsyncReader<u8, B> {
 /// As the `futures-io` `AsyncBufRead` of [`AsyncReader<u8>`](AsyncReader).
 impl<B: AsyncBackend> tokio::io::AsyncBufRead for AsyncReader<u8, B> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        futures_lite::AsyncBufRead::poll_fill_buf(self, cx)
+        // As tokio's `BufReader`: showing what is buffered costs nothing; a fill from the
+        // stream spends a unit.
+        if !self.buffer().is_empty() {
+            return Poll::Ready(Ok(self.get_mut().buffer()));
+        }
+        let coop = ready!(coop::poll_proceed(cx));
+        let filled = ready!(futures_lite::AsyncBufRead::poll_fill_buf(self, cx));
+        coop.made_progress();
+        Poll::Ready(filled)
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
@@ -48,7 +68,10 @@ impl<B: AsyncBackend> tokio::io::AsyncWrite for AsyncWriter<u8, B> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        futures_lite::AsyncWrite::poll_write(self, cx, buf)
+        let coop = ready!(coop::poll_proceed(cx));
+        let written = ready!(futures_lite::AsyncWrite::poll_write(self, cx, buf));
+        coop.made_progress();
+        Poll::Ready(written)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

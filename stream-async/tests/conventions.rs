@@ -113,3 +113,61 @@ fn tokio_io_copy_on_a_current_thread_runtime() {
         assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
     });
 }
+
+/// With the `tokio` feature, reads and writes spend the task's cooperative budget, as tokio's
+/// own I/O types do: a writer whose reader keeps up, and a reader with bytes buffered, return
+/// `Pending` once it is spent, so a task spawned beside them runs before they finish.
+#[cfg(feature = "tokio")]
+#[test]
+fn tokio_io_spends_the_task_budget() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Far more than tokio's budget of 128, far less than the ring.
+    const BYTES: usize = 10_000;
+    /// Spawns a task that sets a flag; the flag, to look at later.
+    fn spawn_ticker() -> Arc<AtomicBool> {
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        tokio::spawn(async move { flag.store(true, Ordering::Relaxed) });
+        ran
+    }
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // A writer of one byte at a time into a ring that never fills.
+        let (mut writer, mut reader) = stream_async::stream::<u8>(1 << 20);
+        let recv = tokio::spawn(async move {
+            let mut got = Vec::new();
+            reader.read_to_end(&mut got).await.unwrap();
+            got.len()
+        });
+        let send = tokio::spawn(async move {
+            writer.write_all(b"x").await.unwrap(); // the ring is lent from here on
+            let ticker = spawn_ticker();
+            for _ in 1..BYTES {
+                writer.write_all(b"y").await.unwrap();
+            }
+            ticker.load(Ordering::Relaxed)
+        });
+        assert!(send.await.unwrap(), "the writer never yielded");
+        assert_eq!(recv.await.unwrap(), BYTES);
+
+        // A reader of one byte at a time from what is buffered.
+        let (mut writer, mut reader) = stream_async::stream::<u8>(1 << 20);
+        let send = tokio::spawn(async move { writer.write_all(&[7; BYTES]).await.unwrap() });
+        let recv = tokio::spawn(async move {
+            assert_eq!(reader.read_u8().await.unwrap(), 7);
+            let ticker = spawn_ticker();
+            for _ in 1..BYTES {
+                assert_eq!(reader.read_u8().await.unwrap(), 7);
+            }
+            ticker.load(Ordering::Relaxed)
+        });
+        send.await.unwrap();
+        assert!(recv.await.unwrap(), "the reader never yielded");
+    });
+}
