@@ -188,7 +188,7 @@ const WAKE_WINDOW_START: Duration = Duration::from_micros(32);
 /// no answer within [`SPIN_BUDGET`]. A yield that ran another thread for a time slice means a
 /// busy thread shares the CPU too: a yield gives it the CPU for its whole slice, where a parked
 /// thread woken by its partner runs at once; so the next waits of a shared thread park at once,
-/// for 50 times as long as that slice was, before a yield probes again.
+/// for [`YIELD_PAUSE`] times as long as that slice was, before a yield probes again.
 #[derive(Debug, Clone, Copy)]
 struct ThreadWaits {
     history: SpinHistory,

@@ -314,14 +314,16 @@ fn a_shared_park_makes_the_waits_yield_until_the_partner_runs_elsewhere() {
 }
 
 /// A yield that gave a busy thread its time slice: the next waits of the shared thread (and
-/// those after waking a partner parked on its CPU) park at once for 50 times that slice, then
-/// yield again. The history is left as it was.
+/// those after waking a partner parked on its CPU) park at once for [`YIELD_PAUSE`] times that
+/// slice, then yield again. The history is left as it was.
 #[test]
 fn yields_pause_after_a_busy_thread_took_the_cpu() {
     let us = Duration::from_micros;
     let park_at_once = spin(Duration::ZERO, false);
     let t0 = Instant::now();
     let at = |t: Duration| move || t0 + t;
+    // The pause after a slice of 1 000 µs.
+    let pause = 1_000 * u64::from(YIELD_PAUSE);
     let mut waits = ThreadWaits::NEW;
     waits.end_blocking(false, false, true, us(5));
     let level = waits.history.level;
@@ -333,17 +335,20 @@ fn yields_pause_after_a_busy_thread_took_the_cpu() {
     });
     assert_eq!(waits.history.level, level);
     assert_eq!(waits.begin_blocking(|| None, at(us(10))), park_at_once);
-    assert_eq!(waits.begin_blocking(|| None, at(us(49_999))), park_at_once);
+    assert_eq!(
+        waits.begin_blocking(|| None, at(us(pause - 1))),
+        park_at_once
+    );
     // The activator's rule pauses too.
     waits.shared = false;
     waits.woke = true;
     waits.woke_cpu = Some(1);
     assert_eq!(
-        waits.begin_blocking(|| Some(1), at(us(49_999))),
+        waits.begin_blocking(|| Some(1), at(us(pause - 1))),
         park_at_once
     );
     waits.shared = true;
-    assert_eq!(waits.begin_blocking(|| None, at(us(50_000))), Begin::Yield);
+    assert_eq!(waits.begin_blocking(|| None, at(us(pause))), Begin::Yield);
     assert_eq!(waits.yield_off_until, None);
     // A thread stopped for seconds sizes no pause by it.
     waits.end_yielding(Yielded::Sliced {

@@ -25,8 +25,17 @@ pub(super) enum Yielded {
 }
 
 /// How many times the time slice a yield gave a busy thread the waits park at once before they
-/// yield again: the probe for the busy thread's leaving then costs a fiftieth of the time.
-pub(super) const YIELD_PAUSE: u32 = 50;
+/// yield again: the probe for the busy thread's leaving then costs a ninth of the time.
+///
+/// Eight, not fifty (2026-12-07): while the waits park at once, the reader of a stream whose
+/// writer shares its CPU parks at every hand-off, and the CPU it leaves is where the kernel puts
+/// a busy thread, so the probe at the pause's end finds one again. With 50 that state
+/// lasted whole runs (`write_slice` beside busy loads at 6.9-7.5 GiB/s, one park a 64 KiB block,
+/// against crossbeam's 9.5-10.6); with 8 the yields came back and kept the pair's CPU
+/// occupied (12.1-12.8 GiB/s), the round trips beside busy loads unchanged (3.1-3.2 µs), and
+/// both partners pinned to one CPU with a busy thread paid 13-19 µs a round trip where 50 paid
+/// 13-16 (docs/bench.md, "the threads packed on one CPU").
+pub(super) const YIELD_PAUSE: u32 = 8;
 
 /// The longest slice a pause is sized by (a thread descheduled for longer was stopped, not
 /// out-scheduled by a busy thread).
