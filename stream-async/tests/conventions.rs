@@ -126,7 +126,8 @@ fn tokio_io_spends_the_task_budget() {
 
     /// Far more than tokio's budget of 128, far less than the ring.
     const BYTES: usize = 10_000;
-    /// Spawns a task that sets a flag; the flag, to look at later.
+    /// Spawns a task that sets a flag; the flag, to look at later. (ORDERING: Relaxed for
+    /// the flag's store and loads: every task runs on the runtime's one thread.)
     fn spawn_ticker() -> Arc<AtomicBool> {
         let ran = Arc::new(AtomicBool::new(false));
         let flag = ran.clone();
