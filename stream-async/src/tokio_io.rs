@@ -22,6 +22,18 @@ use tokio::task::coop;
 
 use crate::{AsyncReader, AsyncWriter};
 
+/// Polls `poll` if the task has budget left, spending a unit when it is `Ready` (as tokio's
+/// I/O types do, errors included); `Pending` with the task woken when the budget is spent.
+fn spending_budget<T>(
+    cx: &mut Context<'_>,
+    poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+) -> Poll<T> {
+    let coop = ready!(coop::poll_proceed(cx));
+    let out = ready!(poll(cx));
+    coop.made_progress();
+    Poll::Ready(out)
+}
+
 /// As the `futures-io` `AsyncRead` of [`AsyncReader<u8>`](AsyncReader).
 impl<B: AsyncBackend> tokio::io::AsyncRead for AsyncReader<u8, B> {
     fn poll_read(
@@ -29,13 +41,9 @@ impl<B: AsyncBackend> tokio::io::AsyncRead for AsyncReader<u8, B> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let coop = ready!(coop::poll_proceed(cx));
-        let n = ready!(futures_lite::AsyncRead::poll_read(
-            self,
-            cx,
-            buf.initialize_unfilled()
-        ))?;
-        coop.made_progress();
+        let n = ready!(spending_budget(cx, |cx| {
+            futures_lite::AsyncRead::poll_read(self, cx, buf.initialize_unfilled())
+        }))?;
         buf.advance(n);
         Poll::Ready(Ok(()))
     }
@@ -49,10 +57,7 @@ impl<B: AsyncBackend> tokio::io::AsyncBufRead for AsyncReader<u8, B> {
         if !self.buffer().is_empty() {
             return Poll::Ready(Ok(self.get_mut().buffer()));
         }
-        let coop = ready!(coop::poll_proceed(cx));
-        let filled = ready!(futures_lite::AsyncBufRead::poll_fill_buf(self, cx));
-        coop.made_progress();
-        Poll::Ready(filled)
+        spending_budget(cx, |cx| futures_lite::AsyncBufRead::poll_fill_buf(self, cx))
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
@@ -68,10 +73,7 @@ impl<B: AsyncBackend> tokio::io::AsyncWrite for AsyncWriter<u8, B> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let coop = ready!(coop::poll_proceed(cx));
-        let written = ready!(futures_lite::AsyncWrite::poll_write(self, cx, buf));
-        coop.made_progress();
-        Poll::Ready(written)
+        spending_budget(cx, |cx| futures_lite::AsyncWrite::poll_write(self, cx, buf))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
